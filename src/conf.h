@@ -1,0 +1,75 @@
+/* conf.h: the configuration as an immutable, reference-counted snapshot.
+ * config_load() parses ftpgw.conf with libconfuse, validates every value and
+ * every cross-field rule, copies what it needs and frees the libconfuse tree.
+ * A reload builds a new snapshot; live sessions keep the one they began with. */
+#ifndef FTPGW_CONF_H
+#define FTPGW_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include "addr.h"
+#include "portmap.h"
+
+enum listen_mode { MODE_REDIRECT, MODE_TPROXY, MODE_REVERSE };
+enum passive_address_kind { PASV_ADDR_ORIGINAL, PASV_ADDR_LOCAL, PASV_ADDR_FIXED };
+enum server_data_mode { SDATA_SAME, SDATA_PASSIVE, SDATA_ACTIVE };
+
+struct listen_conf {
+	char *name;
+	struct sockaddr_storage addr;        /* address and port to listen on */
+	enum listen_mode mode;
+	bool has_upstream;
+	struct sockaddr_storage upstream;    /* reverse only: host and port */
+	enum passive_address_kind pasv_kind;
+	struct sockaddr_storage pasv_fixed;  /* PASV_ADDR_FIXED: host, port 0 */
+	enum server_data_mode sdata;
+	uint16_t pasv_lo, pasv_hi;           /* own "passive-ports", else the global range */
+};
+
+enum tls_client_side { TLS_CLIENT_OFF, TLS_CLIENT_OPTIONAL, TLS_CLIENT_REQUIRED };
+enum tls_server_side { TLS_SERVER_OFF, TLS_SERVER_AUTO, TLS_SERVER_REQUIRED };
+
+struct tls_conf {
+	bool enabled;                        /* a certificate is configured */
+	char *certificate, *key, *ca_file;
+	enum tls_client_side client_side;
+	enum tls_server_side server_side;
+	bool verify_server;
+};
+
+struct config {
+	char *path;
+	char *user;                          /* NULL: stay as started */
+	int log_level;                       /* enum log_level */
+	uint16_t pasv_lo, pasv_hi;
+	unsigned max_sessions;
+	unsigned max_sessions_per_client;
+	unsigned idle_timeout;               /* seconds */
+	unsigned data_timeout;
+	unsigned connect_timeout;
+	unsigned shutdown_timeout;
+	bool strict;
+	char **deny_commands;
+	size_t n_deny_commands;
+	unsigned workers;                    /* 0 = one per CPU */
+	struct listen_conf *listens;
+	size_t n_listens;
+	/* The port-mapping stanzas in file order, then the built-in default
+	 * "ftp" (port 21, every server), which any stanza overrides. */
+	struct portmap *maps;
+	size_t n_maps;
+	struct tls_conf tls;
+	unsigned refs;
+};
+
+/* Load and check PATH. Every problem is printed to ERR as "PATH:LINE: what"
+ * (all of them, not just the first), and NULL is returned. */
+struct config *config_load(const char *path, FILE *err);
+struct config *config_ref(struct config *cf);
+void config_unref(struct config *cf);
+
+const char *listen_mode_name(enum listen_mode mode);
+
+#endif

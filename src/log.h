@@ -1,0 +1,33 @@
+/* log.h: one logger for the daemon: syslog in the background, stderr in the
+ * foreground, a level filter, and a session id prefix for per-session lines. */
+#ifndef FTPGW_LOG_H
+#define FTPGW_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum log_level { LL_ERROR = 0, LL_WARN, LL_INFO, LL_DEBUG };
+
+/* "error", "warn", "info", "debug" -> level; -1 when unknown. */
+int log_level_from_string(const char *s);
+const char *log_level_name(int level);
+
+void log_init(const char *ident, bool to_stderr, int level);
+void log_set_level(int level);
+int log_get_level(void);
+bool log_enabled(int level);
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* A line about session SID: prefixed "#SID ". */
+void log_sess(int level, uint64_t sid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Copy untrusted protocol text into BUF so it is safe to log: printable ASCII
+ * kept, everything else as \xHH, cut at SIZE-1 with "..." when too long. */
+const char *log_escape(const char *s, size_t len, char *buf, size_t size);
+
+/* Before the event loop only: print and exit(1). */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

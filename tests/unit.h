@@ -1,0 +1,18 @@
+/* unit.h: the check suites of the unit test runner, one per pure module. */
+#ifndef FTPGW_TESTS_UNIT_H
+#define FTPGW_TESTS_UNIT_H
+
+#include <check.h>
+
+Suite *suite_addr(void);
+Suite *suite_conf(void);
+Suite *suite_ftp_proto(void);
+Suite *suite_portmap(void);
+Suite *suite_portpool(void);
+
+/* $SRCDIR/tests/data/NAME: fixtures are found through the source tree so
+ * that VPATH builds and make distcheck read the same files. Returns a
+ * static buffer. */
+const char *test_data_path(const char *name);
+
+#endif

@@ -1,0 +1,55 @@
+/* unit_main.c: runs every unit suite, or only the one named by $UNIT_SUITE.
+ * Output is TAP when CK_TAP_LOG_FILE_NAME=- (as make check sets it). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+
+static const struct {
+	const char *name;
+	Suite *(*make)(void);
+} suites[] = {
+	{ "addr", suite_addr },
+	{ "conf", suite_conf },
+	{ "ftp_proto", suite_ftp_proto },
+	{ "portmap", suite_portmap },
+	{ "portpool", suite_portpool },
+};
+
+const char *
+test_data_path(const char *name)
+{
+	static char path[4096];
+	const char *srcdir = getenv("SRCDIR");
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s", srcdir ? srcdir : ".", name);
+	return path;
+}
+
+int
+main(void)
+{
+	const char *only = getenv("UNIT_SUITE");
+	SRunner *runner = NULL;
+	int failed;
+
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		if (only != NULL && strcmp(only, suites[i].name) != 0)
+			continue;
+		if (runner == NULL)
+			runner = srunner_create(suites[i].make());
+		else
+			srunner_add_suite(runner, suites[i].make());
+	}
+	if (runner == NULL) {
+		fprintf(stderr, "no suite named '%s'\n", only);
+		return 1;
+	}
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? 0 : 1;
+}
