@@ -1,1 +1,416 @@
+/* data.c: the data channel; see data.h. */
 #include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "data.h"
+#include "log.h"
+#include "portpool.h"
+#include "relay.h"
+#include "sock.h"
+
+/* Ports tried before giving up when binds collide (TIME_WAIT, other users). */
+#define DC_BIND_TRIES 16
+
+struct dc_end {
+	bool listens;                    /* a listener of ours, else a connect */
+	bool transparent;
+	struct sockaddr_storage addr;    /* listening: bound; connecting: target */
+	struct sockaddr_storage src;     /* connecting: source, or AF_UNSPEC */
+	struct sockaddr_storage peer;    /* listening: the only host let in */
+	struct portpool *pool;
+	int pool_port;                   /* taken from pool, -1 if none */
+	int lfd;                         /* listening socket */
+	int fd;                          /* the data connection */
+	struct event *ev;
+	bool started, connected;
+};
+
+struct data_channel {
+	uint64_t sid;
+	struct event_base *base;
+	enum dc_state state;
+	struct dc_end end[2];
+	struct relay *relay;
+	struct event *timer;
+	unsigned timeout;
+	dc_event_fn *cb;
+	void *arg;
+	bool to_client_done;
+	uint64_t to_server, to_client;
+};
+
+static const char *const side_name[2] = { "client", "server" };
+
+static void dc_accept_cb(evutil_socket_t, short, void *);
+static void dc_connected_cb(evutil_socket_t, short, void *);
+static void dc_timeout_cb(evutil_socket_t, short, void *);
+static void dc_start_end(struct data_channel *, enum dc_side);
+
+struct data_channel *
+dc_new(struct event_base *base, uint64_t sid, unsigned timeout_sec,
+    dc_event_fn *cb, void *arg)
+{
+	struct data_channel *dc = calloc(1, sizeof(*dc));
+
+	if (dc == NULL)
+		return NULL;
+	dc->sid = sid;
+	dc->base = base;
+	dc->state = DC_ARMED;
+	dc->timeout = timeout_sec;
+	dc->cb = cb;
+	dc->arg = arg;
+	for (int i = 0; i < 2; i++) {
+		dc->end[i].lfd = dc->end[i].fd = -1;
+		dc->end[i].pool_port = -1;
+	}
+	dc->timer = evtimer_new(base, dc_timeout_cb, dc);
+	if (dc->timer == NULL) {
+		free(dc);
+		return NULL;
+	}
+	return dc;
+}
+
+static void
+end_close_listener(struct dc_end *e)
+{
+	if (e->listens && e->ev != NULL) {
+		event_free(e->ev);
+		e->ev = NULL;
+	}
+	if (e->lfd != -1) {
+		close(e->lfd);
+		e->lfd = -1;
+	}
+	if (e->pool_port != -1) {
+		portpool_give(e->pool, (uint16_t)e->pool_port);
+		e->pool_port = -1;
+	}
+}
+
+static void
+end_free(struct dc_end *e)
+{
+	end_close_listener(e);
+	if (e->ev != NULL)
+		event_free(e->ev);
+	e->ev = NULL;
+	if (e->fd != -1)
+		close(e->fd);
+	e->fd = -1;
+}
+
+void
+dc_free(struct data_channel *dc)
+{
+	if (dc == NULL)
+		return;
+	relay_free(dc->relay);
+	for (int i = 0; i < 2; i++)
+		end_free(&dc->end[i]);
+	event_free(dc->timer);
+	free(dc);
+}
+
+/* Close everything and tell the owner. Nothing touches DC afterwards. */
+static void
+dc_fail(struct data_channel *dc, const char *why, int err)
+{
+	log_sess(LL_INFO, dc->sid, "data channel closed: %s%s%s", why,
+	    err ? ": " : "", err ? strerror(err) : "");
+	relay_free(dc->relay);
+	dc->relay = NULL;
+	for (int i = 0; i < 2; i++)
+		end_free(&dc->end[i]);
+	evtimer_del(dc->timer);
+	dc->state = DC_DONE;
+	dc->cb(dc, DC_EV_FAILED, dc->arg);
+}
+
+int
+dc_listen(struct data_channel *dc, enum dc_side side,
+    const struct sockaddr *host, bool transparent, struct portpool *pool,
+    const struct sockaddr *expected_peer, struct sockaddr_storage *bound)
+{
+	struct dc_end *e = &dc->end[side];
+	struct sock_opts opts = { .transparent = transparent };
+	const char *what = "";
+
+	e->listens = true;
+	e->transparent = transparent;
+	e->pool = pool;
+	memcpy(&e->peer, expected_peer, addr_len(expected_peer));
+	memset(&e->addr, 0, sizeof(e->addr));
+	memcpy(&e->addr, host, addr_len(host));
+	for (int tries = 0; tries < DC_BIND_TRIES; tries++) {
+		int port = portpool_take(pool);
+
+		if (port == -1) {
+			errno = EADDRNOTAVAIL;
+			log_sess(LL_WARN, dc->sid, "passive port range %u-%u exhausted",
+			    portpool_lo(pool), portpool_hi(pool));
+			return -1;
+		}
+		addr_set_port((struct sockaddr *)&e->addr, (uint16_t)port);
+		e->lfd = sock_listen((struct sockaddr *)&e->addr, &opts, 1, &what);
+		if (e->lfd != -1) {
+			e->pool_port = port;
+			break;
+		}
+		portpool_give(pool, (uint16_t)port);
+		if (errno != EADDRINUSE) {
+			char a[ADDR_STRLEN];
+
+			log_sess(LL_WARN, dc->sid, "data listener %s: %s: %s",
+			    addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)),
+			    what, strerror(errno));
+			return -1;
+		}
+	}
+	if (e->lfd == -1)
+		return -1;
+	e->ev = event_new(dc->base, e->lfd, EV_READ | EV_PERSIST, dc_accept_cb, dc);
+	if (e->ev == NULL) {
+		end_close_listener(e);
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(bound, &e->addr, sizeof(*bound));
+	return 0;
+}
+
+void
+dc_connect_to(struct data_channel *dc, enum dc_side side,
+    const struct sockaddr *target, const struct sockaddr *src, bool transparent)
+{
+	struct dc_end *e = &dc->end[side];
+
+	e->listens = false;
+	e->transparent = transparent;
+	memset(&e->addr, 0, sizeof(e->addr));
+	if (target != NULL)
+		memcpy(&e->addr, target, addr_len(target));
+	memset(&e->src, 0, sizeof(e->src));
+	if (src != NULL)
+		memcpy(&e->src, src, addr_len(src));
+}
+
+void
+dc_set_target(struct data_channel *dc, enum dc_side side,
+    const struct sockaddr *target)
+{
+	memcpy(&dc->end[side].addr, target, addr_len(target));
+}
+
+int
+dc_start(struct data_channel *dc)
+{
+	struct timeval tv = { .tv_sec = dc->timeout };
+
+	for (int i = 0; i < 2; i++)
+		if (dc->end[i].listens && event_add(dc->end[i].ev, NULL) == -1)
+			return -1;
+	evtimer_add(dc->timer, &tv);
+	/* Both ends outbound (client PORT, server PASV): reach the server
+	 * first, then the client, so the client sees the data at once. */
+	if (!dc->end[DC_CLIENT].listens && !dc->end[DC_SERVER].listens)
+		dc_start_end(dc, DC_SERVER);
+	return 0;
+}
+
+static void
+relay_event_cb(struct relay *relay, enum relay_event ev, int err, void *arg)
+{
+	struct data_channel *dc = arg;
+
+	switch (ev) {
+	case RELAY_B_TO_A_DONE:          /* a = client, b = server */
+		dc->to_client_done = true;
+		dc->to_client = relay_bytes_b_to_a(relay);
+		dc->cb(dc, DC_EV_TO_CLIENT_DONE, dc->arg);
+		break;
+	case RELAY_A_TO_B_DONE:
+		dc->to_server = relay_bytes_a_to_b(relay);
+		break;
+	case RELAY_DONE:
+		dc->to_client_done = true;
+		dc->to_server = relay_bytes_a_to_b(relay);
+		dc->to_client = relay_bytes_b_to_a(relay);
+		relay_free(dc->relay);       /* closes both sockets now */
+		dc->relay = NULL;
+		dc->state = DC_DONE;
+		log_sess(LL_DEBUG, dc->sid, "data channel done: %llu bytes to server, %llu to client",
+		    (unsigned long long)dc->to_server, (unsigned long long)dc->to_client);
+		dc->cb(dc, DC_EV_DONE, dc->arg);
+		break;
+	case RELAY_FAILED:
+		dc->to_server = relay_bytes_a_to_b(relay);
+		dc->to_client = relay_bytes_b_to_a(relay);
+		dc_fail(dc, "relay", err);
+		break;
+	}
+}
+
+/* An end is connected: start the other end if it waits for this one, or
+ * hand both sockets to the relay. */
+static void
+dc_end_connected(struct data_channel *dc, enum dc_side side)
+{
+	struct dc_end *e = &dc->end[side], *other = &dc->end[1 - side];
+
+	e->connected = true;
+	if (dc->state == DC_ARMED)
+		dc->state = DC_OPENING;
+	if (!other->connected) {
+		if (!other->listens && !other->started)
+			dc_start_end(dc, (enum dc_side)(1 - side));
+		return;
+	}
+	evtimer_del(dc->timer);
+	dc->relay = relay_new(dc->base, dc->end[DC_CLIENT].fd,
+	    dc->end[DC_SERVER].fd, relay_event_cb, dc);
+	if (dc->relay == NULL) {
+		dc_fail(dc, "relay setup", ENOMEM);
+		return;
+	}
+	/* The relay owns the sockets now. */
+	dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
+	for (int i = 0; i < 2; i++)
+		if (dc->end[i].ev != NULL) {
+			event_free(dc->end[i].ev);
+			dc->end[i].ev = NULL;
+		}
+	dc->state = DC_RELAYING;
+	log_sess(LL_DEBUG, dc->sid, "data channel relaying (%s)",
+	    relay_backend(dc->relay) == RELAY_SPLICE ? "splice" : "copy");
+}
+
+static void
+dc_start_end(struct data_channel *dc, enum dc_side side)
+{
+	struct dc_end *e = &dc->end[side];
+	struct sock_opts opts = { .transparent = e->transparent };
+	const char *what = "";
+	char a[ADDR_STRLEN];
+
+	e->started = true;
+	if (dc->state == DC_ARMED)
+		dc->state = DC_OPENING;
+	e->fd = sock_connect((struct sockaddr *)&e->addr,
+	    e->src.ss_family != AF_UNSPEC ? (struct sockaddr *)&e->src : NULL,
+	    &opts, &what);
+	if (e->fd == -1) {
+		log_sess(LL_WARN, dc->sid, "data connect to %s %s: %s: %s",
+		    side_name[side], addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)),
+		    what, strerror(errno));
+		dc_fail(dc, "connect", errno);
+		return;
+	}
+	e->ev = event_new(dc->base, e->fd, EV_WRITE, dc_connected_cb, dc);
+	if (e->ev == NULL || event_add(e->ev, NULL) == -1)
+		dc_fail(dc, "connect", ENOMEM);
+}
+
+static void
+dc_connected_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct data_channel *dc = arg;
+	enum dc_side side = fd == dc->end[DC_CLIENT].fd ? DC_CLIENT : DC_SERVER;
+	int err = sock_error(fd);
+	char a[ADDR_STRLEN];
+
+	(void)what;
+	if (err != 0) {
+		log_sess(LL_INFO, dc->sid, "data connect to %s %s: %s", side_name[side],
+		    addr_fmt((struct sockaddr *)&dc->end[side].addr, a, sizeof(a)),
+		    strerror(err));
+		dc_fail(dc, "connect", err);
+		return;
+	}
+	log_sess(LL_DEBUG, dc->sid, "data connected to %s %s", side_name[side],
+	    addr_fmt((struct sockaddr *)&dc->end[side].addr, a, sizeof(a)));
+	dc_end_connected(dc, side);
+}
+
+static void
+dc_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct data_channel *dc = arg;
+	enum dc_side side = lfd == dc->end[DC_CLIENT].lfd ? DC_CLIENT : DC_SERVER;
+	struct dc_end *e = &dc->end[side];
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	int fd;
+
+	(void)what;
+	fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_sess(LL_WARN, dc->sid, "data accept: %s", strerror(errno));
+		return;
+	}
+	addr_unmap(&peer);
+	if (!addr_equal_host((struct sockaddr *)&peer, (struct sockaddr *)&e->peer)) {
+		/* Data-connection hijack: only the expected peer gets in; the
+		 * listener keeps waiting for it until the timeout. */
+		log_sess(LL_WARN, dc->sid, "data connection to %s side from %s refused: expected %s",
+		    side_name[side], addr_fmt((struct sockaddr *)&peer, a, sizeof(a)),
+		    addr_fmt_host((struct sockaddr *)&e->peer, b, sizeof(b)));
+		close(fd);
+		return;
+	}
+	log_sess(LL_DEBUG, dc->sid, "data connection from %s %s", side_name[side],
+	    addr_fmt((struct sockaddr *)&peer, a, sizeof(a)));
+	e->fd = fd;
+	end_close_listener(e);
+	dc_end_connected(dc, side);
+}
+
+static void
+dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct data_channel *dc = arg;
+
+	(void)fd;
+	(void)what;
+	dc_fail(dc, "timed out waiting for the data connection", 0);
+}
+
+enum dc_state
+dc_state(const struct data_channel *dc)
+{
+	return dc->state;
+}
+
+bool
+dc_to_client_done(const struct data_channel *dc)
+{
+	return dc->to_client_done;
+}
+
+uint64_t
+dc_bytes_to_server(const struct data_channel *dc)
+{
+	return dc->relay != NULL ? relay_bytes_a_to_b(dc->relay) : dc->to_server;
+}
+
+uint64_t
+dc_bytes_to_client(const struct data_channel *dc)
+{
+	return dc->relay != NULL ? relay_bytes_b_to_a(dc->relay) : dc->to_client;
+}
+
+bool
+dc_ends_listen(const struct data_channel *dc, enum dc_side side)
+{
+	return dc->end[side].listens;
+}

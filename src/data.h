@@ -1,0 +1,59 @@
+/* data.h: one FTP data connection as the gateway sees it: two ends (the
+ * client's and the server's), each either a listener of the gateway's that
+ * waits for its one expected peer, or an outbound connect. When both ends
+ * are connected, their sockets go to the relay.
+ *
+ * Lifecycle: ARMED (listeners open, nothing connected) -> OPENING (at least
+ * one end connecting or connected) -> RELAYING -> DONE (relay finished,
+ * failed, or timed out). An end of kind CONNECT starts as soon as the other
+ * end is connected; when both ends connect, the server end starts first
+ * (the client is told only once the server's data is there). */
+#ifndef FTPGW_DATA_H
+#define FTPGW_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct event_base;
+struct portpool;
+struct data_channel;
+
+enum dc_side { DC_CLIENT = 0, DC_SERVER = 1 };
+enum dc_state { DC_ARMED, DC_OPENING, DC_RELAYING, DC_DONE };
+
+enum dc_event {
+	DC_EV_TO_CLIENT_DONE,    /* every byte for the client written, then FIN */
+	DC_EV_DONE,              /* both directions finished */
+	DC_EV_FAILED,            /* timeout, refused, reset: the channel is closed */
+};
+/* The channel may be freed from inside the callback. */
+typedef void dc_event_fn(struct data_channel *dc, enum dc_event ev, void *arg);
+
+struct data_channel *dc_new(struct event_base *base, uint64_t sid,
+    unsigned timeout_sec, dc_event_fn *cb, void *arg);
+void dc_free(struct data_channel *dc);
+
+/* Listen on SIDE: bind HOST (its port is ignored) at a port taken from POOL
+ * (random; retried on EADDRINUSE), accept only EXPECTED_PEER's host. The
+ * bound address is written to *BOUND. Returns 0 or -1 (errno). */
+int dc_listen(struct data_channel *dc, enum dc_side side,
+    const struct sockaddr *host, bool transparent, struct portpool *pool,
+    const struct sockaddr *expected_peer, struct sockaddr_storage *bound);
+/* Connect on SIDE to TARGET, from SRC (NULL: any) when the time comes. */
+void dc_connect_to(struct data_channel *dc, enum dc_side side,
+    const struct sockaddr *target, const struct sockaddr *src, bool transparent);
+/* Set the target of a connecting end once known (server's 227/229). */
+void dc_set_target(struct data_channel *dc, enum dc_side side,
+    const struct sockaddr *target);
+/* Start listening, start the timer, and connect what must go first.
+ * Returns 0 or -1 (errno). */
+int dc_start(struct data_channel *dc);
+
+enum dc_state dc_state(const struct data_channel *dc);
+bool dc_to_client_done(const struct data_channel *dc);
+uint64_t dc_bytes_to_server(const struct data_channel *dc);
+uint64_t dc_bytes_to_client(const struct data_channel *dc);
+bool dc_ends_listen(const struct data_channel *dc, enum dc_side side);
+
+#endif

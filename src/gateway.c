@@ -1,1 +1,447 @@
+/* gateway.c: listeners, the session registry and its limits, port pools,
+ * signals (SIGHUP reload, SIGTERM/SIGINT graceful stop). */
 #include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "gateway.h"
+#include "log.h"
+#include "notify.h"
+#include "portpool.h"
+#include "session.h"
+#include "sock.h"
+
+#define LISTEN_BACKLOG   1024
+#define CLIENT_BUCKETS   4096
+/* After EMFILE/ENFILE, the listener sleeps this long instead of spinning. */
+#define ACCEPT_PAUSE_MS  200
+
+/* ------------------------------------------------------------------ */
+/* Per-client session counts: a chained hash on the client's host. */
+
+struct client_count {
+	struct client_count *next;
+	struct sockaddr_storage host;    /* port zeroed */
+	unsigned sessions;
+};
+
+static size_t
+client_bucket(const struct gateway *gw, const struct sockaddr *sa)
+{
+	const unsigned char *p;
+	size_t n, h = 2166136261u;          /* FNV-1a */
+
+	if (sa->sa_family == AF_INET) {
+		p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+		n = 4;
+	} else {
+		p = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		n = 16;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % gw->n_client_buckets;
+}
+
+static struct client_count **
+client_find(struct gateway *gw, const struct sockaddr *sa)
+{
+	struct client_count **cc = &gw->clients[client_bucket(gw, sa)];
+
+	while (*cc != NULL && !addr_equal_host((struct sockaddr *)&(*cc)->host, sa))
+		cc = &(*cc)->next;
+	return cc;
+}
+
+bool
+gateway_session_add(struct gateway *gw, struct gw_entry *e,
+    const struct sockaddr *client, const char **why)
+{
+	struct client_count **cc;
+
+	if (gw->n_sessions >= gw->cf->max_sessions) {
+		*why = "max-sessions reached";
+		return false;
+	}
+	cc = client_find(gw, client);
+	if (*cc != NULL && (*cc)->sessions >= gw->cf->max_sessions_per_client) {
+		*why = "max-sessions-per-client reached";
+		return false;
+	}
+	if (*cc == NULL) {
+		if ((*cc = calloc(1, sizeof(**cc))) == NULL) {
+			*why = "out of memory";
+			return false;
+		}
+		memcpy(&(*cc)->host, client, addr_len(client));
+	}
+	(*cc)->sessions++;
+	TAILQ_INSERT_TAIL(&gw->sessions, e, link);
+	gw->n_sessions++;
+	gw->sessions_total++;
+	return true;
+}
+
+void
+gateway_session_remove(struct gateway *gw, struct gw_entry *e,
+    const struct sockaddr *client)
+{
+	struct client_count **cc = client_find(gw, client);
+
+	if (*cc != NULL && --(*cc)->sessions == 0) {
+		struct client_count *gone = *cc;
+
+		*cc = gone->next;
+		free(gone);
+	}
+	TAILQ_REMOVE(&gw->sessions, e, link);
+	gw->n_sessions--;
+	if (gw->stopping && gw->n_sessions == 0) {
+		log_msg(LL_INFO, "last session ended; exiting");
+		event_base_loopexit(gw->base, NULL);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Port pools, one per distinct range, kept for the process lifetime
+ * (sessions from before a reload may still hold theirs). */
+
+struct portpool *
+gateway_pool(struct gateway *gw, uint16_t lo, uint16_t hi)
+{
+	struct pool_slot *slots;
+
+	for (size_t i = 0; i < gw->n_pools; i++)
+		if (gw->pools[i].lo == lo && gw->pools[i].hi == hi)
+			return gw->pools[i].pool;
+	slots = realloc(gw->pools, (gw->n_pools + 1) * sizeof(*slots));
+	if (slots == NULL)
+		return NULL;
+	gw->pools = slots;
+	slots[gw->n_pools].lo = lo;
+	slots[gw->n_pools].hi = hi;
+	slots[gw->n_pools].pool = portpool_new(lo, hi);
+	if (slots[gw->n_pools].pool == NULL)
+		return NULL;
+	return slots[gw->n_pools++].pool;
+}
+
+/* ------------------------------------------------------------------ */
+/* Listeners */
+
+bool
+gateway_is_own_listener(struct gateway *gw, const struct sockaddr *addr)
+{
+	for (size_t i = 0; i < gw->n_listeners; i++) {
+		const struct sockaddr *la = (struct sockaddr *)&gw->listeners[i].addr;
+
+		if (addr_port(la) != addr_port(addr))
+			continue;
+		if (addr_is_any(la) ? sock_is_local_host(addr) : addr_equal_host(la, addr))
+			return true;
+	}
+	return false;
+}
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *peer, int len, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)evl;
+	(void)len;
+	session_accept(l->gw, l, fd, peer);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->evl);
+}
+
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+
+	log_msg(LL_WARN, "listen \"%s\": accept: %s", l->lc->name, strerror(err));
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		/* Out of descriptors: pause instead of spinning on the
+		 * pending connection; sessions that end free some. */
+		evconnlistener_disable(evl);
+		evtimer_add(l->resume, &tv);
+	}
+}
+
+static int
+listener_open(struct gateway *gw, struct listener *l, const struct listen_conf *lc)
+{
+	struct sock_opts opts = {
+		.transparent = lc->mode == MODE_TPROXY,
+		.dual_stack = true,
+	};
+	const char *what = "";
+	char a[ADDR_STRLEN];
+	int fd;
+
+	memset(l, 0, sizeof(*l));
+	l->gw = gw;
+	l->lc = lc;
+	l->addr = lc->addr;
+	l->pool = gateway_pool(gw, lc->pasv_lo, lc->pasv_hi);
+	if (l->pool == NULL) {
+		fprintf(stderr, "ftpgw: listen \"%s\": out of memory\n", lc->name);
+		return -1;
+	}
+	fd = sock_listen((struct sockaddr *)&lc->addr, &opts, LISTEN_BACKLOG, &what);
+	if (fd == -1) {
+		log_msg(LL_ERROR, "listen \"%s\" on %s: %s: %s%s", lc->name,
+		    addr_fmt((struct sockaddr *)&lc->addr, a, sizeof(a)), what, strerror(errno),
+		    errno == EPERM ? " (tproxy needs CAP_NET_ADMIN)" : "");
+		return -1;
+	}
+	l->evl = evconnlistener_new(gw->base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	l->resume = evtimer_new(gw->base, resume_cb, l);
+	if (l->evl == NULL || l->resume == NULL) {
+		if (l->evl == NULL)
+			close(fd);
+		log_msg(LL_ERROR, "listen \"%s\": out of memory", lc->name);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->evl, accept_error_cb);
+	log_msg(LL_INFO, "listening on %s (%s \"%s\"), passive ports %u-%u",
+	    addr_fmt((struct sockaddr *)&lc->addr, a, sizeof(a)), listen_mode_name(lc->mode),
+	    lc->name, lc->pasv_lo, lc->pasv_hi);
+	return 0;
+}
+
+static void
+listener_close(struct listener *l)
+{
+	if (l->evl != NULL)
+		evconnlistener_free(l->evl);
+	if (l->resume != NULL)
+		event_free(l->resume);
+	l->evl = NULL;
+	l->resume = NULL;
+}
+
+static void
+listeners_close(struct gateway *gw)
+{
+	for (size_t i = 0; i < gw->n_listeners; i++)
+		listener_close(&gw->listeners[i]);
+	free(gw->listeners);
+	gw->listeners = NULL;
+	gw->n_listeners = 0;
+}
+
+/* Open the listeners of CF, taking over (not reopening) those of OLD with
+ * the same address and mode, so a reload never drops a listening socket. */
+static int
+listeners_open(struct gateway *gw, struct config *cf, struct listener *old, size_t n_old,
+    struct listener **out, size_t *n_out)
+{
+	struct listener *ls = calloc(cf->n_listens, sizeof(*ls));
+
+	if (ls == NULL)
+		return -1;
+	for (size_t i = 0; i < cf->n_listens; i++) {
+		const struct listen_conf *lc = &cf->listens[i];
+		struct listener *keep = NULL;
+
+		for (size_t j = 0; j < n_old; j++)
+			if (old[j].evl != NULL && old[j].lc->mode == lc->mode &&
+			    addr_equal((struct sockaddr *)&old[j].addr, (struct sockaddr *)&lc->addr))
+				keep = &old[j];
+		if (keep != NULL) {
+			ls[i] = *keep;
+			ls[i].lc = lc;
+			ls[i].pool = gateway_pool(gw, lc->pasv_lo, lc->pasv_hi);
+			evconnlistener_set_cb(ls[i].evl, accept_cb, &ls[i]);
+			evconnlistener_set_error_cb(ls[i].evl, accept_error_cb);
+			event_del(ls[i].resume);
+			event_assign(ls[i].resume, gw->base, -1, 0, resume_cb, &ls[i]);
+			evconnlistener_enable(ls[i].evl);
+			keep->evl = NULL;
+			keep->resume = NULL;
+			continue;
+		}
+		if (listener_open(gw, &ls[i], lc) == -1) {
+			for (size_t j = 0; j < i; j++)
+				listener_close(&ls[j]);
+			free(ls);
+			return -1;
+		}
+	}
+	*out = ls;
+	*n_out = cf->n_listens;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signals */
+
+static void
+stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+	struct gw_entry *e, *next;
+
+	(void)fd;
+	(void)what;
+	log_msg(LL_INFO, "shutdown timeout: closing %u sessions", gw->n_sessions);
+	for (e = TAILQ_FIRST(&gw->sessions); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, link);
+		session_shutdown(e->session, "421 Service shutting down.");
+	}
+	/* The loop ends when the last of them has written its 421. */
+}
+
+void
+gateway_stop(struct gateway *gw)
+{
+	struct timeval tv = { .tv_sec = gw->cf->shutdown_timeout };
+
+	if (gw->stopping)
+		return;
+	gw->stopping = true;
+	notify_systemd("STOPPING=1");
+	listeners_close(gw);
+	if (gw->n_sessions == 0) {
+		log_msg(LL_INFO, "stopping");
+		event_base_loopexit(gw->base, NULL);
+		return;
+	}
+	log_msg(LL_INFO, "stopping: %u sessions may finish within %u seconds",
+	    gw->n_sessions, gw->cf->shutdown_timeout);
+	evtimer_add(gw->stop_timer, &tv);
+}
+
+void
+gateway_reload(struct gateway *gw)
+{
+	struct config *cf;
+	struct listener *ls;
+	size_t n;
+	char *errors = NULL;
+	size_t errlen = 0;
+	FILE *err;
+
+	if (gw->stopping)
+		return;
+	notify_systemd("RELOADING=1");
+	log_msg(LL_INFO, "reloading %s", gw->cf->path);
+	err = open_memstream(&errors, &errlen);
+	cf = config_load(gw->cf->path, err != NULL ? err : stderr);
+	if (err != NULL)
+		fclose(err);
+	if (cf == NULL) {
+		for (char *line = strtok(errors, "\n"); line != NULL; line = strtok(NULL, "\n"))
+			log_msg(LL_ERROR, "%s", line);
+		log_msg(LL_ERROR, "reload failed: keeping the configuration in force");
+		free(errors);
+		notify_systemd("READY=1");
+		return;
+	}
+	free(errors);
+	if (listeners_open(gw, cf, gw->listeners, gw->n_listeners, &ls, &n) == -1) {
+		log_msg(LL_ERROR, "reload failed: cannot open the new listeners; keeping the configuration in force");
+		config_unref(cf);
+		notify_systemd("READY=1");
+		return;
+	}
+	listeners_close(gw);            /* those not taken over */
+	gw->listeners = ls;
+	gw->n_listeners = n;
+	config_unref(gw->cf);
+	gw->cf = cf;
+	log_set_level(cf->log_level);
+	gw->reloads++;
+	log_msg(LL_INFO, "configuration reloaded; %u live sessions keep their settings", gw->n_sessions);
+	notify_systemd("READY=1");
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct gateway *gw = arg;
+
+	(void)what;
+	if (sig == SIGHUP)
+		gateway_reload(gw);
+	else
+		gateway_stop(gw);
+}
+
+/* ------------------------------------------------------------------ */
+
+int
+gateway_init(struct gateway *gw, struct event_base *base, struct config *cf)
+{
+	memset(gw, 0, sizeof(*gw));
+	gw->base = base;
+	gw->cf = config_ref(cf);
+	TAILQ_INIT(&gw->sessions);
+	gw->n_client_buckets = CLIENT_BUCKETS;
+	gw->clients = calloc(gw->n_client_buckets, sizeof(*gw->clients));
+	gw->sig_term = evsignal_new(base, SIGTERM, signal_cb, gw);
+	gw->sig_int = evsignal_new(base, SIGINT, signal_cb, gw);
+	gw->sig_hup = evsignal_new(base, SIGHUP, signal_cb, gw);
+	gw->stop_timer = evtimer_new(base, stop_timer_cb, gw);
+	if (gw->clients == NULL || gw->sig_term == NULL || gw->sig_int == NULL ||
+	    gw->sig_hup == NULL || gw->stop_timer == NULL) {
+		log_msg(LL_ERROR, "out of memory");
+		return -1;
+	}
+	if (listeners_open(gw, cf, NULL, 0, &gw->listeners, &gw->n_listeners) == -1)
+		return -1;
+	evsignal_add(gw->sig_term, NULL);
+	evsignal_add(gw->sig_int, NULL);
+	evsignal_add(gw->sig_hup, NULL);
+	return 0;
+}
+
+void
+gateway_free(struct gateway *gw)
+{
+	listeners_close(gw);
+	for (size_t i = 0; i < gw->n_client_buckets; i++)
+		while (gw->clients[i] != NULL) {
+			struct client_count *next = gw->clients[i]->next;
+
+			free(gw->clients[i]);
+			gw->clients[i] = next;
+		}
+	free(gw->clients);
+	for (size_t i = 0; i < gw->n_pools; i++)
+		portpool_free(gw->pools[i].pool);
+	free(gw->pools);
+	if (gw->sig_term != NULL)
+		event_free(gw->sig_term);
+	if (gw->sig_int != NULL)
+		event_free(gw->sig_int);
+	if (gw->sig_hup != NULL)
+		event_free(gw->sig_hup);
+	if (gw->stop_timer != NULL)
+		event_free(gw->stop_timer);
+	config_unref(gw->cf);
+}

@@ -1,0 +1,77 @@
+/* gateway.h: the process-wide part of one event loop: the configuration in
+ * force, the control listeners, the live sessions (with per-client counts),
+ * the passive port pools, and the signals (reload, graceful stop). */
+#ifndef FTPGW_GATEWAY_H
+#define FTPGW_GATEWAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+struct event_base;
+struct evconnlistener;
+struct config;
+struct listen_conf;
+struct portpool;
+struct session;
+
+struct listener {
+	struct gateway *gw;
+	const struct listen_conf *lc;    /* in gw->cf */
+	struct evconnlistener *evl;
+	struct event *resume;            /* re-enable after EMFILE */
+	struct sockaddr_storage addr;
+	struct portpool *pool;
+};
+
+struct client_count;
+
+/* A session's place in the registry, embedded in the session. */
+struct gw_entry {
+	TAILQ_ENTRY(gw_entry) link;
+	struct session *session;
+};
+
+struct gateway {
+	struct event_base *base;
+	struct config *cf;               /* for new sessions; a reload swaps it */
+	struct listener *listeners;
+	size_t n_listeners;
+	TAILQ_HEAD(, gw_entry) sessions;
+	unsigned n_sessions;
+	struct client_count **clients;   /* hash: client host -> live sessions */
+	size_t n_client_buckets;
+	struct pool_slot {
+		uint16_t lo, hi;
+		struct portpool *pool;
+	} *pools;
+	size_t n_pools;
+	uint64_t next_sid;
+	bool stopping;
+	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+	/* Counters since start. */
+	uint64_t sessions_total, sessions_refused, reloads;
+};
+
+/* Bind every listener of CF. On failure print why to stderr and return -1. */
+int gateway_init(struct gateway *gw, struct event_base *base, struct config *cf);
+void gateway_free(struct gateway *gw);
+/* Re-read the configuration file (SIGHUP). */
+void gateway_reload(struct gateway *gw);
+/* Stop accepting; end when the last session is gone or after the
+ * shutdown timeout (SIGTERM, SIGINT). */
+void gateway_stop(struct gateway *gw);
+
+struct portpool *gateway_pool(struct gateway *gw, uint16_t lo, uint16_t hi);
+/* Is ADDR (host and port) one of our own control listeners? */
+bool gateway_is_own_listener(struct gateway *gw, const struct sockaddr *addr);
+
+/* Session registry, for limits and graceful stop. Returns false (and
+ * registers nothing) when a limit refuses the session; *WHY says which. */
+bool gateway_session_add(struct gateway *gw, struct gw_entry *e,
+    const struct sockaddr *client, const char **why);
+void gateway_session_remove(struct gateway *gw, struct gw_entry *e,
+    const struct sockaddr *client);
+
+#endif

@@ -1,1 +1,150 @@
+/* log.c: syslog or stderr, one level filter, session-id prefixes. */
 #include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static bool log_to_stderr = true;
+static int log_level = LL_INFO;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const int level_syslog[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+int
+log_level_from_string(const char *s)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+log_level_name(int level)
+{
+	if (level < LL_ERROR || level > LL_DEBUG)
+		return "?";
+	return level_names[level];
+}
+
+void
+log_init(const char *ident, bool to_stderr, int level)
+{
+	log_to_stderr = to_stderr;
+	log_level = level;
+	if (!to_stderr)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_level(int level)
+{
+	log_level = level;
+}
+
+int
+log_get_level(void)
+{
+	return log_level;
+}
+
+bool
+log_enabled(int level)
+{
+	return level <= log_level;
+}
+
+void
+log_vmsg(int level, const char *fmt, va_list ap)
+{
+	int saved_errno = errno;
+
+	if (!log_enabled(level))
+		return;
+	if (log_to_stderr) {
+		struct timespec ts;
+		struct tm tm;
+		char stamp[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ld %s: ", stamp, ts.tv_nsec / 1000000,
+		    level_names[level]);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else
+		vsyslog(level_syslog[level], fmt, ap);
+	errno = saved_errno;
+}
+
+void
+log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_sess(int level, uint64_t sid, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_msg(level, "#%llu %s", (unsigned long long)sid, line);
+}
+
+const char *
+log_escape(const char *s, size_t len, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (size == 0)
+		return buf;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1 : 4;
+
+		if (o + need + 4 > size) {   /* room for "..." and NUL */
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (need == 1)
+			buf[o++] = (char)c;
+		else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LL_ERROR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,1 +1,322 @@
+/* relay.c: the data relay; see relay.h.
+ *
+ * Each direction (in -> out) owns a pipe (splice) or a buffer (copy), a read
+ * event on `in` and a write event on `out`. The rules, measured in the spike
+ * that preceded this code:
+ * - splice's EAGAIN is ambiguous (socket empty or pipe full), so the bytes in
+ *   the pipe are counted and a read never asks for more than the free room;
+ * - when `out` cannot take everything, reading `in` stops and the write
+ *   event waits; reading resumes when the pipe or buffer is empty, so memory
+ *   per direction is bounded by the pipe or buffer size;
+ * - EOF on `in` is passed on as shutdown(out, SHUT_WR) once everything
+ *   before it has been written. */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <event2/event.h>
+
+#include "relay.h"
+
+#define RELAY_PIPE_SIZE   (1024 * 1024)
+/* Below this a pipe is the kernel's budget fallback (8 KiB for users over
+ * fs.pipe-user-pages-soft): copying is then far faster than splicing. */
+#define RELAY_PIPE_MIN    (64 * 1024)
+#define RELAY_COPY_SIZE   (256 * 1024)
+/* Rounds per callback, so one fast stream cannot starve the loop. */
+#define RELAY_ROUNDS      16
+
+struct relay_dir {
+	struct relay *relay;
+	int in, out;
+	int pipe[2];             /* splice backend */
+	char *buf;               /* copy backend */
+	size_t buf_off;          /* copy: first unsent byte in buf */
+	size_t held;             /* bytes in pipe or buf waiting for `out` */
+	size_t cap;              /* pipe or buffer capacity */
+	bool eof;                /* `in` reached end of stream */
+	bool done;               /* eof seen, everything written, out shut */
+	struct event *rev, *wev;
+	uint64_t bytes;
+};
+
+struct relay {
+	int fd[2];
+	enum relay_backend backend;
+	struct relay_dir dir[2]; /* [0] a -> b, [1] b -> a */
+	relay_event_fn *cb;
+	void *arg;
+	bool reported;           /* DONE or FAILED has been reported */
+};
+
+static void relay_read_cb(evutil_socket_t, short, void *);
+static void relay_write_cb(evutil_socket_t, short, void *);
+
+static bool
+open_pipe(struct relay_dir *d)
+{
+	int size;
+
+	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		return false;
+	(void)fcntl(d->pipe[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
+	size = fcntl(d->pipe[1], F_GETPIPE_SZ);
+	if (size < RELAY_PIPE_MIN) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+		d->pipe[0] = d->pipe[1] = -1;
+		return false;
+	}
+	d->cap = (size_t)size;
+	return true;
+}
+
+static void
+close_pipe(struct relay_dir *d)
+{
+	if (d->pipe[0] != -1)
+		close(d->pipe[0]);
+	if (d->pipe[1] != -1)
+		close(d->pipe[1]);
+	d->pipe[0] = d->pipe[1] = -1;
+}
+
+struct relay *
+relay_new(struct event_base *base, int fd_a, int fd_b, relay_event_fn *cb,
+    void *arg)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->fd[0] = fd_a;
+	r->fd[1] = fd_b;
+	r->cb = cb;
+	r->arg = arg;
+	r->backend = RELAY_SPLICE;
+	for (int i = 0; i < 2; i++) {
+		struct relay_dir *d = &r->dir[i];
+
+		d->relay = r;
+		d->in = r->fd[i];
+		d->out = r->fd[1 - i];
+		d->pipe[0] = d->pipe[1] = -1;
+	}
+	for (int i = 0; i < 2; i++)
+		if (!open_pipe(&r->dir[i]))
+			r->backend = RELAY_COPY;
+	for (int i = 0; i < 2; i++) {
+		struct relay_dir *d = &r->dir[i];
+
+		if (r->backend == RELAY_COPY) {
+			close_pipe(d);
+			d->cap = RELAY_COPY_SIZE;
+			if ((d->buf = malloc(d->cap)) == NULL)
+				goto fail;
+		}
+		d->rev = event_new(base, d->in, EV_READ | EV_PERSIST, relay_read_cb, d);
+		d->wev = event_new(base, d->out, EV_WRITE | EV_PERSIST, relay_write_cb, d);
+		if (d->rev == NULL || d->wev == NULL || event_add(d->rev, NULL) == -1)
+			goto fail;
+	}
+	return r;
+fail:
+	/* The caller keeps its fds on failure. */
+	r->fd[0] = r->fd[1] = -1;
+	relay_free(r);
+	return NULL;
+}
+
+void
+relay_free(struct relay *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct relay_dir *d = &r->dir[i];
+
+		if (d->rev != NULL)
+			event_free(d->rev);
+		if (d->wev != NULL)
+			event_free(d->wev);
+		close_pipe(d);
+		free(d->buf);
+	}
+	for (int i = 0; i < 2; i++)
+		if (r->fd[i] != -1)
+			close(r->fd[i]);
+	free(r);
+}
+
+static void
+relay_fail(struct relay *r, int err)
+{
+	if (r->reported)
+		return;
+	r->reported = true;
+	for (int i = 0; i < 2; i++) {
+		event_del(r->dir[i].rev);
+		event_del(r->dir[i].wev);
+	}
+	r->cb(r, RELAY_FAILED, err, r->arg);    /* may free r */
+}
+
+/* Write what is held toward `out`. Returns 0 when all was written, 1 when
+ * `out` is full (EAGAIN), -1 on error (errno set). */
+static int
+dir_flush(struct relay_dir *d)
+{
+	while (d->held > 0) {
+		ssize_t n;
+
+		if (d->relay->backend == RELAY_SPLICE)
+			n = splice(d->pipe[0], NULL, d->out, NULL, d->held,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		else
+			n = send(d->out, d->buf + d->buf_off, d->held, MSG_NOSIGNAL);
+		if (n > 0) {
+			d->held -= (size_t)n;
+			d->buf_off += (size_t)n;
+			d->bytes += (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		if (n == 0)
+			errno = EPIPE;
+		return -1;
+	}
+	d->buf_off = 0;
+	return 0;
+}
+
+/* Fill the pipe or buffer from `in`. Returns bytes read, 0 at EOF, -1 with
+ * errno (EAGAIN when `in` is empty). */
+static ssize_t
+dir_fill(struct relay_dir *d)
+{
+	size_t room = d->cap - d->held;
+
+	if (d->relay->backend == RELAY_SPLICE)
+		return splice(d->in, NULL, d->pipe[1], NULL, room,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	return recv(d->in, d->buf + d->buf_off + d->held, room, 0);
+}
+
+/* Everything before EOF has been written: pass the EOF on. */
+static void
+dir_finish(struct relay_dir *d)
+{
+	struct relay *r = d->relay;
+
+	event_del(d->rev);
+	event_del(d->wev);
+	(void)shutdown(d->out, SHUT_WR);
+	d->done = true;
+	if (r->dir[0].done && r->dir[1].done) {
+		r->reported = true;
+		r->cb(r, RELAY_DONE, 0, r->arg);   /* may free r */
+	} else
+		r->cb(r, d == &r->dir[0] ? RELAY_A_TO_B_DONE : RELAY_B_TO_A_DONE,
+		    0, r->arg);                      /* may free r */
+}
+
+/* Move bytes until `in` is empty, `out` is full, or the round budget is
+ * spent. Sets up the events for whichever of those happened. */
+static void
+dir_pump(struct relay_dir *d)
+{
+	for (int round = 0; round < RELAY_ROUNDS; round++) {
+		ssize_t n;
+		int f = dir_flush(d);
+
+		if (f == -1)
+			goto fail;
+		if (f == 1) {
+			/* `out` is full: stop reading until it drains. */
+			event_del(d->rev);
+			event_add(d->wev, NULL);
+			return;
+		}
+		if (d->eof) {
+			dir_finish(d);
+			return;
+		}
+		n = dir_fill(d);
+		if (n > 0) {
+			d->held += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			d->eof = true;
+			continue;    /* flush the rest, then finish */
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* `in` is empty and everything read was written. */
+			event_del(d->wev);
+			event_add(d->rev, NULL);
+			return;
+		}
+		goto fail;
+	}
+	/* Round budget spent: come back through the loop. Whatever is held
+	 * waits for `out`; otherwise the level-triggered read fires again. */
+	if (d->held > 0) {
+		event_del(d->rev);
+		event_add(d->wev, NULL);
+	} else
+		event_add(d->rev, NULL);
+	return;
+fail:
+	relay_fail(d->relay, errno);
+}
+
+static void
+relay_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dir_pump(arg);
+}
+
+static void
+relay_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dir_pump(arg);
+}
+
+uint64_t
+relay_bytes_a_to_b(const struct relay *r)
+{
+	return r->dir[0].bytes;
+}
+
+uint64_t
+relay_bytes_b_to_a(const struct relay *r)
+{
+	return r->dir[1].bytes;
+}
+
+enum relay_backend
+relay_backend(const struct relay *r)
+{
+	return r->backend;
+}
+
+bool
+relay_finished(const struct relay *r)
+{
+	return r->dir[0].done && r->dir[1].done;
+}

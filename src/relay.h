@@ -1,0 +1,40 @@
+/* relay.h: moves bytes between two connected plaintext sockets until both
+ * directions have ended, with backpressure both ways and half-close carried
+ * across (EOF on one side becomes shutdown(SHUT_WR) on the other).
+ *
+ * Two backends behind this one interface: splice(2) through a pipe (zero
+ * copy, the default) and a large-read copy through a user buffer, used when
+ * a pipe cannot be had or the kernel's per-user pipe budget has shrunk new
+ * pipes to a crawl. The FTP logic never sees a data byte. */
+#ifndef FTPGW_RELAY_H
+#define FTPGW_RELAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct relay;
+
+/* What a relay reports. A_TO_B_DONE / B_TO_A_DONE: that direction saw EOF
+ * and passed it on after writing everything before it, while the other
+ * direction goes on. DONE: both directions have (reported instead of the
+ * second *_DONE). FAILED: a socket error (ERR = errno); the relay stops.
+ * The callback may free the relay on any event. */
+enum relay_event { RELAY_A_TO_B_DONE, RELAY_B_TO_A_DONE, RELAY_DONE, RELAY_FAILED };
+typedef void relay_event_fn(struct relay *relay, enum relay_event ev, int err, void *arg);
+
+enum relay_backend { RELAY_SPLICE, RELAY_COPY };
+
+/* Takes ownership of FD_A and FD_B (closed by relay_free). Returns NULL
+ * (fds NOT taken) when out of memory or events. */
+struct relay *relay_new(struct event_base *base, int fd_a, int fd_b,
+    relay_event_fn *cb, void *arg);
+void relay_free(struct relay *relay);
+
+uint64_t relay_bytes_a_to_b(const struct relay *relay);
+uint64_t relay_bytes_b_to_a(const struct relay *relay);
+enum relay_backend relay_backend(const struct relay *relay);
+/* Which directions have seen their end of stream (for logs and tests). */
+bool relay_finished(const struct relay *relay);
+
+#endif

@@ -1,1 +1,1253 @@
+/* session.c: one client's control connection, its server connection, the
+ * FTP state between them, and the data channel of the moment.
+ *
+ * States (session_state):
+ *   CONNECTING  the server connection is being opened; client lines wait
+ *   FTP         commands and replies flow, line by line, through the ALG
+ *   TCP         a plain byte relay (port-mapping application "tcp")
+ *   CLOSING     the last reply is being written to the client
+ *   DEAD        everything is closed; the memory goes at the next loop turn
+ *
+ * Inside FTP, a FIFO of pending commands pairs each server reply with the
+ * command it answers: data-setup replies (227/229/200) are rewritten, the
+ * final reply of a transfer is held until the client has every byte of the
+ * data connection. While a command waits for its reply, further client
+ * lines wait in the input buffer (bounded by a read watermark), except
+ * during a transfer, when ABOR, STAT, NOOP and QUIT go through. */
 #include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "data.h"
+#include "ftp_proto.h"
+#include "gateway.h"
+#include "log.h"
+#include "portmap.h"
+#include "relay.h"
+#include "session.h"
+#include "sock.h"
+
+#define PENDING_MAX        16
+/* Client input waiting to be processed is capped here (read watermark). */
+#define CLIENT_INPUT_MAX   (64 * 1024)
+/* How long the last reply may take to reach a closing client. */
+#define CLOSE_FLUSH_SEC    5
+
+enum session_state { SS_CONNECTING, SS_FTP, SS_TCP, SS_CLOSING, SS_DEAD };
+
+enum pending_kind {
+	PK_GREETING,     /* the server's 220 */
+	PK_PLAIN,        /* passed through untouched */
+	PK_DATA_SETUP,   /* PASV/EPSV/PORT/EPRT: the reply is rewritten */
+	PK_TRANSFER,     /* RETR/STOR/...: the final reply waits for the data */
+	PK_ABOR,
+};
+
+struct pending {
+	enum pending_kind kind;
+	enum ftp_verb client_verb;   /* PK_DATA_SETUP: what the client sent */
+	enum ftp_verb server_verb;   /* and what went to the server */
+	bool seen_1xx;               /* PK_TRANSFER: the transfer started */
+};
+
+struct session {
+	struct gw_entry entry;           /* in the gateway's registry */
+	uint64_t id;
+	struct gateway *gw;
+	struct config *cf;               /* the snapshot this session began with */
+	const struct listen_conf *lc;
+	enum app_kind app;
+	const char *map_name;
+	enum session_state state;
+	bool registered;
+
+	struct sockaddr_storage client;       /* the client, as seen */
+	struct sockaddr_storage client_local; /* our end of the client's connection */
+	struct sockaddr_storage server;       /* where the client meant to go */
+	struct sockaddr_storage server_local; /* our end toward the server */
+
+	int cfd, sfd;                    /* raw sockets until a bufferevent or relay owns them */
+	struct bufferevent *cbev, *sbev;
+	struct event *timer;             /* connect timeout, then idle timeout, then close flush */
+	struct event *connect_ev;        /* TCP mapping: the upstream connect */
+	struct relay *tcp_relay;
+
+	struct ftp_reply_parser rp;
+	struct evbuffer *reply;          /* lines of the server reply being read */
+	struct evbuffer *held;           /* a final transfer reply waiting for the data */
+	struct pending pending[PENDING_MAX];
+	unsigned pending_head, n_pending;
+	char *deferred;                  /* a client line that must wait for a transfer's end */
+	size_t deferred_len;
+	bool discarding;                 /* dropping an overlong client line up to its LF */
+	bool epsv_all;
+
+	struct data_channel *dc;
+	struct sockaddr_storage advertise;    /* what the client is told in 227/229 */
+	struct portpool *pool;
+
+	char user[64];
+	time_t started;
+	uint64_t data_to_server, data_to_client;
+	unsigned transfers;
+	const char *end_reason;
+};
+
+static void session_end(struct session *s, const char *reply, const char *reason);
+static void client_input(struct session *s);
+static void server_input(struct session *s);
+static void arm_idle_timer(struct session *s);
+
+static const char *
+addr_str(const struct sockaddr_storage *ss, char *buf)
+{
+	return addr_fmt((const struct sockaddr *)ss, buf, ADDR_STRLEN);
+}
+
+#define SA(ss) ((struct sockaddr *)(ss))
+
+/* ------------------------------------------------------------------ */
+/* Output */
+
+static void
+reply_client(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A reply the gateway itself gives the client. */
+static void
+reply_client(struct session *s, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)sizeof(line) - 3;
+	log_sess(LL_DEBUG, s->id, "G> %s", line);
+	line[n++] = '\r';
+	line[n++] = '\n';
+	if (s->cbev != NULL)
+		bufferevent_write(s->cbev, line, (size_t)n);
+}
+
+static void
+send_server(struct session *s, const char *line, size_t len)
+{
+	char esc[256];
+
+	if (log_enabled(LL_DEBUG)) {
+		if (len >= 5 && strncasecmp(line, "PASS ", 5) == 0)
+			log_sess(LL_DEBUG, s->id, "C> PASS ****");
+		else
+			log_sess(LL_DEBUG, s->id, "C> %s", log_escape(line, len, esc, sizeof(esc)));
+	}
+	bufferevent_write(s->sbev, line, len);
+	bufferevent_write(s->sbev, "\r\n", 2);
+}
+
+static void
+send_server_fmt(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+send_server_fmt(struct session *s, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(line))
+		send_server(s, line, (size_t)n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Pending commands */
+
+static struct pending *
+pending_head(struct session *s)
+{
+	return s->n_pending > 0 ? &s->pending[s->pending_head] : NULL;
+}
+
+static struct pending *
+pending_push(struct session *s, enum pending_kind kind)
+{
+	struct pending *p;
+
+	/* Callers check room first: commands are read only while there is. */
+	p = &s->pending[(s->pending_head + s->n_pending) % PENDING_MAX];
+	s->n_pending++;
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	return p;
+}
+
+static struct pending
+pending_pop(struct session *s)
+{
+	struct pending p = s->pending[s->pending_head];
+
+	s->pending_head = (s->pending_head + 1) % PENDING_MAX;
+	s->n_pending--;
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Data channel */
+
+static void
+drop_dc(struct session *s)
+{
+	if (s->dc == NULL)
+		return;
+	s->data_to_server += dc_bytes_to_server(s->dc);
+	s->data_to_client += dc_bytes_to_client(s->dc);
+	dc_free(s->dc);
+	s->dc = NULL;
+}
+
+/* Write the held transfer reply and carry on with what waited behind it. */
+static void
+release_held(struct session *s)
+{
+	if (s->held == NULL || evbuffer_get_length(s->held) == 0)
+		return;
+	drop_dc(s);
+	log_sess(LL_DEBUG, s->id, "S> (released after the data connection)");
+	bufferevent_write_buffer(s->cbev, s->held);
+	server_input(s);
+	if (s->state == SS_FTP)
+		client_input(s);
+}
+
+static void
+dc_event_cb(struct data_channel *dc, enum dc_event ev, void *arg)
+{
+	struct session *s = arg;
+	struct pending *p = pending_head(s);
+
+	(void)dc;
+	if (evbuffer_get_length(s->held) > 0) {
+		release_held(s);
+		return;
+	}
+	/* A channel that failed before any transfer asked for it is of no
+	 * more use; one a transfer is waiting on stays until its reply. */
+	if (ev == DC_EV_FAILED && (p == NULL || p->kind != PK_TRANSFER))
+		drop_dc(s);
+}
+
+static bool
+verb_is_passive(enum ftp_verb v)
+{
+	return v == FTP_V_PASV || v == FTP_V_EPSV;
+}
+
+/* Where the gateway listens for the client's data connection, and what it
+ * tells the client (passive-address). */
+static void
+plan_client_listener(struct session *s, struct sockaddr_storage *bind_host,
+    bool *transparent, struct sockaddr_storage *advertise)
+{
+	const struct listen_conf *lc = s->lc;
+	int family = s->client.ss_family;
+
+	*transparent = false;
+	switch (lc->pasv_kind) {
+	case PASV_ADDR_ORIGINAL:
+		if (lc->mode == MODE_TPROXY) {
+			/* Bound to the server's own address: the client's data
+			 * connection is caught by -m socket --transparent and
+			 * sees only the server. */
+			*bind_host = s->server;
+			*transparent = true;
+			*advertise = s->server;
+			return;
+		}
+		if (lc->mode == MODE_REDIRECT) {
+			/* The passive range is REDIRECTed to us, to whichever
+			 * local address the kernel picks: listen on all. */
+			addr_any(bind_host, family, 0);
+			*advertise = s->server;
+			return;
+		}
+		/* reverse: the address the client reached us on */
+		*bind_host = s->client_local;
+		*advertise = s->client_local;
+		return;
+	case PASV_ADDR_LOCAL:
+		*bind_host = s->client_local;
+		*advertise = s->client_local;
+		return;
+	case PASV_ADDR_FIXED:
+		addr_any(bind_host, family, 0);
+		*advertise = lc->pasv_fixed;
+		return;
+	}
+}
+
+static bool
+check_active_target(struct session *s, const struct sockaddr_storage *target,
+    const char *verb)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+
+	/* FTP bounce (RFC 2577): data goes only to the client itself, and
+	 * never to a privileged port. */
+	if (!addr_equal_host(SA(target), SA(&s->client)) || addr_port(SA(target)) < 1024) {
+		log_sess(LL_WARN, s->id, "%s to %s refused: client is %s", verb,
+		    addr_str(target, a), addr_fmt_host(SA(&s->client), b, sizeof(b)));
+		reply_client(s, "501 %s refused: data connections go only to your own address and a port above 1023.", verb);
+		return false;
+	}
+	return true;
+}
+
+/* PASV, EPSV, PORT, EPRT from the client. */
+static void
+data_setup(struct session *s, const struct ftp_command *cmd)
+{
+	bool client_passive = verb_is_passive(cmd->verb);
+	bool client_ext = cmd->verb == FTP_V_EPSV || cmd->verb == FTP_V_EPRT;
+	int cfam = s->client.ss_family, sfam = s->server.ss_family;
+	bool server_passive, server_ext, tproxy = s->lc->mode == MODE_TPROXY;
+	struct sockaddr_storage target, bind_host, bound;
+	bool transparent;
+	struct pending *p;
+
+	if (s->epsv_all && cmd->verb != FTP_V_EPSV) {
+		reply_client(s, "501 EPSV ALL is in effect: use EPSV.");
+		return;
+	}
+	switch (cmd->verb) {
+	case FTP_V_EPSV:
+		switch (ftp_epsv_arg_parse(cmd->arg, cmd->arg_len)) {
+		case FTP_EPSV_ALL:
+			s->epsv_all = true;
+			reply_client(s, "200 EPSV ALL command successful.");
+			return;
+		case FTP_EPSV_BAD:
+			reply_client(s, "501 Bad EPSV argument.");
+			return;
+		case FTP_EPSV_V4:
+			if (cfam != AF_INET) {
+				reply_client(s, "522 Network protocol not supported, use (2)");
+				return;
+			}
+			break;
+		case FTP_EPSV_V6:
+			if (cfam != AF_INET6) {
+				reply_client(s, "522 Network protocol not supported, use (1)");
+				return;
+			}
+			break;
+		case FTP_EPSV_DEFAULT:
+			break;
+		}
+		break;
+	case FTP_V_PORT: {
+		struct sockaddr_in sin;
+
+		if (ftp_port_arg_decode(cmd->arg, cmd->arg_len, &sin) == -1) {
+			reply_client(s, "501 Bad PORT argument.");
+			return;
+		}
+		if (cfam != AF_INET) {
+			reply_client(s, "522 Network protocol not supported, use (2)");
+			return;
+		}
+		memset(&target, 0, sizeof(target));
+		memcpy(&target, &sin, sizeof(sin));
+		if (!check_active_target(s, &target, "PORT"))
+			return;
+		break;
+	}
+	case FTP_V_EPRT:
+		if (ftp_eprt_arg_decode(cmd->arg, cmd->arg_len, &target) == -1) {
+			reply_client(s, "501 Bad EPRT argument.");
+			return;
+		}
+		addr_unmap(&target);
+		if (target.ss_family != cfam) {
+			reply_client(s, "522 Network protocol not supported, use (%d)",
+			    cfam == AF_INET ? 1 : 2);
+			return;
+		}
+		if (!check_active_target(s, &target, "EPRT"))
+			return;
+		break;
+	default:
+		break;
+	}
+
+	drop_dc(s);
+	s->dc = dc_new(s->gw->base, s->id, s->cf->data_timeout, dc_event_cb, s);
+	if (s->dc == NULL) {
+		reply_client(s, "425 Can't open data connection.");
+		return;
+	}
+
+	/* The client's end. */
+	if (client_passive) {
+		plan_client_listener(s, &bind_host, &transparent, &s->advertise);
+		if (cmd->verb == FTP_V_PASV && s->advertise.ss_family != AF_INET) {
+			reply_client(s, "425 PASV cannot name an IPv6 address: use EPSV.");
+			goto fail_quiet;
+		}
+		if (dc_listen(s->dc, DC_CLIENT, SA(&bind_host), transparent, s->pool,
+		    SA(&s->client), &bound) == -1)
+			goto fail;
+		addr_set_port(SA(&s->advertise), addr_port(SA(&bound)));
+	} else {
+		struct sockaddr_storage src;
+
+		/* tproxy: the client sees the data come from the server. */
+		if (tproxy) {
+			src = s->server;
+			addr_set_port(SA(&src), 0);
+		}
+		dc_connect_to(s->dc, DC_CLIENT, SA(&target), tproxy ? SA(&src) : NULL, tproxy);
+	}
+
+	/* The server's end: mirror the client unless told otherwise; the
+	 * extended forms where the families differ or the server is IPv6. */
+	switch (s->lc->sdata) {
+	case SDATA_PASSIVE:
+		server_passive = true;
+		break;
+	case SDATA_ACTIVE:
+		server_passive = false;
+		break;
+	default:
+		server_passive = client_passive;
+		break;
+	}
+	server_ext = cfam == sfam ? client_ext : sfam == AF_INET6;
+	if (sfam == AF_INET6)
+		server_ext = true;
+
+	p = pending_push(s, PK_DATA_SETUP);
+	p->client_verb = cmd->verb;
+	if (server_passive) {
+		struct sockaddr_storage src;
+
+		if (tproxy) {
+			src = s->client;
+			addr_set_port(SA(&src), 0);
+		}
+		dc_connect_to(s->dc, DC_SERVER, NULL, tproxy ? SA(&src) : NULL, tproxy);
+		p->server_verb = server_ext ? FTP_V_EPSV : FTP_V_PASV;
+		send_server_fmt(s, "%s", server_ext ? "EPSV" : "PASV");
+	} else {
+		char line[128];
+		int n;
+
+		/* tproxy: the server sees its client's address in PORT. */
+		bind_host = tproxy ? s->client : s->server_local;
+		if (dc_listen(s->dc, DC_SERVER, SA(&bind_host), tproxy, s->pool,
+		    SA(&s->server), &bound) == -1) {
+			s->n_pending--;
+			goto fail;
+		}
+		p->server_verb = server_ext ? FTP_V_EPRT : FTP_V_PORT;
+		n = server_ext ? ftp_eprt_format(line, sizeof(line), SA(&bound)) :
+		    ftp_port_format(line, sizeof(line), (struct sockaddr_in *)&bound);
+		if (n < 0) {
+			s->n_pending--;
+			goto fail;
+		}
+		send_server(s, line, (size_t)n);
+	}
+	return;
+fail:
+	reply_client(s, "425 Can't open data connection.");
+fail_quiet:
+	drop_dc(s);
+}
+
+/* The server answered our PASV/EPSV/PORT/EPRT. */
+static void
+data_setup_reply(struct session *s, const struct pending *p, int code,
+    const char *text, size_t len)
+{
+	struct sockaddr_storage target;
+	char line[128];
+	int n = -1;
+
+	if (s->dc == NULL) {                  /* dropped meanwhile (ABOR) */
+		bufferevent_write(s->cbev, text, len);
+		return;
+	}
+	switch (p->server_verb) {
+	case FTP_V_PASV: {
+		struct sockaddr_in sin;
+		char a[ADDR_STRLEN];
+
+		if (code != 227)
+			goto refused;
+		if (ftp_227_decode(text, len, &sin) == -1)
+			goto bad;
+		/* Connect to the server we already talk to; a 227 naming
+		 * another host (NAT'd servers send private ones) is not
+		 * followed. */
+		target = s->server;
+		addr_set_port(SA(&target), ntohs(sin.sin_port));
+		if (sin.sin_addr.s_addr != ((struct sockaddr_in *)&s->server)->sin_addr.s_addr)
+			log_sess(LL_INFO, s->id, "227 names %s; connecting to the control peer instead",
+			    addr_fmt((struct sockaddr *)&sin, a, sizeof(a)));
+		dc_set_target(s->dc, DC_SERVER, SA(&target));
+		break;
+	}
+	case FTP_V_EPSV: {
+		uint16_t port;
+
+		if (code != 229)
+			goto refused;
+		if (ftp_229_decode(text, len, &port) == -1)
+			goto bad;
+		target = s->server;
+		addr_set_port(SA(&target), port);
+		dc_set_target(s->dc, DC_SERVER, SA(&target));
+		break;
+	}
+	default:                              /* PORT, EPRT */
+		if (code / 100 != 2)
+			goto refused;
+		break;
+	}
+	if (dc_start(s->dc) == -1) {
+		drop_dc(s);
+		reply_client(s, "425 Can't open data connection.");
+		return;
+	}
+	switch (p->client_verb) {
+	case FTP_V_PASV:
+		n = ftp_227_format(line, sizeof(line), (struct sockaddr_in *)&s->advertise);
+		break;
+	case FTP_V_EPSV:
+		n = ftp_229_format(line, sizeof(line), addr_port(SA(&s->advertise)));
+		break;
+	case FTP_V_PORT:
+		n = snprintf(line, sizeof(line), "200 PORT command successful.");
+		break;
+	default:
+		n = snprintf(line, sizeof(line), "200 EPRT command successful.");
+		break;
+	}
+	if (n > 0)
+		reply_client(s, "%s", line);
+	return;
+refused:
+	/* The server's own refusal says it best. */
+	drop_dc(s);
+	bufferevent_write(s->cbev, text, len);
+	return;
+bad:
+	log_sess(LL_WARN, s->id, "malformed %d reply from the server", code);
+	drop_dc(s);
+	reply_client(s, "425 Can't open data connection: bad reply from the server.");
+}
+
+/* The final reply of RETR/STOR/...: it must not overtake the data. */
+static void
+transfer_reply(struct session *s, const struct pending *p, int code)
+{
+	bool hold;
+
+	s->transfers++;
+	if (s->dc == NULL) {
+		bufferevent_write_buffer(s->cbev, s->reply);
+		return;
+	}
+	switch (dc_state(s->dc)) {
+	case DC_ARMED:                        /* nobody connected: nothing to wait for */
+	case DC_DONE:
+		hold = false;
+		break;
+	default:
+		/* A refusal without a preliminary reply means no transfer ran. */
+		hold = (p->seen_1xx || code / 100 == 2) && !dc_to_client_done(s->dc);
+		break;
+	}
+	if (hold) {
+		log_sess(LL_DEBUG, s->id, "reply %d held until the data connection is done", code);
+		evbuffer_add_buffer(s->held, s->reply);
+		return;
+	}
+	drop_dc(s);
+	bufferevent_write_buffer(s->cbev, s->reply);
+}
+
+/* ------------------------------------------------------------------ */
+/* Server replies */
+
+static void
+handle_reply(struct session *s, int code)
+{
+	size_t len = evbuffer_get_length(s->reply);
+	char *text = (char *)evbuffer_pullup(s->reply, -1);
+	struct pending *head = pending_head(s);
+	struct pending p;
+
+	if (log_enabled(LL_DEBUG)) {
+		char esc[256];
+
+		log_sess(LL_DEBUG, s->id, "S> %s", log_escape(text, len > 2 ? len - 2 : len, esc, sizeof(esc)));
+	}
+	if (head == NULL) {
+		/* Unsolicited (a 421 before closing, say): pass it on. */
+		bufferevent_write_buffer(s->cbev, s->reply);
+		return;
+	}
+	if (code < 200) {
+		if (head->kind == PK_TRANSFER)
+			head->seen_1xx = true;
+		bufferevent_write_buffer(s->cbev, s->reply);
+		return;
+	}
+	p = pending_pop(s);
+	switch (p.kind) {
+	case PK_DATA_SETUP:
+		data_setup_reply(s, &p, code, text, len);
+		break;
+	case PK_TRANSFER:
+		transfer_reply(s, &p, code);
+		break;
+	case PK_GREETING:
+	case PK_PLAIN:
+	case PK_ABOR:
+		bufferevent_write_buffer(s->cbev, s->reply);
+		break;
+	}
+	evbuffer_drain(s->reply, evbuffer_get_length(s->reply));
+}
+
+static void
+server_input(struct session *s)
+{
+	struct evbuffer *in;
+	char line[FTP_LINE_MAX + 1];
+
+	if (s->state != SS_FTP || s->sbev == NULL)
+		return;
+	in = bufferevent_get_input(s->sbev);
+	while (evbuffer_get_length(s->held) == 0) {
+		size_t eol_len = 0, len;
+		struct evbuffer_ptr eol;
+
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+		if (eol.pos == -1) {
+			if (evbuffer_get_length(in) > FTP_LINE_MAX)
+				goto bad;
+			return;
+		}
+		len = (size_t)eol.pos;
+		if (len > FTP_LINE_MAX)
+			goto bad;
+		evbuffer_remove(in, line, len);
+		evbuffer_drain(in, eol_len);
+		line[len] = '\0';
+		switch (ftp_reply_feed(&s->rp, line, len)) {
+		case FTP_REPLY_BAD:
+			goto bad;
+		case FTP_REPLY_MORE:
+			evbuffer_add(s->reply, line, len);
+			evbuffer_add(s->reply, "\r\n", 2);
+			break;
+		case FTP_REPLY_DONE:
+			evbuffer_add(s->reply, line, len);
+			evbuffer_add(s->reply, "\r\n", 2);
+			handle_reply(s, s->rp.code);
+			if (s->state != SS_FTP)
+				return;
+			/* A reply may let waiting client lines through. */
+			client_input(s);
+			if (s->state != SS_FTP)
+				return;
+			break;
+		}
+	}
+	return;
+bad:
+	log_sess(LL_WARN, s->id, "the server sent a malformed or overlong reply");
+	session_end(s, "421 The server sent a malformed reply; closing.", "bad server reply");
+}
+
+/* ------------------------------------------------------------------ */
+/* Client commands */
+
+/* Can a command be taken now? During a transfer only those that make sense
+ * while the data flows. */
+static bool
+command_allowed_now(struct session *s, enum ftp_verb verb)
+{
+	struct pending *head = pending_head(s);
+
+	if (head == NULL)
+		return true;
+	if (s->n_pending >= PENDING_MAX - 1)
+		return false;
+	if (head->kind == PK_TRANSFER && head->seen_1xx)
+		return verb == FTP_V_ABOR || verb == FTP_V_STAT ||
+		    verb == FTP_V_NOOP || verb == FTP_V_QUIT;
+	return false;
+}
+
+static void
+handle_command(struct session *s, char *line, size_t len)
+{
+	struct ftp_command cmd;
+	char esc[128];
+
+	if (ftp_command_parse(line, len, &cmd) == -1) {
+		log_sess(LL_DEBUG, s->id, "unparsable command: %s", log_escape(line, len, esc, sizeof(esc)));
+		reply_client(s, "500 Syntax error, command unrecognized.");
+		return;
+	}
+	for (size_t i = 0; i < s->cf->n_deny_commands; i++)
+		if (ftp_command_matches(&cmd, s->cf->deny_commands[i])) {
+			log_sess(LL_INFO, s->id, "denied by deny-commands: %s",
+			    log_escape(line, len, esc, sizeof(esc)));
+			reply_client(s, "502 Command not allowed by the gateway.");
+			return;
+		}
+	switch (cmd.verb) {
+	case FTP_V_USER:
+		snprintf(s->user, sizeof(s->user), "%.*s", (int)cmd.arg_len, cmd.arg);
+		break;
+	case FTP_V_AUTH:
+		/* The gateway must read every command; it cannot let the
+		 * client and server agree on TLS it does not terminate. */
+		reply_client(s, "502 AUTH is not available through this gateway.");
+		return;
+	case FTP_V_PASV:
+	case FTP_V_EPSV:
+	case FTP_V_PORT:
+	case FTP_V_EPRT:
+		data_setup(s, &cmd);
+		return;
+	case FTP_V_ABOR:
+		/* Closing both data ends stops the transfer on either side,
+		 * whether or not the server watches for urgent data. */
+		release_held(s);
+		if (s->state != SS_FTP)
+			return;
+		drop_dc(s);
+		pending_push(s, PK_ABOR);
+		send_server(s, "ABOR", 4);
+		return;
+	default:
+		break;
+	}
+	pending_push(s, ftp_verb_is_transfer(cmd.verb) ? PK_TRANSFER : PK_PLAIN);
+	send_server(s, line, len);
+}
+
+/* Take one line out of the client's input: 1 = a line in LINE, 0 = wait
+ * for more, -1 = an overlong line was dropped (already answered). */
+static int
+read_client_line(struct session *s, char *line, size_t *len)
+{
+	struct evbuffer *in = bufferevent_get_input(s->cbev);
+	size_t eol_len = 0;
+	struct evbuffer_ptr eol;
+
+	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+	if (eol.pos == -1) {
+		if (evbuffer_get_length(in) > FTP_LINE_MAX) {
+			/* Drop what we have; keep dropping up to the LF. */
+			evbuffer_drain(in, evbuffer_get_length(in));
+			s->discarding = true;
+		}
+		return 0;
+	}
+	if (s->discarding || (size_t)eol.pos > FTP_LINE_MAX) {
+		evbuffer_drain(in, (size_t)eol.pos + eol_len);
+		s->discarding = false;
+		log_sess(LL_INFO, s->id, "command line over %d bytes refused", FTP_LINE_MAX);
+		reply_client(s, "500 Command line too long.");
+		return -1;
+	}
+	*len = (size_t)eol.pos;
+	evbuffer_remove(in, line, *len);
+	evbuffer_drain(in, eol_len);
+	line[*len] = '\0';
+	return 1;
+}
+
+static void
+client_input(struct session *s)
+{
+	char line[FTP_LINE_MAX + 1];
+
+	while (s->state == SS_FTP) {
+		struct ftp_command peek;
+		size_t len;
+		int r;
+
+		if (s->deferred != NULL) {
+			/* A line that waited for the transfer to end. */
+			if (ftp_command_parse(s->deferred, s->deferred_len, &peek) == 0 &&
+			    !command_allowed_now(s, peek.verb))
+				return;
+			if (s->n_pending > 0)
+				return;
+			memcpy(line, s->deferred, s->deferred_len + 1);
+			len = s->deferred_len;
+			free(s->deferred);
+			s->deferred = NULL;
+			handle_command(s, line, len);
+			continue;
+		}
+		if (s->n_pending > 0 && !command_allowed_now(s, FTP_V_NOOP))
+			return;
+		r = read_client_line(s, line, &len);
+		if (r == 0)
+			return;
+		if (r == -1)
+			continue;
+		arm_idle_timer(s);
+		len = ftp_telnet_strip(line, len);
+		line[len] = '\0';
+		if (len == 0)
+			continue;
+		if (s->n_pending > 0 && (ftp_command_parse(line, len, &peek) == -1 ||
+		    !command_allowed_now(s, peek.verb))) {
+			s->deferred = malloc(len + 1);
+			if (s->deferred == NULL) {
+				session_end(s, "421 Out of memory.", "out of memory");
+				return;
+			}
+			memcpy(s->deferred, line, len + 1);
+			s->deferred_len = len;
+			return;
+		}
+		handle_command(s, line, len);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Events */
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	client_input(arg);
+}
+
+static void
+server_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	server_input(arg);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_ERROR)
+		session_end(s, NULL, "client error");
+	else if (what & BEV_EVENT_EOF)
+		session_end(s, NULL, "client closed");
+}
+
+static void
+server_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	char a[ADDR_STRLEN];
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		sock_local(bufferevent_getfd(s->sbev), &s->server_local);
+		log_sess(LL_DEBUG, s->id, "connected to %s from %s",
+		    addr_str(&s->server, a), addr_fmt(SA(&s->server_local), (char[ADDR_STRLEN]){0}, ADDR_STRLEN));
+		s->state = SS_FTP;
+		arm_idle_timer(s);
+		bufferevent_enable(s->sbev, EV_READ);
+		return;
+	}
+	if (s->state == SS_CONNECTING) {
+		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, a),
+		    strerror(EVUTIL_SOCKET_ERROR()));
+		session_end(s, "421 Service not available: the server cannot be reached.",
+		    "server unreachable");
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		/* Hand over what the server said last, then close. */
+		server_input(s);
+		if (s->state == SS_FTP)
+			session_end(s, NULL, (what & BEV_EVENT_ERROR) ? "server error" : "server closed");
+	}
+}
+
+static void
+arm_idle_timer(struct session *s)
+{
+	struct timeval tv = { .tv_sec = s->cf->idle_timeout };
+
+	evtimer_add(s->timer, &tv);
+}
+
+static void session_finish(struct session *s);
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	switch (s->state) {
+	case SS_CONNECTING:
+		log_sess(LL_WARN, s->id, "connect to the server timed out");
+		session_end(s, "421 Service not available: the server does not answer.",
+		    "server connect timeout");
+		break;
+	case SS_FTP:
+		if (s->dc != NULL && dc_state(s->dc) == DC_RELAYING) {
+			arm_idle_timer(s);   /* data flowing counts as activity */
+			break;
+		}
+		log_sess(LL_INFO, s->id, "idle for %u seconds", s->cf->idle_timeout);
+		session_end(s, "421 Idle timeout: closing control connection.", "idle timeout");
+		break;
+	case SS_CLOSING:
+		session_finish(s);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Plain TCP mapping */
+
+static void
+tcp_relay_cb(struct relay *relay, enum relay_event ev, int err, void *arg)
+{
+	struct session *s = arg;
+
+	(void)relay;
+	if (ev == RELAY_DONE)
+		session_end(s, NULL, "closed");
+	else if (ev == RELAY_FAILED) {
+		log_sess(LL_DEBUG, s->id, "relay: %s", strerror(err));
+		session_end(s, NULL, "connection error");
+	}
+}
+
+static void
+tcp_connected_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	int err = what & EV_TIMEOUT ? ETIMEDOUT : sock_error(fd);
+	char a[ADDR_STRLEN];
+
+	if (err != 0) {
+		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, a),
+		    strerror(err));
+		session_end(s, NULL, "server unreachable");
+		return;
+	}
+	s->tcp_relay = relay_new(s->gw->base, s->cfd, s->sfd, tcp_relay_cb, s);
+	if (s->tcp_relay == NULL) {
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+	s->cfd = s->sfd = -1;
+	s->state = SS_TCP;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life and death */
+
+static void
+session_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	free(arg);
+}
+
+/* The client has its last reply (or is gone): release everything. */
+static void
+session_finish(struct session *s)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	struct timeval zero = { 0, 0 };
+
+	if (s->state == SS_DEAD)
+		return;
+	drop_dc(s);
+	if (s->tcp_relay != NULL) {
+		s->data_to_server += relay_bytes_a_to_b(s->tcp_relay);
+		s->data_to_client += relay_bytes_b_to_a(s->tcp_relay);
+		relay_free(s->tcp_relay);
+	}
+	if (s->cbev != NULL)
+		bufferevent_free(s->cbev);
+	if (s->sbev != NULL)
+		bufferevent_free(s->sbev);
+	if (s->connect_ev != NULL)
+		event_free(s->connect_ev);
+	event_free(s->timer);
+	if (s->cfd != -1)
+		close(s->cfd);
+	if (s->sfd != -1)
+		close(s->sfd);
+	evbuffer_free(s->reply);
+	evbuffer_free(s->held);
+	free(s->deferred);
+	if (s->registered)
+		gateway_session_remove(s->gw, &s->entry, SA(&s->client));
+	log_sess(LL_INFO, s->id,
+	    "end: client %s server %s app %s user \"%s\" transfers %u bytes up %llu down %llu time %lds: %s",
+	    addr_str(&s->client, a), addr_str(&s->server, b), app_kind_name(s->app),
+	    s->user, s->transfers, (unsigned long long)s->data_to_server,
+	    (unsigned long long)s->data_to_client, (long)(time(NULL) - s->started),
+	    s->end_reason ? s->end_reason : "closed");
+	config_unref(s->cf);
+	s->state = SS_DEAD;
+	/* Callers up the stack may still look at s->state: free it later. */
+	if (event_base_once(s->gw->base, -1, EV_TIMEOUT, session_free_cb, s, &zero) == -1)
+		free(s);
+}
+
+static void
+close_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_finish(arg);
+}
+
+/* End the session: REPLY (if any) is the client's last line. */
+static void
+session_end(struct session *s, const char *reply, const char *reason)
+{
+	struct timeval tv = { .tv_sec = CLOSE_FLUSH_SEC };
+
+	if (s->state == SS_CLOSING || s->state == SS_DEAD)
+		return;
+	s->end_reason = reason;
+	drop_dc(s);
+	if (s->sbev != NULL) {
+		bufferevent_free(s->sbev);
+		s->sbev = NULL;
+	}
+	if (reply != NULL && s->cbev != NULL)
+		reply_client(s, "%s", reply);
+	if (s->cbev == NULL || evbuffer_get_length(bufferevent_get_output(s->cbev)) == 0) {
+		session_finish(s);
+		return;
+	}
+	s->state = SS_CLOSING;
+	bufferevent_disable(s->cbev, EV_READ);
+	bufferevent_setcb(s->cbev, NULL, close_flushed_cb, client_event_cb, s);
+	evtimer_add(s->timer, &tv);
+}
+
+void
+session_shutdown(struct session *s, const char *reply)
+{
+	session_end(s, reply, "gateway shutdown");
+}
+
+/* A last word to a refused client, before any bufferevent exists. Best
+ * effort: a new socket's buffer is empty, so this does not block. */
+static void
+early_reply(int fd, const char *line)
+{
+	(void)send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* Where did the client mean to go? */
+static int
+find_server(struct session *s, int fd, const char **why)
+{
+	const struct listen_conf *lc = s->lc;
+
+	switch (lc->mode) {
+	case MODE_REVERSE:
+		s->server = lc->upstream;
+		return 0;
+	case MODE_TPROXY:
+		s->server = s->client_local;
+		break;
+	case MODE_REDIRECT:
+		if (sock_original_dst(fd, &s->server) == -1) {
+			*why = "no original destination (not redirected?)";
+			return -1;
+		}
+		break;
+	}
+	/* A connection that reached our port without being redirected names
+	 * us as its destination: following it would loop into ourselves. */
+	if (addr_equal(SA(&s->server), SA(&s->client_local)) ||
+	    gateway_is_own_listener(s->gw, SA(&s->server))) {
+		*why = "original destination is the gateway itself (not redirected)";
+		return -1;
+	}
+	return 0;
+}
+
+void
+session_accept(struct gateway *gw, struct listener *l, int fd,
+    const struct sockaddr *peer)
+{
+	struct session *s;
+	const struct portmap *map;
+	const char *why = NULL, *what = "";
+	struct sockaddr_storage src;
+	bool tproxy = l->lc->mode == MODE_TPROXY;
+	struct sock_opts opts = { .transparent = tproxy };
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	uint16_t map_port;
+	int sfd;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		early_reply(fd, "421 Out of memory.\r\n");
+		close(fd);
+		gw->sessions_refused++;
+		return;
+	}
+	s->id = ++gw->next_sid;
+	s->gw = gw;
+	s->cf = config_ref(gw->cf);
+	s->lc = l->lc;
+	s->pool = l->pool;
+	s->cfd = fd;
+	s->sfd = -1;
+	s->started = time(NULL);
+	memcpy(&s->client, peer, addr_len(peer));
+	addr_unmap(&s->client);
+	sock_local(fd, &s->client_local);
+	ftp_reply_parser_init(&s->rp);
+	s->reply = evbuffer_new();
+	s->held = evbuffer_new();
+	s->timer = evtimer_new(gw->base, timer_cb, s);
+	s->state = SS_CONNECTING;
+	if (s->reply == NULL || s->held == NULL || s->timer == NULL) {
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+	s->entry.session = s;
+	if (!gateway_session_add(gw, &s->entry, SA(&s->client), &why)) {
+		log_sess(LL_WARN, s->id, "client %s refused: %s", addr_str(&s->client, a), why);
+		early_reply(fd, "421 Too many connections; try again later.\r\n");
+		gw->sessions_refused++;
+		session_end(s, NULL, why);
+		return;
+	}
+	s->registered = true;
+	if (find_server(s, fd, &why) == -1) {
+		log_sess(LL_WARN, s->id, "client %s to %s refused: %s", addr_str(&s->client, a),
+		    addr_str(&s->server, b), why);
+		early_reply(fd, "421 Service not available: not redirected.\r\n");
+		gw->sessions_refused++;
+		session_end(s, NULL, why);
+		return;
+	}
+	/* reverse: the port the client reached selects the mapping; without
+	 * a stanza for it, the upstream's own port does (9091 -> :21 is ftp). */
+	map_port = l->lc->mode == MODE_REVERSE ? addr_port(SA(&s->client_local)) :
+	    addr_port(SA(&s->server));
+	map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->server), map_port);
+	if (map == NULL && l->lc->mode == MODE_REVERSE)
+		map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->server),
+		    addr_port(SA(&s->server)));
+	s->app = map != NULL ? map->app : APP_TCP;
+	s->map_name = map != NULL ? map->name : "(none: plain relay)";
+	log_sess(LL_INFO, s->id, "client %s to %s via %s \"%s\": port-mapping %s, application %s",
+	    addr_str(&s->client, a), addr_str(&s->server, b), listen_mode_name(l->lc->mode),
+	    l->lc->name, s->map_name, app_kind_name(s->app));
+	if (s->app == APP_FTPS) {
+		session_end(s, NULL, "ftps needs TLS");
+		return;
+	}
+
+	/* tproxy: the server sees the client's own address. */
+	if (tproxy) {
+		src = s->client;
+		addr_set_port(SA(&src), 0);
+	}
+	sfd = sock_prepare(s->server.ss_family, tproxy ? SA(&src) : NULL, &opts, &what);
+	if (sfd == -1) {
+		log_sess(LL_WARN, s->id, "server socket: %s: %s", what, strerror(errno));
+		session_end(s, NULL, "server socket");
+		return;
+	}
+	if (s->app == APP_TCP) {
+		struct timeval tv = { .tv_sec = s->cf->connect_timeout };
+
+		s->sfd = sfd;
+		if (connect(sfd, SA(&s->server), addr_len(SA(&s->server))) == -1 &&
+		    errno != EINPROGRESS) {
+			log_sess(LL_WARN, s->id, "cannot connect to %s: %s",
+			    addr_str(&s->server, b), strerror(errno));
+			session_end(s, NULL, "server unreachable");
+			return;
+		}
+		s->connect_ev = event_new(gw->base, sfd, EV_WRITE, tcp_connected_cb, s);
+		if (s->connect_ev == NULL || event_add(s->connect_ev, &tv) == -1)
+			session_end(s, NULL, "out of memory");
+		return;
+	}
+
+	(void)sock_oob_inline(fd);
+	s->cbev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->cbev == NULL) {
+		close(sfd);
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+	s->cfd = -1;
+	s->sbev = bufferevent_socket_new(gw->base, sfd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->sbev == NULL) {
+		close(sfd);
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+	bufferevent_setcb(s->cbev, client_read_cb, NULL, client_event_cb, s);
+	bufferevent_setcb(s->sbev, server_read_cb, NULL, server_event_cb, s);
+	bufferevent_setwatermark(s->cbev, EV_READ, 0, CLIENT_INPUT_MAX);
+	bufferevent_enable(s->cbev, EV_READ);
+	pending_push(s, PK_GREETING);
+	{
+		struct timeval tv = { .tv_sec = s->cf->connect_timeout };
+
+		evtimer_add(s->timer, &tv);
+	}
+	if (bufferevent_socket_connect(s->sbev, SA(&s->server), (int)addr_len(SA(&s->server))) == -1) {
+		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, b),
+		    strerror(errno));
+		session_end(s, "421 Service not available: the server cannot be reached.",
+		    "server unreachable");
+	}
+}

@@ -1,0 +1,56 @@
+/* sock.h: every socket the gateway opens is made here, with its options in
+ * one place and one error exit (listeners, transparent binds, outbound
+ * connects), plus the original-destination lookups of the three modes. */
+#ifndef FTPGW_SOCK_H
+#define FTPGW_SOCK_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* How a socket is bound. */
+struct sock_opts {
+	bool transparent;    /* IP_TRANSPARENT / IPV6_TRANSPARENT: bind a non-local address */
+	bool reuse_port;     /* SO_REUSEPORT (control listeners shared by workers) */
+	bool dual_stack;     /* AF_INET6 wildcard also accepts IPv4 (IPV6_V6ONLY = 0) */
+};
+
+/* A non-blocking listening socket bound to ADDR. Returns the fd, or -1 with
+ * errno set and a short description of the failing step in *WHAT. */
+int sock_listen(const struct sockaddr *addr, const struct sock_opts *opts,
+    int backlog, const char **what);
+
+/* A non-blocking socket of DST's family, bound to SRC when SRC is not NULL
+ * (with opts->transparent for a non-local source), connect(2) started.
+ * Returns the fd (connection in progress or done), or -1 with errno set. */
+int sock_connect(const struct sockaddr *dst, const struct sockaddr *src,
+    const struct sock_opts *opts, const char **what);
+
+/* A non-blocking socket of DST's family bound to SRC (or unbound), NOT yet
+ * connected: for callers (bufferevent_socket_connect) that connect it. */
+int sock_prepare(int family, const struct sockaddr *src,
+    const struct sock_opts *opts, const char **what);
+
+/* The local and peer addresses of FD, IPv4-mapped addresses unmapped. */
+int sock_local(int fd, struct sockaddr_storage *out);
+int sock_peer(int fd, struct sockaddr_storage *out);
+
+/* Where the client meant to go before an iptables/nftables REDIRECT:
+ * SO_ORIGINAL_DST for IPv4 (also on a dual-stack socket), IP6T_SO_ORIGINAL_DST
+ * for IPv6. Unmapped. Returns 0 or -1. */
+int sock_original_dst(int fd, struct sockaddr_storage *out);
+
+/* The pending error of a non-blocking connect (SO_ERROR), 0 if none. */
+int sock_error(int fd);
+
+
+
+/* Keep urgent (OOB) bytes in the stream: clients send ABOR with a Telnet
+ * Synch as urgent data (python's ftplib sends the whole "ABOR\r\n" with
+ * MSG_OOB, so its final LF would otherwise vanish). */
+int sock_oob_inline(int fd);
+
+/* Is ADDR's host one of this machine's own addresses? (A bind test: a
+ * non-local address fails with EADDRNOTAVAIL.) */
+bool sock_is_local_host(const struct sockaddr *addr);
+
+#endif
