@@ -37,6 +37,10 @@ struct tls_conf {
 	enum tls_client_side client_side;
 	enum tls_server_side server_side;
 	bool verify_server;
+	/* The TLS wire version, equal to OpenSSL's TLS1_2_VERSION (0x0303)
+	 * or TLS1_3_VERSION (0x0304), for SSL_CTX_set_min_proto_version(). */
+	uint16_t min_protocol;
+	char *ciphers;                       /* "": OpenSSL's default list */
 };
 
 struct config {

@@ -1108,8 +1108,11 @@ find_server(struct session *s, int fd, const char **why)
 		break;
 	}
 	/* A connection that reached our port without being redirected names
-	 * us as its destination: following it would loop into ourselves. */
-	if (addr_equal(SA(&s->server), SA(&s->client_local)) ||
+	 * us as its destination: following it would loop into ourselves.
+	 * (Under tproxy our local address is the destination by design, so
+	 * only the listener check applies there.) */
+	if ((lc->mode == MODE_REDIRECT &&
+	    addr_equal(SA(&s->server), SA(&s->client_local))) ||
 	    gateway_is_own_listener(s->gw, SA(&s->server))) {
 		*why = "original destination is the gateway itself (not redirected)";
 		return -1;
