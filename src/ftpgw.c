@@ -112,6 +112,16 @@ main(int argc, char *argv[])
 	if (cf == NULL)
 		return 1;
 
+	/* Until the TLS engine exists, an ftps mapping cannot be served:
+	 * say so at start rather than fail every such session. */
+	for (size_t i = 0; i < cf->n_maps; i++)
+		if (cf->maps[i].app == APP_FTPS) {
+			fprintf(stderr, "ftpgw: port-mapping \"%s\": application ftps needs TLS, "
+			    "which this version of ftpgw does not implement yet\n", cf->maps[i].name);
+			config_unref(cf);
+			return 1;
+		}
+
 	log_init("ftpgw", true, debug ? LL_DEBUG : cf->log_level);
 	event_set_log_callback(libevent_log_cb);
 	signal(SIGPIPE, SIG_IGN);

@@ -93,6 +93,7 @@ struct session {
 	char *deferred;                  /* a client line that must wait for a transfer's end */
 	size_t deferred_len;
 	bool discarding;                 /* dropping an overlong client line up to its LF */
+	bool server_gone;                /* the server closed while a reply was held */
 	bool epsv_all;
 
 	struct data_channel *dc;
@@ -236,6 +237,10 @@ release_held(struct session *s)
 	drop_dc(s);
 	log_sess(LL_DEBUG, s->id, "S> (released after the data connection)");
 	bufferevent_write_buffer(s->cbev, s->held);
+	if (s->server_gone) {
+		session_end(s, NULL, "server closed");
+		return;
+	}
 	server_input(s);
 	if (s->state == SS_FTP)
 		client_input(s);
@@ -900,10 +905,17 @@ server_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		/* Hand over what the server said last, then close. */
+		/* Hand over what the server said last, then close; but a
+		 * held reply waits for its data connection to finish. */
 		server_input(s);
-		if (s->state == SS_FTP)
-			session_end(s, NULL, (what & BEV_EVENT_ERROR) ? "server error" : "server closed");
+		if (s->state != SS_FTP)
+			return;
+		if (evbuffer_get_length(s->held) > 0) {
+			s->server_gone = true;
+			bufferevent_disable(s->sbev, EV_READ);
+			return;
+		}
+		session_end(s, NULL, (what & BEV_EVENT_ERROR) ? "server error" : "server closed");
 	}
 }
 
