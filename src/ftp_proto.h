@@ -39,7 +39,8 @@ enum ftp_verb {
 struct ftp_command {
 	enum ftp_verb verb;      /* FTP_V_UNKNOWN for verbs not in the table */
 	char name[8];            /* the verb upper-cased, NUL-terminated */
-	const char *arg;         /* into the parsed line: after the first space; "" if none */
+	const char *arg;         /* into the parsed line, after the first space, or the
+	                          * literal "" when empty; arg_len is the authority */
 	size_t arg_len;
 };
 
@@ -75,7 +76,8 @@ enum ftp_reply_status {
 	FTP_REPLY_DONE = 1,      /* this line ends the reply */
 };
 void ftp_reply_parser_init(struct ftp_reply_parser *p);
-/* After DONE or BAD, the next call starts a new reply. */
+/* After DONE or BAD, the next call starts a new reply; until then `code` and
+ * `lines` describe the reply just ended. */
 enum ftp_reply_status ftp_reply_feed(struct ftp_reply_parser *p, const char *line, size_t len);
 
 /* PORT argument "h1,h2,h3,h4,p1,p2": exactly six decimal numbers 0..255,

@@ -1,0 +1,46 @@
+#!/bin/sh
+# The whole test suite, as CI runs it, on a fresh Debian 12 as root:
+# dependencies, a normal build with unit and integration tests, make
+# distcheck, an ASan+UBSan build running the tests again, the fuzz targets,
+# and the man page lint. One summary line per tier at the end.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+results=""
+failed=0
+
+tier() {    # tier NAME COMMAND...: run one tier, remember PASS/FAIL
+	name=$1; shift
+	echo "=== $name"
+	if "$@"; then results="$results
+PASS: $name"; else results="$results
+FAIL: $name"; failed=1; fi
+}
+
+show_logs() {   # the logs of failed tests, so CI output explains itself
+	for log in $(grep -l -E '^(not ok|FAIL|ERROR)' "$1"/tests/*.log "$1"/tests/*/*.log 2>/dev/null); do
+		echo "--- $log"; tail -n 60 "$log"
+	done
+}
+
+if [ "$(id -u)" -eq 0 ] && [ "${FTPGW_NO_INSTALL:-}" = "" ]; then
+	sh "$top/contrib/debian-deps.sh" --test || exit 1
+fi
+cd "$top" && autoreconf -fi || exit 1
+
+build_and_check() {     # build_and_check DIR CONFIGURE-FLAGS...
+	dir=$1; shift
+	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" &&
+	"$top/configure" -q "$@" && make -j"$jobs" >/dev/null &&
+	{ make -j"$jobs" check || { show_logs "$dir"; false; }; }
+	rc=$?; cd "$top"; return $rc
+}
+
+tier "build + unit + integration" build_and_check "$top/_build/default" --enable-debug
+tier "distcheck (unit tests)" sh -c "cd '$top/_build/default' && FTPGW_SKIP_INTEGRATION=1 make -j$jobs distcheck >/dev/null"
+tier "ASan+UBSan build + unit + integration" build_and_check "$top/_build/asan" --enable-sanitizers
+tier "fuzz (grammar)" sh "$top/tests/fuzz/run.sh" "$top" "$top/_build/default" "${FTPGW_FUZZ_SECONDS:-60}"
+tier "man pages (mandoc -T lint)" sh -c "out=\$(mandoc -T lint -W warning '$top'/man/*.[58] 2>&1); echo \"\$out\"; [ -z \"\$out\" ]"
+
+echo "=== summary$results"
+exit $failed
