@@ -7,7 +7,8 @@
  *     file, and an unterminated "string" at the end. The pre-lexer blanks the
  *     comments out (keeping the newlines, so libconfuse's line numbers come
  *     out right), reports unclosed braces, strings and comments, and notes
- *     the line where each section opens.
+ *     the line where each section opens and each key is assigned
+ *     (cfg_opt_t keeps no line).
  *  2. libconfuse parses the blanked text. Syntax, unknown keys, enum values
  *     and integer ranges are checked here; the first error stops it.
  *  3. The values are copied into struct config and every semantic rule is
@@ -38,14 +39,18 @@
 #define TLS_WIRE_1_2 0x0303
 #define TLS_WIRE_1_3 0x0304
 
-struct opt_line {
-	const cfg_opt_t *opt;    /* an option of one section instance */
+/* Where KEY = ... is written: in the root (section -1) or in the Nth
+ * section of the file. */
+struct key_line {
+	int section;
+	char key[32];            /* every key of the schema fits */
 	int line;
 };
 
+/* A libconfuse section and its place in the file. */
 struct sec_line {
 	const cfg_t *sec;
-	int line;
+	int section;             /* index into section_lines */
 };
 
 /* The state of one config_load() call. */
@@ -55,14 +60,15 @@ struct loader {
 	unsigned nerrors;
 	bool garbled;            /* unterminated string or comment */
 
-	/* From the pre-lexer: the opening line of each section, file order. */
+	/* From the pre-lexer: the opening line of each section in file
+	 * order, and the line of every assignment. */
 	int *section_lines;
 	size_t nsection_lines;
-	size_t sections_closed;  /* how many of them libconfuse has closed */
+	struct key_line *key_lines;
+	size_t nkey_lines;
 
 	/* Collected while libconfuse parses. */
-	struct opt_line *opt_lines;
-	size_t nopt_lines;
+	size_t sections_closed;  /* how many sections libconfuse has closed */
 	struct sec_line *sec_lines;
 	size_t nsec_lines;
 };
@@ -182,6 +188,25 @@ struct open_brace {
 	bool section;
 };
 
+/* Note that KEY (LEN bytes) is assigned on LINE in SECTION. */
+static int
+note_key(struct loader *ld, int section, const char *key, size_t len,
+    int line)
+{
+	struct key_line *kl;
+
+	if (len >= sizeof(kl->key))
+		return 0;        /* not a key of ours: libconfuse will say so */
+	kl = array_push(&ld->key_lines, &ld->nkey_lines, sizeof(*kl));
+	if (kl == NULL)
+		return -1;
+	kl->section = section;
+	memcpy(kl->key, key, len);
+	kl->key[len] = '\0';
+	kl->line = line;
+	return 0;
+}
+
 static void
 prelex(struct loader *ld, char *text, size_t len)
 {
@@ -189,6 +214,10 @@ prelex(struct loader *ld, char *text, size_t len)
 	size_t depth = 0, i = 0;
 	int line = 1;
 	char prev = 0;           /* the previous token: '=', '+', 'w'ord, ... */
+	const char *word = NULL; /* the last word or string, for keys */
+	size_t word_len = 0;
+	int word_line = 0;
+	int section = -1;        /* the top-level section we are in */
 
 	while (i < len) {
 		char c = text[i];
@@ -238,6 +267,9 @@ prelex(struct loader *ld, char *text, size_t len)
 				ld->garbled = true;
 				break;
 			}
+			word = text + i + 1;
+			word_len = j - i - 1;
+			word_line = start;
 			i = j + 1;
 			prev = 'w';
 		} else if (c == '{') {
@@ -255,19 +287,25 @@ prelex(struct loader *ld, char *text, size_t len)
 				if (l == NULL)
 					goto nomem;
 				*l = line;
+				if (depth == 1)
+					section = (int)ld->nsection_lines - 1;
 			}
 			prev = '{';
 			i++;
 		} else if (c == '}') {
 			/* A stray '}' is libconfuse's to report. */
-			if (depth > 0)
-				depth--;
+			if (depth > 0 && --depth == 0)
+				section = -1;
 			prev = '}';
 			i++;
-		} else if (c == '+' && i + 1 < len && text[i + 1] == '=') {
-			prev = '+';
-			i += 2;
-		} else if (c == '=' || c == ',' || c == '(' || c == ')') {
+		} else if (c == '=' || (c == '+' && i + 1 < len &&
+		    text[i + 1] == '=')) {
+			if (prev == 'w' && note_key(ld, section, word, word_len,
+			    word_line) == -1)
+				goto nomem;
+			prev = c;
+			i += c == '+' ? 2 : 1;
+		} else if (c == ',' || c == '(' || c == ')') {
 			prev = c;
 			i++;
 		} else if (c == '$' && i + 1 < len && text[i + 1] == '{' &&
@@ -275,13 +313,19 @@ prelex(struct loader *ld, char *text, size_t len)
 			/* ${VAR}: libconfuse's environment substitution. */
 			const char *close = memchr(text + i, '}', len - i);
 
+			word = text + i;
+			word_len = (size_t)(close - word) + 1;
+			word_line = line;
 			for (const char *p = text + i; p < close; p++)
 				if (*p == '\n')
 					line++;
 			i = (size_t)(close - text) + 1;
 			prev = 'w';
 		} else if (is_word_char(c)) {
-			i += word_length(text + i, len - i);
+			word = text + i;
+			word_len = word_length(text + i, len - i);
+			word_line = line;
+			i += word_len;
 			prev = 'w';
 		} else {
 			/* '*', '\r', a lone '+': libconfuse skips them too. */
@@ -490,57 +534,18 @@ static const struct {
 	{ "workers", 0, 256 },
 };
 
-/* Every option of the schema, for cfg_set_validate_func(). */
-static const char *const option_paths[] = {
-	"user", "log-level", "passive-ports", "max-sessions",
+/* Where the options of int_ranges live, for cfg_set_validate_func(). */
+static const char *const ranged_paths[] = {
+	"listen|port", "port-mapping|ports", "max-sessions",
 	"max-sessions-per-client", "idle-timeout", "data-timeout",
-	"connect-timeout", "shutdown-timeout", "strict", "deny-commands",
-	"workers",
-	"listen|address", "listen|port", "listen|mode", "listen|upstream",
-	"listen|passive-address", "listen|server-data-mode",
-	"listen|passive-ports",
-	"port-mapping|application", "port-mapping|ports", "port-mapping|servers",
-	"tls|certificate", "tls|key", "tls|ca-file", "tls|client-side",
-	"tls|server-side", "tls|verify-server", "tls|min-protocol",
-	"tls|ciphers",
+	"connect-timeout", "shutdown-timeout", "workers",
 };
 
-static struct opt_line *
-find_opt_line(struct loader *ld, const cfg_opt_t *opt)
-{
-	for (size_t i = 0; i < ld->nopt_lines; i++)
-		if (ld->opt_lines[i].opt == opt)
-			return &ld->opt_lines[i];
-	return NULL;
-}
-
 /* Called by libconfuse right after it stores a value, while its line
- * counter still points at that value: the one moment an option's line is
- * known (cfg_opt_t has no line field). Also checks integer ranges. */
+ * counter still points at that value, so the error has the right line. */
 static int
-validate_option(cfg_t *cfg, cfg_opt_t *opt)
+validate_range(cfg_t *cfg, cfg_opt_t *opt)
 {
-	struct loader *ld = active_loader;
-	struct opt_line *ol;
-
-	if (ld != NULL) {
-		/* A list calls back once per value and once at its '}':
-		 * keep the line of its first value. */
-		ol = find_opt_line(ld, opt);
-		if (ol == NULL) {
-			ol = array_push(&ld->opt_lines, &ld->nopt_lines,
-			    sizeof(*ol));
-			if (ol == NULL) {
-				cfg_error(cfg, "out of memory");
-				return -1;
-			}
-			ol->opt = opt;
-			ol->line = cfg->line;
-		} else if (opt->nvalues <= 1)
-			ol->line = cfg->line;
-	}
-	if (opt->type != CFGT_INT)
-		return 0;
 	for (size_t i = 0; i < sizeof(int_ranges) / sizeof(int_ranges[0]); i++) {
 		if (strcmp(opt->name, int_ranges[i].name) != 0)
 			continue;
@@ -581,30 +586,46 @@ validate_section(cfg_t *cfg, cfg_opt_t *opt)
 		return -1;
 	}
 	sl->sec = sec;
-	sl->line = ld->section_lines[k];
+	sl->section = (int)k;
 	return 0;
+}
+
+/* The pre-lexer's number for SEC: -1 for the root, -2 if unknown. */
+static int
+section_index(const struct loader *ld, const cfg_t *sec)
+{
+	if (sec->name != NULL && strcmp(sec->name, "root") == 0)
+		return -1;
+	/* The last match: two tls { } blocks are one libconfuse section. */
+	for (size_t i = ld->nsec_lines; i > 0; i--)
+		if (ld->sec_lines[i - 1].sec == sec)
+			return ld->sec_lines[i - 1].section;
+	return -2;
 }
 
 /* The line where SEC opens; 0 for the root (no line: "FILE: what"). */
 static int
 section_line(const struct loader *ld, const cfg_t *sec)
 {
-	if (sec->name != NULL && strcmp(sec->name, "root") == 0)
+	int k = section_index(ld, sec);
+
+	if (k == -1)
 		return 0;
-	for (size_t i = ld->nsec_lines; i > 0; i--)
-		if (ld->sec_lines[i - 1].sec == sec)
-			return ld->sec_lines[i - 1].line;
-	return sec->line;
+	return k >= 0 ? ld->section_lines[k] : sec->line;
 }
 
-/* The line of option NAME of SEC, or of SEC itself when NAME was left at
- * its default. */
+/* The line of the last "NAME = " in SEC, or where SEC opens when NAME was
+ * left at its default. */
 static int
-option_line(struct loader *ld, cfg_t *sec, const char *name)
+option_line(const struct loader *ld, cfg_t *sec, const char *name)
 {
-	const struct opt_line *ol = find_opt_line(ld, cfg_getopt(sec, name));
+	int k = section_index(ld, sec);
 
-	return ol != NULL ? ol->line : section_line(ld, sec);
+	for (size_t i = ld->nkey_lines; k != -2 && i > 0; i--)
+		if (ld->key_lines[i - 1].section == k &&
+		    strcmp(ld->key_lines[i - 1].key, name) == 0)
+			return ld->key_lines[i - 1].line;
+	return section_line(ld, sec);
 }
 
 /*
@@ -683,7 +704,7 @@ snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
 		conf_error(ld, option_line(ld, cfg, "passive-ports"),
 		    "passive-ports \"%s\" is not a port range (LO-HI or PORT, "
 		    "1 <= LO <= HI <= 65535)", cfg_getstr(cfg, "passive-ports"));
-	/* The ranges were checked while parsing (validate_option). */
+	/* The ranges were checked while parsing (validate_range). */
 	cf->max_sessions = (unsigned)cfg_getint(cfg, "max-sessions");
 	cf->max_sessions_per_client =
 	    (unsigned)cfg_getint(cfg, "max-sessions-per-client");
@@ -1046,10 +1067,10 @@ config_load(const char *path, FILE *err)
 		oom(&ld);
 	else {
 		cfg_set_error_function(cfg, conf_errfunc);
-		for (size_t i = 0; i < sizeof(option_paths) /
-		    sizeof(option_paths[0]); i++)
-			cfg_set_validate_func(cfg, option_paths[i],
-			    validate_option);
+		for (size_t i = 0; i < sizeof(ranged_paths) /
+		    sizeof(ranged_paths[0]); i++)
+			cfg_set_validate_func(cfg, ranged_paths[i],
+			    validate_range);
 		cfg_set_validate_func(cfg, "listen", validate_section);
 		cfg_set_validate_func(cfg, "port-mapping", validate_section);
 		cfg_set_validate_func(cfg, "tls", validate_section);
@@ -1065,7 +1086,7 @@ config_load(const char *path, FILE *err)
 
 	free(text);
 	free(ld.section_lines);
-	free(ld.opt_lines);
+	free(ld.key_lines);
 	free(ld.sec_lines);
 	if (ld.nerrors > 0) {
 		config_free(cf);
