@@ -14,6 +14,7 @@
 #include "portpool.h"
 #include "relay.h"
 #include "sock.h"
+#include "tls.h"
 
 /* Ports tried before giving up when binds collide (TIME_WAIT, other users). */
 #define DC_BIND_TRIES 16
@@ -44,6 +45,11 @@ struct data_channel {
 	void *arg;
 	bool to_client_done;
 	uint64_t to_server, to_client;
+	/* PROT P per side. */
+	bool tls[2];
+	struct tls_engine *tls_engine;
+	struct tls_ticket *ticket;
+	struct sockaddr_storage tls_server;
 };
 
 static const char *const side_name[2] = { "client", "server" };
@@ -52,6 +58,7 @@ static void dc_accept_cb(evutil_socket_t, short, void *);
 static void dc_connected_cb(evutil_socket_t, short, void *);
 static void dc_timeout_cb(evutil_socket_t, short, void *);
 static void dc_start_end(struct data_channel *, enum dc_side);
+static void relay_event_cb(struct relay *, enum relay_event, int, void *);
 
 struct data_channel *
 dc_new(struct event_base *base, uint64_t sid, unsigned timeout_sec,
@@ -117,7 +124,50 @@ dc_free(struct data_channel *dc)
 	for (int i = 0; i < 2; i++)
 		end_free(&dc->end[i]);
 	event_free(dc->timer);
+	tls_engine_unref(dc->tls_engine);
 	free(dc);
+}
+
+void
+dc_set_tls(struct data_channel *dc, enum dc_side side, struct tls_engine *en,
+    struct tls_ticket *slot, const struct sockaddr *server)
+{
+	dc->tls[side] = true;
+	if (dc->tls_engine == NULL)
+		dc->tls_engine = tls_engine_ref(en);
+	dc->ticket = slot;
+	memcpy(&dc->tls_server, server, addr_len(server));
+}
+
+/* Both ends connected: the splice relay for plaintext, the TLS one when
+ * either leg is protected. The relay owns the sockets from here. */
+static struct relay *
+dc_make_relay(struct data_channel *dc)
+{
+	int cfd = dc->end[DC_CLIENT].fd, sfd = dc->end[DC_SERVER].fd;
+	SSL *cssl = NULL, *sssl = NULL;
+	struct relay *r;
+
+	if (!dc->tls[DC_CLIENT] && !dc->tls[DC_SERVER]) {
+		r = relay_new(dc->base, cfd, sfd, relay_event_cb, dc);
+		if (r != NULL)
+			dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
+		return r;
+	}
+	/* Created now, not at PASV time, so the newest ticket is resumed. */
+	if (dc->tls[DC_CLIENT])
+		cssl = tls_ssl_for_client(dc->tls_engine);
+	if (dc->tls[DC_SERVER])
+		sssl = tls_ssl_for_server(dc->tls_engine, dc->ticket,
+		    (struct sockaddr *)&dc->tls_server);
+	if ((dc->tls[DC_CLIENT] && cssl == NULL) || (dc->tls[DC_SERVER] && sssl == NULL)) {
+		SSL_free(cssl);
+		SSL_free(sssl);
+		return NULL;
+	}
+	dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
+	return relay_new_tls(dc->base, cfd, cssl, true, sfd, sssl, false,
+	    relay_event_cb, dc);
 }
 
 /* Close everything and tell the owner. Nothing touches DC afterwards. */
@@ -254,6 +304,8 @@ relay_event_cb(struct relay *relay, enum relay_event ev, int err, void *arg)
 	case RELAY_FAILED:
 		dc->to_server = relay_bytes_a_to_b(relay);
 		dc->to_client = relay_bytes_b_to_a(relay);
+		if (relay_error(relay)[0] != '\0')
+			log_sess(LL_INFO, dc->sid, "data channel: %s", relay_error(relay));
 		dc_fail(dc, "relay", err);
 		break;
 	}
@@ -275,14 +327,11 @@ dc_end_connected(struct data_channel *dc, enum dc_side side)
 		return;
 	}
 	evtimer_del(dc->timer);
-	dc->relay = relay_new(dc->base, dc->end[DC_CLIENT].fd,
-	    dc->end[DC_SERVER].fd, relay_event_cb, dc);
+	dc->relay = dc_make_relay(dc);
 	if (dc->relay == NULL) {
 		dc_fail(dc, "relay setup", ENOMEM);
 		return;
 	}
-	/* The relay owns the sockets now. */
-	dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
 	for (int i = 0; i < 2; i++)
 		if (dc->end[i].ev != NULL) {
 			event_free(dc->end[i].ev);
@@ -290,7 +339,8 @@ dc_end_connected(struct data_channel *dc, enum dc_side side)
 		}
 	dc->state = DC_RELAYING;
 	log_sess(LL_DEBUG, dc->sid, "data channel relaying (%s)",
-	    relay_backend(dc->relay) == RELAY_SPLICE ? "splice" : "copy");
+	    relay_backend(dc->relay) == RELAY_SPLICE ? "splice" :
+	    relay_backend(dc->relay) == RELAY_COPY ? "copy" : "tls");
 }
 
 static void

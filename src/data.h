@@ -46,6 +46,13 @@ void dc_connect_to(struct data_channel *dc, enum dc_side side,
 /* Set the target of a connecting end once known (server's 227/229). */
 void dc_set_target(struct data_channel *dc, enum dc_side side,
     const struct sockaddr *target);
+/* Make SIDE's data connection TLS (PROT P on that leg): the gateway is the
+ * TLS server toward the client and the TLS client toward the server,
+ * resuming SLOT's newest ticket there (RFC 4217 session reuse). */
+struct tls_engine;
+struct tls_ticket;
+void dc_set_tls(struct data_channel *dc, enum dc_side side, struct tls_engine *en,
+    struct tls_ticket *slot, const struct sockaddr *server);
 /* Start listening, start the timer, and connect what must go first.
  * Returns 0 or -1 (errno). */
 int dc_start(struct data_channel *dc);

@@ -20,9 +20,15 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <openssl/err.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "relay.h"
+#include "tls.h"
 
 #define RELAY_PIPE_SIZE   (1024 * 1024)
 /* Below this a pipe is the kernel's budget fallback (8 KiB for users over
@@ -31,6 +37,8 @@
 #define RELAY_COPY_SIZE   (256 * 1024)
 /* Rounds per callback, so one fast stream cannot starve the loop. */
 #define RELAY_ROUNDS      16
+/* TLS backend: bytes queued toward one side before reading the other stops. */
+#define RELAY_TLS_QUEUE   (1024 * 1024)
 
 struct relay_dir {
 	struct relay *relay;
@@ -53,6 +61,10 @@ struct relay {
 	relay_event_fn *cb;
 	void *arg;
 	bool reported;           /* DONE or FAILED has been reported */
+	/* TLS backend: a bufferevent per side, OpenSSL on the TLS ones. */
+	struct bufferevent *bev[2];
+	SSL *ssl[2];
+	char error[160];
 };
 
 static void relay_read_cb(evutil_socket_t, short, void *);
@@ -139,6 +151,15 @@ relay_free(struct relay *r)
 	if (r == NULL)
 		return;
 	for (int i = 0; i < 2; i++) {
+		if (r->bev[i] == NULL)
+			continue;
+		/* Even an aborted connection keeps its session resumable:
+		 * the next data connection resumes the newest ticket. */
+		tls_close_notify(r->ssl[i]);
+		bufferevent_free(r->bev[i]);    /* frees the SSL, closes the fd */
+		r->fd[i] = -1;
+	}
+	for (int i = 0; i < 2; i++) {
 		struct relay_dir *d = &r->dir[i];
 
 		if (d->rev != NULL)
@@ -161,6 +182,10 @@ relay_fail(struct relay *r, int err)
 		return;
 	r->reported = true;
 	for (int i = 0; i < 2; i++) {
+		if (r->bev[i] != NULL) {
+			bufferevent_disable(r->bev[i], EV_READ | EV_WRITE);
+			continue;
+		}
 		event_del(r->dir[i].rev);
 		event_del(r->dir[i].wev);
 	}
@@ -217,8 +242,11 @@ dir_finish(struct relay_dir *d)
 {
 	struct relay *r = d->relay;
 
-	event_del(d->rev);
-	event_del(d->wev);
+	if (r->bev[0] == NULL) {
+		event_del(d->rev);
+		event_del(d->wev);
+	} else
+		tls_close_notify(r->ssl[d == &r->dir[0] ? 1 : 0]);
 	(void)shutdown(d->out, SHUT_WR);
 	d->done = true;
 	if (r->dir[0].done && r->dir[1].done) {
@@ -319,4 +347,149 @@ bool
 relay_finished(const struct relay *r)
 {
 	return r->dir[0].done && r->dir[1].done;
+}
+
+const char *
+relay_error(const struct relay *r)
+{
+	return r->error;
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS backend */
+
+static int
+tls_side(const struct relay *r, const struct bufferevent *bev)
+{
+	return bev == r->bev[0] ? 0 : 1;
+}
+
+/* Move what side I has read toward the other side; stop reading I while
+ * the queue toward the other side is full. */
+static void
+tls_move(struct relay *r, int i)
+{
+	struct evbuffer *in = bufferevent_get_input(r->bev[i]);
+	struct evbuffer *out = bufferevent_get_output(r->bev[1 - i]);
+	size_t n = evbuffer_get_length(in);
+
+	if (n > 0) {
+		r->dir[i].bytes += n;
+		evbuffer_add_buffer(out, in);
+	}
+	if (evbuffer_get_length(out) >= RELAY_TLS_QUEUE)
+		bufferevent_disable(r->bev[i], EV_READ);
+}
+
+static void
+tls_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct relay *r = arg;
+
+	tls_move(r, tls_side(r, bev));
+}
+
+/* Side J's output is empty: resume reading the other side, or pass its
+ * end of stream on. */
+static void
+tls_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct relay *r = arg;
+	int j = tls_side(r, bev), i = 1 - j;
+
+	if (r->dir[i].eof) {
+		if (!r->dir[i].done)
+			dir_finish(&r->dir[i]);      /* may free r */
+		return;
+	}
+	bufferevent_enable(r->bev[i], EV_READ);
+}
+
+static void
+tls_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct relay *r = arg;
+	int i = tls_side(r, bev);
+	unsigned long e;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;                      /* handshake done */
+	if (what & BEV_EVENT_EOF) {
+		if (r->dir[i].eof)
+			return;
+		r->dir[i].eof = true;
+		tls_move(r, i);
+		if (evbuffer_get_length(bufferevent_get_output(r->bev[1 - i])) == 0)
+			dir_finish(&r->dir[i]);      /* may free r */
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		e = bufferevent_get_openssl_error(bev);
+		if (e != 0)
+			ERR_error_string_n(e, r->error, sizeof(r->error));
+		else if (r->ssl[i] != NULL && SSL_get_verify_result(r->ssl[i]) != X509_V_OK)
+			snprintf(r->error, sizeof(r->error), "certificate: %s",
+			    X509_verify_cert_error_string(SSL_get_verify_result(r->ssl[i])));
+		else
+			snprintf(r->error, sizeof(r->error), "%s",
+			    strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET));
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+		relay_fail(r, EPROTO);           /* may free r */
+	}
+}
+
+struct relay *
+relay_new_tls(struct event_base *base, int fd_a, SSL *ssl_a, bool a_accepts,
+    int fd_b, SSL *ssl_b, bool b_accepts, relay_event_fn *cb, void *arg)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+	int fds[2] = { fd_a, fd_b };
+	SSL *ssls[2] = { ssl_a, ssl_b };
+	bool accepts[2] = { a_accepts, b_accepts };
+
+	if (r == NULL)
+		return NULL;
+	r->backend = RELAY_TLS;
+	r->cb = cb;
+	r->arg = arg;
+	for (int i = 0; i < 2; i++) {
+		r->fd[i] = -1;
+		r->dir[i].relay = r;
+		r->dir[i].in = fds[i];
+		r->dir[i].out = fds[1 - i];
+		r->dir[i].pipe[0] = r->dir[i].pipe[1] = -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (ssls[i] != NULL) {
+			r->bev[i] = bufferevent_openssl_socket_new(base, fds[i], ssls[i],
+			    accepts[i] ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
+			    BEV_OPT_CLOSE_ON_FREE);
+			if (r->bev[i] != NULL)
+				bufferevent_openssl_set_allow_dirty_shutdown(r->bev[i], 1);
+		} else
+			r->bev[i] = bufferevent_socket_new(base, fds[i], BEV_OPT_CLOSE_ON_FREE);
+		if (r->bev[i] == NULL)
+			goto fail;
+		r->ssl[i] = ssls[i];
+	}
+	for (int i = 0; i < 2; i++) {
+		bufferevent_setcb(r->bev[i], tls_read_cb, tls_write_cb, tls_event_cb, r);
+		bufferevent_enable(r->bev[i], EV_READ | EV_WRITE);
+	}
+	return r;
+fail:
+	/* The fds and SSLs are ours either way: a bufferevent made frees its
+	 * own, the rest go here. */
+	for (int i = 0; i < 2; i++) {
+		if (r->bev[i] != NULL) {
+			bufferevent_free(r->bev[i]);
+			continue;
+		}
+		if (ssls[i] != NULL)
+			SSL_free(ssls[i]);
+		close(fds[i]);
+	}
+	free(r);
+	return NULL;
 }

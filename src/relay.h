@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 struct event_base;
 struct relay;
 
@@ -23,13 +25,24 @@ struct relay;
 enum relay_event { RELAY_A_TO_B_DONE, RELAY_B_TO_A_DONE, RELAY_DONE, RELAY_FAILED };
 typedef void relay_event_fn(struct relay *relay, enum relay_event ev, int err, void *arg);
 
-enum relay_backend { RELAY_SPLICE, RELAY_COPY };
+enum relay_backend { RELAY_SPLICE, RELAY_COPY, RELAY_TLS };
 
 /* Takes ownership of FD_A and FD_B (closed by relay_free). Returns NULL
  * (fds NOT taken) when out of memory or events. */
 struct relay *relay_new(struct event_base *base, int fd_a, int fd_b,
     relay_event_fn *cb, void *arg);
+/* The same, when either side speaks TLS (SSL_A / SSL_B not NULL; A_ACCEPTS:
+ * the gateway is A's TLS server, else its client). The handshakes run
+ * first; each direction's end is passed on as close_notify, then FIN, so
+ * the peer knows the data is complete and the session stays resumable.
+ * Takes the fds and SSLs in every case: on failure (NULL) they are closed
+ * and freed. */
+struct relay *relay_new_tls(struct event_base *base, int fd_a, SSL *ssl_a,
+    bool a_accepts, int fd_b, SSL *ssl_b, bool b_accepts,
+    relay_event_fn *cb, void *arg);
 void relay_free(struct relay *relay);
+/* After RELAY_FAILED: what went wrong, for the log ("" if nothing known). */
+const char *relay_error(const struct relay *relay);
 
 uint64_t relay_bytes_a_to_b(const struct relay *relay);
 uint64_t relay_bytes_b_to_a(const struct relay *relay);

@@ -1,0 +1,243 @@
+/* tls.c: see tls.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "tls.h"
+
+struct tls_engine {
+	atomic_uint refs;
+	SSL_CTX *accept_ctx;         /* toward clients */
+	SSL_CTX *connect_ctx;        /* toward servers */
+	bool verify_server;
+};
+
+/* The ex_data slot of every server-leg SSL: its FTP session's ticket. */
+static int ticket_index = -1;
+
+static const char *
+ssl_errors(char *buf, size_t size)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e == 0)
+		snprintf(buf, size, "%s", errno ? strerror(errno) : "unknown error");
+	else
+		ERR_error_string_n(e, buf, size);
+	ERR_clear_error();
+	return buf;
+}
+
+/* A new ticket from a server: it replaces the slot's (TLS 1.3 tickets are
+ * single-use; the newest is the one to resume). */
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls_ticket *slot = SSL_get_ex_data(ssl, ticket_index);
+
+	if (slot == NULL)
+		return 0;
+	if (slot->newest != NULL)
+		SSL_SESSION_free(slot->newest);
+	slot->newest = sess;
+	return 1;                    /* we keep the reference */
+}
+
+static bool
+apply_common(SSL_CTX *ctx, const struct tls_conf *tc, const char *conf_path, FILE *err)
+{
+	char e[256];
+
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (!SSL_CTX_set_min_proto_version(ctx, tc->min_protocol)) {
+		fprintf(err, "%s: tls: min-protocol not supported: %s\n", conf_path,
+		    ssl_errors(e, sizeof(e)));
+		return false;
+	}
+	if (tc->ciphers != NULL && tc->ciphers[0] != '\0' &&
+	    !SSL_CTX_set_cipher_list(ctx, tc->ciphers)) {
+		fprintf(err, "%s: tls: ciphers \"%s\": no usable cipher: %s\n", conf_path,
+		    tc->ciphers, ssl_errors(e, sizeof(e)));
+		return false;
+	}
+	return true;
+}
+
+struct tls_engine *
+tls_engine_new(const struct tls_conf *tc, const char *conf_path, FILE *err)
+{
+	struct tls_engine *en;
+	const char *key = tc->key != NULL && tc->key[0] != '\0' ? tc->key : tc->certificate;
+	char e[256];
+	FILE *probe;
+
+	if (ticket_index == -1)
+		ticket_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if ((en = calloc(1, sizeof(*en))) == NULL) {
+		fprintf(err, "%s: tls: out of memory\n", conf_path);
+		return NULL;
+	}
+	atomic_init(&en->refs, 1);
+	en->verify_server = tc->verify_server;
+	en->accept_ctx = SSL_CTX_new(TLS_server_method());
+	en->connect_ctx = SSL_CTX_new(TLS_client_method());
+	if (en->accept_ctx == NULL || en->connect_ctx == NULL) {
+		fprintf(err, "%s: tls: %s\n", conf_path, ssl_errors(e, sizeof(e)));
+		goto fail;
+	}
+	if (!apply_common(en->accept_ctx, tc, conf_path, err) ||
+	    !apply_common(en->connect_ctx, tc, conf_path, err))
+		goto fail;
+
+	/* Our certificate, for clients. Name the file at fault. */
+	if ((probe = fopen(tc->certificate, "r")) == NULL) {
+		fprintf(err, "%s: tls: certificate %s: %s\n", conf_path, tc->certificate,
+		    strerror(errno));
+		goto fail;
+	}
+	fclose(probe);
+	if ((probe = fopen(key, "r")) == NULL) {
+		fprintf(err, "%s: tls: key %s: %s\n", conf_path, key, strerror(errno));
+		goto fail;
+	}
+	fclose(probe);
+	if (SSL_CTX_use_certificate_chain_file(en->accept_ctx, tc->certificate) != 1) {
+		fprintf(err, "%s: tls: certificate %s: not a PEM certificate: %s\n", conf_path,
+		    tc->certificate, ssl_errors(e, sizeof(e)));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(en->accept_ctx, key, SSL_FILETYPE_PEM) != 1) {
+		fprintf(err, "%s: tls: key %s: not a PEM private key: %s\n", conf_path, key,
+		    ssl_errors(e, sizeof(e)));
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(en->accept_ctx) != 1) {
+		fprintf(err, "%s: tls: key %s does not match certificate %s\n", conf_path,
+		    key, tc->certificate);
+		ERR_clear_error();
+		goto fail;
+	}
+	/* Clients may resume their data connections' sessions (lftp and
+	 * curl do); nothing demands it of them. */
+	SSL_CTX_set_session_id_context(en->accept_ctx, (const unsigned char *)"ftpgw", 5);
+	SSL_CTX_set_session_cache_mode(en->accept_ctx, SSL_SESS_CACHE_SERVER);
+
+	/* Toward servers: keep the tickets ourselves, per FTP session. */
+	SSL_CTX_set_session_cache_mode(en->connect_ctx,
+	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(en->connect_ctx, new_session_cb);
+	if (tc->verify_server) {
+		if (SSL_CTX_load_verify_locations(en->connect_ctx, tc->ca_file, NULL) != 1) {
+			fprintf(err, "%s: tls: ca-file %s: %s\n", conf_path, tc->ca_file,
+			    ssl_errors(e, sizeof(e)));
+			goto fail;
+		}
+		SSL_CTX_set_verify(en->connect_ctx, SSL_VERIFY_PEER, NULL);
+	} else
+		SSL_CTX_set_verify(en->connect_ctx, SSL_VERIFY_NONE, NULL);
+	return en;
+fail:
+	tls_engine_unref(en);
+	return NULL;
+}
+
+struct tls_engine *
+tls_engine_ref(struct tls_engine *en)
+{
+	if (en != NULL)
+		atomic_fetch_add(&en->refs, 1);
+	return en;
+}
+
+void
+tls_engine_unref(struct tls_engine *en)
+{
+	if (en == NULL || atomic_fetch_sub(&en->refs, 1) != 1)
+		return;
+	SSL_CTX_free(en->accept_ctx);
+	SSL_CTX_free(en->connect_ctx);
+	free(en);
+}
+
+SSL *
+tls_ssl_for_client(struct tls_engine *en)
+{
+	return SSL_new(en->accept_ctx);
+}
+
+SSL *
+tls_ssl_for_server(struct tls_engine *en, struct tls_ticket *slot,
+    const struct sockaddr *server)
+{
+	SSL *ssl = SSL_new(en->connect_ctx);
+	char host[ADDR_STRLEN];
+
+	if (ssl == NULL)
+		return NULL;
+	SSL_set_ex_data(ssl, ticket_index, slot);
+	if (slot != NULL && slot->newest != NULL)
+		SSL_set_session(ssl, slot->newest);
+	if (en->verify_server) {
+		/* Servers are reached by address: the certificate must name
+		 * that address (an IP subjectAltName). */
+		addr_fmt_host(server, host, sizeof(host));
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1) {
+			SSL_free(ssl);
+			return NULL;
+		}
+	}
+	return ssl;
+}
+
+void
+tls_ssl_forget_slot(SSL *ssl)
+{
+	SSL_set_ex_data(ssl, ticket_index, NULL);
+}
+
+void
+tls_ticket_clear(struct tls_ticket *slot)
+{
+	if (slot->newest != NULL)
+		SSL_SESSION_free(slot->newest);
+	slot->newest = NULL;
+}
+
+void
+tls_close_notify(SSL *ssl)
+{
+	if (ssl == NULL)
+		return;
+	if (SSL_is_init_finished(ssl) && !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN)) {
+		if (SSL_shutdown(ssl) < 0) {
+			/* Could not send it (socket gone): shut quietly so the
+			 * session is not thrown away with the connection. */
+			SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+		}
+	} else if (!SSL_is_init_finished(ssl))
+		return;
+	ERR_clear_error();
+}
+
+const char *
+tls_last_error(SSL *ssl, char *buf, size_t size)
+{
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	if (v != X509_V_OK) {
+		snprintf(buf, size, "certificate verification failed: %s",
+		    X509_verify_cert_error_string(v));
+		ERR_clear_error();
+		return buf;
+	}
+	return ssl_errors(buf, size);
+}
