@@ -923,17 +923,18 @@ snap_portmap(struct loader *ld, cfg_t *sec, const struct config *cf,
 	return true;
 }
 
-/* The built-in "ftp" mapping after the file's: port 21 is FTP wherever it
- * goes, unless a stanza says otherwise. */
+/* The built-in mappings after the file's: port 21 is FTP (and, with TLS,
+ * port 990 implicit FTPS) wherever it goes, unless a stanza says otherwise. */
 static bool
-snap_default_portmap(struct loader *ld, struct portmap *pm)
+snap_default_portmap(struct loader *ld, struct portmap *pm, const char *name,
+    enum app_kind app, uint16_t port)
 {
-	if ((pm->name = strdup("ftp")) == NULL ||
+	if ((pm->name = strdup(name)) == NULL ||
 	    (pm->ports = calloc(1, sizeof(*pm->ports))) == NULL ||
 	    (pm->servers = calloc(2, sizeof(*pm->servers))) == NULL)
 		return oom(ld);
-	pm->app = APP_FTP;
-	pm->ports[pm->nports++] = 21;
+	pm->app = app;
+	pm->ports[pm->nports++] = port;
 	if (prefix_parse("0.0.0.0/0", &pm->servers[0]) == -1 ||
 	    prefix_parse("::/0", &pm->servers[1]) == -1)
 		return oom(ld);  /* cannot happen: the literals are valid */
@@ -946,7 +947,7 @@ snap_portmaps(struct loader *ld, cfg_t *cfg, struct config *cf)
 {
 	unsigned n = cfg_size(cfg, "port-mapping");
 
-	if ((cf->maps = calloc((size_t)n + 1, sizeof(*cf->maps))) == NULL)
+	if ((cf->maps = calloc((size_t)n + 2, sizeof(*cf->maps))) == NULL)
 		return oom(ld);
 	for (unsigned i = 0; i < n; i++) {
 		cf->n_maps++;
@@ -955,7 +956,12 @@ snap_portmaps(struct loader *ld, cfg_t *cfg, struct config *cf)
 			return false;
 	}
 	cf->n_maps++;
-	return snap_default_portmap(ld, &cf->maps[n]);
+	if (!snap_default_portmap(ld, &cf->maps[n], "ftp", APP_FTP, 21))
+		return false;
+	if (!cf->tls.enabled)
+		return true;
+	cf->n_maps++;
+	return snap_default_portmap(ld, &cf->maps[n + 1], "ftps", APP_FTPS, 990);
 }
 
 static void config_free(struct config *);

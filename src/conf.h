@@ -60,8 +60,9 @@ struct config {
 	unsigned workers;                    /* 0 = one per CPU */
 	struct listen_conf *listens;
 	size_t n_listens;
-	/* The port-mapping stanzas in file order, then the built-in default
-	 * "ftp" (port 21, every server), which any stanza overrides. */
+	/* The port-mapping stanzas in file order, then the built-in defaults
+	 * "ftp" (port 21, every server) and, with TLS, "ftps" (port 990),
+	 * which any stanza overrides. */
 	struct portmap *maps;
 	size_t n_maps;
 	struct tls_conf tls;

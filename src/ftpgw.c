@@ -17,6 +17,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "notify.h"
+#include "tls.h"
 
 #ifndef FTPGW_CONF
 #define FTPGW_CONF "/etc/ftpgw.conf"
@@ -105,22 +106,21 @@ main(int argc, char *argv[])
 	if (check_only) {
 		if (cf == NULL)
 			return 1;
+		if (cf->tls.enabled) {
+			struct tls_engine *tls = tls_engine_new(&cf->tls, path, stderr);
+
+			if (tls == NULL) {
+				config_unref(cf);
+				return 1;
+			}
+			tls_engine_unref(tls);
+		}
 		printf("%s: configuration OK\n", path);
 		config_unref(cf);
 		return 0;
 	}
 	if (cf == NULL)
 		return 1;
-
-	/* Until the TLS engine exists, an ftps mapping cannot be served:
-	 * say so at start rather than fail every such session. */
-	for (size_t i = 0; i < cf->n_maps; i++)
-		if (cf->maps[i].app == APP_FTPS) {
-			fprintf(stderr, "ftpgw: port-mapping \"%s\": application ftps needs TLS, "
-			    "which this version of ftpgw does not implement yet\n", cf->maps[i].name);
-			config_unref(cf);
-			return 1;
-		}
 
 	log_init("ftpgw", true, debug ? LL_DEBUG : cf->log_level);
 	event_set_log_callback(libevent_log_cb);

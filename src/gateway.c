@@ -20,6 +20,7 @@
 #include "portpool.h"
 #include "session.h"
 #include "sock.h"
+#include "tls.h"
 
 #define LISTEN_BACKLOG   1024
 #define CLIENT_BUCKETS   4096
@@ -340,6 +341,7 @@ void
 gateway_reload(struct gateway *gw)
 {
 	struct config *cf;
+	struct tls_engine *tls;
 	struct listener *ls;
 	size_t n;
 	char *errors = NULL;
@@ -363,8 +365,27 @@ gateway_reload(struct gateway *gw)
 		return;
 	}
 	free(errors);
+	tls = NULL;
+	if (cf->tls.enabled) {
+		errors = NULL;
+		err = open_memstream(&errors, &errlen);
+		tls = tls_engine_new(&cf->tls, cf->path, err != NULL ? err : stderr);
+		if (err != NULL)
+			fclose(err);
+		if (tls == NULL) {
+			for (char *line = strtok(errors, "\n"); line != NULL; line = strtok(NULL, "\n"))
+				log_msg(LL_ERROR, "%s", line);
+			log_msg(LL_ERROR, "reload failed: keeping the configuration in force");
+			free(errors);
+			config_unref(cf);
+			notify_systemd("READY=1");
+			return;
+		}
+		free(errors);
+	}
 	if (listeners_open(gw, cf, gw->listeners, gw->n_listeners, &ls, &n) == -1) {
 		log_msg(LL_ERROR, "reload failed: cannot open the new listeners; keeping the configuration in force");
+		tls_engine_unref(tls);
 		config_unref(cf);
 		notify_systemd("READY=1");
 		return;
@@ -374,6 +395,8 @@ gateway_reload(struct gateway *gw)
 	gw->n_listeners = n;
 	config_unref(gw->cf);
 	gw->cf = cf;
+	tls_engine_unref(gw->tls);
+	gw->tls = tls;
 	log_set_level(cf->log_level);
 	gw->reloads++;
 	log_msg(LL_INFO, "configuration reloaded; %u live sessions keep their settings", gw->n_sessions);
@@ -412,6 +435,8 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf)
 		log_msg(LL_ERROR, "out of memory");
 		return -1;
 	}
+	if (cf->tls.enabled && (gw->tls = tls_engine_new(&cf->tls, cf->path, stderr)) == NULL)
+		return -1;
 	if (listeners_open(gw, cf, NULL, 0, &gw->listeners, &gw->n_listeners) == -1)
 		return -1;
 	evsignal_add(gw->sig_term, NULL);
@@ -443,5 +468,6 @@ gateway_free(struct gateway *gw)
 		event_free(gw->sig_hup);
 	if (gw->stop_timer != NULL)
 		event_free(gw->stop_timer);
+	tls_engine_unref(gw->tls);
 	config_unref(gw->cf);
 }

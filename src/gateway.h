@@ -15,6 +15,7 @@ struct config;
 struct listen_conf;
 struct portpool;
 struct session;
+struct tls_engine;
 
 struct listener {
 	struct gateway *gw;
@@ -36,6 +37,7 @@ struct gw_entry {
 struct gateway {
 	struct event_base *base;
 	struct config *cf;               /* for new sessions; a reload swaps it */
+	struct tls_engine *tls;          /* cf's TLS, NULL without a certificate */
 	struct listener *listeners;
 	size_t n_listeners;
 	TAILQ_HEAD(, gw_entry) sessions;

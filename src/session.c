@@ -25,8 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "addr.h"
@@ -39,6 +42,7 @@
 #include "relay.h"
 #include "session.h"
 #include "sock.h"
+#include "tls.h"
 
 #define PENDING_MAX        16
 /* Client input waiting to be processed is capped here (read watermark). */
@@ -54,6 +58,9 @@ enum pending_kind {
 	PK_DATA_SETUP,   /* PASV/EPSV/PORT/EPRT: the reply is rewritten */
 	PK_TRANSFER,     /* RETR/STOR/...: the final reply waits for the data */
 	PK_ABOR,
+	PK_FEAT,         /* the feature list is adjusted to what the gateway offers */
+	PK_SERVER_AUTH,  /* our AUTH TLS toward the server */
+	PK_INTERNAL,     /* our PBSZ/PROT toward the server: not the client's business */
 };
 
 struct pending {
@@ -61,6 +68,7 @@ struct pending {
 	enum ftp_verb client_verb;   /* PK_DATA_SETUP: what the client sent */
 	enum ftp_verb server_verb;   /* and what went to the server */
 	bool seen_1xx;               /* PK_TRANSFER: the transfer started */
+	bool for_client;             /* PK_SERVER_AUTH: part of the client's AUTH */
 };
 
 struct session {
@@ -96,6 +104,14 @@ struct session {
 	bool server_gone;                /* the server closed while a reply was held */
 	bool epsv_all;
 
+	/* TLS, per leg: each side negotiates with the gateway on its own. */
+	struct tls_engine *tls;          /* NULL: no certificate configured */
+	struct tls_ticket ticket;        /* the server's newest session ticket */
+	bool client_tls, server_tls;     /* the control leg is (being) secured */
+	bool client_prot_p, server_prot_p;
+	bool client_auth_waiting;        /* the client's AUTH waits for the server leg */
+	bool server_handshaking;         /* commands wait for the server leg's handshake */
+
 	struct data_channel *dc;
 	struct sockaddr_storage advertise;    /* what the client is told in 227/229 */
 	struct portpool *pool;
@@ -111,6 +127,10 @@ static void session_end(struct session *s, const char *reply, const char *reason
 static void client_input(struct session *s);
 static void server_input(struct session *s);
 static void arm_idle_timer(struct session *s);
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void server_read_cb(struct bufferevent *bev, void *arg);
+static void server_event_cb(struct bufferevent *bev, short what, void *arg);
 
 static const char *
 addr_str(const struct sockaddr_storage *ss, char *buf)
@@ -413,6 +433,11 @@ data_setup(struct session *s, const struct ftp_command *cmd)
 		return;
 	}
 
+	if (s->client_prot_p)
+		dc_set_tls(s->dc, DC_CLIENT, s->tls, NULL, SA(&s->server));
+	if (s->server_prot_p)
+		dc_set_tls(s->dc, DC_SERVER, s->tls, &s->ticket, SA(&s->server));
+
 	/* The client's end. */
 	if (client_passive) {
 		plan_client_listener(s, &bind_host, &transparent, &s->advertise);
@@ -605,6 +630,156 @@ transfer_reply(struct session *s, const struct pending *p, int code)
 }
 
 /* ------------------------------------------------------------------ */
+/* TLS on the control legs */
+
+static SSL *
+bev_ssl(struct bufferevent *bev)
+{
+	return bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+}
+
+/* Our own PBSZ/PROT toward a secured server, so its data legs are
+ * protected whatever the client chose for its own. */
+static void
+server_protect_data(struct session *s)
+{
+	pending_push(s, PK_INTERNAL)->server_verb = FTP_V_PBSZ;
+	send_server(s, "PBSZ 0", 6);
+	pending_push(s, PK_INTERNAL)->server_verb = FTP_V_PROT;
+	send_server(s, "PROT P", 6);
+}
+
+/* The server said 234: run TLS over the server connection. Nothing else
+ * goes to the server until the handshake is done. */
+static void
+server_start_tls(struct session *s)
+{
+	SSL *ssl = tls_ssl_for_server(s->tls, &s->ticket, SA(&s->server));
+	struct bufferevent *bev = NULL;
+
+	if (ssl != NULL)
+		bev = bufferevent_openssl_filter_new(s->gw->base, s->sbev, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		session_end(s, "421 Could not secure the connection to the server.", "tls setup");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	s->sbev = bev;                   /* it owns the plain one now */
+	bufferevent_setcb(bev, server_read_cb, NULL, server_event_cb, s);
+	bufferevent_enable(bev, EV_READ);
+	s->server_tls = true;
+	s->server_handshaking = true;
+}
+
+/* Answer the client's AUTH and run TLS over its connection. The 234 is
+ * already in the plain connection's output when the TLS filter goes on
+ * top, so it leaves first (freeing the plain bufferevent instead would
+ * discard it). */
+static void
+client_start_tls(struct session *s)
+{
+	SSL *ssl = tls_ssl_for_client(s->tls);
+	struct bufferevent *bev = NULL;
+
+	s->client_auth_waiting = false;
+	if (ssl == NULL) {
+		reply_client(s, "431 Unable to negotiate TLS.");
+		return;
+	}
+	reply_client(s, "234 AUTH TLS successful.");
+	bev = bufferevent_openssl_filter_new(s->gw->base, s->cbev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		session_end(s, NULL, "tls setup");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	s->cbev = bev;
+	bufferevent_setcb(bev, client_read_cb, NULL, client_event_cb, s);
+	bufferevent_setwatermark(bev, EV_READ, 0, CLIENT_INPUT_MAX);
+	bufferevent_enable(bev, EV_READ);
+	s->client_tls = true;
+}
+
+static void
+server_auth_reply(struct session *s, const struct pending *p, int code)
+{
+	if (code == 234) {
+		server_start_tls(s);
+		return;
+	}
+	if (p->for_client) {
+		/* server-side = auto: the legs are independent; this one
+		 * stays as the server wants it, and the log says so. */
+		log_sess(LL_WARN, s->id, "the server refused AUTH TLS (%d): its leg stays in plaintext", code);
+		client_start_tls(s);
+		return;
+	}
+	log_sess(LL_WARN, s->id, "the server refused AUTH TLS (%d), which server-side = required needs", code);
+	session_end(s, "421 Service not available: the server does not accept TLS, which this gateway requires toward it.",
+	    "server refused TLS");
+}
+
+static void
+internal_reply(struct session *s, const struct pending *p, int code)
+{
+	if (p->server_verb != FTP_V_PROT)
+		return;
+	s->server_prot_p = code / 100 == 2;
+	if (!s->server_prot_p)
+		log_sess(LL_WARN, s->id, "the server refused PROT P (%d): its data connections stay in plaintext", code);
+}
+
+/* FEAT: the gateway, not the server, decides whether AUTH/PBSZ/PROT are on
+ * offer to the client. */
+static void
+feat_reply(struct session *s, int code)
+{
+	bool offer = s->tls != NULL && s->cf->tls.client_side != TLS_CLIENT_OFF;
+	size_t len = evbuffer_get_length(s->reply);
+	char *text = (char *)evbuffer_pullup(s->reply, -1);
+	struct evbuffer *out;
+	char *line, *end, *last = NULL;
+
+	if (code != 211 || (out = evbuffer_new()) == NULL) {
+		bufferevent_write_buffer(s->cbev, s->reply);
+		return;
+	}
+	/* Lines end with CRLF (server_input normalised them). */
+	for (line = text; line < text + len; line = end + 2) {
+		end = memmem(line, (size_t)(text + len - line), "\r\n", 2);
+		if (end == NULL)
+			break;
+		if (line == text) {
+			evbuffer_add_printf(out, "211-%.*s\r\n",
+			    (int)(end - line > 4 ? end - line - 4 : 0), line + 4);
+			continue;
+		}
+		if (end + 2 >= text + len) {
+			last = line;
+			break;
+		}
+		while (line < end && *line == ' ')
+			line++;
+		if (strncasecmp(line, "AUTH", 4) == 0 || strncasecmp(line, "PBSZ", 4) == 0 ||
+		    strncasecmp(line, "PROT", 4) == 0 || strncasecmp(line, "CCC", 3) == 0)
+			continue;
+		evbuffer_add_printf(out, " %.*s\r\n", (int)(end - line), line);
+	}
+	if (offer)
+		evbuffer_add_printf(out, " AUTH TLS\r\n PBSZ\r\n PROT\r\n");
+	if (last != NULL && last != text)
+		evbuffer_add(out, last, (size_t)(text + len - last));
+	else
+		evbuffer_add_printf(out, "211 End\r\n");
+	bufferevent_write_buffer(s->cbev, out);
+	evbuffer_free(out);
+}
+
+/* ------------------------------------------------------------------ */
 /* Server replies */
 
 static void
@@ -640,12 +815,32 @@ handle_reply(struct session *s, int code)
 		transfer_reply(s, &p, code);
 		break;
 	case PK_GREETING:
+		bufferevent_write_buffer(s->cbev, s->reply);
+		if (code / 100 != 2 || s->tls == NULL)
+			break;
+		if (s->server_tls)           /* implicit TLS toward the server */
+			server_protect_data(s);
+		else if (s->cf->tls.server_side == TLS_SERVER_REQUIRED) {
+			pending_push(s, PK_SERVER_AUTH);
+			send_server(s, "AUTH TLS", 8);
+		}
+		break;
+	case PK_SERVER_AUTH:
+		server_auth_reply(s, &p, code);
+		break;
+	case PK_INTERNAL:
+		internal_reply(s, &p, code);
+		break;
+	case PK_FEAT:
+		feat_reply(s, code);
+		break;
 	case PK_PLAIN:
 	case PK_ABOR:
 		bufferevent_write_buffer(s->cbev, s->reply);
 		break;
 	}
-	evbuffer_drain(s->reply, evbuffer_get_length(s->reply));
+	if (s->reply != NULL)
+		evbuffer_drain(s->reply, evbuffer_get_length(s->reply));
 }
 
 static void
@@ -656,10 +851,12 @@ server_input(struct session *s)
 
 	if (s->state != SS_FTP || s->sbev == NULL)
 		return;
-	in = bufferevent_get_input(s->sbev);
-	while (evbuffer_get_length(s->held) == 0) {
+	while (evbuffer_get_length(s->held) == 0 && !s->server_handshaking) {
 		size_t eol_len = 0, len;
 		struct evbuffer_ptr eol;
+
+		/* Fetched each time: AUTH puts a TLS bufferevent on top. */
+		in = bufferevent_get_input(s->sbev);
 
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
 		if (eol.pos == -1) {
@@ -737,14 +934,71 @@ handle_command(struct session *s, char *line, size_t len)
 			reply_client(s, "502 Command not allowed by the gateway.");
 			return;
 		}
+	if (!s->client_tls && s->tls != NULL &&
+	    s->cf->tls.client_side == TLS_CLIENT_REQUIRED &&
+	    cmd.verb != FTP_V_AUTH && cmd.verb != FTP_V_FEAT && cmd.verb != FTP_V_QUIT &&
+	    cmd.verb != FTP_V_HELP && cmd.verb != FTP_V_SYST && cmd.verb != FTP_V_NOOP) {
+		log_sess(LL_INFO, s->id, "%s before AUTH refused: client-side = required", cmd.name);
+		reply_client(s, "530 TLS required: secure the connection with AUTH TLS first.");
+		return;
+	}
 	switch (cmd.verb) {
 	case FTP_V_USER:
 		snprintf(s->user, sizeof(s->user), "%.*s", (int)cmd.arg_len, cmd.arg);
 		break;
 	case FTP_V_AUTH:
-		/* The gateway must read every command; it cannot let the
-		 * client and server agree on TLS it does not terminate. */
-		reply_client(s, "502 AUTH is not available through this gateway.");
+		/* The gateway terminates TLS on each leg so that it can still
+		 * read and rewrite every command. */
+		if (s->tls == NULL || s->cf->tls.client_side == TLS_CLIENT_OFF) {
+			reply_client(s, "502 AUTH is not available through this gateway.");
+			return;
+		}
+		if (s->client_tls) {
+			reply_client(s, "503 The connection is already secured.");
+			return;
+		}
+		if (!((cmd.arg_len == 3 && (strncasecmp(cmd.arg, "TLS", 3) == 0 ||
+		    strncasecmp(cmd.arg, "SSL", 3) == 0)) ||
+		    (cmd.arg_len == 5 && (strncasecmp(cmd.arg, "TLS-C", 5) == 0 ||
+		    strncasecmp(cmd.arg, "TLS-P", 5) == 0)))) {
+			reply_client(s, "504 AUTH type not supported: use AUTH TLS.");
+			return;
+		}
+		if (!s->server_tls && s->cf->tls.server_side == TLS_SERVER_AUTO) {
+			/* Secure the server leg first; answer the client then. */
+			s->client_auth_waiting = true;
+			pending_push(s, PK_SERVER_AUTH)->for_client = true;
+			send_server(s, "AUTH TLS", 8);
+			return;
+		}
+		client_start_tls(s);
+		return;
+	case FTP_V_PBSZ:
+		if (!s->client_tls)
+			reply_client(s, "503 PBSZ needs AUTH TLS first.");
+		else
+			reply_client(s, "200 PBSZ=0");
+		return;
+	case FTP_V_PROT:
+		if (!s->client_tls)
+			reply_client(s, "503 PROT needs AUTH TLS first.");
+		else if (cmd.arg_len == 1 && (cmd.arg[0] == 'P' || cmd.arg[0] == 'p')) {
+			s->client_prot_p = true;
+			reply_client(s, "200 Protection level set to Private.");
+		} else if (cmd.arg_len == 1 && (cmd.arg[0] == 'C' || cmd.arg[0] == 'c')) {
+			s->client_prot_p = false;
+			reply_client(s, "200 Protection level set to Clear.");
+		} else if (cmd.arg_len == 1 && strchr("SsEe", cmd.arg[0]) != NULL)
+			reply_client(s, "536 Protection level not supported.");
+		else
+			reply_client(s, "504 Unknown protection level.");
+		return;
+	case FTP_V_CCC:
+		reply_client(s, "502 CCC is not supported.");
+		return;
+	case FTP_V_FEAT:
+		pending_push(s, PK_FEAT);
+		send_server(s, line, len);
 		return;
 	case FTP_V_PASV:
 	case FTP_V_EPSV:
@@ -806,7 +1060,7 @@ client_input(struct session *s)
 {
 	char line[FTP_LINE_MAX + 1];
 
-	while (s->state == SS_FTP) {
+	while (s->state == SS_FTP && !s->client_auth_waiting && !s->server_handshaking) {
 		struct ftp_command peek;
 		size_t len;
 		int r;
@@ -875,9 +1129,22 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_ERROR)
+	if (what & BEV_EVENT_CONNECTED) {
+		SSL *ssl = bev_ssl(s->cbev);
+
+		log_sess(LL_DEBUG, s->id, "TLS with the client: %s %s", SSL_get_version(ssl),
+		    SSL_get_cipher_name(ssl));
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		if (s->client_tls) {
+			char e[160];
+
+			log_sess(LL_INFO, s->id, "TLS with the client failed: %s",
+			    tls_last_error(bev_ssl(s->cbev), e, sizeof(e)));
+		}
 		session_end(s, NULL, "client error");
-	else if (what & BEV_EVENT_EOF)
+	} else if (what & BEV_EVENT_EOF)
 		session_end(s, NULL, "client closed");
 }
 
@@ -888,7 +1155,30 @@ server_event_cb(struct bufferevent *bev, short what, void *arg)
 	char a[ADDR_STRLEN];
 
 	(void)bev;
+	if ((what & BEV_EVENT_CONNECTED) && s->server_handshaking) {
+		SSL *ssl = bev_ssl(s->sbev);
+
+		s->server_handshaking = false;
+		log_sess(LL_INFO, s->id, "TLS with the server: %s %s", SSL_get_version(ssl),
+		    SSL_get_cipher_name(ssl));
+		server_protect_data(s);
+		if (s->client_auth_waiting)
+			client_start_tls(s);
+		client_input(s);
+		return;
+	}
+	if ((what & BEV_EVENT_ERROR) && s->server_tls &&
+	    (s->server_handshaking || s->state == SS_CONNECTING)) {
+		char e[160];
+
+		log_sess(LL_WARN, s->id, "TLS with the server %s failed: %s", addr_str(&s->server, a),
+		    tls_last_error(bev_ssl(s->sbev), e, sizeof(e)));
+		session_end(s, "421 Could not secure the connection to the server.", "server TLS failed");
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
+		if (s->state != SS_CONNECTING)
+			return;
 		sock_local(bufferevent_getfd(s->sbev), &s->server_local);
 		log_sess(LL_DEBUG, s->id, "connected to %s from %s",
 		    addr_str(&s->server, a), addr_fmt(SA(&s->server_local), (char[ADDR_STRLEN]){0}, ADDR_STRLEN));
@@ -905,6 +1195,16 @@ server_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if ((what & BEV_EVENT_ERROR) && s->server_tls) {
+			char e[160];
+			unsigned long oe = bufferevent_get_openssl_error(s->sbev);
+
+			if (oe != 0)
+				ERR_error_string_n(oe, e, sizeof(e));
+			else
+				snprintf(e, sizeof(e), "%s", strerror(EVUTIL_SOCKET_ERROR()));
+			log_sess(LL_INFO, s->id, "TLS connection to the server failed: %s", e);
+		}
 		/* Hand over what the server said last, then close; but a
 		 * held reply waits for its data connection to finish. */
 		server_input(s);
@@ -1023,10 +1323,17 @@ session_finish(struct session *s)
 		s->data_to_client += relay_bytes_b_to_a(s->tcp_relay);
 		relay_free(s->tcp_relay);
 	}
-	if (s->cbev != NULL)
+	if (s->cbev != NULL) {
+		tls_close_notify(bev_ssl(s->cbev));
 		bufferevent_free(s->cbev);
-	if (s->sbev != NULL)
+	}
+	if (s->sbev != NULL) {
+		tls_close_notify(bev_ssl(s->sbev));
 		bufferevent_free(s->sbev);
+	}
+	/* After every SSL that points at it is gone. */
+	tls_ticket_clear(&s->ticket);
+	tls_engine_unref(s->tls);
 	if (s->connect_ev != NULL)
 		event_free(s->connect_ev);
 	event_free(s->timer);
@@ -1070,6 +1377,7 @@ session_end(struct session *s, const char *reply, const char *reason)
 	s->end_reason = reason;
 	drop_dc(s);
 	if (s->sbev != NULL) {
+		tls_close_notify(bev_ssl(s->sbev));
 		bufferevent_free(s->sbev);
 		s->sbev = NULL;
 	}
@@ -1155,6 +1463,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	s->id = ++gw->next_sid;
 	s->gw = gw;
 	s->cf = config_ref(gw->cf);
+	s->tls = tls_engine_ref(gw->tls);
 	s->lc = l->lc;
 	s->pool = l->pool;
 	s->cfd = fd;
@@ -1202,7 +1511,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	log_sess(LL_INFO, s->id, "client %s to %s via %s \"%s\": port-mapping %s, application %s",
 	    addr_str(&s->client, a), addr_str(&s->server, b), listen_mode_name(l->lc->mode),
 	    l->lc->name, s->map_name, app_kind_name(s->app));
-	if (s->app == APP_FTPS) {
+	if (s->app == APP_FTPS && s->tls == NULL) {
 		session_end(s, NULL, "ftps needs TLS");
 		return;
 	}
@@ -1236,14 +1545,46 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	}
 
 	(void)sock_oob_inline(fd);
-	s->cbev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->app == APP_FTPS) {
+		/* Implicit FTPS: TLS from the first byte toward the client, and
+		 * toward the server unless server-side = off. */
+		SSL *cssl = tls_ssl_for_client(s->tls), *sssl = NULL;
+
+		if (s->cf->tls.server_side != TLS_SERVER_OFF)
+			sssl = tls_ssl_for_server(s->tls, &s->ticket, SA(&s->server));
+		if (cssl == NULL || (s->cf->tls.server_side != TLS_SERVER_OFF && sssl == NULL)) {
+			SSL_free(cssl);
+			SSL_free(sssl);
+			close(sfd);
+			session_end(s, NULL, "tls setup");
+			return;
+		}
+		s->cbev = bufferevent_openssl_socket_new(gw->base, fd, cssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (s->cbev == NULL)
+			SSL_free(cssl);
+		else
+			bufferevent_openssl_set_allow_dirty_shutdown(s->cbev, 1);
+		s->client_tls = true;
+		if (sssl != NULL) {
+			s->sbev = bufferevent_openssl_socket_new(gw->base, sfd, sssl,
+			    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+			if (s->sbev == NULL)
+				SSL_free(sssl);
+			else
+				bufferevent_openssl_set_allow_dirty_shutdown(s->sbev, 1);
+			s->server_tls = true;
+		}
+	} else
+		s->cbev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->cbev == NULL) {
 		close(sfd);
 		session_end(s, NULL, "out of memory");
 		return;
 	}
 	s->cfd = -1;
-	s->sbev = bufferevent_socket_new(gw->base, sfd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->sbev == NULL && !s->server_tls)
+		s->sbev = bufferevent_socket_new(gw->base, sfd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->sbev == NULL) {
 		close(sfd);
 		session_end(s, NULL, "out of memory");

@@ -127,8 +127,9 @@ START_TEST(test_good_full)
 	ck_assert_str_eq(fmt_host(&l->pasv_fixed), "2001:db8::7");
 	ck_assert_int_eq(l->sdata, SDATA_SAME);
 
-	/* The file's three mappings, then the built-in one. */
-	ck_assert_uint_eq(cf->n_maps, 4);
+	/* The file's three mappings, then the built-in ftp and (TLS is on)
+	 * ftps ones. */
+	ck_assert_uint_eq(cf->n_maps, 5);
 	m = &cf->maps[0];
 	ck_assert_str_eq(m->name, "alt-ftp");
 	ck_assert_int_eq(m->app, APP_FTP);
@@ -155,6 +156,10 @@ START_TEST(test_good_full)
 	m = &cf->maps[3];
 	ck_assert_str_eq(m->name, "ftp");
 	ck_assert_int_eq(m->app, APP_FTP);
+	m = &cf->maps[4];
+	ck_assert_str_eq(m->name, "ftps");
+	ck_assert_int_eq(m->app, APP_FTPS);
+	ck_assert_uint_eq(m->ports[0], 990);
 
 	ck_assert(cf->tls.enabled);
 	ck_assert_str_eq(cf->tls.certificate, "/etc/ftpgw/cert.pem");
