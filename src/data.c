@@ -435,6 +435,16 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	dc_fail(dc, "timed out waiting for the data connection", 0);
 }
 
+void
+dc_poll(struct data_channel *dc)
+{
+	for (int i = 0; i < 2; i++)
+		if (dc->end[i].listens && dc->end[i].lfd != -1 && dc->end[i].fd == -1) {
+			dc_accept_cb(dc->end[i].lfd, EV_READ, dc);
+			return;      /* DC may be gone; the other end is polled by its event */
+		}
+}
+
 enum dc_state
 dc_state(const struct data_channel *dc)
 {

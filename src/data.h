@@ -57,6 +57,11 @@ void dc_set_tls(struct data_channel *dc, enum dc_side side, struct tls_engine *e
  * Returns 0 or -1 (errno). */
 int dc_start(struct data_channel *dc);
 
+/* Accept what is already waiting on our listeners. A server's "226" can be
+ * read in the same loop turn as its data connection arrives: this makes
+ * the channel's state current before the reply is judged. May report
+ * events (and so free DC through the callback). */
+void dc_poll(struct data_channel *dc);
 enum dc_state dc_state(const struct data_channel *dc);
 bool dc_to_client_done(const struct data_channel *dc);
 uint64_t dc_bytes_to_server(const struct data_channel *dc);

@@ -462,13 +462,19 @@ relay_new_tls(struct event_base *base, int fd_a, SSL *ssl_a, bool a_accepts,
 	}
 	for (int i = 0; i < 2; i++) {
 		if (ssls[i] != NULL) {
+			/* Deferred callbacks: libevent then reads every record
+			 * OpenSSL has already decrypted before our read callback
+			 * may pause this side; pausing from inside its read loop
+			 * would strand those bytes in the SSL with the socket
+			 * empty, and the relay would wait forever. */
 			r->bev[i] = bufferevent_openssl_socket_new(base, fds[i], ssls[i],
 			    accepts[i] ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
-			    BEV_OPT_CLOSE_ON_FREE);
+			    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 			if (r->bev[i] != NULL)
 				bufferevent_openssl_set_allow_dirty_shutdown(r->bev[i], 1);
 		} else
-			r->bev[i] = bufferevent_socket_new(base, fds[i], BEV_OPT_CLOSE_ON_FREE);
+			r->bev[i] = bufferevent_socket_new(base, fds[i],
+			    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (r->bev[i] == NULL)
 			goto fail;
 		r->ssl[i] = ssls[i];

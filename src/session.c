@@ -606,6 +606,8 @@ transfer_reply(struct session *s, const struct pending *p, int code)
 	bool hold;
 
 	s->transfers++;
+	if (s->dc != NULL && dc_state(s->dc) == DC_ARMED)
+		dc_poll(s->dc);              /* its connection may be queued already */
 	if (s->dc == NULL) {
 		bufferevent_write_buffer(s->cbev, s->reply);
 		return;
@@ -636,6 +638,29 @@ static SSL *
 bev_ssl(struct bufferevent *bev)
 {
 	return bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+}
+
+/* Why TLS on BEV failed, for the log: a certificate verdict, OpenSSL's
+ * error, or the socket's. */
+static const char *
+bev_tls_error(struct bufferevent *bev, char *buf, size_t size)
+{
+	SSL *ssl = bev_ssl(bev);
+	unsigned long e = bufferevent_get_openssl_error(bev);
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	if (v != X509_V_OK)
+		snprintf(buf, size, "certificate verification failed: %s",
+		    X509_verify_cert_error_string(v));
+	else if (e != 0)
+		ERR_error_string_n(e, buf, size);
+	else if (EVUTIL_SOCKET_ERROR() != 0)
+		snprintf(buf, size, "%s", strerror(EVUTIL_SOCKET_ERROR()));
+	else
+		snprintf(buf, size, "the peer closed the connection during the handshake");
+	while (bufferevent_get_openssl_error(bev) != 0)
+		;
+	return buf;
 }
 
 /* Our own PBSZ/PROT toward a secured server, so its data legs are
@@ -1141,7 +1166,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 			char e[160];
 
 			log_sess(LL_INFO, s->id, "TLS with the client failed: %s",
-			    tls_last_error(bev_ssl(s->cbev), e, sizeof(e)));
+			    bev_tls_error(s->cbev, e, sizeof(e)));
 		}
 		session_end(s, NULL, "client error");
 	} else if (what & BEV_EVENT_EOF)
@@ -1172,7 +1197,7 @@ server_event_cb(struct bufferevent *bev, short what, void *arg)
 		char e[160];
 
 		log_sess(LL_WARN, s->id, "TLS with the server %s failed: %s", addr_str(&s->server, a),
-		    tls_last_error(bev_ssl(s->sbev), e, sizeof(e)));
+		    bev_tls_error(s->sbev, e, sizeof(e)));
 		session_end(s, "421 Could not secure the connection to the server.", "server TLS failed");
 		return;
 	}
@@ -1197,13 +1222,9 @@ server_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if ((what & BEV_EVENT_ERROR) && s->server_tls) {
 			char e[160];
-			unsigned long oe = bufferevent_get_openssl_error(s->sbev);
 
-			if (oe != 0)
-				ERR_error_string_n(oe, e, sizeof(e));
-			else
-				snprintf(e, sizeof(e), "%s", strerror(EVUTIL_SOCKET_ERROR()));
-			log_sess(LL_INFO, s->id, "TLS connection to the server failed: %s", e);
+			log_sess(LL_INFO, s->id, "TLS connection to the server failed: %s",
+			    bev_tls_error(s->sbev, e, sizeof(e)));
 		}
 		/* Hand over what the server said last, then close; but a
 		 * held reply waits for its data connection to finish. */

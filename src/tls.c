@@ -116,8 +116,13 @@ tls_engine_new(const struct tls_conf *tc, const char *conf_path, FILE *err)
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(en->accept_ctx, key, SSL_FILETYPE_PEM) != 1) {
-		fprintf(err, "%s: tls: key %s: not a PEM private key: %s\n", conf_path, key,
-		    ssl_errors(e, sizeof(e)));
+		if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			fprintf(err, "%s: tls: key %s does not match certificate %s\n",
+			    conf_path, key, tc->certificate);
+			ERR_clear_error();
+		} else
+			fprintf(err, "%s: tls: key %s: not a PEM private key: %s\n", conf_path,
+			    key, ssl_errors(e, sizeof(e)));
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(en->accept_ctx) != 1) {
@@ -226,18 +231,4 @@ tls_close_notify(SSL *ssl)
 	} else if (!SSL_is_init_finished(ssl))
 		return;
 	ERR_clear_error();
-}
-
-const char *
-tls_last_error(SSL *ssl, char *buf, size_t size)
-{
-	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
-
-	if (v != X509_V_OK) {
-		snprintf(buf, size, "certificate verification failed: %s",
-		    X509_verify_cert_error_string(v));
-		ERR_clear_error();
-		return buf;
-	}
-	return ssl_errors(buf, size);
 }

@@ -46,7 +46,4 @@ void tls_ticket_clear(struct tls_ticket *slot);
  * close_notify if the connection is still up, else mark it shut quietly. */
 void tls_close_notify(SSL *ssl);
 
-/* The last OpenSSL error (and verification result) as text, for logs. */
-const char *tls_last_error(SSL *ssl, char *buf, size_t size);
-
 #endif

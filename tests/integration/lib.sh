@@ -1,0 +1,419 @@
+# lib.sh: topology, servers, gateway and scenario helpers of ftpgw's
+# integration tests.  Sourced by run.sh (bash).  Nothing here writes to
+# stdout: TAP goes to fd 3, owned by run.sh.
+#
+# A "lane" is one three-host network (namespaces PREFIX-LANE-cli, -gw, -srv),
+# its servers and (usually) one gateway.  Lanes run in parallel as
+# subshells; a lane writes its results to $LANE_DIR/results as
+#     ok - NAME | not ok - NAME   followed by "# ..." diagnostics
+# and run.sh numbers them.
+
+IT_USER=ftpgwtest
+IT_PASS=ftpgwtest
+IT_USER_HOME=/var/lib/ftpgwtest   # passwd home: permanent and empty (see fixtures_and_user)
+
+CLI4=198.51.100.2  CLI6=2001:db8:1::2
+GWC4=198.51.100.1  GWC6=2001:db8:1::1   # gw eth0, client side
+GWS4=203.0.113.1   GWS6=2001:db8:2::1   # gw eth1, server side
+SRV4=203.0.113.2   SRV6=2001:db8:2::2
+GWNAT4=198.51.100.10                     # extra gw address: "public" address for passive-address tests
+GW_PASV=50000-50999
+VSFTPD_PASV_LO=40000 VSFTPD_PASV_HI=40999
+PYFTPD_PASV=41000-41999
+
+IT_CMD_TIMEOUT=${FTPGW_IT_CMD_TIMEOUT:-120}   # seconds per client command
+IT_LANE_BUDGET=${FTPGW_IT_LANE_BUDGET:-360}   # seconds per lane; later scenarios fail
+
+say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+register_pid() { echo "$1" >>"$IT_DIR/pids"; }
+
+# in_ns NS CMD...: run CMD in namespace NS, bounded by a timeout.
+in_ns() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" timeout -k 5 "$IT_CMD_TIMEOUT" "$@"
+}
+
+# wait_listen NS PORT [SECONDS]: until a TCP listener on PORT shows in ss -ltn.
+wait_listen() {
+	local ns=$1 port=$2 t=${3:-5} i=0
+	while [ "$i" -lt $((t * 10)) ]; do
+		if [ -n "$(ip netns exec "$ns" ss -Hltn "sport = :$port" 2>/dev/null)" ]; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+sha_fixture() { awk -v n="$1" '$2 == n || $2 == "*" n { print $1 }' "$IT_HOME/SHA256SUMS"; }
+
+# check_sha FILE FIXTURE-NAME WHAT: fail unless FILE has the fixture's sha256.
+check_sha() {
+	local got exp
+	[ -f "$1" ] || { echo "FAIL: $3: $1 does not exist"; return 1; }
+	got=$(sha_of "$1")
+	exp=$(sha_fixture "$2")
+	if [ "$got" != "$exp" ]; then
+		echo "FAIL: $3: sha256 ${got:0:16} ($(stat -c %s "$1") B), expected ${exp:0:16} ($2)"
+		return 1
+	fi
+	echo "$3: sha256 ok"
+}
+
+# check_upload REMOTE FIXTURE-NAME: the uploaded file on the server's disk.
+check_upload() {
+	check_sha "$IT_HOME/$1" "$2" "upload $1" || return 1
+	rm -f "$IT_HOME/$1"
+}
+
+# ---------------------------------------------------------------- run setup
+
+# fixtures_and_user: the test user and its home with the fixture files.
+fixtures_and_user() {
+	local home i
+	IT_HOME=$IT_DIR/home
+	mkdir -p "$IT_HOME/uploads" "$IT_DIR/empty" "$IT_DIR/lanes"
+	chmod 755 "$IT_DIR" "$IT_HOME" "$IT_DIR/empty"
+	: >"$IT_HOME/file-0B"
+	printf 'x' >"$IT_HOME/file-1B"
+	head -c $((1 << 20)) /dev/urandom >"$IT_HOME/file-1MiB"
+	head -c $((64 << 20)) /dev/urandom >"$IT_HOME/file-64MiB"
+	chmod 644 "$IT_HOME"/file-*
+	(cd "$IT_HOME" && sha256sum file-0B file-1B file-1MiB file-64MiB >SHA256SUMS)
+	# The account's passwd home is a fixed, permanent, empty directory: the
+	# servers are pointed at this run's fixtures with vsftpd's local_root and
+	# pyftpdlib's --home.  Rewriting the passwd home per run would break a
+	# concurrent run (or anyone else's vsftpd using this account), and
+	# usermod refuses anyway while the account has processes.
+	mkdir -p "$IT_USER_HOME" && chmod 755 "$IT_USER_HOME" || return 1
+	if ! id "$IT_USER" >/dev/null 2>&1; then
+		useradd -M -d "$IT_USER_HOME" -s /bin/sh -c "ftpgw integration tests" "$IT_USER" || return 1
+	fi
+	home=$(getent passwd "$IT_USER" | cut -d: -f6)
+	# vsftpd chdirs to the passwd home before local_root: it must exist.
+	# Moving an old per-run home to the permanent one is harmless (usermod
+	# fails while the account is in use; that matters only if it is missing).
+	if [ "$home" != "$IT_USER_HOME" ] && ! usermod -d "$IT_USER_HOME" "$IT_USER" 2>/dev/null &&
+		[ ! -d "$home" ]; then
+		echo "the home $home of $IT_USER does not exist and usermod failed"
+		return 1
+	fi
+	# chpasswd takes a lock on /etc/shadow; a concurrent run may hold it.
+	for i in 1 2 3 4 5; do
+		echo "$IT_USER:$IT_PASS" | chpasswd && break
+		[ "$i" = 5 ] && return 1
+		sleep 1
+	done
+	chown "$IT_USER" "$IT_HOME/uploads"
+	chmod 1777 "$IT_HOME/uploads"
+	local shell
+	shell=$(getent passwd "$IT_USER" | cut -d: -f7)
+	grep -qx "$shell" /etc/shells || { echo "shell $shell of $IT_USER is not in /etc/shells (PAM pam_shells)"; return 1; }
+	! grep -qx "$IT_USER" /etc/ftpusers 2>/dev/null || { echo "$IT_USER is listed in /etc/ftpusers"; return 1; }
+}
+
+# cleanup_all: every namespace of this run and every process in them.
+cleanup_namespaces() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$IT_PREFIX"); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
+# ---------------------------------------------------------------- lane setup
+
+# topo_up: cli — gw — srv, dual stack, gw forwards.
+topo_up() {
+	local c=$NS_CLI g=$NS_GW s=$NS_SRV n
+	for n in "$c" "$g" "$s"; do
+		ip netns add "$n" || return 1
+		ip -n "$n" link set lo up || return 1
+	done
+	ip -n "$g" link add eth0 type veth peer name eth0 netns "$c" || return 1
+	ip -n "$g" link add eth1 type veth peer name eth0 netns "$s" || return 1
+	ip -n "$c" addr add $CLI4/24 dev eth0 &&
+	ip -n "$c" addr add $CLI6/64 dev eth0 nodad &&
+	ip -n "$g" addr add $GWC4/24 dev eth0 &&
+	ip -n "$g" addr add $GWNAT4/24 dev eth0 &&
+	ip -n "$g" addr add $GWC6/64 dev eth0 nodad &&
+	ip -n "$g" addr add $GWS4/24 dev eth1 &&
+	ip -n "$g" addr add $GWS6/64 dev eth1 nodad &&
+	ip -n "$s" addr add $SRV4/24 dev eth0 &&
+	ip -n "$s" addr add $SRV6/64 dev eth0 nodad || return 1
+	for n in "$c" "$s"; do
+		ip -n "$n" link set eth0 up || return 1
+	done
+	ip -n "$g" link set eth0 up && ip -n "$g" link set eth1 up || return 1
+	ip -n "$c" route add default via $GWC4 &&
+	ip -n "$c" -6 route add default via $GWC6 &&
+	ip -n "$s" route add default via $GWS4 &&
+	ip -n "$s" -6 route add default via $GWS6 || return 1
+	ip netns exec "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+}
+
+# servers_up: vsftpd on 21 and pyftpdlib on 2121 in srv.
+servers_up() {
+	local conf=$LANE_DIR/vsftpd.conf pid a
+	cat >"$conf" <<EOF
+# vsftpd for ftpgw's integration tests (lane $LANE)
+listen=NO
+listen_ipv6=YES
+listen_port=21
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+local_root=$IT_HOME
+pam_service_name=vsftpd
+seccomp_sandbox=NO
+secure_chroot_dir=$IT_DIR/empty
+chroot_local_user=NO
+pasv_enable=YES
+pasv_min_port=$VSFTPD_PASV_LO
+pasv_max_port=$VSFTPD_PASV_HI
+port_enable=YES
+connect_from_port_20=NO
+max_clients=0
+max_per_ip=0
+idle_session_timeout=120
+data_connection_timeout=60
+xferlog_enable=YES
+xferlog_std_format=NO
+log_ftp_protocol=YES
+syslog_enable=NO
+vsftpd_log_file=$LANE_DIR/vsftpd.log
+ssl_enable=NO
+EOF
+	chmod 644 "$conf"
+	ip netns exec "$NS_SRV" vsftpd "$conf" >"$LANE_DIR/vsftpd.out" 2>&1 &
+	pid=$!
+	register_pid "$pid"
+	echo "$pid" >"$LANE_DIR/vsftpd.pid"
+	ip netns exec "$NS_SRV" "$PY" "$IT_SRC/ftpserver.py" --home "$IT_HOME" \
+		--passive "$PYFTPD_PASV" --log "$LANE_DIR/pyftpd.log" >"$LANE_DIR/pyftpd.out" 2>&1 &
+	pid=$!
+	register_pid "$pid"
+	echo "$pid" >"$LANE_DIR/pyftpd.pid"
+	wait_listen "$NS_SRV" 21 10 || { echo "vsftpd does not listen:"; cat "$LANE_DIR/vsftpd.out"; return 1; }
+	wait_listen "$NS_SRV" 2121 10 || { echo "pyftpdlib does not listen:"; cat "$LANE_DIR/pyftpd.out"; return 1; }
+	# Prove the routing (no interception rules yet) before anything uses it.
+	for a in "$SRV4" "$SRV6"; do
+		ip netns exec "$NS_CLI" timeout 5 bash -c "exec 4<>/dev/tcp/$a/21" ||
+			{ echo "cli cannot reach $a:21 through gw"; return 1; }
+	done
+}
+
+# gw_start CONF PORT...: start the gateway in gw, wait for its listeners.
+gw_start() {
+	local conf=$1 p
+	shift
+	GW_LOG=$LANE_DIR/ftpgw.log
+	if [ ! -x "$FTPGW" ]; then
+		echo "ftpgw binary not found or not executable: $FTPGW"
+		return 1
+	fi
+	ip netns exec "$NS_GW" "$FTPGW" -d -c "$conf" >>"$GW_LOG" 2>&1 &
+	GW_PID=$!
+	register_pid "$GW_PID"
+	echo "$GW_PID" >"$LANE_DIR/ftpgw.pid"
+	for p in "$@"; do
+		if ! wait_listen "$NS_GW" "$p" 5; then
+			echo "ftpgw does not listen on port $p within 5 s"
+			alive "$GW_PID" || echo "ftpgw exited"
+			tail -n 20 "$GW_LOG"
+			return 1
+		fi
+	done
+	alive "$GW_PID" || { echo "ftpgw exited"; tail -n 20 "$GW_LOG"; return 1; }
+}
+
+# gw_stop: SIGTERM, up to 5 s, then SIGKILL.  Fails if it had died before,
+# if it needed the SIGKILL, or if it did not exit 0 (CONTRACT: SIGTERM lets
+# sessions finish up to shutdown-timeout, then exits 0).
+gw_stop() {
+	local pid i st
+	pid=$(cat "$LANE_DIR/ftpgw.pid" 2>/dev/null) || { echo "no gateway was started"; return 1; }
+	if ! alive "$pid"; then
+		wait "$pid" 2>/dev/null
+		st=$?
+		echo "ftpgw died during the lane (exit status $st)"
+		return 1
+	fi
+	kill -TERM "$pid"
+	for i in $(seq 50); do
+		alive "$pid" || break
+		sleep 0.1
+	done
+	if alive "$pid"; then
+		echo "ftpgw still running 5 s after SIGTERM (shutdown-timeout is 3): SIGKILL"
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	st=$?
+	echo "ftpgw stopped, exit status $st"
+	# Sanitizer builds: a report anywhere in the log fails the lane.
+	if grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$LANE_DIR/ftpgw.log"; then
+		echo "sanitizer report in the ftpgw log:"
+		grep -m3 -E 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$LANE_DIR/ftpgw.log"
+		return 1
+	fi
+	[ "$st" = 0 ]
+}
+
+# rules KIND add|del [VAR=VALUE...]: the shipped contrib script, run in gw.
+rules() {
+	local kind=$1 action=$2
+	shift 2
+	ip netns exec "$NS_GW" env "$@" sh "$SRCDIR/contrib/iptables/ftpgw-$kind.sh" "$action"
+}
+
+# rules_use KIND LISTEN-PORT CONTROL-PORTS: replace the lane's rules.
+rules_use() {
+	local cur
+	if [ -f "$LANE_DIR/rules.cur" ]; then
+		# shellcheck disable=SC2046
+		rules $(cat "$LANE_DIR/rules.cur") || return 1
+	fi
+	rules "$1" add FTPGW_IFACE=eth0 FTPGW_LISTEN_PORT="$2" FTPGW_CONTROL_PORTS="$3" \
+		FTPGW_PASSIVE_PORTS="$GW_PASV" || return 1
+	cur="$1 del FTPGW_IFACE=eth0 FTPGW_LISTEN_PORT=$2 FTPGW_CONTROL_PORTS=$3 FTPGW_PASSIVE_PORTS=$GW_PASV"
+	echo "$cur" >"$LANE_DIR/rules.cur"
+	echo "rules: $1 listen $2 control $3"
+}
+
+lane_teardown() {
+	local f pid
+	for f in vsftpd pyftpd; do
+		pid=$(cat "$LANE_DIR/$f.pid" 2>/dev/null) || continue
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for f in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
+		for pid in $(ip netns pids "$f" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+	done
+	wait 2>/dev/null
+	for f in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
+		ip netns del "$f" 2>/dev/null
+	done
+}
+
+# ---------------------------------------------------------------- scenarios
+
+result() { printf '%s\n' "$*" >>"$LANE_DIR/results"; }
+
+diag_file() { # FILE LINES
+	tail -n "$2" "$1" 2>/dev/null | sed 's/^/# /' >>"$LANE_DIR/results"
+}
+
+# lane_begin NAME SETUP-FUNCTION: declare a lane; its setup runs lazily,
+# before the first scenario that the pattern selects.
+lane_begin() {
+	LANE=$1
+	LANE_SETUP_FN=$2
+	LANE_DIR=$IT_DIR/lanes/$LANE
+	NS_CLI=${IT_PREFIX}$LANE-cli
+	NS_GW=${IT_PREFIX}$LANE-gw
+	NS_SRV=${IT_PREFIX}$LANE-srv
+	LANE_STATE=new          # new | up | broken
+	LANE_HAS_GW=0
+	LANE_SETUP_REPORTED=0
+	LANE_T0=$(date +%s)
+	SC_N=0
+	mkdir -p "$LANE_DIR"
+	: >"$LANE_DIR/results"
+}
+
+lane_setup() {
+	[ "$LANE_STATE" = new ] || return 0
+	say "$LANE: setting up"
+	if topo_up >"$LANE_DIR/setup.log" 2>&1 && servers_up >>"$LANE_DIR/setup.log" 2>&1 &&
+		"$LANE_SETUP_FN" >>"$LANE_DIR/setup.log" 2>&1; then
+		LANE_STATE=up
+	else
+		LANE_STATE=broken
+	fi
+}
+
+# scenario NAME FUNCTION ARGS...: one TAP line.
+scenario() {
+	local name=$1 log t0 t1 rc
+	shift
+	if [ -n "$IT_PATTERN" ] && ! printf '%s\n' "$name" | grep -qE -- "$IT_PATTERN"; then
+		return 0
+	fi
+	lane_setup
+	SC_N=$((SC_N + 1))
+	if [ $(($(date +%s) - LANE_T0)) -gt "$IT_LANE_BUDGET" ]; then
+		result "not ok - $name"
+		result "# not run: lane $LANE used up its time budget of $IT_LANE_BUDGET s (FTPGW_IT_LANE_BUDGET)"
+		return 0
+	fi
+	SC_TAG=$LANE-$SC_N
+	log=$LANE_DIR/sc$SC_N.log
+	if [ "$LANE_STATE" != up ]; then
+		result "not ok - $name"
+		if [ "$LANE_SETUP_REPORTED" = 1 ]; then
+			result "# lane $LANE setup failed (see above)"
+		else
+			LANE_SETUP_REPORTED=1
+			result "# lane $LANE setup failed:"
+			diag_file "$LANE_DIR/setup.log" 20
+		fi
+		return 0
+	fi
+	t0=$(date +%s.%N)
+	("$@") >"$log" 2>&1
+	rc=$?
+	t1=$(date +%s.%N)
+	if [ "$rc" = 0 ]; then
+		result "ok - $name"
+		say "$LANE: ok     $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%6.1f", b - a }') s  $name"
+	else
+		result "not ok - $name"
+		say "$LANE: FAILED $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%6.1f", b - a }') s  $name"
+		[ "$rc" = 124 ] && result "# timed out"
+		result "# error (last lines of $log; FTPGW_IT_KEEP=1 keeps it):"
+		diag_file "$log" 15
+		if [ "$LANE_HAS_GW" = 1 ]; then
+			alive "$(cat "$LANE_DIR/ftpgw.pid")" || result "# ftpgw is no longer running"
+			result "# ftpgw log (last 20 lines):"
+			diag_file "$LANE_DIR/ftpgw.log" 20
+		fi
+	fi
+}
+
+lane_end() {
+	local log=$LANE_DIR/stop.log
+	if [ "$LANE_STATE" != new ] && [ "$LANE_HAS_GW" = 1 ] && [ -f "$LANE_DIR/ftpgw.pid" ]; then
+		if gw_stop >"$log" 2>&1; then
+			result "ok - $LANE: ftpgw still alive at the end of the lane, exits 0 on SIGTERM"
+		else
+			result "not ok - $LANE: ftpgw still alive at the end of the lane, exits 0 on SIGTERM"
+			diag_file "$log" 8
+			result "# ftpgw log (last 20 lines):"
+			diag_file "$LANE_DIR/ftpgw.log" 20
+		fi
+	fi
+	[ "$LANE_STATE" != new ] && lane_teardown
+	: >"$LANE_DIR/done"
+	say "$LANE: done"
+}
