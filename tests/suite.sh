@@ -36,6 +36,19 @@ build_and_check() {     # build_and_check DIR CONFIGURE-FLAGS...
 	rc=$?; cd "$top"; return $rc
 }
 
+missing_package() {    # configure must name what pkg-config cannot find
+	pc=$(mktemp -d) && dir=$(mktemp -d) || return 1
+	for m in libevent libevent_core libevent_openssl openssl libssl libcrypto; do
+		ln -s "$(pkg-config --variable=pcfiledir $m)/$m.pc" "$pc/"
+	done
+	(cd "$dir" && PKG_CONFIG_LIBDIR=$pc "$top/configure" > log 2>&1); rc=$?
+	grep -q 'libconfuse.*not found.*install libconfuse-dev' "$dir/log"; found=$?
+	[ $rc -ne 0 ] && [ $found -eq 0 ] || tail -3 "$dir/log"
+	rm -rf "$pc" "$dir"
+	[ $rc -ne 0 ] && [ $found -eq 0 ]
+}
+
+tier "configure names a missing package" missing_package
 tier "build + unit + integration" build_and_check "$top/_build/default" --enable-debug
 tier "distcheck (unit tests)" sh -c "cd '$top/_build/default' && FTPGW_SKIP_INTEGRATION=1 make -j$jobs distcheck >/dev/null"
 tier "ASan+UBSan build + unit + integration" build_and_check "$top/_build/asan" --enable-sanitizers
