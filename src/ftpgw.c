@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <linux/capability.h>
 
 #include <event2/event.h>
 
@@ -17,6 +18,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "notify.h"
+#include "priv.h"
 #include "tls.h"
 
 #ifndef FTPGW_CONF
@@ -126,10 +128,7 @@ main(int argc, char *argv[])
 	event_set_log_callback(libevent_log_cb);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit(cf->max_sessions);
-	if (cf->user != NULL)
-		log_msg(LL_WARN, "user \"%s\": dropping privileges is not supported yet; running as uid %u",
-		    cf->user, (unsigned)getuid());
-	else if (getuid() == 0)
+	if (cf->user == NULL && getuid() == 0)
 		log_msg(LL_WARN, "running as root: set 'user' (or run under systemd with User=) to drop it");
 
 	base = event_base_new();
@@ -140,6 +139,21 @@ main(int argc, char *argv[])
 		event_base_free(base);
 		config_unref(cf);
 		return 1;
+	}
+	/* Bound: root is no longer needed, only what the modes use. */
+	if (cf->user != NULL) {
+		uint64_t caps = priv_caps_needed(cf);
+
+		if (priv_drop(cf->user, caps) == -1) {
+			gateway_free(&gw);
+			event_base_free(base);
+			config_unref(cf);
+			return 1;
+		}
+		log_msg(LL_INFO, "running as user \"%s\" (uid %u) with capabilities%s%s",
+		    cf->user, (unsigned)getuid(),
+		    caps & (1ULL << CAP_NET_ADMIN) ? " CAP_NET_ADMIN" : "",
+		    caps & (1ULL << CAP_NET_BIND_SERVICE) ? " CAP_NET_BIND_SERVICE" : caps ? "" : " (none)");
 	}
 	config_unref(cf);                /* the gateway holds its own reference */
 	if (!foreground) {

@@ -102,6 +102,9 @@ struct session {
 	size_t deferred_len;
 	bool discarding;                 /* dropping an overlong client line up to its LF */
 	bool server_gone;                /* the server closed while a reply was held */
+	/* Login as the replies tell it, for the strict state machine. */
+	bool user_accepted;              /* USER got 331/332: PASS may follow */
+	bool logged_in;                  /* 230 seen */
 	bool epsv_all;
 
 	/* TLS, per leg: each side negotiates with the gateway on its own. */
@@ -807,6 +810,71 @@ feat_reply(struct session *s, int code)
 /* ------------------------------------------------------------------ */
 /* Server replies */
 
+/* What the server's replies say about the login, RFC 959 s.5.4. */
+static void
+track_login(struct session *s, enum ftp_verb verb, int code)
+{
+	switch (verb) {
+	case FTP_V_USER:
+	case FTP_V_PASS:
+	case FTP_V_ACCT:
+		if (code == 230 || code == 202)
+			s->logged_in = true;
+		else if (code == 331 || code == 332)
+			s->user_accepted = true;
+		else if (code / 100 >= 4)
+			s->user_accepted = s->logged_in = false;
+		break;
+	case FTP_V_REIN:
+		if (code / 100 == 2)
+			s->user_accepted = s->logged_in = false;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Commands RFC 959 and its extensions allow before login. */
+static bool
+verb_allowed_before_login(enum ftp_verb verb)
+{
+	switch (verb) {
+	case FTP_V_USER: case FTP_V_PASS: case FTP_V_ACCT: case FTP_V_QUIT:
+	case FTP_V_REIN: case FTP_V_AUTH: case FTP_V_PBSZ: case FTP_V_PROT:
+	case FTP_V_CCC: case FTP_V_FEAT: case FTP_V_SYST: case FTP_V_HELP:
+	case FTP_V_NOOP: case FTP_V_OPTS: case FTP_V_HOST: case FTP_V_LANG:
+	case FTP_V_UNKNOWN:          /* the server's business */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* strict = yes: refuse what is out of order here, as a firewall ALG does,
+ * with the code the server would give. Returns false when refused. */
+static bool
+strict_check(struct session *s, const struct ftp_command *cmd)
+{
+	if (!s->cf->strict)
+		return true;
+	if (cmd->verb == FTP_V_PASS && !s->user_accepted && !s->logged_in) {
+		log_sess(LL_INFO, s->id, "strict: PASS before USER refused");
+		reply_client(s, "503 Login with USER first.");
+		return false;
+	}
+	if (!s->logged_in && !verb_allowed_before_login(cmd->verb)) {
+		log_sess(LL_INFO, s->id, "strict: %s before login refused", cmd->name);
+		reply_client(s, "530 Please login with USER and PASS.");
+		return false;
+	}
+	if (ftp_verb_is_transfer(cmd->verb) && s->dc == NULL) {
+		log_sess(LL_INFO, s->id, "strict: %s without PORT/PASV refused", cmd->name);
+		reply_client(s, "425 Use PORT, PASV, EPRT or EPSV first.");
+		return false;
+	}
+	return true;
+}
+
 static void
 handle_reply(struct session *s, int code)
 {
@@ -860,6 +928,9 @@ handle_reply(struct session *s, int code)
 		feat_reply(s, code);
 		break;
 	case PK_PLAIN:
+		track_login(s, p.client_verb, code);
+		bufferevent_write_buffer(s->cbev, s->reply);
+		break;
 	case PK_ABOR:
 		bufferevent_write_buffer(s->cbev, s->reply);
 		break;
@@ -967,6 +1038,8 @@ handle_command(struct session *s, char *line, size_t len)
 		reply_client(s, "530 TLS required: secure the connection with AUTH TLS first.");
 		return;
 	}
+	if (!strict_check(s, &cmd))
+		return;
 	switch (cmd.verb) {
 	case FTP_V_USER:
 		snprintf(s->user, sizeof(s->user), "%.*s", (int)cmd.arg_len, cmd.arg);
@@ -1044,7 +1117,8 @@ handle_command(struct session *s, char *line, size_t len)
 	default:
 		break;
 	}
-	pending_push(s, ftp_verb_is_transfer(cmd.verb) ? PK_TRANSFER : PK_PLAIN);
+	pending_push(s, ftp_verb_is_transfer(cmd.verb) ? PK_TRANSFER : PK_PLAIN)->client_verb =
+	    cmd.verb;
 	send_server(s, line, len);
 }
 
