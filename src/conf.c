@@ -1047,12 +1047,12 @@ parse_text(struct loader *ld, cfg_t *cfg, char *text, size_t len)
 	return rc;
 }
 
+static struct config *load_text(struct loader *ld, char *text, size_t len);
+
 struct config *
 config_load(const char *path, FILE *err)
 {
 	struct loader ld;
-	struct config *cf = NULL;
-	cfg_t *cfg;
 	char *text;
 	size_t len;
 
@@ -1061,6 +1061,36 @@ config_load(const char *path, FILE *err)
 	ld.err = err;
 	if ((text = read_file(&ld, &len)) == NULL)
 		return NULL;
+	return load_text(&ld, text, len);
+}
+
+struct config *
+config_parse(const char *name, const char *text, size_t len, FILE *err)
+{
+	struct loader ld;
+	char *copy;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.path = name;
+	ld.err = err;
+	if ((copy = malloc(len + 1)) == NULL) {
+		oom(&ld);
+		return NULL;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	return load_text(&ld, copy, len);
+}
+
+/* Parse and check TEXT (LEN bytes, NUL-terminated, ours to change and
+ * free) for config_load and config_parse. */
+static struct config *
+load_text(struct loader *ldp, char *text, size_t len)
+{
+	struct loader ld = *ldp;
+	struct config *cf = NULL;
+	cfg_t *cfg;
+
 	if (memchr(text, '\0', len) != NULL) {
 		conf_error(&ld, 0, "contains a NUL byte: not a text file");
 		free(text);

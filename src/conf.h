@@ -72,6 +72,9 @@ struct config {
 /* Load and check PATH. Every problem is printed to ERR as "PATH:LINE: what"
  * (all of them, not just the first), and NULL is returned. */
 struct config *config_load(const char *path, FILE *err);
+/* The same for a configuration already in memory; NAME stands for the file
+ * in messages. */
+struct config *config_parse(const char *name, const char *text, size_t len, FILE *err);
 struct config *config_ref(struct config *cf);
 void config_unref(struct config *cf);
 

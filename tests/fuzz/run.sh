@@ -1,12 +1,13 @@
 #!/bin/sh
-# run.sh: build the ftp_proto libFuzzer target with clang and run it for a
-# bounded time on a scratch copy of the seed corpus.
+# run.sh: build each libFuzzer target (the FTP grammar, the config loader)
+# with clang and run it for a bounded time on a scratch copy of its seed
+# corpus.
 #
 # usage: tests/fuzz/run.sh SRCDIR BUILDDIR [SECONDS]
 #   SRCDIR    the source tree (read only: nothing is written there)
 #   BUILDDIR  a configured build tree (for config.h); the fuzzer goes
 #             into BUILDDIR/fuzz/
-#   SECONDS   how long to fuzz (default 30)
+#   SECONDS   how long to fuzz each target (default 30)
 # Exits 0 when no crash was found, 1 on a crash or build failure, 77 (the
 # automake "skipped" status) when clang is missing.
 set -u
@@ -33,36 +34,44 @@ if [ ! -f "$BUILDDIR/config.h" ]; then
 fi
 
 OUT="$BUILDDIR/fuzz"
-BIN="$OUT/fuzz_ftp_proto"
 mkdir -p "$OUT" || exit 1
+CFLAGS="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 -std=c11 -Wall -Wextra -I$BUILDDIR -I$SRCDIR/src"
+failed=0
 
-if ! "$CLANG" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -g -O1 -std=c11 -Wall -Wextra -I"$BUILDDIR" -I"$SRCDIR/src" \
-    -o "$BIN" "$SRCDIR/tests/fuzz/fuzz_ftp_proto.c" "$SRCDIR/src/ftp_proto.c"; then
-	echo "fuzz: FAIL: could not build $BIN" >&2
-	exit 1
-fi
+# fuzz_one NAME SOURCES... [-- LIBS]: build tests/fuzz/fuzz_NAME.c with
+# SOURCES, run it for SECONDS on a scratch copy of corpus/NAME.
+fuzz_one() {
+	name=$1; shift
+	bin="$OUT/fuzz_$name"
+	# shellcheck disable=SC2086
+	if ! "$CLANG" $CFLAGS -o "$bin" "$SRCDIR/tests/fuzz/fuzz_$name.c" "$@"; then
+		echo "fuzz: FAIL: could not build $bin" >&2
+		failed=1
+		return
+	fi
+	# libFuzzer adds what it finds to the first corpus directory: work on
+	# a scratch copy so that the source tree stays untouched.
+	work=$(mktemp -d "$OUT/run.XXXXXX") || exit 1
+	mkdir -p "$work/corpus" "$work/artifacts"
+	cp "$SRCDIR/tests/fuzz/corpus/$name/"* "$work/corpus/" 2>/dev/null
+	"$bin" -max_total_time="$SECONDS_TO_RUN" -print_final_stats=1 \
+	    -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/log" 2>&1
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
+	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -n 1)
+	crashes=$(ls "$work/artifacts" | wc -l)
+	if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+		tail -n 40 "$work/log" >&2
+		echo "fuzz: FAIL: $name: exit $rc, $crashes artifact(s) in $work/artifacts (log: $work/log)"
+		failed=1
+		return
+	fi
+	echo "fuzz: PASS: $name: ${runs:-?} runs in ${SECONDS_TO_RUN}s (${speed:-?} exec/s), corpus $(ls "$work/corpus" | wc -l) files, no crash"
+	rm -rf "$work"
+}
 
-# libFuzzer adds what it finds to the first corpus directory: work on a
-# scratch copy so that the source tree stays untouched.
-WORK=$(mktemp -d "$OUT/run.XXXXXX") || exit 1
-mkdir -p "$WORK/corpus" "$WORK/artifacts"
-if [ -d "$SRCDIR/tests/fuzz/corpus/ftp_proto" ]; then
-	cp "$SRCDIR/tests/fuzz/corpus/ftp_proto/"* "$WORK/corpus/" 2>/dev/null
-fi
-
-"$BIN" -max_total_time="$SECONDS_TO_RUN" -print_final_stats=1 \
-    -artifact_prefix="$WORK/artifacts/" "$WORK/corpus" >"$WORK/log" 2>&1
-rc=$?
-
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$WORK/log" | tail -n 1)
-speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$WORK/log" | tail -n 1)
-crashes=$(ls "$WORK/artifacts" | wc -l)
-if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
-	tail -n 40 "$WORK/log" >&2
-	echo "fuzz: FAIL: ftp_proto: exit $rc, $crashes artifact(s) in $WORK/artifacts (log: $WORK/log)"
-	exit 1
-fi
-echo "fuzz: PASS: ftp_proto: ${runs:-?} runs in ${SECONDS_TO_RUN}s (${speed:-?} exec/s), corpus $(ls "$WORK/corpus" | wc -l) files, no crash"
-rm -rf "$WORK"
-exit 0
+fuzz_one ftp_proto "$SRCDIR/src/ftp_proto.c"
+# shellcheck disable=SC2046
+fuzz_one conf "$SRCDIR/src/conf.c" "$SRCDIR/src/addr.c" "$SRCDIR/src/portmap.c" \
+    "$SRCDIR/src/log.c" $(pkg-config --cflags --libs libconfuse)
+exit $failed
