@@ -1310,7 +1310,10 @@ server_event_cb(struct bufferevent *bev, short what, void *arg)
 			bufferevent_disable(s->sbev, EV_READ);
 			return;
 		}
-		session_end(s, NULL, (what & BEV_EVENT_ERROR) ? "server error" : "server closed");
+		/* A command still waiting for its reply gets one. */
+		session_end(s, s->n_pending > 0 ?
+		    "421 Service not available: the server closed the connection." : NULL,
+		    (what & BEV_EVENT_ERROR) ? "server error" : "server closed");
 	}
 }
 

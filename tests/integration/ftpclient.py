@@ -6,6 +6,11 @@ right, 1 with a one-line reason on stderr otherwise (2 for usage errors).
 The data-channel mode is forced (PASV, EPSV, PORT or EPRT): ftplib would
 otherwise choose by address family.
 
+TLS (--tls explicit|implicit): ftplib.FTP_TLS, AUTH TLS before USER (or TLS
+from the first byte), then PBSZ 0 + PROT P (--prot C: PROT C only).  With
+--cafile the peer's chain must verify against it (no host name check: the
+gateway presents its own certificate whatever address the client dialled).
+
 Fixtures: --fixtures DIR holds the files and SHA256SUMS (sha256sum format).
 Uploads go to uploads/TAG-NAME; the uploaded file is read back from the
 server's disk (--server-root, default the fixtures dir) and its sha256
@@ -20,6 +25,8 @@ import ipaddress
 import json
 import os
 import socket
+import ssl
+import subprocess
 import sys
 import time
 
@@ -95,13 +102,14 @@ class ForcedFTP(ftplib.FTP):
 
     trust_server_pasv_ipv4_address = True
 
-    def __init__(self, mode, timeout, expect_pasv_host=None, expect_data_peer=None):
-        super().__init__(timeout=timeout)
+    def __init__(self, mode, timeout, expect_pasv_host=None, expect_data_peer=None, **kw):
+        super().__init__(timeout=timeout, **kw)
         self.mode = mode
         self.expect_pasv_host = expect_pasv_host
         self.expect_data_peer = expect_data_peer
         self.passiveserver = mode in ("pasv", "epsv")
         self.last_pasv = None
+        self.data_tls = None      # (version, resumed) of the last data connection, None: plain
 
     def makepasv(self):
         if self.mode == "pasv":
@@ -148,18 +156,82 @@ class ForcedFTP(ftplib.FTP):
                 peer = peer[7:]
             check(ipaddress.ip_address(peer) == ipaddress.ip_address(self.expect_data_peer),
                   "data connection peer %s, expected %s" % (peer, self.expect_data_peer))
+        if isinstance(conn, ssl.SSLSocket):
+            self.data_tls = (conn.version(), conn.session_reused)
+        else:
+            self.data_tls = None
         return conn, size
 
 
+class ForcedFTPTLS(ForcedFTP, ftplib.FTP_TLS):
+    """ForcedFTP over FTP_TLS: explicit (AUTH TLS at login) or implicit
+    (TLS from the first byte, as on port 990)."""
+
+    def __init__(self, mode, timeout, expect_pasv_host=None, expect_data_peer=None,
+                 context=None, implicit=False):
+        super().__init__(mode, timeout, expect_pasv_host, expect_data_peer, context=context)
+        self.implicit = implicit
+
+    def connect(self, host="", port=0, timeout=-999, source_address=None):
+        if not self.implicit:
+            return super().connect(host, port, timeout, source_address)
+        self.host, self.port = host, port
+        sock = socket.create_connection((host, port), self.timeout)
+        self.af = sock.family
+        self.sock = self.context.wrap_socket(sock, server_hostname=host)
+        self.file = self.sock.makefile("r", encoding=self.encoding)
+        self.welcome = self.getresp()
+        return self.welcome
+
+
+def tls_context(a):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    if a.cafile:
+        ctx.load_verify_locations(a.cafile)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    else:
+        ctx.verify_mode = ssl.CERT_NONE
+    if a.tls_max == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def new_client(a, mode=None, tls=None):
+    """A client object of the kind the options ask for (tls overrides --tls)."""
+    tls = a.tls if tls is None else tls
+    if tls == "none":
+        return ForcedFTP(mode or a.mode, a.timeout, a.expect_pasv_host, a.expect_data_peer)
+    return ForcedFTPTLS(mode or a.mode, a.timeout, a.expect_pasv_host, a.expect_data_peer,
+                        context=tls_context(a), implicit=tls == "implicit")
+
+
 def connect(a, mode=None):
-    ftp = ForcedFTP(mode or a.mode, a.timeout, a.expect_pasv_host, a.expect_data_peer)
+    ftp = new_client(a, mode)
     resp = ftp.connect(a.host, a.port)
     check(resp[:3] == "220", "greeting: %r" % resp)
     resp = ftp.login(a.user, a.password)
     check(resp[:3] == "230", "login: %r" % resp)
+    if isinstance(ftp, ftplib.FTP_TLS):
+        log("control: %s %s, %s" % (a.tls, ftp.sock.version(), ftp.sock.cipher()[0]))
+        if a.prot == "P":
+            resp = ftp.prot_p()
+        else:
+            resp = ftp.prot_c()
+        check(resp[:3] == "200", "PROT %s: %r" % (a.prot, resp))
     resp = ftp.sendcmd("TYPE I")
     check(resp[:3] == "200", "TYPE I: %r" % resp)
     return ftp
+
+
+def data_tls_check(ftp, what):
+    """With PROT P every data connection is TLS, with PROT C or no TLS none is."""
+    want = isinstance(ftp, ftplib.FTP_TLS) and ftp._prot_p
+    if want:
+        check(ftp.data_tls is not None, "%s: the data connection is not TLS" % what)
+        return " [data %s%s]" % (ftp.data_tls[0], ", resumed" if ftp.data_tls[1] else "")
+    check(ftp.data_tls is None, "%s: the data connection is TLS, expected plaintext" % what)
+    return ""
 
 
 def retr(ftp, fx, name, rest=None, quiet=False):
@@ -183,8 +255,9 @@ def retr(ftp, fx, name, rest=None, quiet=False):
           "RETR %s%s: got %d bytes sha256 %s, expected %d bytes %s"
           % (name, "" if rest is None else " REST %d" % rest, n[0], h.hexdigest()[:16],
              exp_size, exp_sha[:16]))
+    t = data_tls_check(ftp, "RETR " + name)
     if not quiet:
-        log("RETR %-12s %10d B %7.3f s%s" % (name, n[0], dt, "" if rest is None else " (REST %d)" % rest))
+        log("RETR %-12s %10d B %7.3f s%s%s" % (name, n[0], dt, "" if rest is None else " (REST %d)" % rest, t))
 
 
 def stor(ftp, fx, name, tag):
@@ -194,8 +267,9 @@ def stor(ftp, fx, name, tag):
         resp = ftp.storbinary("STOR " + remote, f, BLOCK)
     dt = time.monotonic() - t
     check(resp[:3] in ("226", "250"), "STOR %s: final reply %r" % (remote, resp))
+    t = data_tls_check(ftp, "STOR " + remote)
     fx.check_uploaded(remote, fx.sha(name), fx.size(name))
-    log("STOR %-12s %10d B %7.3f s" % (name, fx.size(name), dt))
+    log("STOR %-12s %10d B %7.3f s%s" % (name, fx.size(name), dt, t))
 
 
 def do_list(ftp, names):
@@ -205,7 +279,7 @@ def do_list(ftp, names):
     text = "\n".join(lines)
     for n in names:
         check(n in text, "LIST does not show %s: %r" % (n, text[:300]))
-    log("LIST %d lines" % len(lines))
+    log("LIST %d lines%s" % (len(lines), data_tls_check(ftp, "LIST")))
 
 
 def act_xfer(a, fx):
@@ -322,34 +396,280 @@ def act_mlsd(a, fx):
     ftp.quit()
 
 
-def act_abor(a, fx):
-    ftp = connect(a)
+def abort_retr(ftp, a, send_abor, what):
+    """Start a 64 MiB RETR, read --abort-after bytes, send ABOR with
+    SEND_ABOR(control socket), drop the data connection, then expect 426/451
+    (optional) and 225/226."""
     conn = ftp.transfercmd("RETR file-64MiB")
     got = 0
     while got < a.abort_after:
         b = conn.recv(BLOCK)
         check(b, "data connection ended after %d bytes, before ABOR" % got)
         got += len(b)
-    # What ftplib.FTP.abort() sends (ABOR with MSG_OOB), then drop the data
-    # connection, as clients do.
-    ftp.sock.sendall(b"ABOR" + ftplib.B_CRLF, socket.MSG_OOB)
+    send_abor(ftp.sock)
     conn.close()
     replies = []
     while True:
         try:
             r = ftp.getmultiline()
         except (EOFError, OSError) as e:
-            raise Fail("control connection lost after ABOR (replies so far %r): %r" % (replies, e))
+            raise Fail("control connection lost after ABOR (%s; replies so far %r): %r" % (what, replies, e))
         replies.append(r[:3])
         if r[:3] in ("225", "226") or len(replies) >= 3:
             break
-        check(r[:3] in ("426", "451"), "unexpected reply after ABOR: %r" % r)
-    check(replies[-1] in ("225", "226"), "replies after ABOR: %r" % replies)
-    log("ABOR after %d bytes: replies %s" % (got, ",".join(replies)))
+        check(r[:3] in ("426", "451"), "unexpected reply after ABOR (%s): %r" % (what, r))
+    check(replies[-1] in ("225", "226"), "replies after ABOR (%s): %r" % (what, replies))
+    log("ABOR (%s) after %d bytes: replies %s" % (what, got, ",".join(replies)))
     resp = ftp.sendcmd("NOOP")
-    check(resp[:3] == "200", "NOOP after ABOR: %r (a stray reply?)" % resp)
+    check(resp[:3] == "200", "NOOP after ABOR (%s): %r (a stray reply?)" % (what, resp))
+
+
+def abor_ftplib(sock):
+    # What ftplib.FTP.abort() sends: the whole line with MSG_OOB.
+    sock.sendall(b"ABOR" + ftplib.B_CRLF, socket.MSG_OOB)
+
+
+def act_abor(a, fx):
+    ftp = connect(a)
+    abort_retr(ftp, a, abor_ftplib, "ftplib.abort() style, MSG_OOB")
     retr(ftp, fx, "file-1MiB")
     ftp.quit()
+
+
+# Telnet (RFC 854) bytes that RFC 959 lets a client put on the control
+# connection: the gateway must strip them, not pass them on or choke.
+IAC, DONT, DO, WONT, WILL, IP, DM, NOP = b"\xff", b"\xfe", b"\xfd", b"\xfc", b"\xfb", b"\xf4", b"\xf2", b"\xf1"
+TELNET_LINES = [
+    ("IAC IP IAC DM before the verb", [IAC + IP + IAC + DM + b"NOOP\r\n"], "200"),
+    ("IAC WILL ECHO before the verb", [IAC + WILL + b"\x01NOOP\r\n"], "200"),
+    ("IAC DO, IAC DONT, IAC WONT before the verb",
+     [IAC + DO + b"\x03" + IAC + DONT + b"\x03" + IAC + WONT + b"\x01NOOP\r\n"], "200"),
+    ("IAC NOP before the verb", [IAC + NOP + b"NOOP\r\n"], "200"),
+    ("IAC WILL ECHO split over three TCP segments", [IAC, WILL + b"\x01NO", b"OP\r\n"], "200"),
+    ("IAC IP IAC DM before a command with an argument",
+     [IAC + IP + IAC + DM + b"SIZE file-1MiB\r\n"], "213"),
+]
+
+
+def act_telnet(a, fx):
+    ftp = connect(a)
+    for what, parts, code in TELNET_LINES:
+        for i, part in enumerate(parts):
+            if i:
+                time.sleep(0.2)
+            ftp.sock.sendall(part)
+        try:
+            resp = ftp.getmultiline()
+        except (EOFError, OSError) as e:
+            raise Fail("%s: control connection lost: %r" % (what, e))
+        check(resp[:3] == code, "%s: reply %r, expected %s" % (what, resp, code))
+        if code == "213":
+            check(resp.split()[-1] == "1048576", "%s: %r" % (what, resp))
+        log("%-50s -> %s" % (what, resp))
+
+    def abor_iac_oob(sock):
+        # Telnet Synch (IAC IP IAC DM) and ABOR, the whole line with MSG_OOB
+        # as ftplib.abort() sends it.
+        sock.sendall(IAC + IP + IAC + DM + b"ABOR\r\n", socket.MSG_OOB)
+
+    def abor_bsd(sock):
+        # BSD ftp: IAC IP IAC with MSG_OOB (the urgent byte is the IAC of
+        # IAC DM), then DM and ABOR in band.
+        sock.sendall(IAC + IP + IAC, socket.MSG_OOB)
+        sock.sendall(DM + b"ABOR\r\n")
+
+    abort_retr(ftp, a, abor_ftplib, "ftplib.abort(): ABOR with MSG_OOB")
+    abort_retr(ftp, a, abor_iac_oob, "IAC IP IAC DM ABOR with MSG_OOB")
+    abort_retr(ftp, a, abor_bsd, "BSD Synch: IAC IP IAC urgent, DM ABOR")
+    retr(ftp, fx, "file-1MiB")
+    ftp.quit()
+
+
+def act_epsvall(a, fx):
+    """After EPSV ALL (RFC 2428) only EPSV sets up data connections."""
+    ftp = connect(a, "epsv")
+    resp = ftp.sendcmd("EPSV ALL")
+    check(resp[:1] == "2", "EPSV ALL: %r" % resp)
+    log("EPSV ALL -> %s" % resp)
+    local = ftp.sock.getsockname()[0]
+    v4 = local if ftp.sock.family == socket.AF_INET else "198.51.100.2"
+    af = 1 if ftp.sock.family == socket.AF_INET else 2
+    for cmd in ("PASV", "PORT %s,200,1" % v4.replace(".", ","), "EPRT |%d|%s|51201|" % (af, local)):
+        resp = reply_of(ftp, cmd)
+        check(resp[:1] == "5", "%s after EPSV ALL: %r, expected 5xx" % (cmd, resp))
+        log("%-36s -> %s" % (cmd, resp))
+    retr(ftp, fx, "file-1MiB")
+    stor(ftp, fx, "file-1MiB", a.tag)
+    ftp.quit()
+
+
+def act_hijack(a, fx):
+    """A third host connects to the advertised passive port before the
+    client does: it must be shut out, and the client's transfer be right."""
+    ftp = connect(a)
+    if a.mode == "pasv":
+        resp = ftp.sendcmd("PASV")
+        host, port = ftplib.parse227(resp)
+    else:
+        resp = ftp.sendcmd("EPSV")
+        host, port = ftplib.parse229(resp, ftp.sock.getpeername())
+    log("%s -> %s" % (a.mode.upper(), resp))
+    if a.direction == "retr":
+        cmd = "RETR file-1MiB"
+    else:
+        remote = "uploads/%s-hijack" % a.tag
+        cmd = "STOR " + remote
+    # The command first: the server has its data ready for whoever comes.
+    ftp.putcmd(cmd)
+    ihost = a.intruder_host or host
+    argv = ["ip", "netns", "exec", a.intruder_ns, sys.executable, os.path.abspath(__file__),
+            "--host", ihost, "--port", str(port), "intrude", "--wait", str(a.wait)]
+    if a.direction == "stor":
+        argv.append("--junk")
+    log("intruder in %s -> %s port %d" % (a.intruder_ns, ihost, port))
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=a.wait + 30)
+    out = r.stdout.decode(errors="replace").strip()
+    for line in out.splitlines():
+        log("  intruder: " + line)
+    check(r.returncode == 0, "the intruder was not shut out: %s" % out.splitlines()[-1:])
+    dfam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    conn = socket.create_connection((host, port), a.timeout)
+    check(dfam == conn.family, "family")
+    resp = ftp.getresp()
+    check(resp[:1] == "1", "%s: %r" % (cmd, resp))
+    h = hashlib.sha256()
+    n = 0
+    if a.direction == "retr":
+        while True:
+            b = conn.recv(BLOCK)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        conn.close()
+        resp = ftp.voidresp()
+        check(n == fx.size("file-1MiB") and h.hexdigest() == fx.sha("file-1MiB"),
+              "RETR after the intruder: %d bytes sha256 %s" % (n, h.hexdigest()[:16]))
+        log("RETR file-1MiB after the intruder: %d B sha256 ok, %s" % (n, resp[:3]))
+    else:
+        conn.sendall(fx.read("file-1MiB"))
+        conn.close()
+        resp = ftp.voidresp()
+        fx.check_uploaded(remote, fx.sha("file-1MiB"), fx.size("file-1MiB"))
+        log("STOR file-1MiB after the intruder: sha256 on the server ok, %s" % resp[:3])
+    ftp.quit()
+
+
+def act_intrude(a, fx):
+    """Connect to a data port that is someone else's: the connection must
+    end (EOF or reset) within --wait s with no byte received."""
+    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(a.wait)
+    try:
+        s.connect((a.host, a.port))
+    except ConnectionRefusedError:
+        log("connection refused")
+        return
+    log("connected from %s" % (s.getsockname()[0],))
+    if a.junk:
+        try:
+            s.sendall(b"intruder junk that must not reach the server\n" * 1000)
+        except OSError as e:
+            log("sending: %s" % e)
+    got = 0
+    deadline = time.monotonic() + a.wait
+    while True:
+        left = deadline - time.monotonic()
+        check(left > 0, "still open after %.0f s (%d bytes received)" % (a.wait, got))
+        s.settimeout(left)
+        try:
+            b = s.recv(65536)
+        except ConnectionResetError:
+            log("connection reset")
+            break
+        except socket.timeout:
+            continue
+        if not b:
+            log("connection closed")
+            break
+        got += len(b)
+    check(got == 0, "the intruder received %d bytes" % got)
+    log("0 bytes received")
+
+
+def act_feat(a, fx):
+    """FEAT through a TLS gateway lists AUTH TLS, PBSZ and PROT (before
+    AUTH, on a plaintext connection)."""
+    ftp = new_client(a, tls="none")
+    resp = ftp.connect(a.host, a.port)
+    check(resp[:3] == "220", "greeting: %r" % resp)
+    resp = reply_of(ftp, "FEAT")
+    check(resp[:3] == "211", "FEAT: %r" % resp)
+    feats = [l.strip().upper() for l in resp.split("\n")[1:-1]]
+    log("FEAT: %s" % ", ".join(feats))
+    for f in ("AUTH TLS", "PBSZ", "PROT"):
+        check(f in feats, "FEAT lacks %s: %r" % (f, feats))
+    check(feats.count("AUTH TLS") == 1, "FEAT lists AUTH TLS more than once: %r" % feats)
+    ftp.quit()
+
+
+def act_tlsrequired(a, fx):
+    """client-side = required: before AUTH, USER/PASS/PASV get 530 and no
+    login happens; FEAT still answers and offers AUTH TLS; after AUTH TLS
+    the session works."""
+    ftp = new_client(a, tls="none")
+    resp = ftp.connect(a.host, a.port)
+    check(resp[:3] == "220", "greeting: %r" % resp)
+    resp = reply_of(ftp, "FEAT")
+    feats = [l.strip().upper() for l in resp.split("\n")[1:-1]]
+    check(resp[:3] == "211" and "AUTH TLS" in feats, "FEAT before AUTH: %r" % resp)
+    log("FEAT before AUTH: %s" % ", ".join(feats))
+    for cmd in ("USER " + a.user, "PASS " + a.password, "PASV", "RETR file-1MiB"):
+        resp = reply_of(ftp, cmd)
+        check(resp[:3] == "530", "%s before AUTH: %r, expected 530" % (cmd.split()[0], resp))
+        log("%-5s before AUTH -> %s" % (cmd.split()[0], resp))
+    ftp.close()
+    a.tls = "explicit"
+    ftp = connect(a)
+    retr(ftp, fx, "file-1MiB")
+    stor(ftp, fx, "file-1MiB", a.tag)
+    ftp.quit()
+
+
+def act_expectfail(a, fx):
+    """A session that must not get through: --expect 421 (a 421 reply
+    before any 230) or tls (the client's TLS handshake with the gateway
+    fails)."""
+    steps = []
+    try:
+        ftp = new_client(a)
+        resp = ftp.connect(a.host, a.port)
+        steps.append("greeting " + resp[:3])
+        if a.tls == "explicit":
+            resp = ftp.auth()
+            steps.append("AUTH " + resp[:3] + " + handshake " + ftp.sock.version())
+        resp = ftplib.FTP.login(ftp, a.user, a.password)
+        steps.append("login " + resp[:3])
+        if isinstance(ftp, ftplib.FTP_TLS):
+            ftp.prot_p()
+        ftp.sendcmd("TYPE I")
+        retr(ftp, fx, "file-1MiB")
+        steps.append("RETR ok")
+    except (ftplib.error_temp, ftplib.error_perm, ftplib.error_reply) as e:
+        msg = str(e).strip()
+        log("steps: %s; then %r" % ("; ".join(steps), msg))
+        check(not any(st.startswith("login 230") for st in steps), "logged in: %r" % steps)
+        check(a.expect != "tls" and msg[:3] == a.expect,
+              "reply %r, expected %s" % (msg, "a TLS handshake failure" if a.expect == "tls" else a.expect))
+        return
+    except ssl.SSLError as e:
+        log("steps: %s; then TLS error %s" % ("; ".join(steps), e))
+        check(a.expect == "tls", "TLS error %s, expected a %s reply" % (e, a.expect))
+        return
+    except (EOFError, OSError) as e:
+        raise Fail("steps: %s; then %s: %s, expected %s" % ("; ".join(steps), type(e).__name__, e, a.expect))
+    raise Fail("the session got through: %s" % "; ".join(steps))
 
 
 def act_many(a, fx):
@@ -436,7 +756,9 @@ ACTIONS = {
     "xfer": act_xfer, "codes": act_codes, "compare": act_compare,
     "longline": act_longline, "rest": act_rest, "appe": act_appe,
     "nlst": act_nlst, "mlsd": act_mlsd, "abor": act_abor, "many": act_many,
-    "refused": act_refused, "nomap": act_nomap,
+    "refused": act_refused, "nomap": act_nomap, "telnet": act_telnet, "epsvall": act_epsvall,
+    "hijack": act_hijack, "intrude": act_intrude, "feat": act_feat,
+    "tlsrequired": act_tlsrequired, "expectfail": act_expectfail,
 }
 
 
@@ -453,6 +775,12 @@ def main():
     p.add_argument("--tag", default="t")
     p.add_argument("--expect-pasv-host", help="the address a 227 reply must carry")
     p.add_argument("--expect-data-peer", help="the peer address every data connection must have")
+    p.add_argument("--tls", choices=["none", "explicit", "implicit"], default="none",
+                   help="explicit: AUTH TLS before USER; implicit: TLS from the first byte")
+    p.add_argument("--prot", choices=["P", "C"], default="P", help="data protection (with --tls)")
+    p.add_argument("--cafile", help="verify the gateway's certificate chain against this CA")
+    p.add_argument("--tls-max", choices=["1.2", "1.3"], default="1.3",
+                   help="the newest TLS version the client offers")
     sub = p.add_subparsers(dest="action", required=True)
     x = sub.add_parser("xfer", help="RETR+STOR of fixture sizes, sha256 checked, LIST")
     x.add_argument("--sizes", default="0B,1B,1MiB,64MiB")
@@ -476,18 +804,33 @@ def main():
     x.add_argument("--count", type=int, default=50)
     x = sub.add_parser("refused", help="a connection that must be refused")
     x.add_argument("--wait", type=float, default=5)
+    x = sub.add_parser("telnet", help="Telnet IAC sequences before commands and ABOR (Synch)")
+    x.add_argument("--abort-after", type=int, default=1 << 20)
+    sub.add_parser("epsvall", help="after EPSV ALL: PASV/PORT/EPRT 5xx, EPSV transfers work")
+    x = sub.add_parser("hijack", help="a third host connects to the passive port first")
+    x.add_argument("--intruder-ns", required=True, help="the network namespace of the third host")
+    x.add_argument("--intruder-host", help="where it connects (default: the 227/229 address)")
+    x.add_argument("--direction", choices=["retr", "stor"], default="retr")
+    x.add_argument("--wait", type=float, default=5)
+    x = sub.add_parser("intrude", help="connect to a data port: must end with 0 bytes read")
+    x.add_argument("--wait", type=float, default=5)
+    x.add_argument("--junk", action="store_true", help="send bytes first")
+    sub.add_parser("feat", help="FEAT lists AUTH TLS, PBSZ, PROT")
+    sub.add_parser("tlsrequired", help="530 before AUTH TLS, then a TLS session works")
+    x = sub.add_parser("expectfail", help="a session that must fail")
+    x.add_argument("--expect", choices=["421", "530", "tls"], required=True)
     x = sub.add_parser("nomap", help="plain TCP relay: login works, data does not")
     x.add_argument("--server-host", default="203.0.113.2")
     x.add_argument("--server-pasv-lo", type=int, default=41000)
     x.add_argument("--server-pasv-hi", type=int, default=41999)
     a = p.parse_args()
-    fx = Fixtures(a.fixtures, a.server_root) if a.action not in ("compare", "refused") else None
+    fx = Fixtures(a.fixtures, a.server_root) if a.action not in ("compare", "refused", "intrude") else None
     try:
         ACTIONS[a.action](a, fx)
     except Fail as e:
         print("FAIL: %s" % e, file=sys.stderr, flush=True)
         return 1
-    except (ftplib.Error, OSError, EOFError) as e:
+    except (ftplib.Error, OSError, EOFError, subprocess.SubprocessError) as e:
         print("FAIL: %s: %s" % (type(e).__name__, e), file=sys.stderr, flush=True)
         return 1
     return 0
