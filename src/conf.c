@@ -473,6 +473,7 @@ static cfg_opt_t listen_opts[] = {
 	CFG_STR("passive-address", "original", CFGF_NONE),
 	CFG_INT_CB("server-data-mode", SDATA_SAME, CFGF_NONE, parse_sdata),
 	CFG_STR("passive-ports", NULL, CFGF_NODEFAULT),
+	CFG_STR("interface", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -509,6 +510,10 @@ static cfg_opt_t root_opts[] = {
 	CFG_BOOL("strict", cfg_true, CFGF_NONE),
 	CFG_STR_LIST("deny-commands", "{\"SITE EXEC\"}", CFGF_NONE),
 	CFG_INT("workers", 0, CFGF_NONE),
+	CFG_STR("control-socket", "/run/ftpgw/ftpgw.sock", CFGF_NONE),
+	CFG_STR("metrics-listen", "", CFGF_NONE),
+	CFG_STR("log-facility", "daemon", CFGF_NONE),
+	CFG_STR("transfer-log", "", CFGF_NONE),
 	CFG_SEC("listen", listen_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("port-mapping", port_mapping_opts,
@@ -675,6 +680,20 @@ host_parse(const char *s, struct sockaddr_storage *out)
 	return addr_port((struct sockaddr *)out) == 0 ? 0 : -1;
 }
 
+/* A Linux interface name (IFNAMSIZ - 1 bytes at most), restricted to the
+ * characters that are safe unquoted in a shell and in an nft file. */
+static bool
+interface_name_ok(const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return false;
+	len = strlen(s);
+	return len >= 1 && len <= 15 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
+}
+
 /* Out of memory while copying: reported like any other error so the load
  * fails cleanly. Returns false so callers can "return oom(ld)". */
 static bool
@@ -682,6 +701,46 @@ oom(struct loader *ld)
 {
 	conf_error(ld, 0, "out of memory");
 	return false;
+}
+
+/* The keys operators use to watch the gateway: control socket, metrics,
+ * syslog facility, transfer log. */
+static bool
+snap_operations(struct loader *ld, cfg_t *cfg, struct config *cf)
+{
+	static const char *const facilities[] = { "daemon", "user", "local0",
+	    "local1", "local2", "local3", "local4", "local5", "local6", "local7" };
+	const char *sock = cfg_getstr(cfg, "control-socket");
+	const char *metrics = cfg_getstr(cfg, "metrics-listen");
+	const char *facility = cfg_getstr(cfg, "log-facility");
+	const char *xferlog = cfg_getstr(cfg, "transfer-log");
+	size_t i;
+
+	if (sock[0] != '\0' && (sock[0] != '/' || strlen(sock) >= 108))
+		conf_error(ld, option_line(ld, cfg, "control-socket"),
+		    "control-socket \"%s\": an absolute path of at most 107 bytes "
+		    "(or \"\" for none)", sock);
+	else if ((cf->control_socket = strdup(sock)) == NULL)
+		return oom(ld);
+	cf->has_metrics = metrics[0] != '\0';
+	if (cf->has_metrics && addr_parse(metrics, true, &cf->metrics_addr) == -1)
+		conf_error(ld, option_line(ld, cfg, "metrics-listen"),
+		    "metrics-listen \"%s\": ADDRESS:PORT or [IPV6]:PORT (or \"\" for none)",
+		    metrics);
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(facility, facilities[i]) == 0)
+			break;
+	if (i == sizeof(facilities) / sizeof(facilities[0]))
+		conf_error(ld, option_line(ld, cfg, "log-facility"),
+		    "log-facility \"%s\": daemon, user or local0 ... local7", facility);
+	else
+		cf->log_facility = (int)i;
+	if (xferlog[0] != '\0' && xferlog[0] != '/')
+		conf_error(ld, option_line(ld, cfg, "transfer-log"),
+		    "transfer-log \"%s\": an absolute path (or \"\" for none)", xferlog);
+	else if (xferlog[0] != '\0' && (cf->transfer_log = strdup(xferlog)) == NULL)
+		return oom(ld);
+	return true;
 }
 
 static bool
@@ -714,6 +773,8 @@ snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
 	cf->shutdown_timeout = (unsigned)cfg_getint(cfg, "shutdown-timeout");
 	cf->strict = cfg_getbool(cfg, "strict");
 	cf->workers = (unsigned)cfg_getint(cfg, "workers");
+	if (!snap_operations(ld, cfg, cf))
+		return false;
 
 	n = cfg_size(cfg, "deny-commands");
 	if (n > 0 && (cf->deny_commands = calloc(n, sizeof(char *))) == NULL)
@@ -791,6 +852,17 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 		    "local, or a numeric IPv4 or IPv6 address", name, s);
 
 	lc->sdata = (enum server_data_mode)cfg_getint(sec, "server-data-mode");
+
+	if (cfg_size(sec, "interface") > 0) {
+		s = cfg_getstr(sec, "interface");
+		if (!interface_name_ok(s))
+			conf_error(ld, option_line(ld, sec, "interface"),
+			    "listen \"%s\": interface \"%s\" is not an interface "
+			    "name (1-15 of A-Z a-z 0-9 _ . -)", name,
+			    s != NULL ? s : "");
+		else if ((lc->interface = strdup(s)) == NULL)
+			return oom(ld);
+	}
 
 	if (cfg_size(sec, "passive-ports") > 0) {
 		s = cfg_getstr(sec, "passive-ports");
@@ -1139,11 +1211,15 @@ config_free(struct config *cf)
 		return;
 	free(cf->path);
 	free(cf->user);
+	free(cf->control_socket);
+	free(cf->transfer_log);
 	for (size_t i = 0; i < cf->n_deny_commands; i++)
 		free(cf->deny_commands[i]);
 	free(cf->deny_commands);
-	for (size_t i = 0; i < cf->n_listens; i++)
+	for (size_t i = 0; i < cf->n_listens; i++) {
 		free(cf->listens[i].name);
+		free(cf->listens[i].interface);
+	}
 	free(cf->listens);
 	for (size_t i = 0; i < cf->n_maps; i++) {
 		free(cf->maps[i].name);

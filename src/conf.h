@@ -26,6 +26,7 @@ struct listen_conf {
 	struct sockaddr_storage pasv_fixed;  /* PASV_ADDR_FIXED: host, port 0 */
 	enum server_data_mode sdata;
 	uint16_t pasv_lo, pasv_hi;           /* own "passive-ports", else the global range */
+	char *interface;                     /* client-facing, for -R; NULL: any but lo */
 };
 
 enum tls_client_side { TLS_CLIENT_OFF, TLS_CLIENT_OPTIONAL, TLS_CLIENT_REQUIRED };
@@ -58,6 +59,11 @@ struct config {
 	char **deny_commands;
 	size_t n_deny_commands;
 	unsigned workers;                    /* 0 = one per CPU */
+	char *control_socket;                /* "" = none */
+	bool has_metrics;
+	struct sockaddr_storage metrics_addr; /* Prometheus text on HTTP GET */
+	int log_facility;                    /* 0 daemon, 1 user, 2.. local0..7 */
+	char *transfer_log;                  /* xferlog path, NULL = none */
 	struct listen_conf *listens;
 	size_t n_listens;
 	/* The port-mapping stanzas in file order, then the built-in defaults

@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "ctl.h"
 #include "gateway.h"
 #include "log.h"
 #include "notify.h"
@@ -26,6 +27,8 @@
 #define CLIENT_BUCKETS   4096
 /* After EMFILE/ENFILE, the listener sleeps this long instead of spinning. */
 #define ACCEPT_PAUSE_MS  200
+
+static void reopen_operations(struct gateway *, const struct config *, const struct config *);
 
 /* ------------------------------------------------------------------ */
 /* Per-client session counts: a chained hash on the client's host. */
@@ -89,7 +92,7 @@ gateway_session_add(struct gateway *gw, struct gw_entry *e,
 	(*cc)->sessions++;
 	TAILQ_INSERT_TAIL(&gw->sessions, e, link);
 	gw->n_sessions++;
-	gw->sessions_total++;
+	gw->stats.sessions_total++;
 	return true;
 }
 
@@ -393,14 +396,42 @@ gateway_reload(struct gateway *gw)
 	listeners_close(gw);            /* those not taken over */
 	gw->listeners = ls;
 	gw->n_listeners = n;
+	reopen_operations(gw, gw->cf, cf);
 	config_unref(gw->cf);
 	gw->cf = cf;
 	tls_engine_unref(gw->tls);
 	gw->tls = tls;
 	log_set_level(cf->log_level);
-	gw->reloads++;
+	gw->stats.reloads++;
 	log_msg(LL_INFO, "configuration reloaded; %u live sessions keep their settings", gw->n_sessions);
 	notify_systemd("READY=1");
+}
+
+/* The control socket and the metrics endpoint: failing to open them is
+ * logged, not fatal; a reload reopens them when their address changed. */
+static void
+open_operations(struct gateway *gw, const struct config *cf)
+{
+	if (gw->ctl == NULL && cf->control_socket[0] != '\0')
+		gw->ctl = ctl_open_socket(gw, cf->control_socket);
+	if (gw->metrics == NULL && cf->has_metrics)
+		gw->metrics = ctl_open_metrics(gw, (const struct sockaddr *)&cf->metrics_addr);
+}
+
+static void
+reopen_operations(struct gateway *gw, const struct config *old, const struct config *cf)
+{
+	if (strcmp(old->control_socket, cf->control_socket) != 0) {
+		ctl_close(gw->ctl);
+		gw->ctl = NULL;
+	}
+	if (old->has_metrics != cf->has_metrics || (cf->has_metrics &&
+	    !addr_equal((const struct sockaddr *)&old->metrics_addr,
+	    (const struct sockaddr *)&cf->metrics_addr))) {
+		ctl_close(gw->metrics);
+		gw->metrics = NULL;
+	}
+	open_operations(gw, cf);
 }
 
 static void
@@ -442,6 +473,7 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf)
 	evsignal_add(gw->sig_term, NULL);
 	evsignal_add(gw->sig_int, NULL);
 	evsignal_add(gw->sig_hup, NULL);
+	open_operations(gw, cf);
 	return 0;
 }
 
@@ -449,6 +481,8 @@ void
 gateway_free(struct gateway *gw)
 {
 	listeners_close(gw);
+	ctl_close(gw->ctl);
+	ctl_close(gw->metrics);
 	for (size_t i = 0; i < gw->n_client_buckets; i++)
 		while (gw->clients[i] != NULL) {
 			struct client_count *next = gw->clients[i]->next;

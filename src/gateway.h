@@ -16,6 +16,7 @@ struct listen_conf;
 struct portpool;
 struct session;
 struct tls_engine;
+struct ctl;
 
 struct listener {
 	struct gateway *gw;
@@ -52,8 +53,19 @@ struct gateway {
 	uint64_t next_sid;
 	bool stopping;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
-	/* Counters since start. */
-	uint64_t sessions_total, sessions_refused, reloads;
+	struct ctl *ctl;                 /* control socket, NULL if none */
+	struct ctl *metrics;             /* Prometheus endpoint, NULL if none */
+	/* Counters since start, for ftpgwctl stats and the metrics. */
+	struct gw_stats {
+		uint64_t sessions_total;
+		uint64_t refused_limit;          /* max-sessions, max-sessions-per-client */
+		uint64_t refused_loop;           /* not redirected: would loop into us */
+		uint64_t refused_other;          /* server unreachable, out of memory */
+		uint64_t bytes_to_server, bytes_to_client;   /* data, ended sessions */
+		uint64_t data_passive, data_active;          /* client's choice */
+		uint64_t tls_handshakes, tls_failures;
+		uint64_t reloads;
+	} stats;
 };
 
 /* Bind every listener of CF. On failure print why to stderr and return -1. */

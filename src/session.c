@@ -430,6 +430,10 @@ data_setup(struct session *s, const struct ftp_command *cmd)
 	}
 
 	drop_dc(s);
+	if (client_passive)
+		s->gw->stats.data_passive++;
+	else
+		s->gw->stats.data_active++;
 	s->dc = dc_new(s->gw->base, s->id, s->cf->data_timeout, dc_event_cb, s);
 	if (s->dc == NULL) {
 		reply_client(s, "425 Can't open data connection.");
@@ -1042,7 +1046,8 @@ handle_command(struct session *s, char *line, size_t len)
 		return;
 	switch (cmd.verb) {
 	case FTP_V_USER:
-		snprintf(s->user, sizeof(s->user), "%.*s", (int)cmd.arg_len, cmd.arg);
+		/* Escaped once here: it goes into logs and ftpgwctl output. */
+		log_escape(cmd.arg, cmd.arg_len, s->user, sizeof(s->user));
 		break;
 	case FTP_V_AUTH:
 		/* The gateway terminates TLS on each leg so that it can still
@@ -1231,6 +1236,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		SSL *ssl = bev_ssl(s->cbev);
 
+		s->gw->stats.tls_handshakes++;
 		log_sess(LL_DEBUG, s->id, "TLS with the client: %s %s", SSL_get_version(ssl),
 		    SSL_get_cipher_name(ssl));
 		return;
@@ -1239,6 +1245,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (s->client_tls) {
 			char e[160];
 
+			s->gw->stats.tls_failures++;
 			log_sess(LL_INFO, s->id, "TLS with the client failed: %s",
 			    bev_tls_error(s->cbev, e, sizeof(e)));
 		}
@@ -1258,6 +1265,7 @@ server_event_cb(struct bufferevent *bev, short what, void *arg)
 		SSL *ssl = bev_ssl(s->sbev);
 
 		s->server_handshaking = false;
+		s->gw->stats.tls_handshakes++;
 		log_sess(LL_INFO, s->id, "TLS with the server: %s %s", SSL_get_version(ssl),
 		    SSL_get_cipher_name(ssl));
 		server_protect_data(s);
@@ -1270,6 +1278,7 @@ server_event_cb(struct bufferevent *bev, short what, void *arg)
 	    (s->server_handshaking || s->state == SS_CONNECTING)) {
 		char e[160];
 
+		s->gw->stats.tls_failures++;
 		log_sess(LL_WARN, s->id, "TLS with the server %s failed: %s", addr_str(&s->server, a),
 		    bev_tls_error(s->sbev, e, sizeof(e)));
 		session_end(s, "421 Could not secure the connection to the server.", "server TLS failed");
@@ -1442,6 +1451,8 @@ session_finish(struct session *s)
 	evbuffer_free(s->reply);
 	evbuffer_free(s->held);
 	free(s->deferred);
+	s->gw->stats.bytes_to_server += s->data_to_server;
+	s->gw->stats.bytes_to_client += s->data_to_client;
 	if (s->registered)
 		gateway_session_remove(s->gw, &s->entry, SA(&s->client));
 	log_sess(LL_INFO, s->id,
@@ -1489,6 +1500,39 @@ session_end(struct session *s, const char *reply, const char *reason)
 	bufferevent_disable(s->cbev, EV_READ);
 	bufferevent_setcb(s->cbev, NULL, close_flushed_cb, client_event_cb, s);
 	evtimer_add(s->timer, &tv);
+}
+
+void
+session_describe(const struct session *s, struct evbuffer *out)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	uint64_t up = s->data_to_server, down = s->data_to_client;
+	const char *state;
+
+	if (s->dc != NULL) {
+		up += dc_bytes_to_server(s->dc);
+		down += dc_bytes_to_client(s->dc);
+	}
+	if (s->tcp_relay != NULL) {
+		up += relay_bytes_a_to_b(s->tcp_relay);
+		down += relay_bytes_b_to_a(s->tcp_relay);
+	}
+	switch (s->state) {
+	case SS_CONNECTING: state = "connecting"; break;
+	case SS_TCP: state = "tcp-relay"; break;
+	case SS_CLOSING: state = "closing"; break;
+	case SS_DEAD: state = "closed"; break;
+	default:
+		state = s->dc != NULL && dc_state(s->dc) == DC_RELAYING ? "transfer" :
+		    s->logged_in ? "ready" : "login";
+		break;
+	}
+	/* The user name last: it is the client's text and may hold spaces. */
+	evbuffer_add_printf(out, "%llu %s %s %s%s %s %llu %llu %ld %s\n",
+	    (unsigned long long)s->id, addr_str(&s->client, a), addr_str(&s->server, b),
+	    app_kind_name(s->app), s->client_tls || s->server_tls ? "+tls" : "",
+	    state, (unsigned long long)up, (unsigned long long)down,
+	    (long)(time(NULL) - s->started), s->user[0] != '\0' ? s->user : "-");
 }
 
 void
@@ -1555,7 +1599,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		early_reply(fd, "421 Out of memory.\r\n");
 		close(fd);
-		gw->sessions_refused++;
+		gw->stats.refused_other++;
 		return;
 	}
 	s->id = ++gw->next_sid;
@@ -1583,7 +1627,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	if (!gateway_session_add(gw, &s->entry, SA(&s->client), &why)) {
 		log_sess(LL_WARN, s->id, "client %s refused: %s", addr_str(&s->client, a), why);
 		early_reply(fd, "421 Too many connections; try again later.\r\n");
-		gw->sessions_refused++;
+		gw->stats.refused_limit++;
 		session_end(s, NULL, why);
 		return;
 	}
@@ -1592,7 +1636,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 		log_sess(LL_WARN, s->id, "client %s to %s refused: %s", addr_str(&s->client, a),
 		    addr_str(&s->server, b), why);
 		early_reply(fd, "421 Service not available: not redirected.\r\n");
-		gw->sessions_refused++;
+		gw->stats.refused_loop++;
 		session_end(s, NULL, why);
 		return;
 	}
