@@ -159,6 +159,7 @@ main(int argc, char *argv[])
 	if (!foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon: %s", strerror(errno));
+		log_set_facility(gw.cf->log_facility);
 		log_init("ftpgw", false, gw.cf->log_level);
 		/* epoll survives fork, but reinit keeps libevent's state honest. */
 		event_reinit(base);

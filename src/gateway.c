@@ -409,9 +409,28 @@ gateway_reload(struct gateway *gw)
 
 /* The control socket and the metrics endpoint: failing to open them is
  * logged, not fatal; a reload reopens them when their address changed. */
+/* The transfer log is opened before privileges are dropped and reopened
+ * on every reload, so that logrotate's "kill -HUP" starts a new file. */
+static void
+open_xferlog(struct gateway *gw, const struct config *cf)
+{
+	if (gw->xferlog != NULL)
+		fclose(gw->xferlog);
+	gw->xferlog = NULL;
+	if (cf->transfer_log == NULL)
+		return;
+	if ((gw->xferlog = fopen(cf->transfer_log, "ae")) == NULL) {
+		log_msg(LL_WARN, "transfer-log %s: %s", cf->transfer_log, strerror(errno));
+		return;
+	}
+	setvbuf(gw->xferlog, NULL, _IOLBF, 0);
+}
+
 static void
 open_operations(struct gateway *gw, const struct config *cf)
 {
+	if (gw->xferlog == NULL)
+		open_xferlog(gw, cf);
 	if (gw->ctl == NULL && cf->control_socket[0] != '\0')
 		gw->ctl = ctl_open_socket(gw, cf->control_socket);
 	if (gw->metrics == NULL && cf->has_metrics)
@@ -421,6 +440,7 @@ open_operations(struct gateway *gw, const struct config *cf)
 static void
 reopen_operations(struct gateway *gw, const struct config *old, const struct config *cf)
 {
+	open_xferlog(gw, cf);
 	if (strcmp(old->control_socket, cf->control_socket) != 0) {
 		ctl_close(gw->ctl);
 		gw->ctl = NULL;
@@ -483,6 +503,8 @@ gateway_free(struct gateway *gw)
 	listeners_close(gw);
 	ctl_close(gw->ctl);
 	ctl_close(gw->metrics);
+	if (gw->xferlog != NULL)
+		fclose(gw->xferlog);
 	for (size_t i = 0; i < gw->n_client_buckets; i++)
 		while (gw->clients[i] != NULL) {
 			struct client_count *next = gw->clients[i]->next;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -53,6 +54,7 @@ struct gateway {
 	uint64_t next_sid;
 	bool stopping;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+	FILE *xferlog;                   /* transfer-log, NULL if none */
 	struct ctl *ctl;                 /* control socket, NULL if none */
 	struct ctl *metrics;             /* Prometheus endpoint, NULL if none */
 	/* Counters since start, for ftpgwctl stats and the metrics. */

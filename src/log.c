@@ -11,6 +11,7 @@
 #include "log.h"
 
 static bool log_to_stderr = true;
+static int log_facility = LOG_DAEMON;
 static int log_level = LL_INFO;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -39,7 +40,37 @@ log_init(const char *ident, bool to_stderr, int level)
 	log_to_stderr = to_stderr;
 	log_level = level;
 	if (!to_stderr)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(ident, LOG_PID | LOG_NDELAY, log_facility);
+}
+
+void
+log_set_facility(int index)
+{
+	static const int facilities[] = { LOG_DAEMON, LOG_USER, LOG_LOCAL0, LOG_LOCAL1,
+	    LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7 };
+
+	if (index >= 0 && index < (int)(sizeof(facilities) / sizeof(facilities[0])))
+		log_facility = facilities[index];
+}
+
+void
+xferlog_write(FILE *f, time_t end, long seconds, const char *client_host,
+    unsigned long long bytes, const char *path, char direction, const char *user,
+    bool complete)
+{
+	char stamp[32], name[512];
+	struct tm tm;
+
+	localtime_r(&end, &tm);
+	strftime(stamp, sizeof(stamp), "%a %b %e %H:%M:%S %Y", &tm);
+	/* The format is space-separated: spaces in names become '_'. */
+	snprintf(name, sizeof(name), "%s", path[0] != '\0' ? path : "-");
+	for (char *p = name; *p != '\0'; p++)
+		if (*p == ' ')
+			*p = '_';
+	fprintf(f, "%s %ld %s %llu %s b _ %c r %s ftp 0 * %c\n", stamp,
+	    seconds > 0 ? seconds : 1, client_host, bytes, name, direction,
+	    user[0] != '\0' ? user : "-", complete ? 'c' : 'i');
 }
 
 void

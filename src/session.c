@@ -96,6 +96,7 @@ struct session {
 	struct ftp_reply_parser rp;
 	struct evbuffer *reply;          /* lines of the server reply being read */
 	struct evbuffer *held;           /* a final transfer reply waiting for the data */
+	int held_code;
 	struct pending pending[PENDING_MAX];
 	unsigned pending_head, n_pending;
 	char *deferred;                  /* a client line that must wait for a transfer's end */
@@ -103,6 +104,10 @@ struct session {
 	bool discarding;                 /* dropping an overlong client line up to its LF */
 	bool server_gone;                /* the server closed while a reply was held */
 	/* Login as the replies tell it, for the strict state machine. */
+	/* The file transfer under way, for the transfer log. */
+	enum ftp_verb xfer_verb;
+	char xfer_path[256];
+	time_t xfer_start;
 	bool user_accepted;              /* USER got 331/332: PASS may follow */
 	bool logged_in;                  /* 230 seen */
 	bool epsv_all;
@@ -240,6 +245,26 @@ pending_pop(struct session *s)
 /* ------------------------------------------------------------------ */
 /* Data channel */
 
+/* A file transfer's final reply is on its way to the client: one
+ * xferlog line (listings are not file transfers). */
+static void
+log_transfer(struct session *s, int code)
+{
+	char host[ADDR_STRLEN];
+	bool upload = s->xfer_verb == FTP_V_STOR || s->xfer_verb == FTP_V_STOU ||
+	    s->xfer_verb == FTP_V_APPE;
+	uint64_t bytes = 0;
+
+	if (s->gw->xferlog == NULL || (s->xfer_verb != FTP_V_RETR && !upload))
+		return;
+	if (s->dc != NULL)
+		bytes = upload ? dc_bytes_to_server(s->dc) : dc_bytes_to_client(s->dc);
+	xferlog_write(s->gw->xferlog, time(NULL), (long)(time(NULL) - s->xfer_start),
+	    addr_fmt_host(SA(&s->client), host, sizeof(host)), (unsigned long long)bytes,
+	    s->xfer_path, upload ? 'i' : 'o', s->user, code / 100 == 2);
+	s->xfer_verb = FTP_V_UNKNOWN;
+}
+
 static void
 drop_dc(struct session *s)
 {
@@ -257,6 +282,7 @@ release_held(struct session *s)
 {
 	if (s->held == NULL || evbuffer_get_length(s->held) == 0)
 		return;
+	log_transfer(s, s->held_code);
 	drop_dc(s);
 	log_sess(LL_DEBUG, s->id, "S> (released after the data connection)");
 	bufferevent_write_buffer(s->cbev, s->held);
@@ -616,6 +642,7 @@ transfer_reply(struct session *s, const struct pending *p, int code)
 	if (s->dc != NULL && dc_state(s->dc) == DC_ARMED)
 		dc_poll(s->dc);              /* its connection may be queued already */
 	if (s->dc == NULL) {
+		log_transfer(s, code);
 		bufferevent_write_buffer(s->cbev, s->reply);
 		return;
 	}
@@ -631,9 +658,11 @@ transfer_reply(struct session *s, const struct pending *p, int code)
 	}
 	if (hold) {
 		log_sess(LL_DEBUG, s->id, "reply %d held until the data connection is done", code);
+		s->held_code = code;
 		evbuffer_add_buffer(s->held, s->reply);
 		return;
 	}
+	log_transfer(s, code);
 	drop_dc(s);
 	bufferevent_write_buffer(s->cbev, s->reply);
 }
@@ -1121,6 +1150,11 @@ handle_command(struct session *s, char *line, size_t len)
 		return;
 	default:
 		break;
+	}
+	if (ftp_verb_is_transfer(cmd.verb)) {
+		s->xfer_verb = cmd.verb;
+		s->xfer_start = time(NULL);
+		log_escape(cmd.arg, cmd.arg_len, s->xfer_path, sizeof(s->xfer_path));
 	}
 	pending_push(s, ftp_verb_is_transfer(cmd.verb) ? PK_TRANSFER : PK_PLAIN)->client_verb =
 	    cmd.verb;
