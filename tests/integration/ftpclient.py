@@ -425,13 +425,17 @@ def abort_retr(ftp, a, send_abor, what):
 
 
 def abor_ftplib(sock):
-    # What ftplib.FTP.abort() sends: the whole line with MSG_OOB.
-    sock.sendall(b"ABOR" + ftplib.B_CRLF, socket.MSG_OOB)
+    # What ftplib.FTP.abort() sends: the whole line with MSG_OOB; over TLS
+    # (FTP_TLS.abort()) there is no urgent data: the line in band.
+    if isinstance(sock, ssl.SSLSocket):
+        sock.sendall(b"ABOR" + ftplib.B_CRLF)
+    else:
+        sock.sendall(b"ABOR" + ftplib.B_CRLF, socket.MSG_OOB)
 
 
 def act_abor(a, fx):
     ftp = connect(a)
-    abort_retr(ftp, a, abor_ftplib, "ftplib.abort() style, MSG_OOB")
+    abort_retr(ftp, a, abor_ftplib, "ftplib.abort() style, MSG_OOB unless TLS")
     retr(ftp, fx, "file-1MiB")
     ftp.quit()
 
@@ -638,17 +642,21 @@ def act_tlsrequired(a, fx):
 
 
 def act_expectfail(a, fx):
-    """A session that must not get through: --expect 421 (a 421 reply
-    before any 230) or tls (the client's TLS handshake with the gateway
-    fails)."""
+    """A session that must not get through: --outcome 421 or 530 (that
+    reply before any 230), tls (the client's TLS handshake fails, before
+    any 230), or 522 (a server refusing the data connection of a RETR, as
+    vsftpd does when the data TLS session does not resume the control's)."""
     steps = []
     try:
         ftp = new_client(a)
         resp = ftp.connect(a.host, a.port)
         steps.append("greeting " + resp[:3])
         if a.tls == "explicit":
-            resp = ftp.auth()
-            steps.append("AUTH " + resp[:3] + " + handshake " + ftp.sock.version())
+            resp = ftp.voidcmd("AUTH TLS")
+            steps.append("AUTH " + resp[:3])
+            ftp.sock = ftp.context.wrap_socket(ftp.sock, server_hostname=ftp.host)
+            ftp.file = ftp.sock.makefile("r", encoding=ftp.encoding)
+            steps.append("handshake " + ftp.sock.version())
         resp = ftplib.FTP.login(ftp, a.user, a.password)
         steps.append("login " + resp[:3])
         if isinstance(ftp, ftplib.FTP_TLS):
@@ -659,17 +667,19 @@ def act_expectfail(a, fx):
     except (ftplib.error_temp, ftplib.error_perm, ftplib.error_reply) as e:
         msg = str(e).strip()
         log("steps: %s; then %r" % ("; ".join(steps), msg))
-        check(not any(st.startswith("login 230") for st in steps), "logged in: %r" % steps)
-        check(a.expect != "tls" and msg[:3] == a.expect,
-              "reply %r, expected %s" % (msg, "a TLS handshake failure" if a.expect == "tls" else a.expect))
-        return
+        check(a.outcome != "tls" and msg[:3] == a.outcome,
+              "reply %r, expected %s" % (msg, "a TLS handshake failure" if a.outcome == "tls" else a.outcome))
     except ssl.SSLError as e:
         log("steps: %s; then TLS error %s" % ("; ".join(steps), e))
-        check(a.expect == "tls", "TLS error %s, expected a %s reply" % (e, a.expect))
-        return
+        check(a.outcome == "tls", "TLS error %s, expected a %s reply" % (e, a.outcome))
     except (EOFError, OSError) as e:
-        raise Fail("steps: %s; then %s: %s, expected %s" % ("; ".join(steps), type(e).__name__, e, a.expect))
-    raise Fail("the session got through: %s" % "; ".join(steps))
+        raise Fail("steps: %s; then %s: %s, expected %s" % ("; ".join(steps), type(e).__name__, e, a.outcome))
+    else:
+        raise Fail("the session got through: %s" % "; ".join(steps))
+    if a.outcome == "522":
+        check("login 230" in steps, "no login before the RETR: %r" % steps)
+    else:
+        check("login 230" not in steps, "logged in: %r" % steps)
 
 
 def act_many(a, fx):
@@ -818,7 +828,7 @@ def main():
     sub.add_parser("feat", help="FEAT lists AUTH TLS, PBSZ, PROT")
     sub.add_parser("tlsrequired", help="530 before AUTH TLS, then a TLS session works")
     x = sub.add_parser("expectfail", help="a session that must fail")
-    x.add_argument("--expect", choices=["421", "530", "tls"], required=True)
+    x.add_argument("--outcome", choices=["421", "522", "530", "tls"], required=True)
     x = sub.add_parser("nomap", help="plain TCP relay: login works, data does not")
     x.add_argument("--server-host", default="203.0.113.2")
     x.add_argument("--server-pasv-lo", type=int, default=41000)

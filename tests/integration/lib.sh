@@ -166,14 +166,18 @@ topo_up() {
 	ip netns exec "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
 }
 
-# servers_up: vsftpd on 21 and pyftpdlib on 2121 in srv.
-servers_up() {
-	local conf=$LANE_DIR/vsftpd.conf pid a
-	cat >"$conf" <<EOF
-# vsftpd for ftpgw's integration tests (lane $LANE)
+# vsftpd_start NAME PORT PASV-LO PASV-HI [ENV=VALUE...]: a vsftpd in srv with
+# the common configuration plus the lines on stdin; its files are
+# $LANE_DIR/NAME.{conf,log,out,pid}.
+vsftpd_start() {
+	local name=$1 port=$2 lo=$3 hi=$4 conf=$LANE_DIR/$1.conf pid
+	shift 4
+	{
+		cat <<EOF
+# vsftpd for ftpgw's integration tests (lane $LANE, $name)
 listen=NO
 listen_ipv6=YES
-listen_port=21
+listen_port=$port
 background=NO
 anonymous_enable=NO
 local_enable=YES
@@ -185,8 +189,8 @@ seccomp_sandbox=NO
 secure_chroot_dir=$IT_DIR/empty
 chroot_local_user=NO
 pasv_enable=YES
-pasv_min_port=$VSFTPD_PASV_LO
-pasv_max_port=$VSFTPD_PASV_HI
+pasv_min_port=$lo
+pasv_max_port=$hi
 port_enable=YES
 connect_from_port_20=NO
 max_clients=0
@@ -197,26 +201,107 @@ xferlog_enable=YES
 xferlog_std_format=NO
 log_ftp_protocol=YES
 syslog_enable=NO
-vsftpd_log_file=$LANE_DIR/vsftpd.log
-ssl_enable=NO
+vsftpd_log_file=$LANE_DIR/$name.log
 EOF
+		cat
+	} >"$conf"
 	chmod 644 "$conf"
-	ip netns exec "$NS_SRV" vsftpd "$conf" >"$LANE_DIR/vsftpd.out" 2>&1 &
+	ip netns exec "$NS_SRV" env "$@" vsftpd "$conf" >"$LANE_DIR/$name.out" 2>&1 &
 	pid=$!
 	register_pid "$pid"
-	echo "$pid" >"$LANE_DIR/vsftpd.pid"
+	echo "$pid" >"$LANE_DIR/$name.pid"
+	wait_listen "$NS_SRV" "$port" 10 || { echo "$name does not listen on $port:"; cat "$LANE_DIR/$name.out"; return 1; }
+}
+
+# vsftpd_tls CERT-NAME: the configuration lines of a vsftpd that insists on
+# TLS for logins and data, and on TLS session reuse on data connections.
+vsftpd_tls() {
+	cat <<EOF
+ssl_enable=YES
+rsa_cert_file=$IT_TLS/$1.pem
+rsa_private_key_file=$IT_TLS/$1.key
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+require_ssl_reuse=YES
+ssl_tlsv1=YES
+ssl_sslv2=NO
+ssl_sslv3=NO
+ssl_ciphers=HIGH
+EOF
+}
+
+# servers_up: in srv, per $LANE_SERVERS:
+#   plain: vsftpd on 21 and pyftpdlib on 2121
+#   tls:   vsftpd on 21 requiring TLS (logins, data, and TLS session reuse
+#          on data connections), an implicit-TLS one on 990, a TLS 1.2-only
+#          one on 2112, one with the self-signed "wrong" certificate on
+#          2122, and the plaintext pyftpdlib on 2121
+# Debian's vsftpd 3.0.3 has no TLS version option but ssl_tlsv1 (TLS 1.0 and
+# up, 1.3 included): the one on 2112 is capped at TLS 1.2 by an OpenSSL
+# configuration file (MaxProtocol) in OPENSSL_CONF.
+servers_up() {
+	local pid a
+	if [ "$LANE_SERVERS" = tls ]; then
+		[ -f "$IT_TLS/ca.pem" ] || { echo "no test certificates (see $IT_DIR/certs.log)"; return 1; }
+		# (here-strings, not pipes: the servers stay children of this shell)
+		vsftpd_start vsftpd 21 40000 40249 <<<"$(vsftpd_tls vsftpd)" || return 1
+		vsftpd_start vsftpd-990 990 40250 40499 <<<"$(vsftpd_tls vsftpd; echo implicit_ssl=YES)" || return 1
+		vsftpd_start vsftpd-2112 2112 40500 40749 OPENSSL_CONF="$IT_TLS/tls12.cnf" \
+			<<<"$(vsftpd_tls vsftpd)" || return 1
+		vsftpd_start vsftpd-2122 2122 40750 40999 <<<"$(vsftpd_tls wrong)" || return 1
+	else
+		vsftpd_start vsftpd 21 $VSFTPD_PASV_LO $VSFTPD_PASV_HI <<<"ssl_enable=NO" || return 1
+	fi
 	ip netns exec "$NS_SRV" "$PY" "$IT_SRC/ftpserver.py" --home "$IT_HOME" \
 		--passive "$PYFTPD_PASV" --log "$LANE_DIR/pyftpd.log" >"$LANE_DIR/pyftpd.out" 2>&1 &
 	pid=$!
 	register_pid "$pid"
 	echo "$pid" >"$LANE_DIR/pyftpd.pid"
-	wait_listen "$NS_SRV" 21 10 || { echo "vsftpd does not listen:"; cat "$LANE_DIR/vsftpd.out"; return 1; }
 	wait_listen "$NS_SRV" 2121 10 || { echo "pyftpdlib does not listen:"; cat "$LANE_DIR/pyftpd.out"; return 1; }
 	# Prove the routing (no interception rules yet) before anything uses it.
 	for a in "$SRV4" "$SRV6"; do
 		ip netns exec "$NS_CLI" timeout 5 bash -c "exec 4<>/dev/tcp/$a/21" ||
 			{ echo "cli cannot reach $a:21 through gw"; return 1; }
 	done
+}
+
+# tls_certs: once per run, in $IT_TLS: a CA; the gateway's certificate
+# (gw.pem/gw.key, for its own addresses) and vsftpd's (vsftpd.pem/.key,
+# subjectAltName IP:$SRV4 and IP:$SRV6), both signed by the CA; a
+# self-signed "wrong" one for the same addresses; and tls12.cnf, an OpenSSL
+# configuration that caps a program at TLS 1.2.  EC P-256 keys: fast.
+tls_certs() {
+	local d=$IT_TLS n
+	mkdir -p "$d" && chmod 755 "$d" || return 1
+	mkkey() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/$1.key"; }
+	# leaf NAME SUBJECT-ALT-NAMES: a server certificate signed by the CA.
+	leaf() {
+		mkkey "$1" && openssl req -new -key "$d/$1.key" -subj "/CN=ftpgw test $1" -out "$d/$1.csr" &&
+			printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' \
+				"$2" >"$d/$1.ext" &&
+			openssl x509 -req -in "$d/$1.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+				-set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$d/$1.ext" -out "$d/$1.pem"
+	}
+	mkkey ca && openssl req -new -x509 -key "$d/ca.key" -out "$d/ca.pem" -days 2 \
+		-subj "/CN=ftpgw integration test CA" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" || return 1
+	leaf gw "IP:$GWC4,IP:$GWC6,IP:$GWNAT4" || return 1
+	leaf vsftpd "IP:$SRV4,IP:$SRV6" || return 1
+	mkkey wrong && openssl req -new -x509 -key "$d/wrong.key" -out "$d/wrong.pem" -days 2 \
+		-subj "/CN=ftpgw test wrong (self-signed)" -addext "subjectAltName=IP:$SRV4,IP:$SRV6" || return 1
+	for n in gw vsftpd; do
+		openssl verify -CAfile "$d/ca.pem" "$d/$n.pem" || return 1
+	done
+	cat >"$d/tls12.cnf" <<EOF
+openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+MaxProtocol = TLSv1.2
+EOF
+	chmod 644 "$d"/*
 }
 
 # gw_start CONF PORT...: start the gateway in gw, wait for its listeners.
@@ -301,8 +386,8 @@ rules_use() {
 
 lane_teardown() {
 	local f pid
-	for f in vsftpd pyftpd; do
-		pid=$(cat "$LANE_DIR/$f.pid" 2>/dev/null) || continue
+	for f in "$LANE_DIR"/vsftpd*.pid "$LANE_DIR/pyftpd.pid"; do
+		pid=$(cat "$f" 2>/dev/null) || continue
 		kill -TERM "$pid" 2>/dev/null
 	done
 	for f in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
@@ -335,6 +420,7 @@ lane_begin() {
 	NS_SRV=${IT_PREFIX}$LANE-srv
 	LANE_STATE=new          # new | up | broken
 	LANE_HAS_GW=0
+	LANE_SERVERS=plain      # plain | tls: which servers servers_up starts
 	LANE_SETUP_REPORTED=0
 	LANE_T0=$(date +%s)
 	SC_N=0
@@ -355,7 +441,7 @@ lane_setup() {
 
 # scenario NAME FUNCTION ARGS...: one TAP line.
 scenario() {
-	local name=$1 log t0 t1 rc
+	local name=$1 log t0 t1 rc gwlog0
 	shift
 	if [ -n "$IT_PATTERN" ] && ! printf '%s\n' "$name" | grep -qE -- "$IT_PATTERN"; then
 		return 0
@@ -381,6 +467,7 @@ scenario() {
 		return 0
 	fi
 	t0=$(date +%s.%N)
+	gwlog0=$(stat -c %s "$LANE_DIR/ftpgw.log" 2>/dev/null || echo 0)
 	("$@") >"$log" 2>&1
 	rc=$?
 	t1=$(date +%s.%N)
@@ -395,8 +482,9 @@ scenario() {
 		diag_file "$log" 15
 		if [ "$LANE_HAS_GW" = 1 ]; then
 			alive "$(cat "$LANE_DIR/ftpgw.pid")" || result "# ftpgw is no longer running"
-			result "# ftpgw log (last 20 lines):"
-			diag_file "$LANE_DIR/ftpgw.log" 20
+			result "# ftpgw log during the scenario (last 20 lines):"
+			tail -c +$((gwlog0 + 1)) "$LANE_DIR/ftpgw.log" 2>/dev/null | tail -n 20 |
+				sed 's/^/# /' >>"$LANE_DIR/results"
 		fi
 	fi
 }

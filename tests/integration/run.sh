@@ -4,11 +4,14 @@
 #     cli (198.51.100.2, 2001:db8:1::2) — gw (ftpgw) — srv (203.0.113.2, 2001:db8:2::2)
 # moving files through ftpgw in redirect, tproxy and reverse mode, every
 # file's sha256 checked.  The interception rules are the shipped
-# contrib/iptables scripts.
+# contrib/iptables scripts.  The tls-* lanes run FTPS (TLS terminated by
+# ftpgw on each leg) against vsftpd instances that require TLS and TLS
+# session reuse, with certificates made per run by openssl (a test CA).
 #
 # Usage: run.sh [PATTERN]     only the scenarios whose name matches the
 #                             extended regular expression PATTERN (grep -E),
-#                             e.g. '^direct', 'tproxy v6', 'control|safety'
+#                             e.g. '^direct', 'tproxy v6', 'control|safety',
+#                             '^tls', 'implicit'
 #   A lane (one cli—gw—srv network with its servers and ftpgw) is built only
 #   when one of its scenarios is selected; lanes run in parallel.
 # Environment: FTPGW (the binary; default $BUILDDIR/src/ftpgw or ./src/ftpgw),
@@ -18,6 +21,9 @@
 #   FTPGW_IT_LANE_BUDGET (seconds per lane, default 360),
 #   FTPGW_SKIP_INTEGRATION=1 skips everything.
 # Output: TAP on stdout; progress on stderr.  Needs root: skips otherwise.
+
+# Run as "sh run.sh" too: the rest is bash.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 # TAP owns fd 3; everything else goes to stderr.
 exec 3>&1 1>&2
@@ -46,7 +52,7 @@ skip_all() {
 [ "${FTPGW_SKIP_INTEGRATION:-}" = "" ] || skip_all "FTPGW_SKIP_INTEGRATION is set"
 
 [ "$(id -u)" = 0 ] || skip_all "integration tests need root (network namespaces, iptables)"
-for tool in ip iptables ip6tables ss vsftpd curl lftp sha256sum timeout useradd chpasswd awk; do
+for tool in ip iptables ip6tables ss vsftpd curl lftp openssl sha256sum timeout useradd chpasswd awk; do
 	command -v "$tool" >/dev/null 2>&1 || skip_all "required tool missing: $tool"
 done
 PY=
@@ -100,6 +106,9 @@ fixtures_and_user >"$IT_DIR/fixtures.log" 2>&1 || {
 	cat "$IT_DIR/fixtures.log"
 	skip_all "cannot create the test user $IT_USER or its fixtures: $(tail -n1 "$IT_DIR/fixtures.log")"
 }
+IT_TLS=$IT_DIR/tls
+# Without openssl or certificates only the TLS lanes fail (at their setup).
+tls_certs >"$IT_DIR/certs.log" 2>&1 || say "cannot make the TLS test certificates: $(tail -n1 "$IT_DIR/certs.log")"
 
 # ---------------------------------------------------------------- client helpers
 
@@ -218,6 +227,47 @@ sc_server_data() {
 	! echo "$new" | grep -qE "$other" || { echo "FAIL: the server saw a data command other than $kind"; return 1; }
 }
 
+# Logs: log_mark FILE... remembers their sizes; log_new FILE prints what was
+# appended since.
+declare -A LOG_MARK
+log_mark() {
+	local f
+	for f; do LOG_MARK[$f]=$(stat -c %s "$f" 2>/dev/null || echo 0); done
+}
+log_new() { tail -c +$((${LOG_MARK[$1]:-0} + 1)) "$1" 2>/dev/null; }
+
+# gw_log_wants ERE WHAT: the gateway logged a line matching ERE since the
+# last log_mark of its log.
+gw_log_wants() {
+	local hit
+	hit=$(log_new "$LANE_DIR/ftpgw.log" | grep -E -m1 -- "$1") ||
+		{ echo "FAIL: no gateway log line for $2 (/$1/)"; return 1; }
+	echo "gateway log ($2): ${hit:0:200}"
+}
+
+gw_alive() { alive "$(cat "$LANE_DIR/ftpgw.pid")" || { echo "FAIL: ftpgw died"; return 1; }; }
+
+# sc_telnet HOST PORT: Telnet IAC sequences and three ways to send ABOR.
+sc_telnet() {
+	cli_py --host "$1" --port "$2" telnet || return 1
+	gw_alive
+}
+
+# sc_epsvall: EPSV ALL on v4 and on v6.
+sc_epsvall() {
+	cli_py --host "$SRV4" --port 21 epsvall || return 1
+	cli_py --host "$SRV6" --port 21 epsvall
+}
+
+# sc_hijack MODE DIRECTION HOST [INTRUDER-HOST]: a third host (srv) connects
+# to the passive port before the client; the gateway must shut it out and log it.
+sc_hijack() {
+	log_mark "$LANE_DIR/ftpgw.log"
+	cli_py --host "$3" --port 21 --mode "$1" hijack --intruder-ns "$NS_SRV" --direction "$2" \
+		${4:+--intruder-host "$4"} || return 1
+	gw_log_wants 'data connection .*refused' "the refused intruder"
+}
+
 # sc_on_listener PORT CONTROL-PORTS FN ARGS: point the rules at another listener, then run FN.
 sc_on_listener() {
 	local port=$1 ctrl=$2
@@ -226,6 +276,163 @@ sc_on_listener() {
 	"$@"
 }
 
+
+# ---------------------------------------------------------------- TLS helpers
+
+CA=$IT_TLS/ca.pem
+
+# tls_block CLIENT-SIDE SERVER-SIDE [LINE...]: the gateway's tls section.
+tls_block() {
+	local l
+	echo "tls {"
+	echo "	certificate = \"$IT_TLS/gw.pem\""
+	echo "	key = \"$IT_TLS/gw.key\""
+	echo "	client-side = \"$1\""
+	echo "	server-side = \"$2\""
+	shift 2
+	for l; do echo "	$l"; done
+	echo "}"
+}
+
+# tls_checked FN ARGS: run FN, then the vsftpd logs must show no 522 (a data
+# connection refused: without TLS session reuse, or not protected).
+tls_checked() {
+	local f new bad=0
+	log_mark "$LANE_DIR"/vsftpd*.log "$LANE_DIR/ftpgw.log"
+	"$@" || return 1
+	for f in "$LANE_DIR"/vsftpd*.log; do
+		new=$(log_new "$f")
+		[ -n "$new" ] || continue
+		echo "${f##*/}: $(grep -c 'OK DOWNLOAD' <<<"$new") OK DOWNLOAD, $(grep -c 'OK UPLOAD' <<<"$new") OK UPLOAD, $(grep -c 'FAIL ' <<<"$new") FAIL"
+		if grep -E '"522 |session reuse required' <<<"$new"; then bad=1; fi
+	done
+	[ "$bad" = 0 ] || { echo "FAIL: vsftpd refused a data connection (522)"; return 1; }
+}
+
+# sc_tls_py MODE HOST PORT [GLOBAL-OPTIONS...]: ftplib FTP_TLS (explicit
+# unless the options say otherwise), RETR+STOR 1MiB and 64MiB + LIST: five
+# PROT P data connections on one session.
+sc_tls_py() {
+	local mode=$1 host=$2 port=$3
+	shift 3
+	tls_checked cli_py --host "$host" --port "$port" --mode "$mode" --tls explicit --cafile "$CA" "$@" \
+		xfer --sizes 1MiB,64MiB --list
+}
+
+# sc_tls_curl MODE URL-SCHEME HOST PORT [CURL-OPTIONS...]: one curl run,
+# three transfers on one session (--next keeps the connection): RETR 64MiB,
+# STOR 64MiB, RETR 1MiB.  MODE pasv|epsv only: curl 7.88 cannot do active
+# FTPS (it hangs even straight against vsftpd).
+sc_tls_curl() {
+	local mode=$1 scheme=$2 hp out=$LANE_DIR/curl.$SC_N err=$LANE_DIR/curl-v.$SC_N o n
+	hp=$(urlhost "$3" "$4")
+	shift 4
+	case $mode in
+	pasv) o=(--disable-epsv --no-ftp-skip-pasv-ip) ;;
+	epsv) o=() ;;
+	esac
+	o=(-sS -v --connect-timeout 10 --max-time 60 -u "$IT_USER:$IT_PASS" -k "${o[@]}" "$@")
+	[ "$scheme" = ftp ] && o+=(--ssl-reqd)
+	tls_checked in_ns "$NS_CLI" curl -q "${o[@]}" -o "$out.64" "$scheme://$hp/file-64MiB" \
+		--next "${o[@]}" -T "$IT_HOME/file-64MiB" "$scheme://$hp/uploads/$SC_TAG-file-64MiB" \
+		--next "${o[@]}" -o "$out.1" "$scheme://$hp/file-1MiB" 2>"$err"
+	n=$?
+	grep -E '^\* (SSL connection using|Re-using existing)|^< (234|200 P|5|4)' "$err"
+	[ "$n" = 0 ] || { tail -n 5 "$err"; return 1; }
+	check_sha "$out.64" file-64MiB "curl RETR file-64MiB" || return 1
+	check_sha "$out.1" file-1MiB "curl RETR file-1MiB" || return 1
+	rm -f "$out.64" "$out.1"
+	check_upload "uploads/$SC_TAG-file-64MiB" file-64MiB || return 1
+	n=$(grep -c '^\* Re-using existing connection' "$err")
+	[ "$n" -ge 2 ] || { echo "FAIL: curl used $((3 - n)) sessions, expected one"; return 1; }
+	if [ "$scheme" = ftp ]; then
+		grep -q '^< 234' "$err" || { echo "FAIL: no 234 reply to AUTH"; return 1; }
+	fi
+}
+
+# sc_tls_lftp on|off HOST PORT [LFTP-SETTINGS]: lftp with ftp:ssl-force and
+# PROT P, on one session: get 64MiB, put 64MiB, get 1MiB, ls.
+sc_tls_lftp() {
+	local pasv=$1 hp dl=$LANE_DIR/lftp.$SC_N ls=$LANE_DIR/lftp-ls.$SC_N dbg=$LANE_DIR/lftp-dbg.$SC_N
+	hp=$(urlhost "$2" "$3")
+	mkdir -p "$LANE_DIR/lftphome"
+	tls_checked in_ns "$NS_CLI" env HOME="$LANE_DIR/lftphome" LFTP_HOME="$LANE_DIR/lftphome" lftp -c "
+		set cmd:fail-exit yes; set cmd:interactive no
+		set net:max-retries 1; set net:timeout 10; set net:reconnect-interval-base 1
+		set ftp:ssl-allow yes; set ftp:ssl-force true; set ftp:ssl-protect-data true
+		set ftp:ssl-protect-list true; set ssl:verify-certificate no
+		set ftp:passive-mode $pasv; set ftp:prefer-epsv no
+		set xfer:clobber on
+		${4:-}
+		debug -o $dbg -t 9
+		open -u $IT_USER,$IT_PASS ftp://$hp
+		get file-64MiB -o $dl.64
+		put $IT_HOME/file-64MiB -o uploads/$SC_TAG-file-64MiB
+		get file-1MiB -o $dl.1
+		ls > $ls
+		quit" || { grep -E -- '(--->|<---) ' "$dbg" | tail -n 8; return 1; }
+	grep -E -- '---> (AUTH|PBSZ|PROT|PASV|EPSV|PORT|EPRT)|<--- 234' "$dbg" | sort | uniq -c | sed 's/^ *//'
+	check_sha "$dl.64" file-64MiB "lftp get file-64MiB" || return 1
+	check_sha "$dl.1" file-1MiB "lftp get file-1MiB" || return 1
+	rm -f "$dl.64" "$dl.1"
+	check_upload "uploads/$SC_TAG-file-64MiB" file-64MiB || return 1
+	grep -q file-64MiB "$ls" || { echo "FAIL: lftp ls does not list file-64MiB:"; cat "$ls"; return 1; }
+	grep -q -- '---> PROT P' "$dbg" || { echo "FAIL: lftp did not send PROT P"; return 1; }
+}
+
+# sc_tls_versions CLIENT-ERE SERVER-ERE FN ARGS: run FN; the gateway must
+# have logged the TLS versions of the legs (CLIENT-ERE "": not checked).
+sc_tls_versions() {
+	local c=$1 s=$2
+	shift 2
+	log_mark "$LANE_DIR/ftpgw.log"
+	"$@" || return 1
+	if [ -n "$c" ]; then
+		gw_log_wants "TLS with the client: $c" "the client leg" || return 1
+	fi
+	gw_log_wants "TLS with the server: $s" "the server leg"
+}
+
+# sc_tls_plain_leg FN ARGS: run FN; the server leg must have stayed
+# plaintext (the gateway never had TLS with the server).
+sc_tls_plain_leg() {
+	log_mark "$LANE_DIR/ftpgw.log"
+	"$@" || return 1
+	if log_new "$LANE_DIR/ftpgw.log" | grep -E 'TLS with the server: TLS'; then
+		echo "FAIL: the server leg was secured"
+		return 1
+	fi
+	echo "the server leg stayed plaintext"
+}
+
+# sc_expect_fail LOG-ERE WHAT ARGS: ftpclient.py expectfail ARGS, then the
+# gateway log must say why.
+sc_expect_fail() {
+	local ere=$1 what=$2
+	shift 2
+	log_mark "$LANE_DIR/ftpgw.log"
+	cli_py "$@" || return 1
+	gw_log_wants "$ere" "$what" || return 1
+	gw_alive
+}
+
+# The explicit-TLS matrix of one mode.  H4/P4 H6/P6: where the client connects.
+tls_matrix() {
+	local mode=$1 h4=$2 p4=$3 h6=$4 p6=$5 x
+	x="RETR+STOR 1MiB,64MiB + LIST on one session (5 PROT P data connections), sha256, vsftpd: no 522"
+	scenario "tls $mode v4 PASV, TLS both legs: $x (ftplib FTP_TLS)" sc_tls_py pasv $h4 $p4
+	scenario "tls $mode v4 PORT, TLS both legs: $x (ftplib FTP_TLS)" sc_tls_py port $h4 $p4
+	scenario "tls $mode v6 EPSV, TLS both legs: $x (ftplib FTP_TLS)" sc_tls_py epsv $h6 $p6
+	scenario "tls $mode v6 EPRT, TLS both legs: $x (ftplib FTP_TLS)" sc_tls_py eprt $h6 $p6
+	x="get 64MiB, put 64MiB, get 1MiB, ls on one session, sha256, vsftpd: no 522 (lftp ssl-force, PROT P)"
+	scenario "tls $mode v4 passive (PASV), TLS both legs: $x" sc_tls_lftp on $h4 $p4
+	scenario "tls $mode v4 active (PORT), TLS both legs: $x" sc_tls_lftp off $h4 $p4
+	scenario "tls $mode v6 passive (EPSV), TLS both legs: $x" sc_tls_lftp on $h6 $p6
+	scenario "tls $mode v6 active (EPRT), TLS both legs: $x" sc_tls_lftp off $h6 $p6
+	x="RETR 64MiB, STOR 64MiB, RETR 1MiB on one session, sha256, vsftpd: no 522 (curl --ssl-reqd)"
+	scenario "tls $mode v4 PASV, TLS both legs: $x" sc_tls_curl pasv ftp $h4 $p4
+	scenario "tls $mode v6 EPSV, TLS both legs: $x" sc_tls_curl epsv ftp $h6 $p6
+}
 
 # ---------------------------------------------------------------- lanes
 
@@ -300,6 +507,10 @@ lane_redirect() {
 		cli_py --host $SRV4 --port 21 abor
 	scenario "redirect control: 50 RETRs of 1MiB on one session, sha256 each" \
 		cli_py --host $SRV4 --port 21 many --count 50
+	scenario "redirect control: Telnet IAC IP/DM, WILL, DO/DONT/WONT, NOP (also split over segments) before commands -> normal replies; ABOR as ftplib.abort() (MSG_OOB), as IAC IP IAC DM ABOR (MSG_OOB) and as BSD Synch during 64MiB RETRs -> NOOP 200, RETR 1MiB sha256, ftpgw alive" \
+		sc_telnet $SRV4 21
+	scenario "redirect control: EPSV ALL -> 2xx, then PASV, PORT, EPRT -> 5xx, EPSV RETR+STOR 1MiB sha256 (v4 and v6)" \
+		sc_epsvall
 	# 8. interception safety.
 	scenario "redirect safety: direct connection to the listener $GWC4:8021 / [$GWC6]:8021 refused within 5 s, then a normal session works" \
 		sc_refused
@@ -382,21 +593,253 @@ lane_options() {
 		sc_on_listener 8024 21 sc_server_data active pasv $SRV4
 	scenario "redirect server-data-mode=active, client PORT: $x PORT/EPRT" \
 		sc_on_listener 8024 21 sc_server_data active port
+	# Data-connection hijack: srv's connection to the gateway's passive
+	# port arrives from $SRV4, not from the client.
+	scenario "redirect passive-address=local v4 PASV: a third host ($SRV4) connecting first to the advertised port is closed with 0 bytes (RETR pending), ftpgw logs 'refused', then the client's RETR 1MiB sha256" \
+		sc_on_listener 8021 21 sc_hijack pasv retr $SRV4
+	scenario "redirect passive-address=local v6 EPSV: a third host ($SRV6) connecting first to [$GWC6]:port and sending junk is closed, ftpgw logs 'refused', then the client's STOR 1MiB sha256 on the server" \
+		sc_on_listener 8021 21 sc_hijack epsv stor $SRV6 $GWC6
 	# 6. without a port-mapping stanza 2121 is a plain TCP relay.
 	scenario "redirect without port-mapping: 2121 (pyftpdlib) is plain TCP: login 230, 227 not rewritten, PASV and PORT transfers fail" \
 		sc_on_listener 8025 21,2121 cli_py --host $SRV4 --port 2121 nomap
 	lane_end
 }
 
+# ---------------------------------------------------------------- TLS lanes
+# The gateway terminates TLS on each leg.  In srv (LANE_SERVERS=tls): vsftpd
+# on 21 requires TLS for logins and data and TLS session reuse on every data
+# connection (require_ssl_reuse), so each PROT P transfer on the server leg
+# proves the gateway resumed the server's newest ticket; implicit vsftpd on
+# 990; TLS 1.2-only vsftpd on 2112; the "wrong" self-signed one on 2122;
+# plaintext pyftpdlib on 2121.
+# Clients: ftplib FTP_TLS (any data mode, verifies the gateway's chain
+# against the test CA), lftp (any data mode), curl (passive only: curl 7.88
+# hangs in active-mode FTPS even straight against vsftpd).
+
+setup_tls_redirect() {
+	LANE_HAS_GW=1
+	write_conf <<EOF
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+listen "main" { address = "::"  port = 8021  mode = "redirect"  passive-address = "original" }
+port-mapping "alt" { application = "ftp"  ports = {2121, 2112} }
+$(tls_block optional auto)
+EOF
+	rules_use redirect 8021 21,990,2121,2112 || return 1
+	gw_start "$LANE_DIR/ftpgw.conf" 8021
+}
+sc_tls_feat() {
+	cli_py --host "$SRV4" --port 21 feat || return 1
+	cli_py --host "$SRV4" --port 2121 feat
+}
+lane_tls_redirect() {
+	local x
+	lane_begin tls-redirect setup_tls_redirect
+	LANE_SERVERS=tls
+	# The no-522 checks mean something only if vsftpd refuses a data
+	# connection that does not resume: ftplib does not resume.
+	scenario "tls direct (no gateway, from gw): ftplib FTP_TLS, whose data connections do not resume the TLS session, gets 522 from vsftpd (require_ssl_reuse is in force)" \
+		gw_py --host $SRV4 --port 21 --tls explicit --cafile "$CA" expectfail --outcome 522
+	tls_matrix redirect $SRV4 21 $SRV6 21
+	scenario "tls redirect v4 PASV, TLS both legs: 30 RETRs of 1MiB on one session, sha256 each, vsftpd: no 522 (ftplib FTP_TLS; each server-leg data connection resumes the newest ticket)" \
+		tls_checked cli_py --host $SRV4 --port 21 --tls explicit --cafile "$CA" many --count 30
+	scenario "tls redirect control: ABOR (in band, as FTP_TLS.abort()) during a 64MiB PROT P RETR, then NOOP 200 and RETR 1MiB sha256, vsftpd: no 522" \
+		tls_checked cli_py --host $SRV4 --port 21 --tls explicit --cafile "$CA" abor
+	x="RETR 64MiB, STOR 64MiB, RETR 1MiB on one session, sha256, vsftpd: no 522"
+	scenario "tls redirect implicit FTPS (990) v4 PASV: $x (curl ftps://)" sc_tls_curl pasv ftps $SRV4 990
+	scenario "tls redirect implicit FTPS (990) v6 EPSV: $x (curl ftps://)" sc_tls_curl epsv ftps $SRV6 990
+	scenario "tls redirect implicit FTPS (990) v4 PORT: RETR+STOR 1MiB,64MiB + LIST, sha256, vsftpd: no 522 (ftplib FTP_TLS, TLS from the first byte)" \
+		sc_tls_py port $SRV4 990 --tls implicit
+	scenario "tls redirect mixed, server-side auto: TLS client (curl --ssl-reqd) -> plaintext pyftpdlib (refuses AUTH, its leg stays plaintext): $x" \
+		sc_tls_plain_leg sc_tls_curl pasv ftp $SRV4 2121
+	scenario "tls redirect PROT C on the client leg, PROT P on the server leg (vsftpd forces data TLS): RETR+STOR 1MiB,64MiB + LIST, client data plaintext, sha256, vsftpd: no 522 (ftplib FTP_TLS prot_c)" \
+		sc_tls_py pasv $SRV4 21 --prot C
+	scenario "tls redirect FEAT (client-side optional) lists AUTH TLS, PBSZ, PROT, once: vsftpd, and pyftpdlib (no TLS of its own)" \
+		sc_tls_feat
+	scenario "tls redirect TLS 1.2 client leg (lftp ssl:priority -VERS-TLS1.3), TLS 1.3 server leg: get/put 64MiB, get 1MiB, ls, sha256, vsftpd: no 522" \
+		sc_tls_versions 'TLSv1\.2' 'TLSv1\.3' sc_tls_lftp on $SRV4 21 'set ssl:priority "NORMAL:-VERS-TLS1.3"'
+	scenario "tls redirect TLS 1.2 server leg (vsftpd 2112 capped by OpenSSL MaxProtocol), TLS 1.3 client leg: $x (curl)" \
+		sc_tls_versions 'TLSv1\.3' 'TLSv1\.2' sc_tls_curl pasv ftp $SRV4 2112
+	scenario "tls redirect TLS 1.2 both legs v4 PORT (ftplib max TLS 1.2 -> vsftpd 2112): RETR+STOR 1MiB,64MiB + LIST, sha256, vsftpd: no 522" \
+		sc_tls_versions 'TLSv1\.2' 'TLSv1\.2' sc_tls_py port $SRV4 2112 --tls-max 1.2
+	scenario "tls redirect TLS 1.2 both legs v6 EPSV (curl --tls-max 1.2 -> vsftpd 2112): $x" \
+		sc_tls_versions 'TLSv1\.2' 'TLSv1\.2' sc_tls_curl epsv ftp $SRV6 2112 --tls-max 1.2
+	scenario "tls redirect TLS 1.2 server leg (vsftpd 2112) v4 EPSV: 30 RETRs of 1MiB on one session, sha256 each, vsftpd: no 522 (ftplib FTP_TLS)" \
+		tls_checked cli_py --host $SRV4 --port 2112 --mode epsv --tls explicit --cafile "$CA" many --count 30
+	lane_end
+}
+
+setup_tls_tproxy() {
+	LANE_HAS_GW=1
+	write_conf <<EOF
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+listen "main" { address = "::"  port = 8021  mode = "tproxy"  passive-address = "original" }
+$(tls_block optional auto)
+EOF
+	rules tproxy add FTPGW_IFACE=eth0 FTPGW_LISTEN_PORT=8021 FTPGW_CONTROL_PORTS=21 \
+		FTPGW_PASSIVE_PORTS="$GW_PASV" || return 1
+	gw_start "$LANE_DIR/ftpgw.conf" 8021
+}
+lane_tls_tproxy() {
+	lane_begin tls-tproxy setup_tls_tproxy
+	LANE_SERVERS=tls
+	tls_matrix tproxy $SRV4 21 $SRV6 21
+	lane_end
+}
+
+setup_tls_reverse() {
+	LANE_HAS_GW=1
+	write_conf <<EOF
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+listen "rev"   { address = "::"  port = 9091  mode = "reverse"  upstream = "$SRV4:21" }
+listen "rev6"  { address = "::"  port = 9092  mode = "reverse"  upstream = "[$SRV6]:21" }
+listen "ftps"  { address = "::"  port = 9990  mode = "reverse"  upstream = "$SRV4:990" }
+listen "ftps6" { address = "::"  port = 9996  mode = "reverse"  upstream = "[$SRV6]:990" }
+port-mapping "implicit" { application = "ftps"  ports = {9990} }
+$(tls_block optional auto)
+EOF
+	gw_start "$LANE_DIR/ftpgw.conf" 9091 9092 9990 9996
+}
+lane_tls_reverse() {
+	local x="RETR 64MiB, STOR 64MiB, RETR 1MiB on one session, sha256, vsftpd: no 522"
+	lane_begin tls-reverse setup_tls_reverse
+	LANE_SERVERS=tls
+	tls_matrix reverse $GWC4 9091 $GWC6 9092
+	scenario "tls reverse implicit FTPS (listener 9990, port-mapping ftps) v4 PASV: $x (curl ftps://)" \
+		sc_tls_curl pasv ftps $GWC4 9990
+	scenario "tls reverse implicit FTPS (listener 9996 -> [$SRV6]:990, ftps by default) v6 EPSV: $x (curl ftps://)" \
+		sc_tls_curl epsv ftps $GWC6 9996
+	scenario "tls reverse implicit FTPS (listener 9990) v4 PORT: RETR+STOR 1MiB,64MiB + LIST, sha256, vsftpd: no 522 (ftplib FTP_TLS, TLS from the first byte)" \
+		sc_tls_py port $GWC4 9990 --tls implicit
+	lane_end
+}
+
+# server-side = off: the server leg is never secured.
+setup_tls_off() {
+	LANE_HAS_GW=1
+	write_conf <<EOF
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+listen "py"    { address = "::"  port = 9121  mode = "reverse"  upstream = "$SRV4:2121" }
+listen "py6"   { address = "::"  port = 9122  mode = "reverse"  upstream = "[$SRV6]:2121" }
+listen "ftps"  { address = "::"  port = 9990  mode = "reverse"  upstream = "$SRV4:2121" }
+listen "vs"    { address = "::"  port = 9091  mode = "reverse"  upstream = "$SRV4:21" }
+port-mapping "py" { application = "ftp"  ports = {2121} }
+port-mapping "implicit" { application = "ftps"  ports = {9990} }
+$(tls_block optional off)
+EOF
+	gw_start "$LANE_DIR/ftpgw.conf" 9121 9122 9990 9091
+}
+lane_tls_off() {
+	local x="RETR 64MiB, STOR 64MiB, RETR 1MiB on one session, sha256"
+	lane_begin tls-off setup_tls_off
+	LANE_SERVERS=tls
+	scenario "tls server-side=off v4 PASV: TLS client (curl --ssl-reqd) -> plaintext pyftpdlib, server leg plaintext: $x" \
+		sc_tls_plain_leg sc_tls_curl pasv ftp $GWC4 9121
+	scenario "tls server-side=off v4 PORT: TLS client (ftplib FTP_TLS) -> plaintext pyftpdlib, server leg plaintext: RETR+STOR 1MiB,64MiB + LIST sha256" \
+		sc_tls_plain_leg sc_tls_py port $GWC4 9121
+	scenario "tls server-side=off v6 EPRT: TLS client (lftp) -> plaintext pyftpdlib, server leg plaintext: get/put 64MiB, get 1MiB, ls sha256" \
+		sc_tls_plain_leg sc_tls_lftp off $GWC6 9122
+	scenario "tls server-side=off implicit FTPS toward the client only (port-mapping ftps 9990 -> pyftpdlib): $x (curl ftps://)" \
+		sc_tls_plain_leg sc_tls_curl pasv ftps $GWC4 9990
+	scenario "tls server-side=off: TLS client -> TLS-only vsftpd: the server leg stays plaintext, vsftpd refuses the login with 530, no 230" \
+		sc_tls_plain_leg cli_py --host $GWC4 --port 9091 --tls explicit --cafile "$CA" expectfail --outcome 530
+	lane_end
+}
+
+# server-side = required, min-protocol = TLSv1.3.
+setup_tls_required() {
+	LANE_HAS_GW=1
+	write_conf <<EOF
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+listen "vs"    { address = "::"  port = 9091  mode = "reverse"  upstream = "$SRV4:21" }
+listen "vs6"   { address = "::"  port = 9092  mode = "reverse"  upstream = "[$SRV6]:21" }
+listen "py"    { address = "::"  port = 9121  mode = "reverse"  upstream = "$SRV4:2121" }
+listen "tls12" { address = "::"  port = 9112  mode = "reverse"  upstream = "$SRV4:2112" }
+port-mapping "alt" { application = "ftp"  ports = {2121, 2112} }
+$(tls_block optional required 'min-protocol = "TLSv1.3"')
+EOF
+	gw_start "$LANE_DIR/ftpgw.conf" 9091 9092 9121 9112
+}
+# sc_plain_to_tls MODE HOST PORT: a plaintext ftplib session through a
+# gateway that secures the server leg itself (its own PBSZ 0 / PROT P).
+sc_plain_to_tls() {
+	local new
+	log_mark "$LANE_DIR/vsftpd.log"
+	tls_checked cli_py --host "$2" --port "$3" --mode "$1" xfer --sizes 1MiB,64MiB --list || return 1
+	new=$(log_new "$LANE_DIR/vsftpd.log")
+	grep -q '"PROT P"' <<<"$new" && grep -q '"PBSZ 0"' <<<"$new" ||
+		{ echo "FAIL: vsftpd got no PBSZ 0 / PROT P from the gateway"; return 1; }
+	echo "vsftpd got PBSZ 0 and PROT P from the gateway"
+}
+lane_tls_required() {
+	local x="RETR+STOR 1MiB,64MiB + LIST on one session, sha256, vsftpd: no 522"
+	lane_begin tls-required setup_tls_required
+	LANE_SERVERS=tls
+	scenario "tls server-side=required v4 PASV: plaintext client (ftplib.FTP, no AUTH) -> TLS-only vsftpd, the gateway sends PBSZ 0/PROT P, server leg TLS 1.3: $x" \
+		sc_tls_versions '' 'TLSv1\.3' sc_plain_to_tls pasv $GWC4 9091
+	scenario "tls server-side=required v6 EPRT: plaintext client (ftplib.FTP) -> TLS-only vsftpd: $x" \
+		sc_plain_to_tls eprt $GWC6 9092
+	scenario "tls server-side=required, min-protocol=TLSv1.3 v4 PORT: TLS 1.3 both legs: $x (ftplib FTP_TLS)" \
+		sc_tls_versions 'TLSv1\.3' 'TLSv1\.3' sc_tls_py port $GWC4 9091
+	scenario "tls min-protocol=TLSv1.3: a client offering at most TLS 1.2 fails the handshake after 234, ftpgw logs it and lives on" \
+		sc_expect_fail 'TLS with the client failed' "the client handshake" \
+		--host $GWC4 --port 9091 --tls explicit --cafile "$CA" --tls-max 1.2 expectfail --outcome tls
+	scenario "tls min-protocol=TLSv1.3: vsftpd capped at TLS 1.2 (2112) -> 421 to the client, ftpgw logs 'TLS with the server ... failed'" \
+		sc_expect_fail 'TLS with the server .* failed' "the server handshake" \
+		--host $GWC4 --port 9112 expectfail --outcome 421
+	scenario "tls server-side=required: pyftpdlib refuses AUTH TLS -> 421 to the client, no 230, ftpgw logs it" \
+		sc_expect_fail 'refused AUTH TLS' "the refused AUTH" \
+		--host $GWC4 --port 9121 expectfail --outcome 421
+	lane_end
+}
+
+# client-side = required, verify-server = true against the test CA.
+setup_tls_verify() {
+	LANE_HAS_GW=1
+	write_conf <<EOF
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+listen "vs"    { address = "::"  port = 9091  mode = "reverse"  upstream = "$SRV4:21" }
+listen "vs6"   { address = "::"  port = 9092  mode = "reverse"  upstream = "[$SRV6]:21" }
+listen "wrong" { address = "::"  port = 9122  mode = "reverse"  upstream = "$SRV4:2122" }
+port-mapping "wrong" { application = "ftp"  ports = {2122} }
+$(tls_block required auto 'verify-server = true' "ca-file = \"$CA\"")
+EOF
+	gw_start "$LANE_DIR/ftpgw.conf" 9091 9092 9122
+}
+lane_tls_verify() {
+	local x="RETR+STOR 1MiB,64MiB + LIST on one session, sha256, vsftpd: no 522"
+	lane_begin tls-verify setup_tls_verify
+	LANE_SERVERS=tls
+	scenario "tls client-side=required: before AUTH, USER/PASS/PASV/RETR get 530 and no 230, FEAT offers AUTH TLS; after AUTH TLS RETR+STOR 1MiB sha256" \
+		cli_py --host $GWC4 --port 9091 --cafile "$CA" tlsrequired
+	scenario "tls verify-server=true: vsftpd's certificate (CA-signed, IP SAN $SRV4) verifies, v4 PASV: $x (ftplib FTP_TLS)" \
+		sc_tls_py pasv $GWC4 9091
+	scenario "tls verify-server=true: vsftpd's certificate (IP SAN $SRV6) verifies, v6 EPRT: $x (ftplib FTP_TLS)" \
+		sc_tls_py eprt $GWC6 9092
+	scenario "tls verify-server=true: the self-signed certificate of the vsftpd on 2122 -> 421 to the client, ftpgw logs 'certificate verification failed'" \
+		sc_expect_fail 'TLS with the server .* failed: certificate verification failed: ' "the rejected certificate" \
+		--host $GWC4 --port 9122 --tls explicit --cafile "$CA" expectfail --outcome 421
+	lane_end
+}
+
 # ---------------------------------------------------------------- run
 
-LANES=(direct redirect tproxy reverse options)
+# Reported in this order; started longest first.
+LANES=(direct redirect tproxy reverse options
+	tls-redirect tls-tproxy tls-reverse tls-off tls-required tls-verify)
+START=(tls-redirect tls-reverse tls-tproxy redirect tproxy reverse options
+	tls-required tls-off tls-verify direct)
 T0=$(date +%s)
-for lane in "${LANES[@]}"; do
+for lane in "${START[@]}"; do
 	while [ "$(jobs -rp | wc -l)" -ge "$IT_JOBS" ]; do
 		wait -n
 	done
-	("lane_$lane") &
+	("lane_${lane//-/_}") &
 	LANE_PIDS+=($!)
 done
 wait
