@@ -834,6 +834,15 @@ LANES=(direct redirect tproxy reverse options
 	tls-redirect tls-tproxy tls-reverse tls-off tls-required tls-verify)
 START=(tls-redirect tls-reverse tls-tproxy redirect tproxy reverse options
 	tls-required tls-off tls-verify direct)
+
+# More lanes live in lanes-*.sh: each defines setup_X/lane_X functions and
+# appends X to EXTRA_LANES (reported after the others, started first).
+EXTRA_LANES=()
+for f in "$IT_SRC"/lanes-*.sh; do
+	[ -f "$f" ] && . "$f"
+done
+LANES+=("${EXTRA_LANES[@]}")
+START=("${EXTRA_LANES[@]}" "${START[@]}")
 T0=$(date +%s)
 for lane in "${START[@]}"; do
 	while [ "$(jobs -rp | wc -l)" -ge "$IT_JOBS" ]; do
