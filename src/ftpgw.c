@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "fwrules.h"
 #include "gateway.h"
 #include "log.h"
 #include "notify.h"
@@ -28,12 +29,13 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ftpgw [-c file] [-f] [-d] [-t] [-R] [-V]\n"
+	fprintf(stderr, "usage: ftpgw [-c file] [-f] [-d] [-t] [-R [-i]] [-V]\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -f       stay in the foreground\n"
 	    "  -d       debug: log at debug level to stderr (implies -f)\n"
 	    "  -t       check the configuration and exit (0 good, 1 bad)\n"
-	    "  -R       print the firewall rules the configuration needs and exit\n"
+	    "  -R       print the nftables rules the configuration needs and exit\n"
+	    "  -i       with -R: an iptables script instead\n"
 	    "  -V       print the version and exit\n", FTPGW_CONF);
 	exit(2);
 }
@@ -71,12 +73,13 @@ main(int argc, char *argv[])
 {
 	const char *path = FTPGW_CONF;
 	bool foreground = false, debug = false, check_only = false;
+	bool rules = false, iptables = false;
 	struct event_base *base;
 	struct gateway gw;
 	struct config *cf;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:fdtRV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fdtRiV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -91,9 +94,11 @@ main(int argc, char *argv[])
 			check_only = true;
 			break;
 		case 'R':
-			fprintf(stderr, "ftpgw: -R (print firewall rules) is not available in this version; "
-			    "see contrib/iptables and contrib/nftables\n");
-			return 1;
+			rules = true;
+			break;
+		case 'i':
+			iptables = true;
+			break;
 		case 'V':
 			printf("ftpgw %s\n", PACKAGE_VERSION);
 			return 0;
@@ -101,10 +106,23 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (iptables && !rules))
 		usage();
 
 	cf = config_load(path, stderr);
+	if (rules) {
+		if (cf == NULL)
+			return 1;
+		if (fwrules_write(stdout, cf, iptables ? FWRULES_IPTABLES :
+		    FWRULES_NFT) == -1) {
+			fprintf(stderr, "ftpgw: cannot write the rules: %s\n",
+			    strerror(errno));
+			config_unref(cf);
+			return 1;
+		}
+		config_unref(cf);
+		return 0;
+	}
 	if (check_only) {
 		if (cf == NULL)
 			return 1;
@@ -134,7 +152,7 @@ main(int argc, char *argv[])
 	base = event_base_new();
 	if (base == NULL)
 		fatal("cannot create the event loop");
-	if (gateway_init(&gw, base, cf) == -1) {
+	if (gateway_init(&gw, base, cf, 0, 1) == -1) {
 		gateway_free(&gw);
 		event_base_free(base);
 		config_unref(cf);

@@ -134,7 +134,16 @@ gateway_pool(struct gateway *gw, uint16_t lo, uint16_t hi)
 	gw->pools = slots;
 	slots[gw->n_pools].lo = lo;
 	slots[gw->n_pools].hi = hi;
-	slots[gw->n_pools].pool = portpool_new(lo, hi);
+	{
+		/* Workers own disjoint slices: a redirected data connection
+		 * reaches the one worker listening on its port. */
+		unsigned size = (unsigned)hi - lo + 1, w = gw->worker, n = gw->n_workers;
+		unsigned first = lo + (unsigned)((unsigned long)size * w / n);
+		unsigned last = lo + (unsigned)((unsigned long)size * (w + 1) / n) - 1;
+
+		slots[gw->n_pools].pool = first <= last ?
+		    portpool_new((uint16_t)first, (uint16_t)last) : NULL;
+	}
 	if (slots[gw->n_pools].pool == NULL)
 		return NULL;
 	return slots[gw->n_pools++].pool;
@@ -200,6 +209,9 @@ listener_open(struct gateway *gw, struct listener *l, const struct listen_conf *
 	struct sock_opts opts = {
 		.transparent = lc->mode == MODE_TPROXY,
 		.dual_stack = true,
+		/* Only with several workers: otherwise a second ftpgw started
+		 * by mistake would silently take half the connections. */
+		.reuse_port = gw->n_workers > 1,
 	};
 	const char *what = "";
 	char a[ADDR_STRLEN];
@@ -211,7 +223,8 @@ listener_open(struct gateway *gw, struct listener *l, const struct listen_conf *
 	l->addr = lc->addr;
 	l->pool = gateway_pool(gw, lc->pasv_lo, lc->pasv_hi);
 	if (l->pool == NULL) {
-		fprintf(stderr, "ftpgw: listen \"%s\": out of memory\n", lc->name);
+		log_msg(LL_ERROR, "listen \"%s\": passive-ports %u-%u: too few ports for %u workers",
+		    lc->name, lc->pasv_lo, lc->pasv_hi, gw->n_workers);
 		return -1;
 	}
 	fd = sock_listen((struct sockaddr *)&lc->addr, &opts, LISTEN_BACKLOG, &what);
@@ -431,10 +444,23 @@ open_operations(struct gateway *gw, const struct config *cf)
 {
 	if (gw->xferlog == NULL)
 		open_xferlog(gw, cf);
-	if (gw->ctl == NULL && cf->control_socket[0] != '\0')
-		gw->ctl = ctl_open_socket(gw, cf->control_socket);
-	if (gw->metrics == NULL && cf->has_metrics)
-		gw->metrics = ctl_open_metrics(gw, (const struct sockaddr *)&cf->metrics_addr);
+	/* With several workers each has its own: PATH.N, and PORT+N. */
+	if (gw->ctl == NULL && cf->control_socket[0] != '\0') {
+		char path[128];
+
+		if (gw->n_workers > 1)
+			snprintf(path, sizeof(path), "%s.%u", cf->control_socket, gw->worker);
+		else
+			snprintf(path, sizeof(path), "%s", cf->control_socket);
+		gw->ctl = ctl_open_socket(gw, path);
+	}
+	if (gw->metrics == NULL && cf->has_metrics) {
+		struct sockaddr_storage ma = cf->metrics_addr;
+
+		addr_set_port((struct sockaddr *)&ma,
+		    (uint16_t)(addr_port((struct sockaddr *)&ma) + gw->worker));
+		gw->metrics = ctl_open_metrics(gw, (const struct sockaddr *)&ma);
+	}
 }
 
 static void
@@ -469,10 +495,13 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 /* ------------------------------------------------------------------ */
 
 int
-gateway_init(struct gateway *gw, struct event_base *base, struct config *cf)
+gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
+    unsigned worker, unsigned n_workers)
 {
 	memset(gw, 0, sizeof(*gw));
 	gw->base = base;
+	gw->worker = worker;
+	gw->n_workers = n_workers;
 	gw->cf = config_ref(cf);
 	TAILQ_INIT(&gw->sessions);
 	gw->n_client_buckets = CLIENT_BUCKETS;

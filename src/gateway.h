@@ -51,6 +51,7 @@ struct gateway {
 		struct portpool *pool;
 	} *pools;
 	size_t n_pools;
+	unsigned worker, n_workers;      /* this loop's index, and how many run */
 	uint64_t next_sid;
 	bool stopping;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
@@ -70,8 +71,10 @@ struct gateway {
 	} stats;
 };
 
-/* Bind every listener of CF. On failure print why to stderr and return -1. */
-int gateway_init(struct gateway *gw, struct event_base *base, struct config *cf);
+/* Bind every listener of CF for worker WORKER of N_WORKERS (0 of 1 when
+ * there is one loop). On failure print why and return -1. */
+int gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
+    unsigned worker, unsigned n_workers);
 void gateway_free(struct gateway *gw);
 /* Re-read the configuration file (SIGHUP). */
 void gateway_reload(struct gateway *gw);
@@ -79,6 +82,7 @@ void gateway_reload(struct gateway *gw);
  * shutdown timeout (SIGTERM, SIGINT). */
 void gateway_stop(struct gateway *gw);
 
+/* The pool for passive range LO-HI: this worker's slice of it. */
 struct portpool *gateway_pool(struct gateway *gw, uint16_t lo, uint16_t hi);
 /* Is ADDR (host and port) one of our own control listeners? */
 bool gateway_is_own_listener(struct gateway *gw, const struct sockaddr *addr);

@@ -296,6 +296,21 @@ START_TEST(test_mode_names)
 }
 END_TEST
 
+/* interface: kept as written, NULL when unset. */
+START_TEST(test_interface)
+{
+	struct config *cf = load_good("rules-redirect.conf");
+
+	ck_assert_uint_eq(cf->n_listens, 2);
+	ck_assert_str_eq(cf->listens[0].interface, "eth0");
+	ck_assert_str_eq(cf->listens[1].interface, "eth1.20");
+	config_unref(cf);
+	cf = load_good("good-minimal.conf");
+	ck_assert_ptr_null(cf->listens[0].interface);
+	config_unref(cf);
+}
+END_TEST
+
 START_TEST(test_cannot_open)
 {
 	char *errors = NULL, *want;
@@ -399,6 +414,13 @@ static const struct {
 		{ 2, "deny-commands: \"DE\" is not a command" },
 		{ 2, "deny-commands: \"SITE EXEC \" is not a command" },
 		{ 2, "deny-commands: \"ST0R\" is not a command" } } },
+	{ "err-bad-interface.conf", 3, {
+		{ 3, "listen \"a\": interface \"eth0;reboot\" is not an "
+		    "interface name" },
+		{ 7, "listen \"b\": interface \"averyverylongname\" is not an "
+		    "interface name" },
+		{ 11, "listen \"c\": interface \"\" is not an interface "
+		    "name" } } },
 	{ "err-ftps-no-tls.conf", 1, {
 		{ 6, "port-mapping \"implicit\": application ftps needs TLS "
 		    "(set tls { certificate ... })" } } },
@@ -461,6 +483,7 @@ suite_conf(void)
 	tcase_add_test(good, test_good_lexing);
 	tcase_add_test(good, test_refcount);
 	tcase_add_test(good, test_mode_names);
+	tcase_add_test(good, test_interface);
 	suite_add_tcase(s, good);
 
 	tcase_add_test(errors, test_cannot_open);

@@ -1,12 +1,17 @@
 #!/bin/sh
 # The command line of CONTRACT: -V, -t on good and bad files (every problem
-# as FILE:LINE: message, exit 1), unknown options, TLS files named by -t.
+# as FILE:LINE: message, exit 1), unknown options, TLS files named by -t;
+# -R and -R -i (applied for real in a throwaway network namespace when
+# root); the systemd unit (systemd-analyze verify, when installed); the
+# sd_notify messages (READY=1, RELOADING=1, STOPPING=1).
 # TAP output, one line per check.
 FTPGW=${FTPGW:-./src/ftpgw}
 SRCDIR=${SRCDIR:-.}
 data="$SRCDIR/tests/data"
 tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+ns=
+trap '[ -z "$ns" ] || ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
 n=0
 fails=0
 
@@ -20,6 +25,11 @@ check() {   # check NAME COMMAND...: ok when COMMAND succeeds
 		sed 's/^/# /' "$tmp/out"
 		fails=$((fails + 1))
 	fi
+}
+
+skip() {    # skip NAME REASON
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
 }
 
 # run EXPECTED-STATUS OUTFILE COMMAND...: the status must match
@@ -49,6 +59,172 @@ check "-t names an unreadable certificate file" sh -c "
 check "an unknown option prints usage and exits 2" run 2 "$tmp/t4" "$FTPGW" -Z
 check "a stray argument prints usage and exits 2" run 2 "$tmp/t5" "$FTPGW" extra
 check "starting on a bad file fails with exit 1 before binding anything" run 1 "$tmp/t6" "$FTPGW" -f -c "$data/err-many.conf"
+
+# -R: the rules the config needs, nftables by default, iptables with -i.
+rules="$data/rules-mixed.conf"
+check "-R prints an nft file for the config" sh -c "
+	'$FTPGW' -R -c '$rules' > '$tmp/r.nft' &&
+	grep -qx 'delete table inet ftpgw' '$tmp/r.nft' &&
+	grep -q 'iifname \"cli0\" tcp dport { 21, 2121 } redirect to :8021' '$tmp/r.nft' &&
+	grep -q 'tproxy ip6 to :8022' '$tmp/r.nft' &&
+	grep -qx '#   ip rule add fwmark 0x1/0x1 lookup 100' '$tmp/r.nft' &&
+	grep -q '^# listen \"rev\" (reverse, 0.0.0.0:9091): no rule needed' '$tmp/r.nft'"
+check "-R -i prints a sh script of iptables commands" sh -c "
+	'$FTPGW' -R -i -c '$rules' > '$tmp/r.sh' && sh -n '$tmp/r.sh' &&
+	grep -q '^iptables -w -t mangle -A FTPGW -i cli1 .* -j TPROXY --on-port 8022' '$tmp/r.sh' &&
+	grep -q '^ip6tables -w -t nat -A FTPGW -i cli0 .* -j REDIRECT --to-ports 8021' '$tmp/r.sh' &&
+	grep -qx 'ip rule add fwmark 0x1/0x1 lookup 100' '$tmp/r.sh'"
+check "-R on a bad file prints FILE:LINE errors and exits 1" sh -c "
+	'$FTPGW' -R -c '$data/err-bad-interface.conf' > '$tmp/r.out' 2> '$tmp/r.err'; rc=\$?
+	test \$rc -eq 1 && test ! -s '$tmp/r.out' &&
+	grep -Eq 'err-bad-interface\.conf:3: listen \"a\": interface' '$tmp/r.err'"
+check "-i without -R prints usage and exits 2" run 2 "$tmp/t7" "$FTPGW" -i -c "$rules"
+
+# netns_run SCRIPT: sh -c SCRIPT in a network namespace of its own (lo up),
+# deleted afterwards whatever happens.
+netns_run() {
+	ns="ftpgw-cli-$$-$n"
+	ip netns add "$ns" || { ns=; return 1; }
+	ip netns exec "$ns" ip link set lo up &&
+	ip netns exec "$ns" sh -c "$1"
+	rc=$?
+	ip netns del "$ns"
+	ns=
+	return $rc
+}
+
+netns_why=
+if [ "$(id -u)" -ne 0 ]; then
+	netns_why="not root"
+elif ! command -v ip >/dev/null 2>&1 || ! ip netns add "ftpgw-cli-$$-probe" 2>/dev/null; then
+	netns_why="no network namespaces (ip netns add failed)"
+else
+	ip netns del "ftpgw-cli-$$-probe"
+fi
+name="-R output loads with nft -f, twice, and nft list ruleset shows it"
+if [ -n "$netns_why" ]; then
+	skip "$name" "$netns_why"
+elif ! command -v nft >/dev/null 2>&1; then
+	skip "$name" "nft not installed"
+else
+	check "$name" netns_run "
+		'$FTPGW' -R -c '$rules' | nft -f - &&
+		'$FTPGW' -R -c '$rules' | nft -f - &&
+		nft list ruleset > '$tmp/ruleset' &&
+		grep -q 'meta l4proto tcp socket transparent 1 meta mark set meta mark | 0x00000001 accept' '$tmp/ruleset' &&
+		grep -q 'iifname \"cli1\" meta nfproto ipv4 tcp dport { 21, 2121 } tproxy ip to :8022' '$tmp/ruleset' &&
+		grep -q 'iifname \"cli1\" meta nfproto ipv6 tcp dport { 21, 2121 } tproxy ip6 to :8022' '$tmp/ruleset' &&
+		test \$(grep -c 'redirect to :8021' '$tmp/ruleset') -eq 1 &&
+		grep -q 'iifname \"cli0\" tcp dport 50000-50999 redirect' '$tmp/ruleset' || {
+			cat '$tmp/ruleset'; exit 1; }"
+fi
+name="-R -i output runs with sh, twice, and iptables-save shows it"
+if [ -n "$netns_why" ]; then
+	skip "$name" "$netns_why"
+elif ! command -v iptables-save >/dev/null 2>&1 || ! command -v ip6tables-save >/dev/null 2>&1; then
+	skip "$name" "iptables not installed"
+else
+	check "$name" netns_run "
+		'$FTPGW' -R -i -c '$rules' | sh &&
+		'$FTPGW' -R -i -c '$rules' | sh &&
+		iptables-save > '$tmp/save4' && ip6tables-save > '$tmp/save6' &&
+		for f in '$tmp/save4' '$tmp/save6'; do
+			grep -qx -- '-A PREROUTING -j FTPGW' \$f &&
+			grep -q -- '-A FTPGW -p tcp -m socket --transparent .*-j FTPGW_DIVERT' \$f &&
+			test \$(grep -c -- '-A FTPGW -i cli1 -p tcp -m multiport --dports 21,2121 .*-j TPROXY --on-port 8022' \$f) -eq 1 &&
+			test \$(grep -c -- '-A FTPGW -i cli0 -p tcp -m multiport --dports 21,2121 .*-j REDIRECT --to-ports 8021' \$f) -eq 1 &&
+			grep -q -- '-A FTPGW -i cli0 -p tcp -m tcp --dport 50000:50999 .*-j REDIRECT' \$f || {
+				cat \$f; exit 1; }
+		done &&
+		test \$(ip rule | grep -c 'fwmark 0x1/0x1 lookup 100') -eq 1 &&
+		test \$(ip -6 rule | grep -c 'fwmark 0x1/0x1 lookup 100') -eq 1 &&
+		ip route show table 100 | grep -q '^local default dev lo'"
+fi
+
+# The systemd unit that make generated, with its paths pointed at this
+# build, must pass systemd-analyze verify.
+unit="${BUILDDIR:-.}/contrib/systemd/ftpgw.service"
+name="systemd-analyze verify accepts contrib/systemd/ftpgw.service"
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+	skip "$name" "systemd-analyze not installed"
+elif [ ! -f "$unit" ]; then
+	skip "$name" "$unit not built"
+else
+	check "$name" sh -c "
+		mkdir '$tmp/unit' &&
+		sed -e 's|^\(Exec[A-Za-z]*=\)[^ ]*/ftpgw |\1$FTPGW |' \
+		    -e 's| -c [^ ]*ftpgw\.conf| -c $data/good-minimal.conf|' \
+		    '$unit' > '$tmp/unit/ftpgw.service' &&
+		grep -q '^ExecStart=$FTPGW -f -c ' '$tmp/unit/ftpgw.service' &&
+		systemd-analyze verify --man=no '$tmp/unit/ftpgw.service' 2>&1 | tee '$tmp/verify' &&
+		test ! -s '$tmp/verify'"
+fi
+
+# sd_notify: a datagram socket stands in for systemd; ftpgw must say
+# READY=1 once listening, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on
+# SIGTERM, and exit 0.
+cat > "$tmp/notify.py" <<'PY'
+import os, signal, socket, subprocess, sys
+
+ftpgw, tmp = sys.argv[1], sys.argv[2]
+path = os.path.join(tmp, "notify.sock")
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+srv.bind(path)
+srv.settimeout(10)
+
+def free_port():
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if not 40000 <= port <= 40099:
+            return port
+
+conf = os.path.join(tmp, "notify.conf")
+with open(conf, "w") as f:
+    f.write('passive-ports = "40000-40099"\ncontrol-socket = ""\n'
+            'listen "rev" {\n\taddress = "127.0.0.1"\n\tport = %d\n'
+            '\tmode = "reverse"\n\tupstream = "127.0.0.1:1"\n}\n' % free_port())
+env = dict(os.environ, NOTIFY_SOCKET=path)
+log = open(os.path.join(tmp, "notify.log"), "w+")
+proc = subprocess.Popen([ftpgw, "-f", "-c", conf], env=env,
+                        stdout=subprocess.DEVNULL, stderr=log)
+
+def fail(why):
+    proc.kill()
+    proc.wait()
+    log.seek(0)
+    sys.exit("%s; ftpgw said:\n%s" % (why, log.read()))
+
+def expect(want):
+    try:
+        got = srv.recv(4096).decode()
+    except socket.timeout:
+        got = "(nothing in 10 s)"
+    if got != want:
+        fail("expected %s, got %s" % (want, got))
+    print("got", got)
+
+expect("READY=1")
+proc.send_signal(signal.SIGHUP)
+expect("RELOADING=1")
+expect("READY=1")
+proc.send_signal(signal.SIGTERM)
+expect("STOPPING=1")
+try:
+    rc = proc.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    fail("no exit within 10 s of SIGTERM")
+if rc != 0:
+    fail("exit status %d after SIGTERM" % rc)
+PY
+if [ -x /usr/bin/python3 ]; then
+	check "NOTIFY_SOCKET gets READY=1, RELOADING=1 and READY=1 on SIGHUP, STOPPING=1 on SIGTERM, exit 0" \
+	    /usr/bin/python3 "$tmp/notify.py" "$FTPGW" "$tmp"
+else
+	skip "NOTIFY_SOCKET gets the sd_notify messages" "no /usr/bin/python3"
+fi
 
 echo "1..$n"
 [ $fails -eq 0 ]

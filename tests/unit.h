@@ -7,6 +7,7 @@
 Suite *suite_addr(void);
 Suite *suite_conf(void);
 Suite *suite_ftp_proto(void);
+Suite *suite_fwrules(void);
 Suite *suite_portmap(void);
 Suite *suite_portpool(void);
 

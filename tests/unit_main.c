@@ -15,6 +15,7 @@ static const struct {
 	{ "addr", suite_addr },
 	{ "conf", suite_conf },
 	{ "ftp_proto", suite_ftp_proto },
+	{ "fwrules", suite_fwrules },
 	{ "portmap", suite_portmap },
 	{ "portpool", suite_portpool },
 };
