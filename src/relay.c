@@ -364,6 +364,27 @@ tls_side(const struct relay *r, const struct bufferevent *bev)
 	return bev == r->bev[0] ? 0 : 1;
 }
 
+/* Can side I be told the stream ended? Not in the middle of its TLS
+ * handshake: a client that handshakes only after reading "150" (curl)
+ * would see the connection shut under it. */
+static bool
+tls_side_ready(const struct relay *r, int i)
+{
+	return r->ssl[i] == NULL || SSL_is_init_finished(r->ssl[i]);
+}
+
+/* Direction I's input has ended: pass it on once everything is written
+ * and the other side can take it. */
+static void
+tls_maybe_finish(struct relay *r, int i)
+{
+	int j = 1 - i;
+
+	if (r->dir[i].eof && !r->dir[i].done && tls_side_ready(r, j) &&
+	    evbuffer_get_length(bufferevent_get_output(r->bev[j])) == 0)
+		dir_finish(&r->dir[i]);      /* may free r */
+}
+
 /* Move what side I has read toward the other side; stop reading I while
  * the queue toward the other side is full. */
 static void
@@ -398,8 +419,7 @@ tls_write_cb(struct bufferevent *bev, void *arg)
 	int j = tls_side(r, bev), i = 1 - j;
 
 	if (r->dir[i].eof) {
-		if (!r->dir[i].done)
-			dir_finish(&r->dir[i]);      /* may free r */
+		tls_maybe_finish(r, i);          /* may free r */
 		return;
 	}
 	bufferevent_enable(r->bev[i], EV_READ);
@@ -412,22 +432,26 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	int i = tls_side(r, bev);
 	unsigned long e;
 
-	if (what & BEV_EVENT_CONNECTED)
-		return;                      /* handshake done */
+	if (what & BEV_EVENT_CONNECTED) {
+		/* Side I's handshake is done: an end of stream that waited
+		 * for it can go through now. */
+		tls_maybe_finish(r, 1 - i);      /* may free r */
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		if (r->dir[i].eof)
 			return;
 		r->dir[i].eof = true;
 		tls_move(r, i);
-		if (evbuffer_get_length(bufferevent_get_output(r->bev[1 - i])) == 0)
-			dir_finish(&r->dir[i]);      /* may free r */
+		tls_maybe_finish(r, i);          /* may free r */
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
 		e = bufferevent_get_openssl_error(bev);
 		if (e != 0)
 			ERR_error_string_n(e, r->error, sizeof(r->error));
-		else if (r->ssl[i] != NULL && SSL_get_verify_result(r->ssl[i]) != X509_V_OK)
+		else if (r->ssl[i] != NULL && (SSL_get_verify_mode(r->ssl[i]) & SSL_VERIFY_PEER) &&
+		    SSL_get_verify_result(r->ssl[i]) != X509_V_OK)
 			snprintf(r->error, sizeof(r->error), "certificate: %s",
 			    X509_verify_cert_error_string(SSL_get_verify_result(r->ssl[i])));
 		else

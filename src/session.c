@@ -683,7 +683,9 @@ bev_tls_error(struct bufferevent *bev, char *buf, size_t size)
 {
 	SSL *ssl = bev_ssl(bev);
 	unsigned long e = bufferevent_get_openssl_error(bev);
-	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	/* The verdict matters only where verification is asked for. */
+	long v = ssl != NULL && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) ?
+	    SSL_get_verify_result(ssl) : X509_V_OK;
 
 	if (v != X509_V_OK)
 		snprintf(buf, size, "certificate verification failed: %s",
@@ -1484,6 +1486,7 @@ session_finish(struct session *s)
 		close(s->sfd);
 	evbuffer_free(s->reply);
 	evbuffer_free(s->held);
+	s->reply = s->held = NULL;
 	free(s->deferred);
 	s->gw->stats.bytes_to_server += s->data_to_server;
 	s->gw->stats.bytes_to_client += s->data_to_client;

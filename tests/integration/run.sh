@@ -350,6 +350,31 @@ sc_tls_curl() {
 	fi
 }
 
+# sc_tls_curl_small pasv|epsv HOST PORT: 0 B and 1 B files over PROT P.
+# curl does the data handshake only after "150", so a server that is done
+# at once (0 B: handshake, close_notify, FIN) must not have its end passed
+# on before curl's handshake.
+sc_tls_curl_small() {
+	local mode=$1 hp out=$LANE_DIR/curl.$SC_N err=$LANE_DIR/curl-v.$SC_N o n
+	hp=$(urlhost "$2" "$3")
+	case $mode in
+	pasv) o=(--disable-epsv --no-ftp-skip-pasv-ip) ;;
+	epsv) o=() ;;
+	esac
+	o=(-sS -v --connect-timeout 10 --max-time 30 -u "$IT_USER:$IT_PASS" -k --ssl-reqd "${o[@]}")
+	in_ns "$NS_CLI" curl -q "${o[@]}" -o "$out.0" "ftp://$hp/file-0B" \
+		--next "${o[@]}" -o "$out.1" "ftp://$hp/file-1B" \
+		--next "${o[@]}" -T "$IT_HOME/file-0B" "ftp://$hp/uploads/$SC_TAG-file-0B" \
+		--next "${o[@]}" -T "$IT_HOME/file-1B" "ftp://$hp/uploads/$SC_TAG-file-1B" 2>"$err"
+	n=$?
+	[ "$n" = 0 ] || { tail -n 5 "$err"; return 1; }
+	check_sha "$out.0" file-0B "curl RETR file-0B" || return 1
+	check_sha "$out.1" file-1B "curl RETR file-1B" || return 1
+	rm -f "$out.0" "$out.1"
+	check_upload "uploads/$SC_TAG-file-0B" file-0B || return 1
+	check_upload "uploads/$SC_TAG-file-1B" file-1B
+}
+
 # sc_tls_lftp on|off HOST PORT [LFTP-SETTINGS]: lftp with ftp:ssl-force and
 # PROT P, on one session: get 64MiB, put 64MiB, get 1MiB, ls.
 sc_tls_lftp() {
@@ -432,6 +457,8 @@ tls_matrix() {
 	x="RETR 64MiB, STOR 64MiB, RETR 1MiB on one session, sha256, vsftpd: no 522 (curl --ssl-reqd)"
 	scenario "tls $mode v4 PASV, TLS both legs: $x" sc_tls_curl pasv ftp $h4 $p4
 	scenario "tls $mode v6 EPSV, TLS both legs: $x" sc_tls_curl epsv ftp $h6 $p6
+	scenario "tls $mode v4 PASV, TLS both legs: RETR+STOR 0B,1B sha256 (curl --ssl-reqd, data handshake after 150)" \
+		sc_tls_curl_small pasv $h4 $p4
 }
 
 # ---------------------------------------------------------------- lanes
