@@ -309,6 +309,10 @@ gw_start() {
 	local conf=$1 p
 	shift
 	GW_LOG=$LANE_DIR/ftpgw.log
+	# Lanes run side by side: each gateway gets its own control socket
+	# instead of the shared default /run/ftpgw/ftpgw.sock.
+	grep -q '^[[:space:]]*control-socket' "$conf" ||
+		echo "control-socket = \"$LANE_DIR/ctl.sock\"" >>"$conf"
 	if [ ! -x "$FTPGW" ]; then
 		echo "ftpgw binary not found or not executable: $FTPGW"
 		return 1
