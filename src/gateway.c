@@ -272,46 +272,68 @@ listeners_close(struct gateway *gw)
 }
 
 /* Open the listeners of CF, taking over (not reopening) those of OLD with
- * the same address and mode, so a reload never drops a listening socket. */
+ * the same address, so a reload never drops a listening socket. Nothing of
+ * OLD changes unless every listener of CF could be had. */
 static int
 listeners_open(struct gateway *gw, struct config *cf, struct listener *old, size_t n_old,
     struct listener **out, size_t *n_out)
 {
 	struct listener *ls = calloc(cf->n_listens, sizeof(*ls));
+	struct listener **keep = calloc(cf->n_listens, sizeof(*keep));
+	size_t i;
 
-	if (ls == NULL)
-		return -1;
-	for (size_t i = 0; i < cf->n_listens; i++) {
+	if (ls == NULL || keep == NULL)
+		goto fail;
+	/* Phase 1: find the sockets to keep, open the new ones. */
+	for (i = 0; i < cf->n_listens; i++) {
 		const struct listen_conf *lc = &cf->listens[i];
-		struct listener *keep = NULL;
 
+		/* The same address keeps its socket, even when the mode
+		 * changes: a new one could not bind while the old one holds
+		 * the port. */
 		for (size_t j = 0; j < n_old; j++)
-			if (old[j].evl != NULL && old[j].lc->mode == lc->mode &&
+			if (old[j].evl != NULL &&
 			    addr_equal((struct sockaddr *)&old[j].addr, (struct sockaddr *)&lc->addr))
-				keep = &old[j];
-		if (keep != NULL) {
-			ls[i] = *keep;
-			ls[i].lc = lc;
-			ls[i].pool = gateway_pool(gw, lc->pasv_lo, lc->pasv_hi);
-			evconnlistener_set_cb(ls[i].evl, accept_cb, &ls[i]);
-			evconnlistener_set_error_cb(ls[i].evl, accept_error_cb);
-			event_del(ls[i].resume);
-			event_assign(ls[i].resume, gw->base, -1, 0, resume_cb, &ls[i]);
-			evconnlistener_enable(ls[i].evl);
-			keep->evl = NULL;
-			keep->resume = NULL;
-			continue;
-		}
-		if (listener_open(gw, &ls[i], lc) == -1) {
-			for (size_t j = 0; j < i; j++)
-				listener_close(&ls[j]);
-			free(ls);
-			return -1;
-		}
+				keep[i] = &old[j];
+		if (keep[i] == NULL && listener_open(gw, &ls[i], lc) == -1)
+			goto fail;
 	}
+	/* Phase 2: take the kept sockets over. */
+	for (i = 0; i < cf->n_listens; i++) {
+		const struct listen_conf *lc = &cf->listens[i];
+		struct listener *k = keep[i];
+		bool transparent = lc->mode == MODE_TPROXY;
+
+		if (k == NULL)
+			continue;
+		if ((k->lc->mode == MODE_TPROXY) != transparent &&
+		    sock_set_transparent(evconnlistener_get_fd(k->evl), lc->addr.ss_family,
+		    transparent) == -1)
+			log_msg(LL_ERROR, "listen \"%s\": switching to %s: %s", lc->name,
+			    listen_mode_name(lc->mode), strerror(errno));
+		ls[i] = *k;
+		ls[i].lc = lc;
+		ls[i].pool = gateway_pool(gw, lc->pasv_lo, lc->pasv_hi);
+		evconnlistener_set_cb(ls[i].evl, accept_cb, &ls[i]);
+		evconnlistener_set_error_cb(ls[i].evl, accept_error_cb);
+		event_del(ls[i].resume);
+		event_assign(ls[i].resume, gw->base, -1, 0, resume_cb, &ls[i]);
+		evconnlistener_enable(ls[i].evl);
+		k->evl = NULL;
+		k->resume = NULL;
+	}
+	free(keep);
 	*out = ls;
 	*n_out = cf->n_listens;
 	return 0;
+fail:
+	/* Only what phase 1 opened: OLD is untouched. */
+	for (size_t j = 0; ls != NULL && j < cf->n_listens; j++)
+		if (keep == NULL || keep[j] == NULL)
+			listener_close(&ls[j]);
+	free(keep);
+	free(ls);
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -362,14 +362,8 @@ handle_command(struct session *s, char *line, size_t len)
 			session_reply(s, "502 Command not allowed by the gateway.");
 			return;
 		}
-	if (!s->client_tls && s->tls != NULL &&
-	    s->cf->tls.client_side == TLS_CLIENT_REQUIRED &&
-	    cmd.verb != FTP_V_AUTH && cmd.verb != FTP_V_FEAT && cmd.verb != FTP_V_QUIT &&
-	    cmd.verb != FTP_V_HELP && cmd.verb != FTP_V_SYST && cmd.verb != FTP_V_NOOP) {
-		log_sess(LL_INFO, s->id, "%s before AUTH refused: client-side = required", cmd.name);
-		session_reply(s, "530 TLS required: secure the connection with AUTH TLS first.");
+	if (session_tls_command(s, &cmd))
 		return;
-	}
 	if (!strict_check(s, &cmd))
 		return;
 	switch (cmd.verb) {
@@ -377,56 +371,6 @@ handle_command(struct session *s, char *line, size_t len)
 		/* Escaped once here: it goes into logs and ftpgwctl output. */
 		log_escape(cmd.arg, cmd.arg_len, s->user, sizeof(s->user));
 		break;
-	case FTP_V_AUTH:
-		/* The gateway terminates TLS on each leg so that it can still
-		 * read and rewrite every command. */
-		if (s->tls == NULL || s->cf->tls.client_side == TLS_CLIENT_OFF) {
-			session_reply(s, "502 AUTH is not available through this gateway.");
-			return;
-		}
-		if (s->client_tls) {
-			session_reply(s, "503 The connection is already secured.");
-			return;
-		}
-		if (!((cmd.arg_len == 3 && (strncasecmp(cmd.arg, "TLS", 3) == 0 ||
-		    strncasecmp(cmd.arg, "SSL", 3) == 0)) ||
-		    (cmd.arg_len == 5 && (strncasecmp(cmd.arg, "TLS-C", 5) == 0 ||
-		    strncasecmp(cmd.arg, "TLS-P", 5) == 0)))) {
-			session_reply(s, "504 AUTH type not supported: use AUTH TLS.");
-			return;
-		}
-		if (!s->server_tls && s->cf->tls.server_side == TLS_SERVER_AUTO) {
-			/* Secure the server leg first; answer the client then. */
-			s->client_auth_waiting = true;
-			session_pending_push(s, PK_SERVER_AUTH)->for_client = true;
-			session_send(s, "AUTH TLS", 8);
-			return;
-		}
-		session_tls_start_client(s);
-		return;
-	case FTP_V_PBSZ:
-		if (!s->client_tls)
-			session_reply(s, "503 PBSZ needs AUTH TLS first.");
-		else
-			session_reply(s, "200 PBSZ=0");
-		return;
-	case FTP_V_PROT:
-		if (!s->client_tls)
-			session_reply(s, "503 PROT needs AUTH TLS first.");
-		else if (cmd.arg_len == 1 && (cmd.arg[0] == 'P' || cmd.arg[0] == 'p')) {
-			s->client_prot_p = true;
-			session_reply(s, "200 Protection level set to Private.");
-		} else if (cmd.arg_len == 1 && (cmd.arg[0] == 'C' || cmd.arg[0] == 'c')) {
-			s->client_prot_p = false;
-			session_reply(s, "200 Protection level set to Clear.");
-		} else if (cmd.arg_len == 1 && strchr("SsEe", cmd.arg[0]) != NULL)
-			session_reply(s, "536 Protection level not supported.");
-		else
-			session_reply(s, "504 Unknown protection level.");
-		return;
-	case FTP_V_CCC:
-		session_reply(s, "502 CCC is not supported.");
-		return;
 	case FTP_V_FEAT:
 		session_pending_push(s, PK_FEAT);
 		session_send(s, line, len);
@@ -453,6 +397,7 @@ handle_command(struct session *s, char *line, size_t len)
 	if (ftp_verb_is_transfer(cmd.verb)) {
 		s->xfer_verb = cmd.verb;
 		s->xfer_start = time(NULL);
+		s->xfer_dropped_up = s->xfer_dropped_down = 0;
 		log_escape(cmd.arg, cmd.arg_len, s->xfer_path, sizeof(s->xfer_path));
 	}
 	session_pending_push(s, ftp_verb_is_transfer(cmd.verb) ? PK_TRANSFER : PK_PLAIN)->client_verb =

@@ -34,6 +34,8 @@ log_transfer(struct session *s, int code)
 		return;
 	if (s->dc != NULL)
 		bytes = upload ? dc_bytes_to_server(s->dc) : dc_bytes_to_client(s->dc);
+	else                             /* dropped already, by ABOR say */
+		bytes = upload ? s->xfer_dropped_up : s->xfer_dropped_down;
 	xferlog_write(s->gw->xferlog, time(NULL), (long)(time(NULL) - s->xfer_start),
 	    addr_fmt_host(SA(&s->client), host, sizeof(host)), (unsigned long long)bytes,
 	    s->xfer_path, upload ? 'i' : 'o', s->user, code / 100 == 2);
@@ -45,8 +47,10 @@ session_drop_dc(struct session *s)
 {
 	if (s->dc == NULL)
 		return;
-	s->data_to_server += dc_bytes_to_server(s->dc);
-	s->data_to_client += dc_bytes_to_client(s->dc);
+	s->xfer_dropped_up = dc_bytes_to_server(s->dc);
+	s->xfer_dropped_down = dc_bytes_to_client(s->dc);
+	s->data_to_server += s->xfer_dropped_up;
+	s->data_to_client += s->xfer_dropped_down;
 	dc_free(s->dc);
 	s->dc = NULL;
 }

@@ -81,6 +81,7 @@ struct session {
 	enum ftp_verb xfer_verb;
 	char xfer_path[256];
 	time_t xfer_start;
+	uint64_t xfer_dropped_up, xfer_dropped_down;  /* the last channel's bytes */
 	/* Login as the replies tell it, for the strict state machine. */
 	bool user_accepted;              /* USER got 331/332: PASS may follow */
 	bool logged_in;                  /* 230 seen */
@@ -145,6 +146,7 @@ void session_release_held(struct session *s);
 void session_drop_dc(struct session *s);
 
 /* session_tls.c */
+bool session_tls_command(struct session *s, const struct ftp_command *cmd);
 const char *session_tls_error(struct bufferevent *bev, char *buf, size_t size);
 void session_tls_protect_server_data(struct session *s);
 void session_tls_start_server(struct session *s);

@@ -186,3 +186,73 @@ session_tls_feat_reply(struct session *s, int code)
 	bufferevent_write_buffer(s->cbev, out);
 	evbuffer_free(out);
 }
+
+/* AUTH, PBSZ, PROT and CCC are the gateway's to answer, per leg; with
+ * client-side = required, nothing but AUTH and a few harmless commands
+ * passes before the client's leg is secured. True when CMD was answered. */
+bool
+session_tls_command(struct session *s, const struct ftp_command *cmd)
+{
+	if (!s->client_tls && s->tls != NULL &&
+	    s->cf->tls.client_side == TLS_CLIENT_REQUIRED &&
+	    cmd->verb != FTP_V_AUTH && cmd->verb != FTP_V_FEAT && cmd->verb != FTP_V_QUIT &&
+	    cmd->verb != FTP_V_HELP && cmd->verb != FTP_V_SYST && cmd->verb != FTP_V_NOOP) {
+		log_sess(LL_INFO, s->id, "%s before AUTH refused: client-side = required", cmd->name);
+		session_reply(s, "530 TLS required: secure the connection with AUTH TLS first.");
+		return true;
+	}
+	switch (cmd->verb) {
+	case FTP_V_AUTH:
+		/* The gateway terminates TLS on each leg so that it can still
+		 * read and rewrite every command. */
+		if (s->tls == NULL || s->cf->tls.client_side == TLS_CLIENT_OFF) {
+			session_reply(s, "502 AUTH is not available through this gateway.");
+			return true;
+		}
+		if (s->client_tls) {
+			session_reply(s, "503 The connection is already secured.");
+			return true;
+		}
+		if (!((cmd->arg_len == 3 && (strncasecmp(cmd->arg, "TLS", 3) == 0 ||
+		    strncasecmp(cmd->arg, "SSL", 3) == 0)) ||
+		    (cmd->arg_len == 5 && (strncasecmp(cmd->arg, "TLS-C", 5) == 0 ||
+		    strncasecmp(cmd->arg, "TLS-P", 5) == 0)))) {
+			session_reply(s, "504 AUTH type not supported: use AUTH TLS.");
+			return true;
+		}
+		if (!s->server_tls && s->cf->tls.server_side == TLS_SERVER_AUTO) {
+			/* Secure the server leg first; answer the client then. */
+			s->client_auth_waiting = true;
+			session_pending_push(s, PK_SERVER_AUTH)->for_client = true;
+			session_send(s, "AUTH TLS", 8);
+			return true;
+		}
+		session_tls_start_client(s);
+		return true;
+	case FTP_V_PBSZ:
+		if (!s->client_tls)
+			session_reply(s, "503 PBSZ needs AUTH TLS first.");
+		else
+			session_reply(s, "200 PBSZ=0");
+		return true;
+	case FTP_V_PROT:
+		if (!s->client_tls)
+			session_reply(s, "503 PROT needs AUTH TLS first.");
+		else if (cmd->arg_len == 1 && (cmd->arg[0] == 'P' || cmd->arg[0] == 'p')) {
+			s->client_prot_p = true;
+			session_reply(s, "200 Protection level set to Private.");
+		} else if (cmd->arg_len == 1 && (cmd->arg[0] == 'C' || cmd->arg[0] == 'c')) {
+			s->client_prot_p = false;
+			session_reply(s, "200 Protection level set to Clear.");
+		} else if (cmd->arg_len == 1 && strchr("SsEe", cmd->arg[0]) != NULL)
+			session_reply(s, "536 Protection level not supported.");
+		else
+			session_reply(s, "504 Unknown protection level.");
+		return true;
+	case FTP_V_CCC:
+		session_reply(s, "502 CCC is not supported.");
+		return true;
+	default:
+		return false;
+	}
+}

@@ -199,3 +199,10 @@ sock_is_local_host(const struct sockaddr *addr)
 	close(fd);
 	return local;
 }
+
+int
+sock_set_transparent(int fd, int family, bool on)
+{
+	return family == AF_INET6 ? set_int(fd, SOL_IPV6, IPV6_TRANSPARENT, on) :
+	    set_int(fd, SOL_IP, IP_TRANSPARENT, on);
+}

@@ -44,6 +44,10 @@ int sock_error(int fd);
 
 
 
+/* Turn IP_TRANSPARENT (IPV6_TRANSPARENT) on or off on a socket of FAMILY
+ * that exists already (a listener whose mode a reload changes). */
+int sock_set_transparent(int fd, int family, bool on);
+
 /* Keep urgent (OOB) bytes in the stream: clients send ABOR with a Telnet
  * Synch as urgent data (python's ftplib sends the whole "ABOR\r\n" with
  * MSG_OOB, so its final LF would otherwise vanish). */
