@@ -149,10 +149,8 @@ dc_make_relay(struct data_channel *dc)
 	struct relay *r;
 
 	if (!dc->tls[DC_CLIENT] && !dc->tls[DC_SERVER]) {
-		r = relay_new(dc->base, cfd, sfd, relay_event_cb, dc);
-		if (r != NULL)
-			dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
-		return r;
+		dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
+		return relay_new(dc->base, cfd, sfd, relay_event_cb, dc);
 	}
 	/* Created now, not at PASV time, so the newest ticket is resumed. */
 	if (dc->tls[DC_CLIENT])

@@ -105,8 +105,11 @@ relay_new(struct event_base *base, int fd_a, int fd_b, relay_event_fn *cb,
 {
 	struct relay *r = calloc(1, sizeof(*r));
 
-	if (r == NULL)
+	if (r == NULL) {
+		close(fd_a);
+		close(fd_b);
 		return NULL;
+	}
 	r->fd[0] = fd_a;
 	r->fd[1] = fd_b;
 	r->cb = cb;
@@ -139,9 +142,7 @@ relay_new(struct event_base *base, int fd_a, int fd_b, relay_event_fn *cb,
 	}
 	return r;
 fail:
-	/* The caller keeps its fds on failure. */
-	r->fd[0] = r->fd[1] = -1;
-	relay_free(r);
+	relay_free(r);                   /* closes both fds */
 	return NULL;
 }
 
@@ -472,8 +473,13 @@ relay_new_tls(struct event_base *base, int fd_a, SSL *ssl_a, bool a_accepts,
 	SSL *ssls[2] = { ssl_a, ssl_b };
 	bool accepts[2] = { a_accepts, b_accepts };
 
-	if (r == NULL)
+	if (r == NULL) {
+		SSL_free(ssl_a);
+		SSL_free(ssl_b);
+		close(fd_a);
+		close(fd_b);
 		return NULL;
+	}
 	r->backend = RELAY_TLS;
 	r->cb = cb;
 	r->arg = arg;

@@ -27,16 +27,15 @@ typedef void relay_event_fn(struct relay *relay, enum relay_event ev, int err, v
 
 enum relay_backend { RELAY_SPLICE, RELAY_COPY, RELAY_TLS };
 
-/* Takes ownership of FD_A and FD_B (closed by relay_free). Returns NULL
- * (fds NOT taken) when out of memory or events. */
+/* Takes ownership of FD_A and FD_B in every case: closed by relay_free, or
+ * at once when it fails (NULL: out of memory or events). */
 struct relay *relay_new(struct event_base *base, int fd_a, int fd_b,
     relay_event_fn *cb, void *arg);
 /* The same, when either side speaks TLS (SSL_A / SSL_B not NULL; A_ACCEPTS:
  * the gateway is A's TLS server, else its client). The handshakes run
  * first; each direction's end is passed on as close_notify, then FIN, so
  * the peer knows the data is complete and the session stays resumable.
- * Takes the fds and SSLs in every case: on failure (NULL) they are closed
- * and freed. */
+ * Takes the fds and SSLs in every case, as relay_new does. */
 struct relay *relay_new_tls(struct event_base *base, int fd_a, SSL *ssl_a,
     bool a_accepts, int fd_b, SSL *ssl_b, bool b_accepts,
     relay_event_fn *cb, void *arg);

@@ -674,11 +674,11 @@ tcp_connected_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	s->tcp_relay = relay_new(s->gw->base, s->cfd, s->sfd, tcp_relay_cb, s);
+	s->cfd = s->sfd = -1;            /* the relay's, even when it failed */
 	if (s->tcp_relay == NULL) {
 		session_end(s, NULL, "out of memory");
 		return;
 	}
-	s->cfd = s->sfd = -1;
 	s->state = SS_TCP;
 }
 
