@@ -146,7 +146,6 @@ dc_make_relay(struct data_channel *dc)
 {
 	int cfd = dc->end[DC_CLIENT].fd, sfd = dc->end[DC_SERVER].fd;
 	SSL *cssl = NULL, *sssl = NULL;
-	struct relay *r;
 
 	if (!dc->tls[DC_CLIENT] && !dc->tls[DC_SERVER]) {
 		dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
