@@ -48,7 +48,6 @@
 /* How long the last reply may take to reach a closing client. */
 #define CLOSE_FLUSH_SEC    5
 
-static void arm_idle_timer(struct session *s);
 
 /* ------------------------------------------------------------------ */
 /* Output */
@@ -468,7 +467,7 @@ session_client_input(struct session *s)
 			return;
 		if (r == -1)
 			continue;
-		arm_idle_timer(s);
+		session_arm_idle_timer(s);
 		len = ftp_telnet_strip(line, len);
 		line[len] = '\0';
 		if (len == 0)
@@ -569,7 +568,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_sess(LL_DEBUG, s->id, "connected to %s from %s",
 		    addr_str(&s->server, a), addr_fmt(SA(&s->server_local), (char[ADDR_STRLEN]){0}, ADDR_STRLEN));
 		s->state = SS_FTP;
-		arm_idle_timer(s);
+		session_arm_idle_timer(s);
 		bufferevent_enable(s->sbev, EV_READ);
 		return;
 	}
@@ -604,8 +603,8 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-static void
-arm_idle_timer(struct session *s)
+void
+session_arm_idle_timer(struct session *s)
 {
 	struct timeval tv = { .tv_sec = s->cf->idle_timeout };
 
@@ -629,7 +628,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case SS_FTP:
 		if (s->dc != NULL && dc_state(s->dc) == DC_RELAYING) {
-			arm_idle_timer(s);   /* data flowing counts as activity */
+			session_arm_idle_timer(s);   /* data flowing counts as activity */
 			break;
 		}
 		log_sess(LL_INFO, s->id, "idle for %u seconds", s->cf->idle_timeout);

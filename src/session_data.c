@@ -20,16 +20,18 @@
 #include "log.h"
 #include "session_int.h"
 
-/* A file transfer's final reply is on its way to the client: one
- * xferlog line (listings are not file transfers). */
+/* A transfer's final reply is on its way to the client: the idle time
+ * starts again from here, and a file transfer gets its xferlog line
+ * (listings are not file transfers). */
 static void
-log_transfer(struct session *s, int code)
+transfer_done(struct session *s, int code)
 {
 	char host[ADDR_STRLEN];
 	bool upload = s->xfer_verb == FTP_V_STOR || s->xfer_verb == FTP_V_STOU ||
 	    s->xfer_verb == FTP_V_APPE;
 	uint64_t bytes = 0;
 
+	session_arm_idle_timer(s);
 	if (s->gw->xferlog == NULL || (s->xfer_verb != FTP_V_RETR && !upload))
 		return;
 	if (s->dc != NULL)
@@ -61,7 +63,7 @@ session_release_held(struct session *s)
 {
 	if (s->held == NULL || evbuffer_get_length(s->held) == 0)
 		return;
-	log_transfer(s, s->held_code);
+	transfer_done(s, s->held_code);
 	session_drop_dc(s);
 	log_sess(LL_DEBUG, s->id, "S> (released after the data connection)");
 	bufferevent_write_buffer(s->cbev, s->held);
@@ -421,7 +423,7 @@ session_transfer_reply(struct session *s, const struct pending *p, int code)
 	if (s->dc != NULL && dc_state(s->dc) == DC_ARMED)
 		dc_poll(s->dc);              /* its connection may be queued already */
 	if (s->dc == NULL) {
-		log_transfer(s, code);
+		transfer_done(s, code);
 		bufferevent_write_buffer(s->cbev, s->reply);
 		return;
 	}
@@ -441,7 +443,7 @@ session_transfer_reply(struct session *s, const struct pending *p, int code)
 		evbuffer_add_buffer(s->held, s->reply);
 		return;
 	}
-	log_transfer(s, code);
+	transfer_done(s, code);
 	session_drop_dc(s);
 	bufferevent_write_buffer(s->cbev, s->reply);
 }

@@ -122,6 +122,8 @@ bev_ssl(struct bufferevent *bev)
 
 /* session.c */
 void session_end(struct session *s, const char *reply, const char *reason);
+/* Idle time counts from now (a command, the end of a transfer). */
+void session_arm_idle_timer(struct session *s);
 /* A reply the gateway itself gives the client. */
 void session_reply(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

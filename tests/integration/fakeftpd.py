@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""fakeftpd.py: a small, deliberately misbehaving FTP server for ftpgw's
+robustness tests (tests/integration/lanes-robust.sh).
+
+Standard library only.  One process serves several ports, each with its
+own behaviour (--listen PORT:MODE, repeatable), IPv4 only.  It knows USER
+PASS TYPE PASV EPSV PORT EPRT RETR STOR SIZE NOOP SYST FEAT HELP PWD CWD
+QUIT LIST NLST; any user and password log in.  RETR serves files of --home, STOR
+writes into it.  Every command and event is logged to --log as
+    HH:MM:SS.mmm PORT/MODE #CONN EVENT
+so that the tests can tell what reached the server.
+
+Modes:
+  normal          a well-behaved server
+  pasv-foreign    227 names 203.0.113.99 (another host) while the passive
+                  socket listens on the server's own address
+  pasv-noparen    227 without parentheses around the numbers
+  pasv-multiline  227 as a multi-line reply, the numbers on its last line
+  pasv-bad        227 with five numbers (malformed); EPSV stays right
+  longline        HELP gets a 5000-byte reply line
+  manylines       HELP gets a 2002-line reply
+  closehelp       HELP: the control connection is closed, no reply
+  closemid        RETR: 8 MiB of data, then data and control are closed
+  stall           RETR: the data connection opens, then nothing is sent
+  nogreeting      never sends anything (not even the 220)
+"""
+
+import argparse
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+MODES = ("normal", "pasv-foreign", "pasv-noparen", "pasv-multiline", "pasv-bad",
+         "longline", "manylines", "closehelp", "closemid", "stall", "nogreeting")
+BLOCK = 256 * 1024
+
+_log_lock = threading.Lock()
+_log_file = None
+_conn_ids = iter(range(1, 1 << 30))
+
+
+def log(tag, msg):
+    t = time.time()
+    line = "%s.%03d %s %s\n" % (time.strftime("%H:%M:%S", time.localtime(t)), int(t * 1000) % 1000, tag, msg)
+    with _log_lock:
+        if _log_file is not None:
+            _log_file.write(line)
+            _log_file.flush()
+        else:
+            sys.stderr.write(line)
+
+
+class Handler(socketserver.StreamRequestHandler):
+    timeout = 120
+
+    def setup(self):
+        super().setup()
+        self.mode = self.server.mode
+        self.home = self.server.home
+        self.tag = "%d/%s #%d" % (self.server.server_address[1], self.mode, next(_conn_ids))
+        self.pasv_sock = None
+        self.port_target = None
+
+    # -------------------------------------------------------------- I/O
+
+    def send(self, text):
+        self.wfile.write(text.encode("latin-1") + b"\r\n")
+
+    def reply(self, text):
+        log(self.tag, "S> %s" % (text if len(text) < 120 else text[:100] + "... (%d bytes)" % len(text)))
+        self.send(text)
+
+    # -------------------------------------------------------------- data
+
+    def open_pasv(self):
+        self.close_data_setup()
+        local = self.request.getsockname()[0]
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((local, 0))
+        s.listen(1)
+        s.settimeout(30)
+        self.pasv_sock = s
+        return local, s.getsockname()[1]
+
+    def close_data_setup(self):
+        if self.pasv_sock is not None:
+            self.pasv_sock.close()
+        self.pasv_sock = None
+        self.port_target = None
+
+    def data_conn(self):
+        """The data connection of the transfer under way, or None."""
+        try:
+            if self.pasv_sock is not None:
+                conn, peer = self.pasv_sock.accept()
+                log(self.tag, "data connection from %s:%d" % peer[:2])
+            elif self.port_target is not None:
+                conn = socket.create_connection(self.port_target, 30)
+                log(self.tag, "data connection to %s:%d" % self.port_target)
+            else:
+                return None
+        except OSError as e:
+            log(self.tag, "data connection failed: %s" % e)
+            return None
+        finally:
+            self.close_data_setup()
+        conn.settimeout(60)
+        return conn
+
+    def path(self, arg):
+        p = os.path.normpath(os.path.join(self.home, arg.lstrip("/")))
+        if not p.startswith(os.path.normpath(self.home) + os.sep):
+            return None
+        return p
+
+    # -------------------------------------------------------------- commands
+
+    def cmd_pasv(self, arg):
+        host, port = self.open_pasv()
+        h = host.replace(".", ",")
+        p = "%d,%d" % (port >> 8, port & 255)
+        if self.mode == "pasv-foreign":
+            self.reply("227 Entering Passive Mode (203,0,113,99,%s)." % p)
+        elif self.mode == "pasv-noparen":
+            self.reply("227 Entering Passive Mode %s,%s" % (h, p))
+        elif self.mode == "pasv-multiline":
+            log(self.tag, "S> 227- (multi-line, the address on the last line)")
+            self.send("227-Entering Passive Mode.")
+            self.send("227-The address follows on the last line.")
+            self.send("227 =%s,%s" % (h, p))
+        elif self.mode == "pasv-bad":
+            self.reply("227 Entering Passive Mode (%s,%d)." % (h, port >> 8))
+        else:
+            self.reply("227 Entering Passive Mode (%s,%s)." % (h, p))
+
+    def cmd_epsv(self, arg):
+        host, port = self.open_pasv()
+        self.reply("229 Entering Extended Passive Mode (|||%d|)" % port)
+
+    def cmd_port(self, arg):
+        try:
+            n = [int(x) for x in arg.split(",")]
+            assert len(n) == 6 and all(0 <= x <= 255 for x in n)
+        except (ValueError, AssertionError):
+            self.reply("501 Bad PORT.")
+            return
+        self.close_data_setup()
+        self.port_target = ("%d.%d.%d.%d" % tuple(n[:4]), n[4] * 256 + n[5])
+        self.reply("200 PORT ok.")
+
+    def cmd_eprt(self, arg):
+        try:
+            d = arg[0]
+            _, af, host, port, _ = arg.split(d)
+            assert af == "1"
+            port = int(port)
+        except (IndexError, ValueError, AssertionError):
+            self.reply("501 Bad EPRT.")
+            return
+        self.close_data_setup()
+        self.port_target = (host, port)
+        self.reply("200 EPRT ok.")
+
+    def cmd_retr(self, arg):
+        p = self.path(arg)
+        if p is None or not os.path.isfile(p):
+            self.close_data_setup()
+            self.reply("550 No such file.")
+            return
+        conn = self.data_conn()
+        if conn is None:
+            self.reply("425 No data connection.")
+            return
+        size = os.path.getsize(p)
+        self.reply("150 Opening BINARY mode data connection for %s (%d bytes)." % (arg, size))
+        if self.mode == "stall":
+            log(self.tag, "stall: the data connection is open, sending nothing")
+            t = time.monotonic()
+            conn.settimeout(300)
+            try:
+                while conn.recv(65536):
+                    pass
+                how = "closed"
+            except OSError as e:
+                how = "reset (%s)" % e
+            log(self.tag, "stall: the data connection was %s by the peer after %.1f s"
+                % (how, time.monotonic() - t))
+            conn.close()
+            return "close"
+        sent = 0
+        with open(p, "rb") as f:
+            while True:
+                b = f.read(BLOCK)
+                if not b:
+                    break
+                try:
+                    conn.sendall(b)
+                except OSError as e:
+                    log(self.tag, "RETR: data connection lost after %d bytes: %s" % (sent, e))
+                    conn.close()
+                    self.reply("426 Connection closed; transfer aborted.")
+                    return
+                sent += len(b)
+                if self.mode == "closemid" and sent >= 8 << 20:
+                    log(self.tag, "closemid: closing data and control after %d bytes" % sent)
+                    conn.close()
+                    return "close"
+        conn.close()
+        log(self.tag, "RETR %s: %d bytes sent" % (arg, sent))
+        self.reply("226 Transfer complete.")
+
+    def cmd_stor(self, arg):
+        p = self.path(arg)
+        if p is None:
+            self.close_data_setup()
+            self.reply("553 Bad file name.")
+            return
+        conn = self.data_conn()
+        if conn is None:
+            self.reply("425 No data connection.")
+            return
+        self.reply("150 Ok to send data.")
+        n = 0
+        with open(p, "wb") as f:
+            while True:
+                b = conn.recv(BLOCK)
+                if not b:
+                    break
+                f.write(b)
+                n += len(b)
+        conn.close()
+        log(self.tag, "STOR %s: %d bytes received" % (arg, n))
+        self.reply("226 Transfer complete.")
+
+    def cmd_list(self, arg, names_only=False):
+        conn = self.data_conn()
+        if conn is None:
+            self.reply("425 No data connection.")
+            return
+        self.reply("150 Here comes the directory listing.")
+        lines = []
+        for n in sorted(os.listdir(self.home)):
+            p = os.path.join(self.home, n)
+            if names_only:
+                lines.append(n)
+            else:
+                lines.append("%s 1 ftp ftp %12d Jan 01 00:00 %s"
+                             % ("drwxr-xr-x" if os.path.isdir(p) else "-rw-r--r--",
+                                os.path.getsize(p), n))
+        try:
+            conn.sendall("".join(l + "\r\n" for l in lines).encode("utf-8", "replace"))
+        except OSError as e:
+            log(self.tag, "LIST: data connection lost: %s" % e)
+        conn.close()
+        self.reply("226 Directory send OK.")
+
+    def cmd_nlst(self, arg):
+        return self.cmd_list(arg, names_only=True)
+
+    def cmd_size(self, arg):
+        p = self.path(arg)
+        if p is None or not os.path.isfile(p):
+            self.reply("550 No such file.")
+        else:
+            self.reply("213 %d" % os.path.getsize(p))
+
+    def cmd_help(self, arg):
+        if self.mode == "longline":
+            self.reply("214 " + "x" * 5000)
+        elif self.mode == "manylines":
+            log(self.tag, "S> 214- (2002 lines)")
+            self.send("214-Help follows.")
+            for i in range(2000):
+                self.send(" help line %d" % i)
+            self.send("214 End of help.")
+        elif self.mode == "closehelp":
+            log(self.tag, "closehelp: closing the control connection without a reply")
+            return "close"
+        else:
+            self.reply("214 Help OK.")
+
+    def cmd_feat(self, arg):
+        log(self.tag, "S> 211- (features)")
+        self.send("211-Features:")
+        self.send(" EPSV")
+        self.send(" SIZE")
+        self.send("211 End")
+
+    SIMPLE = {
+        "USER": "331 Password, please.",
+        "PASS": "230 Logged in.",
+        "TYPE": "200 Type set.",
+        "NOOP": "200 NOOP ok.",
+        "SYST": "215 UNIX Type: L8",
+        "PWD": '257 "/" is the current directory.',
+        "CWD": "250 Directory changed.",
+        "MODE": "200 Mode set.",
+        "STRU": "200 Structure set.",
+        "OPTS": "200 OK.",
+    }
+
+    def handle(self):
+        peer = self.client_address
+        log(self.tag, "connection from %s:%d" % peer[:2])
+        if self.mode != "nogreeting":
+            self.reply("220 fakeftpd (%s) ready." % self.mode)
+        try:
+            while True:
+                raw = self.rfile.readline(65536)
+                if not raw:
+                    log(self.tag, "the client closed the connection")
+                    break
+                line = raw.rstrip(b"\r\n").decode("latin-1")
+                verb, _, arg = line.partition(" ")
+                verb = verb.upper()
+                log(self.tag, "C> %s" % ("PASS ****" if verb == "PASS" else line[:200]))
+                if self.mode == "nogreeting":
+                    continue
+                if verb == "QUIT":
+                    self.reply("221 Goodbye.")
+                    break
+                if verb in self.SIMPLE:
+                    self.reply(self.SIMPLE[verb])
+                    continue
+                fn = getattr(self, "cmd_" + verb.lower(), None)
+                if fn is None:
+                    self.reply("502 Command not implemented.")
+                    continue
+                if fn(arg) == "close":
+                    log(self.tag, "closing the control connection")
+                    break
+        except OSError as e:
+            log(self.tag, "control connection error: %s" % e)
+        finally:
+            self.close_data_setup()
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 64
+
+
+def main():
+    global _log_file
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--address", default="0.0.0.0")
+    p.add_argument("--listen", action="append", required=True, metavar="PORT:MODE",
+                   help="a port and its behaviour (one of %s)" % ", ".join(MODES))
+    p.add_argument("--home", required=True, help="files for RETR, the root for STOR")
+    p.add_argument("--log", help="the log file (default stderr)")
+    a = p.parse_args()
+    if a.log:
+        _log_file = open(a.log, "a")
+    servers = []
+    for spec in a.listen:
+        port, _, mode = spec.partition(":")
+        if mode not in MODES:
+            p.error("unknown mode %r" % mode)
+        srv = Server((a.address, int(port)), Handler)
+        srv.mode = mode
+        srv.home = os.path.abspath(a.home)
+        servers.append(srv)
+        log("%s/%s" % (port, mode), "listening on %s:%s" % (a.address, port))
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for t in threads:
+        t.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

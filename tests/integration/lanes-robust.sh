@@ -1,0 +1,837 @@
+# lanes-robust.sh: robustness lanes of ftpgw's integration tests (sourced
+# by run.sh, which runs lane_X for every X appended to EXTRA_LANES).
+#
+# Hostile clients, hostile servers, limits, timeouts and privileges:
+#   robust         redirect mode (vsftpd 21, pyftpdlib 2121): strict = yes
+#                  rules, FTP bounce, malformed PORT/EPRT, NUL / bare CR /
+#                  bare LF in commands, slowloris, a 100 KB command line,
+#                  deny-commands, random passive ports, a client killed
+#                  during a RETR, 1,000 sessions in a row (fds, VmRSS), the
+#                  "running as root" warning
+#   robust-server  reverse mode toward fakeftpd.py (one port per
+#                  misbehaviour: odd 227 replies, overlong replies, a
+#                  server that closes or stalls); a second gateway with
+#                  idle-timeout = 3
+#   robust-limits  reverse mode, four gateways: strict = no; max-sessions
+#                  = 3; max-sessions-per-client = 2; data-timeout = 2 and
+#                  connect-timeout = 2 (SYNs dropped in srv, a refused port)
+#   robust-priv    tproxy with user = "nobody": uid, capabilities, transfers
+#
+# Every hostile scenario ends with a normal session (login, RETR 1 MiB,
+# sha256) through the same gateway.  The extra gateways of a lane are
+# stopped at its end like the main one: alive, exit 0 on SIGTERM, no
+# sanitizer report in their logs (one TAP line each).
+#
+# Limits of the checks:
+# - The VmRSS bound of the 1,000-session scenario is printed but not
+#   enforced in a sanitizer build (ASan's quarantine keeps freed memory
+#   resident by design: about 40 KB a session); the fd count still is.
+# - "The server does not answer" is a DROP rule for its port in srv's
+#   INPUT chain (its packet counter proves the SYNs were dropped), not a
+#   real unreachable host: the lanes have no black-hole route.
+# - Timing windows (idle 2.5..5 s, connect-timeout 1.5..4.5 s) leave
+#   about 2 s of slack for a loaded machine.
+
+EXTRA_LANES+=(robust robust-server robust-limits robust-priv)
+
+ROB_FAKE_MODES=(normal pasv-foreign pasv-noparen pasv-multiline pasv-bad longline
+	manylines closemid stall nogreeting closehelp)   # fakeftpd ports 2200, 2201, ...
+
+# ---------------------------------------------------------------- helpers
+
+ROB_GWS=()
+
+# rob_gw_start NAME PORT...: a further gateway in gw, configured from stdin;
+# files $LANE_DIR/gw-NAME.{conf,log,pid}.  Call from a setup function (the
+# lane's shell must be its parent, for rob_gw_stop's wait).
+rob_gw_start() {
+	local name=$1 conf=$LANE_DIR/gw-$1.conf log=$LANE_DIR/gw-$1.log pid p
+	shift
+	cat >"$conf"
+	echo "gw-$name.conf:"
+	cat "$conf"
+	ip netns exec "$NS_GW" "$FTPGW" -d -c "$conf" >>"$log" 2>&1 &
+	pid=$!
+	register_pid "$pid"
+	echo "$pid" >"$LANE_DIR/gw-$name.pid"
+	ROB_GWS+=("$name")
+	for p; do
+		if ! wait_listen "$NS_GW" "$p" 5; then
+			echo "ftpgw $name does not listen on port $p within 5 s"
+			tail -n 20 "$log"
+			return 1
+		fi
+	done
+	alive "$pid" || { echo "ftpgw $name exited"; tail -n 20 "$log"; return 1; }
+}
+
+# rob_gw_stop NAME: as gw_stop, for a gateway of rob_gw_start.
+rob_gw_stop() {
+	local name=$1 log=$LANE_DIR/gw-$1.log pid i st ere
+	ere='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|Sanitizer has encountered a fatal error'
+	pid=$(cat "$LANE_DIR/gw-$name.pid" 2>/dev/null) || { echo "ftpgw $name was not started"; return 1; }
+	if ! alive "$pid"; then
+		wait "$pid" 2>/dev/null
+		echo "ftpgw $name died during the lane (exit status $?)"
+		return 1
+	fi
+	kill -TERM "$pid"
+	for i in $(seq 50); do
+		alive "$pid" || break
+		sleep 0.1
+	done
+	if alive "$pid"; then
+		echo "ftpgw $name still running 5 s after SIGTERM (shutdown-timeout is 3): SIGKILL"
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	st=$?
+	echo "ftpgw $name stopped, exit status $st"
+	if grep -qE "$ere" "$log"; then
+		echo "sanitizer report in the log of ftpgw $name:"
+		grep -m3 -E "$ere" "$log"
+		return 1
+	fi
+	[ "$st" = 0 ]
+}
+
+# rob_lane_end: stop the lane's extra gateways (a TAP line each), then lane_end.
+rob_lane_end() {
+	local name
+	if [ "$LANE_STATE" = up ]; then
+		for name in "${ROB_GWS[@]}"; do
+			if rob_gw_stop "$name" >"$LANE_DIR/stop-$name.log" 2>&1; then
+				result "ok - $LANE: ftpgw \"$name\" still alive at the end of the lane, exits 0 on SIGTERM, no sanitizer report"
+			else
+				result "not ok - $LANE: ftpgw \"$name\" still alive at the end of the lane, exits 0 on SIGTERM, no sanitizer report"
+				diag_file "$LANE_DIR/stop-$name.log" 8
+				result "# ftpgw $name log (last 20 lines):"
+				diag_file "$LANE_DIR/gw-$name.log" 20
+			fi
+		done
+	fi
+	lane_end
+}
+
+# rob_sc NAME FN ARGS: scenario, then the lines FN wrote to $LANE_DIR/diag
+# become TAP diagnostics (also when it passed).
+rob_sc() {
+	rm -f "$LANE_DIR/diag"
+	scenario "$@"
+	if [ -s "$LANE_DIR/diag" ]; then
+		sed 's/^/# /' "$LANE_DIR/diag" >>"$LANE_DIR/results"
+	fi
+	rm -f "$LANE_DIR/diag"
+}
+rob_diag() { echo "$*"; echo "$*" >>"$LANE_DIR/diag"; }
+
+# rob_gwlog NAME: the log file of gateway NAME ("" or main: ftpgw.log).
+rob_gwlog() {
+	case ${1:-main} in
+	main) echo "$LANE_DIR/ftpgw.log" ;;
+	*) echo "$LANE_DIR/gw-$1.log" ;;
+	esac
+}
+rob_gwpid() {
+	case ${1:-main} in
+	main) cat "$LANE_DIR/ftpgw.pid" ;;
+	*) cat "$LANE_DIR/gw-$1.pid" ;;
+	esac
+}
+rob_ctlsock() {
+	case ${1:-main} in
+	main) echo "$LANE_DIR/ctl.sock" ;;
+	*) echo "$LANE_DIR/ctl-$1.sock" ;;
+	esac
+}
+
+# rob_fail_tail GW: for a failing scenario on an extra gateway (the
+# harness shows only the main one's log): its lines since log_mark.
+rob_fail_tail() {
+	local f
+	[ "${1:-main}" = main ] && return 1
+	f=$(rob_gwlog "$1")
+	echo "ftpgw ($1) log since the scenario began (last 8 lines):"
+	log_new "$f" | tail -n 8
+	return 1
+}
+
+# rob_log_wants FILE ERE WHAT: FILE got a line matching ERE since log_mark.
+rob_log_wants() {
+	local hit
+	hit=$(log_new "$1" | grep -E -m1 -- "$2") ||
+		{ echo "FAIL: no line for $3 in ${1##*/} (/$2/)"; return 1; }
+	echo "${1##*/} ($3): ${hit:0:200}"
+}
+
+# rob_log_lacks FILE ERE WHAT: FILE got no line matching ERE since log_mark.
+rob_log_lacks() {
+	local hit
+	if hit=$(log_new "$1" | grep -E -- "$2"); then
+		echo "FAIL: ${1##*/} shows $3:"
+		echo "$hit" | head -n 5
+		return 1
+	fi
+	echo "${1##*/}: no $3"
+}
+
+# rob_sessions GW: ftpgwctl sessions of gateway GW (main or a name).
+rob_sessions() {
+	ip netns exec "$NS_GW" "$(dirname "$FTPGW")/ftpgwctl" -s "$(rob_ctlsock "$1")" sessions
+}
+
+# rob_no_sessions GW [SECONDS]: within SECONDS (default 5) ftpgwctl lists
+# no session (the header line only).
+rob_no_sessions() {
+	local gw=$1 t=${2:-5} i out
+	for i in $(seq $((t * 5))); do
+		out=$(rob_sessions "$gw") || { echo "FAIL: ftpgwctl failed: $out"; return 1; }
+		if [ "$(printf '%s\n' "$out" | grep -vc '^#')" = 0 ]; then
+			echo "ftpgwctl sessions ($gw): none left after $(awk -v i="$i" 'BEGIN { printf "%.1f", i / 5 }') s"
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "FAIL: ftpgw ($gw) still has sessions $t s later:"
+	printf '%s\n' "$out"
+	return 1
+}
+
+# rob_normal GW HOST PORT: gateway GW is alive and serves a normal session
+# (login, RETR 1 MiB sha256) at HOST:PORT.
+rob_normal() {
+	alive "$(rob_gwpid "$1")" || { echo "FAIL: ftpgw ($1) died"; return 1; }
+	echo "== a normal session through ftpgw ($1) at $2:$3"
+	cli_py --host "$2" --port "$3" many --count 1
+}
+
+# sc_rob_then_normal GW HOST PORT FN ARGS: FN ARGS, then rob_normal GW HOST PORT.
+sc_rob_then_normal() {
+	local gw=$1 host=$2 port=$3
+	shift 3
+	"$@" || return 1
+	rob_normal "$gw" "$host" "$port"
+}
+
+# rob_srv_cmds ERE: the commands vsftpd logged since log_mark that
+# match ERE (vsftpd logs: FTP command: Client "...", "VERB ARG").
+rob_srv_cmds() { log_new "$LANE_DIR/vsftpd.log" | grep 'FTP command:' | grep -E -- "$1"; }
+
+# sc_rob_blocked GW HOST PORT NORMAL-PORT VERBS SEEN GWLOG-ERE... -- ROB-SEQ-ARGS:
+# a rob-seq session whose refused commands (VERBS, an ERE of verbs) must
+# never reach vsftpd, while its closing NOOP (FEAT before a login) and the
+# verbs in SEEN (space separated) do; the gateway must have logged a line
+# for each GWLOG-ERE; then a normal session at NORMAL-PORT.
+sc_rob_blocked() {
+	local gw=$1 host=$2 port=$3 nport=$4 verbs=$5 seen=$6 gwlog ere v
+	shift 6
+	local eres=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do eres+=("$1"); shift; done
+	shift
+	gwlog=$(rob_gwlog "$gw")
+	log_mark "$LANE_DIR/vsftpd.log" "$gwlog"
+	cli_py --host "$host" --port "$port" rob-seq "$@" || return 1
+	for ere in "${eres[@]}"; do
+		rob_log_wants "$gwlog" "$ere" "the refusal" || return 1
+	done
+	rob_srv_cmds '"(NOOP|FEAT)"$' >/dev/null ||
+		{ echo "FAIL: vsftpd's log does not show the session's closing NOOP/FEAT (the next check would prove nothing)"; return 1; }
+	for v in $seen; do
+		rob_srv_cmds "\"$v( [^\"]*)?\"\$" >/dev/null || { echo "FAIL: vsftpd never got $v"; return 1; }
+	done
+	if rob_srv_cmds "\"($verbs)( [^\"]*)?\"\$"; then
+		echo "FAIL: vsftpd got a command the gateway refused (above)"
+		return 1
+	fi
+	echo "vsftpd got the session's closing NOOP/FEAT${seen:+ and $seen}, none of $verbs"
+	rob_normal "$gw" "$host" "$nport"
+}
+
+# sc_rob_forwarded GW HOST PORT VERBS -- ROB-SEQ-ARGS: strict = no: each of
+# VERBS (space separated) reached vsftpd, the gateway logged no "strict:".
+sc_rob_forwarded() {
+	local gw=$1 host=$2 port=$3 verbs=$4 v gwlog
+	shift 5
+	gwlog=$(rob_gwlog "$gw")
+	log_mark "$LANE_DIR/vsftpd.log" "$gwlog"
+	cli_py --host "$host" --port "$port" rob-seq "$@" || return 1
+	for v in $verbs; do
+		rob_srv_cmds "\"$v( [^\"]*)?\"\$" >/dev/null ||
+			{ echo "FAIL: vsftpd never got $v"; return 1; }
+	done
+	echo "vsftpd got $verbs"
+	rob_log_lacks "$gwlog" 'strict:' '"strict:" line' || return 1
+	rob_normal "$gw" "$host" "$port"
+}
+
+# The three strict rules as rob-seq steps, and what vsftpd answers itself.
+ROB_LOGIN_530='^530 Please login with USER and PASS\.$'
+ROB_BEFORE_LOGIN=('CWD /' LIST PASV 'RETR file-1MiB' 'STOR x' 'SIZE file-1MiB' 'PORT 198,51,100,2,200,1' 'MKD robust-x')
+ROB_XFER=('RETR file-1MiB' 'STOR uploads/robust-x' 'APPE uploads/robust-x' STOU LIST NLST MLSD)
+# rob_steps WANT-ERE CMD...: ROB_STEPS=(--step "CMD => WANT-ERE" ...)
+rob_steps() {
+	local want=$1 c
+	shift
+	ROB_STEPS=()
+	for c; do ROB_STEPS+=(--step "$c => $want"); done
+}
+
+# ---------------------------------------------------------------- lane robust
+# Redirect mode, strict = yes (the default), deny-commands with DELE.
+
+setup_robust() {
+	LANE_HAS_GW=1
+	write_conf <<EOF
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+control-socket = "$LANE_DIR/ctl.sock"
+deny-commands = {"SITE EXEC", "DELE"}
+listen "main" { address = "::"  port = 8021  mode = "redirect"  passive-address = "original" }
+port-mapping "alt" { application = "ftp"  ports = {2121} }
+EOF
+	rules_use redirect 8021 21,2121 || return 1
+	gw_start "$LANE_DIR/ftpgw.conf" 8021
+}
+
+# sc_rob_killretr: the client dies (SIGKILL) 4 MiB into a 64 MiB RETR.
+sc_rob_killretr() {
+	local rc
+	log_mark "$LANE_DIR/vsftpd.log" "$LANE_DIR/ftpgw.log"
+	cli_py --host "$SRV4" --port 21 rob-killretr --after $((4 << 20))
+	rc=$?
+	[ "$rc" = 137 ] || { echo "FAIL: the client exited with $rc, expected 137 (SIGKILL)"; return 1; }
+	rob_no_sessions main 5 || return 1
+	for i in $(seq 25); do
+		log_new "$LANE_DIR/vsftpd.log" | grep -q 'FAIL DOWNLOAD' && break
+		sleep 0.2
+	done
+	rob_log_wants "$LANE_DIR/vsftpd.log" 'FAIL DOWNLOAD' "the aborted download" || return 1
+	rob_log_lacks "$LANE_DIR/vsftpd.log" 'OK DOWNLOAD' "OK DOWNLOAD" || return 1
+	rob_normal main "$SRV4" 21
+}
+
+# sc_rob_churn: 1,000 sessions; the fds come back, VmRSS grows < 2 MiB.
+sc_rob_churn() {
+	local pid fd0 fd1 rss0 rss1 i san=0
+	pid=$(cat "$LANE_DIR/ftpgw.pid")
+	grep -qa __asan_init "$FTPGW" && san=1
+	cli_py --host "$SRV4" --port 2121 rob-sessions --count 50 --parallel 4 || return 1
+	rob_no_sessions main 5 || return 1
+	fd0=$(ls "/proc/$pid/fd" | wc -l)
+	rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+	cli_py --host "$SRV4" --port 2121 rob-sessions --count 1000 --parallel 4 || return 1
+	rob_no_sessions main 5 || return 1
+	for i in $(seq 25); do
+		fd1=$(ls "/proc/$pid/fd" | wc -l)
+		[ "$fd1" -le "$fd0" ] && break
+		sleep 0.2
+	done
+	rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+	rob_diag "open fds: $fd0 before, $fd1 after; VmRSS: $rss0 kB before, $rss1 kB after ($((rss1 - rss0)) kB)$([ $san = 1 ] && echo "; sanitizer build: VmRSS not enforced")"
+	[ "$fd1" -le "$fd0" ] || { echo "FAIL: $((fd1 - fd0)) descriptors more than before"; ls -l "/proc/$pid/fd"; return 1; }
+	if [ $san = 0 ] && [ $((rss1 - rss0)) -ge 2048 ]; then
+		echo "FAIL: VmRSS grew by $((rss1 - rss0)) kB"
+		return 1
+	fi
+	rob_normal main "$SRV4" 21
+}
+
+# sc_rob_rootwarn: this gateway runs as root without "user": it said so.
+sc_rob_rootwarn() {
+	local pid uid
+	pid=$(cat "$LANE_DIR/ftpgw.pid")
+	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+	[ "$uid" = 0 ] || { echo "FAIL: the gateway runs as uid $uid, not root"; return 1; }
+	! grep -qE '^[[:space:]]*user[[:space:]]*=' "$LANE_DIR/ftpgw.conf" ||
+		{ echo "FAIL: the configuration sets user"; return 1; }
+	grep -m1 'running as root' "$LANE_DIR/ftpgw.log" ||
+		{ echo "FAIL: no 'running as root' warning in the log"; return 1; }
+	echo "uid $uid"
+}
+
+# sc_rob_hostile_input: NUL, bare CR and bare LF inside command lines.
+sc_rob_hostile_input() {
+	log_mark "$LANE_DIR/vsftpd.log" "$LANE_DIR/ftpgw.log"
+	cli_py --host "$SRV4" --port 21 rob-seq --login \
+		--step 'USER a\x00b => ^500 ' \
+		--step 'NOOP\x00MKD robust-nul => ^500 ' \
+		--step 'RETR x\rMKD robust-cr => ^500 ' \
+		--step 'NOOP\rDELE file-1B => ^500 ' \
+		--step 'SIZE file-1MiB\r\rMKD robust-crcr => ^500 ' \
+		--step 'NOOP\nNOOP => ^200 ;; ^200 ' \
+		--step 'NOOP\nDELE file-1B => ^200 ;; ^502 Command not allowed by the gateway\.$' || return 1
+	if rob_srv_cmds '"(MKD|DELE|USER a)|robust-'; then
+		echo "FAIL: vsftpd got a smuggled command (above)"
+		return 1
+	fi
+	[ -e "$IT_HOME/robust-nul" ] || [ -e "$IT_HOME/robust-cr" ] || [ -e "$IT_HOME/robust-crcr" ] &&
+		{ echo "FAIL: a smuggled MKD created a directory"; return 1; }
+	[ -f "$IT_HOME/file-1B" ] || { echo "FAIL: file-1B was deleted"; return 1; }
+	echo "vsftpd: $(rob_srv_cmds '"NOOP"$' | wc -l) NOOP, no MKD, no DELE"
+	rob_normal main "$SRV4" 21
+}
+
+# sc_rob_malformed_active: malformed PORT/EPRT arguments -> 501 (522 for
+# the other family); vsftpd gets only the gateway's own PORT of the RETR.
+sc_rob_malformed_active() {
+	local n
+	log_mark "$LANE_DIR/vsftpd.log"
+	cli_py --host "$SRV4" --port 21 --mode port rob-seq --login --retr \
+		--step 'PORT 1,2,3 => ^501 Bad PORT argument\.$' \
+		--step 'PORT 999,1,1,1,1,1 => ^501 Bad PORT argument\.$' \
+		--step 'PORT a,b,c,d,e,f => ^501 Bad PORT argument\.$' \
+		--step 'PORT 198,51,100,2,200,1,7 => ^501 Bad PORT argument\.$' \
+		--step 'PORT 198,51,100,2,256,1 => ^501 Bad PORT argument\.$' \
+		--step 'PORT => ^501 ' \
+		--step 'EPRT |1|x| => ^501 Bad EPRT argument\.$' \
+		--step 'EPRT 1|203.0.113.2|5000| => ^501 Bad EPRT argument\.$' \
+		--step 'EPRT 919198.51.100.29500009 => ^501 Bad EPRT argument\.$' \
+		--step 'EPRT |3|198.51.100.2|50000| => ^501 Bad EPRT argument\.$' \
+		--step 'EPRT |1|198.51.100.2|99999| => ^501 Bad EPRT argument\.$' \
+		--step 'EPRT |1|198.51.100.2|50000 => ^501 Bad EPRT argument\.$' \
+		--step 'EPRT |1|198.51.100.2\x00|50000| => ^500 ' \
+		--step 'EPRT |2|2001:db8:1::2|50000| => ^522 ' || return 1
+	n=$(rob_srv_cmds '"(PORT|EPRT) ' | wc -l)
+	rob_srv_cmds '"(PORT|EPRT) '
+	[ "$n" = 1 ] || { echo "FAIL: vsftpd got $n PORT/EPRT commands, expected 1 (the RETR's)"; return 1; }
+	rob_normal main "$SRV4" 21
+}
+
+# sc_rob_bounce HOST VERB-LOG-ERE STEP: FTP bounce refused with 501.
+sc_rob_bounce() {
+	local host=$1 ere=$2 step=$3
+	log_mark "$LANE_DIR/vsftpd.log" "$LANE_DIR/ftpgw.log"
+	cli_py --host "$host" --port 21 --mode "$( [ "${host#*:}" = "$host" ] && echo pasv || echo epsv)" \
+		rob-seq --login --retr --step "$step" || return 1
+	rob_log_wants "$LANE_DIR/ftpgw.log" "$ere" "the bounce" || return 1
+	if rob_srv_cmds '"(PORT|EPRT) '; then
+		echo "FAIL: vsftpd got a PORT/EPRT (above)"
+		return 1
+	fi
+	rob_normal main "$SRV4" 21
+}
+
+# sc_rob_deny: deny-commands {"SITE EXEC", "DELE"}.
+sc_rob_deny() {
+	log_mark "$LANE_DIR/vsftpd.log" "$LANE_DIR/ftpgw.log"
+	cli_py --host "$SRV4" --port 21 rob-seq --login \
+		--step 'SITE EXEC /bin/true => ^502 Command not allowed by the gateway\.$' \
+		--step 'site  exec  /bin/true => ^502 Command not allowed by the gateway\.$' \
+		--step 'DELE file-1B => ^502 Command not allowed by the gateway\.$' \
+		--step 'dele file-1B => ^502 Command not allowed by the gateway\.$' \
+		--step 'SITE HELP => ^214 ' || return 1
+	rob_log_wants "$LANE_DIR/ftpgw.log" 'denied by deny-commands: SITE EXEC' "SITE EXEC" || return 1
+	rob_log_wants "$LANE_DIR/ftpgw.log" 'denied by deny-commands: DELE' "DELE" || return 1
+	rob_srv_cmds '"SITE HELP"$' >/dev/null || { echo "FAIL: vsftpd did not get SITE HELP"; return 1; }
+	if rob_srv_cmds '"(DELE|dele|SITE +EXEC|site +exec)'; then
+		echo "FAIL: vsftpd got a denied command (above)"
+		return 1
+	fi
+	[ -f "$IT_HOME/file-1B" ] || { echo "FAIL: file-1B was deleted"; return 1; }
+	echo "vsftpd got SITE HELP, no DELE, no SITE EXEC"
+	rob_normal main "$SRV4" 21
+}
+
+lane_robust() {
+	local x
+	ROB_GWS=()
+	lane_begin robust setup_robust
+	# 1. strict = yes
+	rob_steps '^425 Use PORT, PASV, EPRT or EPSV first\.$' "${ROB_XFER[@]}"
+	ROB_STEPS2=("${ROB_STEPS[@]}")
+	rob_steps "$ROB_LOGIN_530" "${ROB_BEFORE_LOGIN[@]}"
+	x="vsftpd never gets it (its log shows the session's closing NOOP/FEAT), then a normal session"
+	rob_sc "robust strict: PASS before USER -> 503 'Login with USER first.' from the gateway, log 'strict:', $x" \
+		sc_rob_blocked main $SRV4 21 21 PASS '' 'strict: PASS before USER refused' -- \
+		--step 'PASS ftpgwtest => ^503 Login with USER first\.$'
+	rob_sc "robust strict: before login CWD LIST PASV RETR STOR SIZE PORT MKD -> 530 each from the gateway (log 'strict:'), SYST HELP OPTS and an unknown verb go to vsftpd (its log), which answers; $x" \
+		sc_rob_blocked main $SRV4 21 21 'CWD|LIST|PASV|RETR|STOR|SIZE|PORT|MKD' 'SYST HELP OPTS XYZZ' \
+		'strict: CWD before login refused' 'strict: PASV before login refused' 'strict: PORT before login refused' -- \
+		"${ROB_STEPS[@]}" \
+		--step 'SYST => ^[25][0-9][0-9] ' --step 'HELP => ^[25][0-9][0-9] ' \
+		--step 'OPTS UTF8 ON => ^[25][0-9][0-9] ' --step 'XYZZ => ^5[0-9][0-9] '
+	rob_sc "robust strict: logged in, RETR STOR APPE STOU LIST NLST MLSD without PASV/PORT -> 425 'Use PORT, PASV, EPRT or EPSV first.' each (log 'strict:'), $x" \
+		sc_rob_blocked main $SRV4 21 21 'RETR|STOR|APPE|STOU|LIST|NLST|MLSD' '' \
+		'strict: RETR without PORT/PASV refused' 'strict: MLSD without PORT/PASV refused' -- --login \
+		"${ROB_STEPS2[@]}"
+	# 2. FTP bounce
+	rob_sc "robust bounce: PORT to a third host ($SRV4:50000) -> 501 'PORT refused', log, vsftpd gets no PORT; PASV RETR 1MiB on the session, then a normal session" \
+		sc_rob_bounce $SRV4 'PORT to 203\.0\.113\.2:50000 refused' 'PORT 203,0,113,2,195,80 => ^501 PORT refused: '
+	rob_sc "robust bounce: PORT to the client's own address, port 21 -> 501 'PORT refused', log, vsftpd gets no PORT; then sessions work" \
+		sc_rob_bounce $SRV4 'PORT to 198\.51\.100\.2:21 refused' 'PORT 198,51,100,2,0,21 => ^501 PORT refused: '
+	rob_sc "robust bounce: EPRT to a third host (v4 $SRV4) -> 501 'EPRT refused', log, vsftpd gets no EPRT; then sessions work" \
+		sc_rob_bounce $SRV4 'EPRT to 203\.0\.113\.2:50000 refused' 'EPRT |1|203.0.113.2|50000| => ^501 EPRT refused: '
+	rob_sc "robust bounce: EPRT to a third host (v6 $SRV6) -> 501 'EPRT refused', log, vsftpd gets no EPRT; then sessions work" \
+		sc_rob_bounce $SRV6 'EPRT to \[2001:db8:2::2\]:50000 refused' 'EPRT |2|2001:db8:2::2|50000| => ^501 EPRT refused: '
+	# 6. hostile input
+	rob_sc "robust hostile: malformed PORT (1,2,3 / 999,... / a,b,... / 7 numbers / 256 / empty) and EPRT (|1|x| / delimiter 1 / digit delimiters / family 3 / port 99999 / no final delimiter) -> 501 each, EPRT of the other family -> 522; vsftpd gets none; then PORT RETR 1MiB sha256" \
+		sc_rob_malformed_active
+	rob_sc "robust hostile: NUL and bare CR inside command lines -> 500, nothing smuggled to vsftpd (no MKD/DELE), bare LF ends a line (NOOP\\nNOOP -> 200 200, NOOP\\nDELE -> 200 502); then a normal session" \
+		sc_rob_hostile_input
+	rob_sc "robust hostile: slowloris (logged in, one byte a second for 10 s, no line end) beside a normal session's RETR 64MiB + STOR 1MiB sha256, which finish first; then its line gets 200; then a normal session" \
+		sc_rob_then_normal main $SRV4 21 cli_py --host $SRV4 --port 21 rob-slowloris
+	# 4. limits
+	rob_sc "robust limits: 100 KB command line -> 500 'Command line too long.', then NOOP 200 and RETR 1MiB sha256 on the session; then a normal session" \
+		sc_rob_then_normal main $SRV4 21 cli_py --host $SRV4 --port 21 longline --length 102400
+	rob_sc "robust limits: deny-commands {SITE EXEC, DELE} -> 502 (any case, any spacing), SITE HELP passes, vsftpd never gets them, log; then a normal session" \
+		sc_rob_deny
+	# 3. passive ports
+	rob_sc "robust passive ports: 30 PASVs on one session -> ports within $GW_PASV, not increasing, not consecutive; then RETR 1MiB sha256" \
+		cli_py --host $SRV4 --port 21 rob-pasvports --count 30 --lo ${GW_PASV%-*} --hi ${GW_PASV#*-}
+	# 5. faults
+	rob_sc "robust faults: the client is SIGKILLed 4 MiB into a 64 MiB RETR -> within 5 s ftpgwctl lists no session, vsftpd logs FAIL DOWNLOAD; then a normal session" \
+		sc_rob_killretr
+	rob_sc "robust faults: 1000 sessions (login, NOOP, QUIT; pyftpdlib, 4 at a time) -> open fds back to where they were, VmRSS grew < 2 MiB; then a normal session" \
+		sc_rob_churn
+	# 7. privileges
+	rob_sc "robust privileges: a gateway started as root without 'user' runs as uid 0 and logged 'running as root'" \
+		sc_rob_rootwarn
+	rob_lane_end
+}
+
+# ---------------------------------------------------------------- lane robust-server
+# fakeftpd.py in srv on 2200+i (mode i of ROB_FAKE_MODES), the gateway's
+# reverse listeners 9200+i toward them, and 9221 toward vsftpd.  A second
+# gateway ("idle", idle-timeout = 3): 9301 -> vsftpd, 9309 -> nogreeting.
+
+setup_robust_server() {
+	local i listens="" fports="" spec=() pid
+	LANE_HAS_GW=1
+	for i in "${!ROB_FAKE_MODES[@]}"; do
+		spec+=(--listen "$((2200 + i)):${ROB_FAKE_MODES[$i]}")
+		listens+="listen \"f$i\" { address = \"::\"  port = $((9200 + i))  mode = \"reverse\"  upstream = \"$SRV4:$((2200 + i))\" }"$'\n'
+		fports+="${fports:+, }$((2200 + i))"
+	done
+	ip netns exec "$NS_SRV" "$PY" "$IT_SRC/fakeftpd.py" --home "$IT_HOME" \
+		--log "$LANE_DIR/fakeftpd.log" "${spec[@]}" >"$LANE_DIR/fakeftpd.out" 2>&1 &
+	pid=$!
+	register_pid "$pid"
+	echo "$pid" >"$LANE_DIR/fakeftpd.pid"
+	wait_listen "$NS_SRV" $((2200 + ${#ROB_FAKE_MODES[@]} - 1)) 10 ||
+		{ echo "fakeftpd does not listen:"; cat "$LANE_DIR/fakeftpd.out"; return 1; }
+	write_conf <<EOF
+passive-ports = "50000-50499"
+shutdown-timeout = 3
+control-socket = "$LANE_DIR/ctl.sock"
+listen "vsftpd" { address = "::"  port = 9221  mode = "reverse"  upstream = "$SRV4:21" }
+$listens
+port-mapping "fake" { application = "ftp"  ports = {$fports} }
+EOF
+	gw_start "$LANE_DIR/ftpgw.conf" 9221 9200 $((9200 + ${#ROB_FAKE_MODES[@]} - 1)) || return 1
+	rob_gw_start idle 9301 9309 <<EOF
+passive-ports = "50500-50999"
+shutdown-timeout = 3
+idle-timeout = 3
+control-socket = "$LANE_DIR/ctl-idle.sock"
+listen "vsftpd" { address = "::"  port = 9301  mode = "reverse"  upstream = "$SRV4:21" }
+listen "nogreeting" { address = "::"  port = 9309  mode = "reverse"  upstream = "$SRV4:2209" }
+port-mapping "fake" { application = "ftp"  ports = {2209} }
+EOF
+}
+
+# rob_fport MODE: the fakeftpd port of MODE (the gateway's is 7000 more).
+rob_fport() {
+	local i
+	for i in "${!ROB_FAKE_MODES[@]}"; do
+		[ "${ROB_FAKE_MODES[$i]}" = "$1" ] && { echo $((2200 + i)); return 0; }
+	done
+	return 1
+}
+
+# sc_rob_pasv227 MODE DIRECT-WANT [GWLOG-ERE]: straight from gw, fakeftpd's
+# PASV reply matches DIRECT-WANT (the oddity is real); through the gateway
+# PASV RETR+STOR 1MiB sha256 work and the gateway logged GWLOG-ERE.
+sc_rob_pasv227() {
+	local port
+	port=$(rob_fport "$1")
+	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
+	echo "== straight to fakeftpd $1 ($SRV4:$port)"
+	gw_py --host "$SRV4" --port "$port" rob-seq --login --step "PASV => $2" || return 1
+	echo "== through the gateway ($GWC4:$((port + 7000)))"
+	sc_xfer pasv "$GWC4" $((port + 7000)) 1MiB --expect-pasv-host "$GWC4" || return 1
+	if [ -n "${3:-}" ]; then
+		rob_log_wants "$LANE_DIR/ftpgw.log" "$3" "the foreign 227" || return 1
+	fi
+	rob_log_wants "$LANE_DIR/fakeftpd.log" "^[0-9:.]+ $port/$1 #[0-9]+ data connection from 203\.0\.113\.1:" \
+		"the gateway's data connection to fakeftpd's own address" || return 1
+	rob_normal main "$GWC4" 9221
+}
+
+# sc_rob_badreply MODE WANT GWLOG-ERE: HELP through the gateway to fakeftpd
+# MODE -> WANT and the gateway closes; GWLOG-ERE logged; fakeftpd's log
+# shows it sent the bad reply (FAKELOG-ERE); then a normal session.
+sc_rob_badreply() {
+	local port
+	port=$(rob_fport "$1")
+	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
+	cli_py --host "$GWC4" --port $((port + 7000)) rob-seq --login --closed --step "HELP => $2" || return 1
+	rob_log_wants "$LANE_DIR/fakeftpd.log" "$port/$1 #[0-9]+ $4" "what fakeftpd did" || return 1
+	rob_log_wants "$LANE_DIR/ftpgw.log" "$3" "the bad reply" || return 1
+	rob_no_sessions main 5 || return 1
+	rob_normal main "$GWC4" 9221
+}
+
+# sc_rob_closemid: fakeftpd closes data and control 8 MiB into a 64 MiB RETR.
+sc_rob_closemid() {
+	local port
+	port=$(rob_fport closemid)
+	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
+	cli_py --host "$GWC4" --port $((port + 7000)) rob-retrfail --max 15 || return 1
+	rob_log_wants "$LANE_DIR/fakeftpd.log" "$port/closemid #[0-9]+ closemid: closing" "the server's close" || return 1
+	rob_no_sessions main 5 || return 1
+	rob_normal main "$GWC4" 9221
+}
+
+# sc_rob_stall: fakeftpd's data connection sends nothing; the client gives
+# up after 3 s and leaves; the gateway must drop the session and close the
+# server's data connection.
+sc_rob_stall() {
+	local port i
+	port=$(rob_fport stall)
+	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
+	cli_py --host "$GWC4" --port $((port + 7000)) rob-stall --stall-timeout 3 || return 1
+	rob_no_sessions main 5 || return 1
+	for i in $(seq 25); do
+		log_new "$LANE_DIR/fakeftpd.log" | grep -q 'stall: the data connection was' && break
+		sleep 0.2
+	done
+	rob_log_wants "$LANE_DIR/fakeftpd.log" "$port/stall #[0-9]+ stall: the data connection was (closed|reset)" \
+		"the gateway closing the server's data connection" || return 1
+	rob_normal main "$GWC4" 9221
+}
+
+# sc_rob_idle ERE FN ARGS: run FN against the "idle" gateway, then its log
+# must have a line matching ERE ("": not checked), and it serves a normal
+# session.
+sc_rob_idle() {
+	local ere=$1
+	shift
+	log_mark "$LANE_DIR/gw-idle.log"
+	"$@" || rob_fail_tail idle || return 1
+	if [ -n "$ere" ]; then
+		rob_log_wants "$LANE_DIR/gw-idle.log" "$ere" "the timeout" || return 1
+	fi
+	rob_normal idle "$GWC4" 9301
+}
+
+lane_robust_server() {
+	local x
+	ROB_GWS=()
+	lane_begin robust-server setup_robust_server
+	x="then a normal session (vsftpd)"
+	rob_sc "robust server: 227 naming a third host (203.0.113.99) while fakeftpd listens on its own address -> the gateway connects to the control peer, logs it, PASV RETR+STOR 1MiB sha256; $x" \
+		sc_rob_pasv227 pasv-foreign '^227 .*\(203,0,113,99,' '227 names 203\.0\.113\.99(:[0-9]+)?; connecting to the control peer instead'
+	rob_sc "robust server: 227 without parentheses -> understood, PASV RETR+STOR 1MiB sha256; $x" \
+		sc_rob_pasv227 pasv-noparen '^227 Entering Passive Mode 203,0,113,2,[0-9]+,[0-9]+$'
+	rob_sc "robust server: multi-line 227 (the address on its last line, after '227 ') -> understood, PASV RETR+STOR 1MiB sha256; $x" \
+		sc_rob_pasv227 pasv-multiline '^227-'
+	rob_sc "robust server: malformed 227 (five numbers) -> 425 'bad reply from the server' to the client, log; EPSV RETR 1MiB on the same session; $x" \
+		sc_rob_idle_main_badpasv
+	rob_sc "robust server: a 5000-byte reply line -> 421 'The server sent a malformed reply; closing.', session closed, log; $x" \
+		sc_rob_badreply longline '^421 The server sent a malformed reply; closing\.$' \
+		'the server sent a malformed or overlong reply' 'S> 214 x{20}'
+	rob_sc "robust server: a 2002-line reply -> 421 'The server sent a malformed reply; closing.', session closed, log; $x" \
+		sc_rob_badreply manylines '^421 The server sent a malformed reply; closing\.$' \
+		'the server sent a malformed or overlong reply' 'S> 214- \(2002 lines\)'
+	rob_sc "robust server: the server closes the control connection while HELP waits for its reply -> 421 'the server closed the connection.', session closed; $x" \
+		sc_rob_badreply closehelp '^421 Service not available: the server closed the connection\.$' \
+		'end: .*server closed' 'closehelp: closing'
+	rob_sc "robust server: the server closes data and control 8 MiB into a 64 MiB RETR -> the client gets < 64 MiB and 421/426/451 within 15 s, no session left; $x" \
+		sc_rob_closemid
+	rob_sc "robust server: the server's data connection stalls (sends nothing) -> the client's own 3 s timeout, it leaves; within 5 s no session left and the server's data connection closed; $x" \
+		sc_rob_stall
+	rob_sc "robust server: a server that never sends its greeting, idle-timeout = 3 -> the client gets 421 'Idle timeout' 2.5..6 s after connecting, then the close; log" \
+		sc_rob_idle 'idle for 3 seconds' cli_py --host $GWC4 --port 9309 rob-wait \
+		--want '^421 Idle timeout: closing control connection\.$' --min 2.5 --max 6
+	rob_sc "robust limits: idle-timeout = 3 -> 421 'Idle timeout' 2.5..5 s after the login, then the close; log; then a normal session" \
+		sc_rob_idle 'idle for 3 seconds' cli_py --host $GWC4 --port 9301 rob-wait --login \
+		--want '^421 Idle timeout: closing control connection\.$' --min 2.5 --max 5
+	rob_sc "robust limits: idle-timeout = 3, a 64 MiB RETR read slowly over 6 s is not idle -> 226, sha256" \
+		sc_rob_idle '' cli_py --host $GWC4 --port 9301 rob-slowretr --seconds 6
+	# The idle time after a transfer: the client reads slowly (6.4 MiB/s)
+	# for 4.2 s, then the rest at full speed, so the data ends between the
+	# idle timer's turns at 3 s (the data still flows: re-armed) and 6 s
+	# after the RETR; it sends NOOP 2 s after the 226.  Idle since the end
+	# of the transfer for 2 s < 3 s: NOOP must get 200.  (A timer that is
+	# not restarted when the data ends fires at 6 s, with the session idle
+	# for less than 2 s: what ftpgw did when this was written.)
+	rob_sc "robust limits: idle-timeout = 3, the idle time counts from the end of a transfer: 64 MiB RETR read slowly for 4.2 s then at full speed, NOOP 2 s after the 226 -> 200" \
+		sc_rob_idle '' cli_py --host $GWC4 --port 9301 rob-slowretr --seconds 10 --fast-after 4.2 --then-wait 2
+	rob_lane_end
+}
+
+# The malformed 227: a rob-seq session through the gateway to pasv-bad.
+sc_rob_idle_main_badpasv() {
+	local port
+	port=$(rob_fport pasv-bad)
+	log_mark "$LANE_DIR/ftpgw.log"
+	echo "== straight to fakeftpd pasv-bad ($SRV4:$port)"
+	gw_py --host "$SRV4" --port "$port" rob-seq --login --step 'PASV => ^227 .*\(203,0,113,2,[0-9]+\)' || return 1
+	echo "== through the gateway"
+	cli_py --host "$GWC4" --port $((port + 7000)) --mode epsv rob-seq --login --retr \
+		--step "PASV => ^425 Can't open data connection: bad reply from the server\.$" || return 1
+	rob_log_wants "$LANE_DIR/ftpgw.log" 'malformed 227 reply from the server' "the malformed 227" || return 1
+	rob_normal main "$GWC4" 9221
+}
+
+# ---------------------------------------------------------------- lane robust-limits
+# Reverse mode toward vsftpd.  main: strict = no (9021).  "maxs":
+# max-sessions = 3 (9031).  "percli": max-sessions-per-client = 2 (9041).
+# "timeouts": data-timeout = 2, connect-timeout = 2 (9051 -> vsftpd, 9052 ->
+# a port whose SYNs srv drops, 9053 -> a closed port).
+
+setup_robust_limits() {
+	LANE_HAS_GW=1
+	ip netns exec "$NS_SRV" iptables -w -A INPUT -p tcp --dport 2299 -j DROP || return 1
+	write_conf <<EOF
+passive-ports = "50000-50199"
+shutdown-timeout = 3
+control-socket = "$LANE_DIR/ctl.sock"
+strict = no
+listen "vsftpd" { address = "::"  port = 9021  mode = "reverse"  upstream = "$SRV4:21" }
+EOF
+	gw_start "$LANE_DIR/ftpgw.conf" 9021 || return 1
+	rob_gw_start maxs 9031 <<EOF || return 1
+passive-ports = "50200-50399"
+shutdown-timeout = 3
+control-socket = "$LANE_DIR/ctl-maxs.sock"
+max-sessions = 3
+listen "vsftpd" { address = "::"  port = 9031  mode = "reverse"  upstream = "$SRV4:21" }
+EOF
+	rob_gw_start percli 9041 <<EOF || return 1
+passive-ports = "50400-50599"
+shutdown-timeout = 3
+control-socket = "$LANE_DIR/ctl-percli.sock"
+max-sessions = 50
+max-sessions-per-client = 2
+listen "vsftpd" { address = "::"  port = 9041  mode = "reverse"  upstream = "$SRV4:21" }
+EOF
+	rob_gw_start timeouts 9051 9052 9053 <<EOF
+passive-ports = "50600-50799"
+shutdown-timeout = 3
+control-socket = "$LANE_DIR/ctl-timeouts.sock"
+data-timeout = 2
+connect-timeout = 2
+listen "vsftpd"  { address = "::"  port = 9051  mode = "reverse"  upstream = "$SRV4:21" }
+listen "dropped" { address = "::"  port = 9052  mode = "reverse"  upstream = "$SRV4:2299" }
+listen "closed"  { address = "::"  port = 9053  mode = "reverse"  upstream = "$SRV4:2298" }
+port-mapping "dead" { application = "ftp"  ports = {2298, 2299} }
+EOF
+}
+
+# sc_rob_limit GW PORT LOG-ERE ROB-HOLD-ARGS
+sc_rob_limit() {
+	local gw=$1 port=$2 ere=$3
+	shift 3
+	log_mark "$(rob_gwlog "$gw")"
+	cli_py --host "$GWC4" --port "$port" rob-hold "$@" || rob_fail_tail "$gw" || return 1
+	rob_log_wants "$(rob_gwlog "$gw")" "$ere" "the refusal" || return 1
+	rob_normal "$gw" "$GWC4" "$port"
+}
+
+# sc_rob_connect LISTEN-PORT WANT MIN MAX LOG-ERE: a dead server.
+sc_rob_connect() {
+	local port=$1 want=$2 min=$3 max=$4 ere=$5 d0 d1
+	log_mark "$LANE_DIR/gw-timeouts.log"
+	d0=$(ip netns exec "$NS_SRV" iptables -w -L INPUT -n -v -x | awk '/dpt:2299/ { print $1 }')
+	cli_py --host "$GWC4" --port "$port" rob-wait --want "$want" --min "$min" --max "$max" ||
+		rob_fail_tail timeouts || return 1
+	rob_log_wants "$LANE_DIR/gw-timeouts.log" "$ere" "the dead server" || return 1
+	if [ "$port" = 9052 ]; then
+		d1=$(ip netns exec "$NS_SRV" iptables -w -L INPUT -n -v -x | awk '/dpt:2299/ { print $1 }')
+		echo "srv dropped $((d1 - d0)) packets to port 2299"
+		[ "$((d1 - d0))" -ge 1 ] || { echo "FAIL: srv's DROP rule saw no packet (the test proves nothing)"; return 1; }
+	fi
+	rob_normal timeouts "$GWC4" 9051
+}
+
+sc_rob_datatimeout() {
+	log_mark "$LANE_DIR/gw-timeouts.log"
+	cli_py --host "$GWC4" --port 9051 rob-datatimeout --wait 3.5 || rob_fail_tail timeouts || return 1
+	rob_log_wants "$LANE_DIR/gw-timeouts.log" 'timed out waiting for the data connection' "the data timeout" || return 1
+	rob_normal timeouts "$GWC4" 9051
+}
+
+lane_robust_limits() {
+	local x
+	ROB_GWS=()
+	lane_begin robust-limits setup_robust_limits
+	rob_steps '^425 Use PORT or PASV first\.$' 'RETR file-1MiB' 'STOR uploads/robust-x' LIST NLST
+	ROB_STEPS2=("${ROB_STEPS[@]}")
+	rob_steps '^530 ' "${ROB_BEFORE_LOGIN[@]}"
+	# 1. strict = no: the same commands reach the server, which answers.
+	x="no 'strict:' in the gateway log; then a normal session"
+	rob_sc "robust strict=no: PASS before USER goes to vsftpd (its log shows PASS; it answers 503 itself), $x" \
+		sc_rob_forwarded main $GWC4 9021 PASS -- --step 'PASS ftpgwtest => ^503 '
+	rob_sc "robust strict=no: before login CWD LIST PASV RETR STOR SIZE PORT MKD go to vsftpd (its log shows them; it answers 530 itself), $x" \
+		sc_rob_forwarded main $GWC4 9021 'CWD LIST PASV RETR STOR SIZE PORT MKD' -- "${ROB_STEPS[@]}"
+	rob_sc "robust strict=no: logged in, RETR STOR LIST NLST without PASV/PORT go to vsftpd (its log shows them; it answers 425 'Use PORT or PASV first.' itself), $x" \
+		sc_rob_forwarded main $GWC4 9021 'RETR STOR LIST NLST' -- --login "${ROB_STEPS2[@]}"
+	# 4. limits
+	rob_sc "robust limits: max-sessions = 3: three sessions open, the 4th gets 421 'Too many connections; try again later.' and is closed, log; then a normal session" \
+		sc_rob_limit maxs 9031 'refused: max-sessions reached' --hold 3
+	rob_sc "robust limits: max-sessions-per-client = 2 (max-sessions 50): two sessions from $CLI4 open, its 3rd gets 421 and is closed, one from $CLI6 still gets 220, log; then a normal session" \
+		sc_rob_limit percli 9041 'client 198\.51\.100\.2:[0-9]+ refused: max-sessions-per-client reached' \
+		--hold 2 --extra-host $GWC6
+	rob_sc "robust limits: data-timeout = 2: PASV, no data connection for 3.5 s -> log 'timed out waiting for the data connection', RETR gets 4xx/5xx, NOOP 200, RETR 1MiB sha256 on the session; then a normal session" \
+		sc_rob_datatimeout
+	rob_sc "robust limits: connect-timeout = 2, the server's SYNs dropped (iptables in srv) -> 421 'the server does not answer.' 1.5..4.5 s after connecting, log; then a normal session" \
+		sc_rob_connect 9052 '^421 Service not available: the server does not answer\.$' 1.5 4.5 \
+		'connect to the server timed out'
+	rob_sc "robust limits: the server's port refuses (RST) -> 421 'the server cannot be reached.' within 2 s, log; then a normal session" \
+		sc_rob_connect 9053 '^421 Service not available: the server cannot be reached\.$' 0 2 \
+		'cannot connect to 203\.0\.113\.2:2298'
+	rob_lane_end
+}
+
+# ---------------------------------------------------------------- lane robust-priv
+# tproxy only, on 8021, passive 50000-50999, user = "nobody": root is
+# dropped after binding, CAP_NET_ADMIN alone is kept.
+
+setup_robust_priv() {
+	LANE_HAS_GW=1
+	write_conf <<EOF
+user = "nobody"
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+control-socket = "$LANE_DIR/ctl.sock"
+listen "main" { address = "::"  port = 8021  mode = "tproxy"  passive-address = "original" }
+EOF
+	rules tproxy add FTPGW_IFACE=eth0 FTPGW_LISTEN_PORT=8021 FTPGW_CONTROL_PORTS=21 \
+		FTPGW_PASSIVE_PORTS="$GW_PASV" || return 1
+	gw_start "$LANE_DIR/ftpgw.conf" 8021
+}
+
+sc_rob_privs() {
+	local pid uid cap
+	pid=$(cat "$LANE_DIR/ftpgw.pid")
+	grep -E '^(Uid|Gid|CapPrm|CapEff):' "/proc/$pid/status"
+	uid=$(awk '/^Uid:/ { print $2 "," $3 "," $4 "," $5 }' "/proc/$pid/status")
+	cap=$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")
+	rob_diag "ftpgw (user = nobody): Uid $uid, CapEff $cap"
+	[ "$uid" = 65534,65534,65534,65534 ] || { echo "FAIL: Uid $uid, expected 65534 (nobody) for all four"; return 1; }
+	[ "$cap" = 0000000000001000 ] || { echo "FAIL: CapEff $cap, expected 0000000000001000 (CAP_NET_ADMIN only)"; return 1; }
+	grep -m1 'running as user "nobody"' "$LANE_DIR/ftpgw.log" ||
+		{ echo "FAIL: no 'running as user \"nobody\"' line in the log"; return 1; }
+	if grep 'running as root' "$LANE_DIR/ftpgw.log"; then
+		echo "FAIL: the 'running as root' warning although user is set"
+		return 1
+	fi
+}
+
+lane_robust_priv() {
+	local x="RETR+STOR 1MiB,64MiB sha256 (ftplib), data peer is the server"
+	ROB_GWS=()
+	lane_begin robust-priv setup_robust_priv
+	rob_sc "robust privileges: user = nobody, tproxy on 8021, passive $GW_PASV -> /proc/PID/status Uid 65534, CapEff 0000000000001000 (CAP_NET_ADMIN only), log 'running as user', no 'running as root'" \
+		sc_rob_privs
+	rob_sc "robust privileges: user = nobody, tproxy v4 PASV: $x" \
+		sc_xfer pasv $SRV4 21 1MiB,64MiB --expect-pasv-host $SRV4 --expect-data-peer $SRV4
+	rob_sc "robust privileges: user = nobody, tproxy v4 PORT: $x" \
+		sc_xfer port $SRV4 21 1MiB,64MiB --expect-data-peer $SRV4
+	rob_sc "robust privileges: user = nobody, tproxy v6 EPSV: $x" \
+		sc_xfer epsv $SRV6 21 1MiB,64MiB --expect-data-peer $SRV6
+	rob_lane_end
+}
