@@ -4,7 +4,7 @@
 # and fuzzer toolchains). Run as root.
 set -eu
 build="build-essential autoconf automake pkg-config libevent-dev libconfuse-dev libssl-dev check"
-test="iproute2 iptables nftables vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd"
+test="iproute2 iptables nftables vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd systemd util-linux"
 pkgs=$build
 [ "${1:-}" = "--test" ] && pkgs="$build $test"
 export DEBIAN_FRONTEND=noninteractive

@@ -226,5 +226,97 @@ else
 	skip "NOTIFY_SOCKET gets the sd_notify messages" "no /usr/bin/python3"
 fi
 
+# TLS files: -t names the file at fault and what is wrong with it.
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/a.key" -out "$tmp/a.pem" \
+	-days 1 -subj /CN=a >/dev/null 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/b.key" -out "$tmp/b.pem" \
+	-days 1 -subj /CN=b >/dev/null 2>&1; then
+	tls_t() {   # tls_t CERT KEY PATTERN: -t fails, naming the problem
+		printf 'listen "a" { port = 8021 }\ntls {\n certificate = "%s"\n key = "%s"\n}\n' \
+		    "$1" "$2" > "$tmp/tlst.conf"
+		"$FTPGW" -t -c "$tmp/tlst.conf" > "$tmp/tlst.out" 2>&1
+		rc=$?
+		cat "$tmp/tlst.out"
+		[ $rc -eq "$4" ] && grep -q -- "$3" "$tmp/tlst.out"
+	}
+	check "-t accepts a matching certificate and key" tls_t "$tmp/a.pem" "$tmp/a.key" "configuration OK" 0
+	check "-t names a key that does not match its certificate" \
+	    tls_t "$tmp/a.pem" "$tmp/b.key" "key $tmp/b.key does not match certificate $tmp/a.pem" 1
+	check "-t names a certificate file that is not PEM" \
+	    tls_t "$data/good-minimal.conf" "$tmp/a.key" "certificate $data/good-minimal.conf: not a PEM certificate" 1
+else
+	skip "-t checks the TLS files" "openssl cannot make a test certificate"
+fi
+
+# syslog: in the background ftpgw logs to /dev/log with the log-facility
+# of the config. A private mount namespace puts a socket of ours there.
+cat > "$tmp/syslog.py" <<'PY'
+import os, re, signal, socket, subprocess, sys
+
+ftpgw, tmp = sys.argv[1], sys.argv[2]
+path = os.path.join(tmp, "devlog")
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+srv.bind(path)
+srv.settimeout(10)
+port = 40100 + os.getpid() % 500
+conf = os.path.join(tmp, "syslog.conf")
+with open(conf, "w") as f:
+    f.write('passive-ports = "40000-40099"\ncontrol-socket = ""\nlog-facility = "local3"\n'
+            'log-level = "info"\n'
+            'listen "rev" {\n\taddress = "127.0.0.1"\n\tport = %d\n'
+            '\tmode = "reverse"\n\tupstream = "127.0.0.1:1"\n}\n' % port)
+# Without -f ftpgw daemonizes; it is found again by its listening port.
+# /dev/log may not exist here: the namespace gets a /dev of its own with
+# null, urandom and our socket in it.
+old = os.path.join(tmp, "olddev")
+os.mkdir(old)
+script = """set -e
+mount --make-rprivate /
+mount --rbind /dev {old}
+mount -t tmpfs none /dev
+for f in null urandom log; do touch /dev/$f; done
+mount --bind {old}/null /dev/null
+mount --bind {old}/urandom /dev/urandom
+mount --bind {path} /dev/log
+exec {ftpgw} -c {conf}
+""".format(old=old, path=path, ftpgw=ftpgw, conf=conf)
+subprocess.run(["unshare", "-m", "sh", "-c", script], check=True)
+msgs = []
+def take(until):
+    while not any(until(m) for m in msgs):
+        msgs.append(srv.recv(4096).decode(errors="replace"))
+try:
+    take(lambda m: "started" in m)
+    # A session: its server (port 1) refuses, so it ends at once.
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    c.recv(1024)
+    c.close()
+    take(lambda m: " end: " in m)
+finally:
+    out = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port],
+                         capture_output=True, text=True).stdout
+    for pid in re.findall(r"pid=(\d+)", out):
+        os.kill(int(pid), signal.SIGTERM)
+for m in msgs:
+    print(m)
+# <PRI> = facility * 8 + severity: local3 is 19; debug is severity 7.
+pris = [int(re.match(r"<(\d+)>", m).group(1)) for m in msgs]
+if any(p // 8 != 19 for p in pris):
+    sys.exit("a message outside facility local3: %s" % pris)
+if any(p % 8 == 7 for p in pris):
+    sys.exit("debug messages at log-level info")
+if not any(re.search(r"ftpgw\[\d+\]: #\d+ end: client 127\.0\.0\.1", m) for m in msgs):
+    sys.exit("no session summary line with its #ID prefix")
+PY
+if [ "$(id -u)" -ne 0 ]; then
+	skip "syslog: facility local3 and #ID lines on /dev/log" "not root (needs a mount namespace)"
+elif ! command -v unshare >/dev/null 2>&1 || [ ! -x /usr/bin/python3 ]; then
+	skip "syslog: facility local3 and #ID lines on /dev/log" "unshare or /usr/bin/python3 missing"
+else
+	check "syslog (in the background): every line in facility local3, session lines with #ID, no debug at info" \
+	    /usr/bin/python3 "$tmp/syslog.py" "$FTPGW" "$tmp"
+fi
+
 echo "1..$n"
 [ $fails -eq 0 ]
