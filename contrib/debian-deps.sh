@@ -1,12 +1,24 @@
 #!/bin/sh
-# Install what ftpgw needs on Debian 12: to build it, and with --test, to run
-# its whole test suite (real FTP servers and clients, netns tools, sanitizer
-# and fuzzer toolchains). Run as root.
+# What ftpgw needs on Debian 12: to build it, and with --test, to run its
+# whole test suite (real FTP servers and clients, netns tools, sanitizer
+# and fuzzer toolchains). Installs them (as root), or with --list only
+# prints the package names.
+#   contrib/debian-deps.sh [--test] [--list]
 set -eu
 build="build-essential autoconf automake pkg-config libevent-dev libconfuse-dev libssl-dev check"
 test="iproute2 iptables nftables vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd systemd util-linux"
-pkgs=$build
-[ "${1:-}" = "--test" ] && pkgs="$build $test"
+pkgs=$build list=no
+for arg in "$@"; do
+	case $arg in
+	--test) pkgs="$build $test" ;;
+	--list) list=yes ;;
+	*) echo "usage: $0 [--test] [--list]" >&2; exit 2 ;;
+	esac
+done
+if [ $list = yes ]; then
+	echo $pkgs
+	exit 0
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
