@@ -417,6 +417,7 @@ dc_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 	log_sess(LL_DEBUG, dc->sid, "data connection from %s %s", side_name[side],
 	    addr_fmt((struct sockaddr *)&peer, a, sizeof(a)));
+	(void)sock_nodelay(fd);
 	e->fd = fd;
 	end_close_listener(e);
 	dc_end_connected(dc, side);

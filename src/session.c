@@ -965,6 +965,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	}
 
 	(void)sock_oob_inline(fd);
+	(void)sock_nodelay(fd);
 	if (s->app == APP_FTPS) {
 		/* Implicit FTPS: TLS from the first byte toward the client, and
 		 * toward the server unless server-side = off. */

@@ -206,3 +206,9 @@ sock_set_transparent(int fd, int family, bool on)
 	return family == AF_INET6 ? set_int(fd, SOL_IPV6, IPV6_TRANSPARENT, on) :
 	    set_int(fd, SOL_IP, IP_TRANSPARENT, on);
 }
+
+int
+sock_nodelay(int fd)
+{
+	return set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+}

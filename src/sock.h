@@ -48,6 +48,11 @@ int sock_error(int fd);
  * that exists already (a listener whose mode a reload changes). */
 int sock_set_transparent(int fd, int family, bool on);
 
+/* TCP_NODELAY on an accepted socket (those we connect get it from
+ * sock_prepare): replies such as 150 then 226 must not wait for the
+ * peer's delayed ACK, nor a transfer's last partial segment. */
+int sock_nodelay(int fd);
+
 /* Keep urgent (OOB) bytes in the stream: clients send ABOR with a Telnet
  * Synch as urgent data (python's ftplib sends the whole "ABOR\r\n" with
  * MSG_OOB, so its final LF would otherwise vanish). */
