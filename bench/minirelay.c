@@ -1,0 +1,204 @@
+/* minirelay.c: the smallest useful TCP relay, the ceiling for any userspace
+ * relay in the benchmark. Accepts on LISTEN, connects to UPSTREAM, and
+ * splices both directions through 1 MiB pipes in one poll() loop; EOF on one
+ * side becomes shutdown(SHUT_WR) on the other; a connection is closed when
+ * both directions have ended. No FTP. -P N runs N such loops as N processes
+ * sharing the listening socket (like ftpgw's workers).
+ *
+ * Usage: minirelay [-P N] LISTEN-ADDR PORT UPSTREAM-ADDR PORT   (IPv4)
+ * Build: cc -O2 -o minirelay minirelay.c */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PIPE_SIZE (1 << 20)
+#define MAXC 512
+
+struct dir { int in, out, p[2]; size_t held, size; int eof, shut; };
+struct conn { struct dir d[2]; int fd[2]; };   /* d[0]: fd[0] -> fd[1] */
+
+static struct conn *conns[MAXC];
+
+static int
+sa_of(const char *a, const char *p, struct sockaddr_in *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->sin_family = AF_INET;
+	s->sin_port = htons((unsigned short)atoi(p));
+	return inet_pton(AF_INET, a, &s->sin_addr) == 1 ? 0 : -1;
+}
+
+static void
+conn_free(int i)
+{
+	struct conn *c = conns[i];
+
+	for (int k = 0; k < 2; k++) {
+		close(c->fd[k]);
+		close(c->d[k].p[0]);
+		close(c->d[k].p[1]);
+	}
+	free(c);
+	conns[i] = NULL;
+}
+
+/* One direction: write out what the pipe holds, then read more, until the
+ * source is empty (EAGAIN), the sink is full (EAGAIN: the poll loop waits
+ * for POLLOUT, and reads only once the pipe is empty again), or 16 rounds
+ * have passed, so one stream cannot starve the others. Reading only into an
+ * empty pipe sidesteps splice's ambiguous EAGAIN (socket empty, or pipe
+ * slots full while bytes are below capacity). -1 on a socket error. */
+static int
+pump(struct dir *d)
+{
+	ssize_t n;
+
+	for (int round = 0; round < 16; round++) {
+		while (d->held > 0) {
+			n = splice(d->p[0], NULL, d->out, NULL, d->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0)
+				d->held -= (size_t)n;
+			else if (n < 0 && errno == EAGAIN)
+				return 0;
+			else
+				return -1;
+		}
+		if (d->eof)
+			break;
+		n = splice(d->in, NULL, d->p[1], NULL, d->size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0)
+			d->held += (size_t)n;
+		else if (n == 0)
+			d->eof = 1;
+		else if (errno == EAGAIN)
+			break;
+		else
+			return -1;
+	}
+	if (d->eof && d->held == 0 && !d->shut) {   /* everything before EOF is out */
+		shutdown(d->out, SHUT_WR);
+		d->shut = 1;
+	}
+	return 0;
+}
+
+static void
+relay_loop(int lfd, struct sockaddr_in *up)
+{
+	static struct pollfd pfd[1 + 2 * MAXC];
+	static int who[1 + 2 * MAXC];
+
+	for (;;) {
+		int n = 1;
+
+		pfd[0] = (struct pollfd){ lfd, POLLIN, 0 };
+		for (int i = 0; i < MAXC; i++) {
+			struct conn *c = conns[i];
+
+			if (c == NULL)
+				continue;
+			for (int k = 0; k < 2; k++) {
+				struct dir *in = &c->d[k], *out = &c->d[1 - k];   /* fd[k] is in's source, out's sink */
+				short ev = 0;
+
+				if (!in->eof && in->held == 0)
+					ev |= POLLIN;
+				if (out->held > 0)
+					ev |= POLLOUT;
+				/* No interest: left out (-1), or POLLHUP would spin. */
+				pfd[n] = (struct pollfd){ ev ? c->fd[k] : -1, ev, 0 };
+				who[n++] = i;
+			}
+		}
+		if (poll(pfd, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("minirelay: poll");
+			exit(1);
+		}
+		for (int j = 1; j < n; j++) {
+			int i = who[j], k = (j - 1) % 2, rc = 0;    /* entry j is conns[i]->fd[k] */
+			short re = pfd[j].revents;
+
+			if (re == 0 || conns[i] == NULL)
+				continue;
+			struct conn *c = conns[i];
+			if (re & (POLLIN | POLLHUP))
+				rc |= pump(&c->d[k]);             /* fd[k] is d[k]'s source */
+			if (re & POLLOUT)
+				rc |= pump(&c->d[1 - k]);         /* and d[1-k]'s sink */
+			if ((re & POLLERR) || rc < 0 || (c->d[0].shut && c->d[1].shut))
+				conn_free(i);
+		}
+		if (pfd[0].revents & POLLIN) {
+			int a = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), b, slot;
+
+			if (a < 0)
+				continue;
+			for (slot = 0; slot < MAXC && conns[slot] != NULL; slot++)
+				;
+			b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			struct conn *c = calloc(1, sizeof(*c));
+			if (slot == MAXC || b < 0 || c == NULL || connect(b, (struct sockaddr *)up, sizeof(*up)) < 0) {
+				perror("minirelay: upstream");
+				close(a);
+				if (b >= 0)
+					close(b);
+				free(c);
+				continue;
+			}
+			fcntl(b, F_SETFL, O_NONBLOCK);
+			c->fd[0] = a;
+			c->fd[1] = b;
+			for (int k = 0; k < 2; k++) {
+				struct dir *d = &c->d[k];
+
+				d->in = c->fd[k];
+				d->out = c->fd[1 - k];
+				if (pipe2(d->p, O_NONBLOCK | O_CLOEXEC) < 0) {
+					perror("minirelay: pipe");
+					exit(1);
+				}
+				fcntl(d->p[1], F_SETPIPE_SZ, PIPE_SIZE);
+				d->size = (size_t)fcntl(d->p[1], F_GETPIPE_SZ);
+			}
+			conns[slot] = c;
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_in ls, up;
+	int procs = 1, opt, lfd, one = 1;
+
+	while ((opt = getopt(argc, argv, "P:")) != -1)
+		if (opt == 'P')
+			procs = atoi(optarg);
+	if (argc - optind != 4 || sa_of(argv[optind], argv[optind + 1], &ls) < 0 ||
+	    sa_of(argv[optind + 2], argv[optind + 3], &up) < 0 || procs < 1) {
+		fprintf(stderr, "usage: minirelay [-P N] LISTEN-ADDR PORT UPSTREAM-ADDR PORT\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(lfd, (struct sockaddr *)&ls, sizeof(ls)) < 0 || listen(lfd, 1024) < 0) {
+		perror("minirelay: listen");
+		return 1;
+	}
+	for (int i = 1; i < procs; i++)
+		if (fork() == 0)
+			break;
+	relay_loop(lfd, &up);
+	return 0;
+}
