@@ -169,7 +169,8 @@ conn_answer(struct ctl_conn *c, const char *request)
 	evbuffer_add_buffer(out, body);
 	evbuffer_free(body);
 	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setcb(c->bev, NULL, conn_written_cb, NULL, c);
+	/* Freed once written, or when the peer goes or times out first. */
+	bufferevent_setcb(c->bev, NULL, conn_written_cb, conn_event_cb, c);
 }
 
 static void
