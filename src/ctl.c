@@ -122,6 +122,8 @@ struct ctl_conn {
 	bool answered;
 };
 
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
 static void
 conn_free(struct ctl_conn *c)
 {
