@@ -472,6 +472,7 @@ static cfg_opt_t listen_opts[] = {
 	CFG_STR("upstream", NULL, CFGF_NODEFAULT),
 	CFG_STR("passive-address", "original", CFGF_NONE),
 	CFG_INT_CB("server-data-mode", SDATA_SAME, CFGF_NONE, parse_sdata),
+	CFG_BOOL("follow-pasv-address", cfg_false, CFGF_NONE),
 	CFG_STR("passive-ports", NULL, CFGF_NODEFAULT),
 	CFG_STR("interface", NULL, CFGF_NODEFAULT),
 	CFG_END()
@@ -852,6 +853,7 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 		    "local, or a numeric IPv4 or IPv6 address", name, s);
 
 	lc->sdata = (enum server_data_mode)cfg_getint(sec, "server-data-mode");
+	lc->follow_pasv_address = cfg_getbool(sec, "follow-pasv-address");
 
 	if (cfg_size(sec, "interface") > 0) {
 		s = cfg_getstr(sec, "interface");

@@ -25,6 +25,9 @@ struct listen_conf {
 	enum passive_address_kind pasv_kind;
 	struct sockaddr_storage pasv_fixed;  /* PASV_ADDR_FIXED: host, port 0 */
 	enum server_data_mode sdata;
+	/* Connect to the host a server's 227 names, not only to the server
+	 * itself (off: bounce protection, RFC 2577). */
+	bool follow_pasv_address;
 	uint16_t pasv_lo, pasv_hi;           /* own "passive-ports", else the global range */
 	char *interface;                     /* client-facing, for -R; NULL: any but lo */
 };

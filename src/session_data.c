@@ -353,13 +353,21 @@ session_data_setup_reply(struct session *s, const struct pending *p, int code,
 		if (ftp_227_decode(text, len, &sin) == -1)
 			goto bad;
 		/* Connect to the server we already talk to; a 227 naming
-		 * another host (NAT'd servers send private ones) is not
-		 * followed. */
+		 * another host (NAT'd servers send private ones; a hostile
+		 * one names a victim) is followed only when the listener's
+		 * follow-pasv-address says so. */
 		target = s->server;
 		addr_set_port(SA(&target), ntohs(sin.sin_port));
-		if (sin.sin_addr.s_addr != ((struct sockaddr_in *)&s->server)->sin_addr.s_addr)
-			log_sess(LL_INFO, s->id, "227 names %s; connecting to the control peer instead",
-			    addr_fmt((struct sockaddr *)&sin, a, sizeof(a)));
+		if (sin.sin_addr.s_addr != ((struct sockaddr_in *)&s->server)->sin_addr.s_addr) {
+			if (s->lc->follow_pasv_address && s->server.ss_family == AF_INET) {
+				memset(&target, 0, sizeof(target));
+				memcpy(&target, &sin, sizeof(sin));
+				log_sess(LL_INFO, s->id, "227 names %s; following it (follow-pasv-address)",
+				    addr_fmt((struct sockaddr *)&sin, a, sizeof(a)));
+			} else
+				log_sess(LL_INFO, s->id, "227 names %s; connecting to the control peer instead",
+				    addr_fmt((struct sockaddr *)&sin, a, sizeof(a)));
+		}
 		dc_set_target(s->dc, DC_SERVER, SA(&target));
 		break;
 	}

@@ -518,8 +518,9 @@ control-socket = "$LANE_DIR/ctl.sock"
 listen "vsftpd" { address = "::"  port = 9221  mode = "reverse"  upstream = "$SRV4:21" }
 $listens
 port-mapping "fake" { application = "ftp"  ports = {$fports} }
+listen "follow" { address = "::"  port = 9260  mode = "reverse"  upstream = "$SRV4:$(rob_fport pasv-foreign)"  follow-pasv-address = true }
 EOF
-	gw_start "$LANE_DIR/ftpgw.conf" 9221 9200 $((9200 + ${#ROB_FAKE_MODES[@]} - 1)) || return 1
+	gw_start "$LANE_DIR/ftpgw.conf" 9221 9200 $((9200 + ${#ROB_FAKE_MODES[@]} - 1)) 9260 || return 1
 	rob_gw_start idle 9301 9309 <<EOF
 passive-ports = "50500-50999"
 shutdown-timeout = 3
@@ -556,6 +557,35 @@ sc_rob_pasv227() {
 	fi
 	rob_log_wants "$LANE_DIR/fakeftpd.log" "^[0-9:.]+ $port/$1 #[0-9]+ data connection from 203\.0\.113\.1:" \
 		"the gateway's data connection to fakeftpd's own address" || return 1
+	rob_normal main "$GWC4" 9221
+}
+
+# sc_rob_follow: the same foreign 227 through a listener with
+# follow-pasv-address = true: the gateway now connects to the host the 227
+# names (203.0.113.99, which does not exist, so the transfer fails), and
+# fakeftpd sees no data connection from the gateway.
+sc_rob_follow() {
+	local port
+	port=$(rob_fport pasv-foreign)
+	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
+	in_ns "$NS_CLI" "$PY" - "$GWC4" 9260 "$IT_USER" "$IT_PASS" <<'PY'
+import ftplib, sys
+host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+f = ftplib.FTP(timeout=8)
+f.connect(host, port)
+f.login(user, pw)
+try:
+    f.retrbinary("RETR file-1MiB", lambda b: None)
+except Exception as e:
+    print("the transfer failed, as it must:", repr(e))
+    sys.exit(0)
+sys.exit("FAIL: the transfer worked: the gateway did not follow the 227")
+PY
+	[ $? = 0 ] || return 1
+	rob_log_wants "$LANE_DIR/ftpgw.log" '227 names 203\.0\.113\.99(:[0-9]+)?; following it \(follow-pasv-address\)' \
+		"the followed 227" || return 1
+	rob_log_lacks "$LANE_DIR/fakeftpd.log" "^[0-9:.]+ $port/pasv-foreign #[0-9]+ data connection from" \
+		"a data connection from the gateway to fakeftpd's own address" || return 1
 	rob_normal main "$GWC4" 9221
 }
 
@@ -623,6 +653,8 @@ lane_robust_server() {
 	x="then a normal session (vsftpd)"
 	rob_sc "robust server: 227 naming a third host (203.0.113.99) while fakeftpd listens on its own address -> the gateway connects to the control peer, logs it, PASV RETR+STOR 1MiB sha256; $x" \
 		sc_rob_pasv227 pasv-foreign '^227 .*\(203,0,113,99,' '227 names 203\.0\.113\.99(:[0-9]+)?; connecting to the control peer instead'
+	rob_sc "robust server: the same 227 through a listener with follow-pasv-address = true -> the gateway follows it (log), connects to 203.0.113.99 (absent: the transfer fails), fakeftpd gets no data connection" \
+		sc_rob_follow
 	rob_sc "robust server: 227 without parentheses -> understood, PASV RETR+STOR 1MiB sha256; $x" \
 		sc_rob_pasv227 pasv-noparen '^227 Entering Passive Mode 203,0,113,2,[0-9]+,[0-9]+$'
 	rob_sc "robust server: multi-line 227 (the address on its last line, after '227 ') -> understood, PASV RETR+STOR 1MiB sha256; $x" \
