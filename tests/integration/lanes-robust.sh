@@ -66,36 +66,7 @@ rob_gw_start() {
 }
 
 # rob_gw_stop NAME: as gw_stop, for a gateway of rob_gw_start.
-rob_gw_stop() {
-	local name=$1 log=$LANE_DIR/gw-$1.log pid i st ere
-	ere='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|Sanitizer has encountered a fatal error'
-	pid=$(cat "$LANE_DIR/gw-$name.pid" 2>/dev/null) || { echo "ftpgw $name was not started"; return 1; }
-	if ! alive "$pid"; then
-		wait "$pid" 2>/dev/null
-		echo "ftpgw $name died during the lane (exit status $?)"
-		return 1
-	fi
-	kill -TERM "$pid"
-	for i in $(seq 50); do
-		alive "$pid" || break
-		sleep 0.1
-	done
-	if alive "$pid"; then
-		echo "ftpgw $name still running 5 s after SIGTERM (shutdown-timeout is 3): SIGKILL"
-		kill -KILL "$pid"
-		wait "$pid" 2>/dev/null
-		return 1
-	fi
-	wait "$pid" 2>/dev/null
-	st=$?
-	echo "ftpgw $name stopped, exit status $st"
-	if grep -qE "$ere" "$log"; then
-		echo "sanitizer report in the log of ftpgw $name:"
-		grep -m3 -E "$ere" "$log"
-		return 1
-	fi
-	[ "$st" = 0 ]
-}
+rob_gw_stop() { gw_stop_pid "$LANE_DIR/gw-$1.pid" "$LANE_DIR/gw-$1.log" "ftpgw $1"; }
 
 # rob_lane_end: stop the lane's extra gateways (a TAP line each), then lane_end.
 rob_lane_end() {

@@ -332,16 +332,18 @@ gw_start() {
 	alive "$GW_PID" || { echo "ftpgw exited"; tail -n 20 "$GW_LOG"; return 1; }
 }
 
-# gw_stop: SIGTERM, up to 5 s, then SIGKILL.  Fails if it had died before,
-# if it needed the SIGKILL, or if it did not exit 0 (CONTRACT: SIGTERM lets
-# sessions finish up to shutdown-timeout, then exits 0).
-gw_stop() {
-	local pid i st
-	pid=$(cat "$LANE_DIR/ftpgw.pid" 2>/dev/null) || { echo "no gateway was started"; return 1; }
+# gw_stop_pid PIDFILE LOG WHAT: SIGTERM, up to 5 s, then SIGKILL.  Fails if
+# the gateway had died before, if it needed the SIGKILL, if it did not exit
+# 0 (SIGTERM lets sessions finish up to shutdown-timeout, then exits 0), or
+# if its LOG has a sanitizer report.
+gw_stop_pid() {
+	local pidfile=$1 log=$2 what=$3 pid i st
+	local ere='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|Sanitizer has encountered a fatal error'
+	pid=$(cat "$pidfile" 2>/dev/null) || { echo "$what was not started"; return 1; }
 	if ! alive "$pid"; then
 		wait "$pid" 2>/dev/null
 		st=$?
-		echo "ftpgw died during the lane (exit status $st)"
+		echo "$what died during the lane (exit status $st)"
 		return 1
 	fi
 	kill -TERM "$pid"
@@ -350,22 +352,24 @@ gw_stop() {
 		sleep 0.1
 	done
 	if alive "$pid"; then
-		echo "ftpgw still running 5 s after SIGTERM (shutdown-timeout is 3): SIGKILL"
+		echo "$what still running 5 s after SIGTERM (shutdown-timeout is 3): SIGKILL"
 		kill -KILL "$pid"
 		wait "$pid" 2>/dev/null
 		return 1
 	fi
 	wait "$pid" 2>/dev/null
 	st=$?
-	echo "ftpgw stopped, exit status $st"
-	# Sanitizer builds: a report anywhere in the log fails the lane.
-	if grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$LANE_DIR/ftpgw.log"; then
-		echo "sanitizer report in the ftpgw log:"
-		grep -m3 -E 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$LANE_DIR/ftpgw.log"
+	echo "$what stopped, exit status $st"
+	if grep -qE "$ere" "$log"; then
+		echo "sanitizer report in the log of $what:"
+		grep -m3 -E "$ere" "$log"
 		return 1
 	fi
 	[ "$st" = 0 ]
 }
+
+# gw_stop: the lane's main gateway.
+gw_stop() { gw_stop_pid "$LANE_DIR/ftpgw.pid" "$LANE_DIR/ftpgw.log" ftpgw; }
 
 # rules KIND add|del [VAR=VALUE...]: the shipped contrib script, run in gw.
 rules() {
