@@ -41,6 +41,9 @@ write_sessions(struct gateway *gw, struct evbuffer *out)
 {
 	struct gw_entry *e;
 
+	/* With several workers each lists its own; ftpgwctl asks them all. */
+	if (gw->n_workers > 1)
+		evbuffer_add_printf(out, "# worker %u of %u\n", gw->worker, gw->n_workers);
 	evbuffer_add_printf(out, "# id client server app state bytes-up bytes-down age-seconds user\n");
 	TAILQ_FOREACH(e, &gw->sessions, link)
 		session_describe(e->session, out);
@@ -49,8 +52,10 @@ write_sessions(struct gateway *gw, struct evbuffer *out)
 static void
 write_stats(struct gateway *gw, struct evbuffer *out)
 {
-	const struct gw_stats *st = &gw->stats;
+	struct gw_stats sum, *st = &sum;
 
+	/* The whole gateway's, whichever worker is asked. */
+	shared_stats_sum(gw->shared, &sum);
 	evbuffer_add_printf(out,
 	    "sessions_active %u\n"
 	    "sessions_total %llu\n"
@@ -63,25 +68,28 @@ write_stats(struct gateway *gw, struct evbuffer *out)
 	    "data_channels_active %llu\n"
 	    "tls_handshakes %llu\n"
 	    "tls_failures %llu\n"
-	    "config_reloads %llu\n",
-	    gw->n_sessions, (unsigned long long)st->sessions_total,
+	    "config_reloads %llu\n"
+	    "workers %u\n",
+	    shared_sessions_total(gw->shared), (unsigned long long)st->sessions_total,
 	    (unsigned long long)st->refused_limit, (unsigned long long)st->refused_loop,
 	    (unsigned long long)st->refused_other, (unsigned long long)st->bytes_to_server,
 	    (unsigned long long)st->bytes_to_client, (unsigned long long)st->data_passive,
 	    (unsigned long long)st->data_active, (unsigned long long)st->tls_handshakes,
-	    (unsigned long long)st->tls_failures, (unsigned long long)st->reloads);
+	    (unsigned long long)st->tls_failures, (unsigned long long)st->reloads,
+	    gw->n_workers);
 }
 
 /* Prometheus text format 0.0.4: a HELP and TYPE line per family. */
 static void
 write_metrics(struct gateway *gw, struct evbuffer *out)
 {
-	const struct gw_stats *st = &gw->stats;
+	struct gw_stats sum, *st = &sum;
 
+	shared_stats_sum(gw->shared, &sum);
 #define FAMILY(name, type, help) \
 	evbuffer_add_printf(out, "# HELP " name " " help "\n# TYPE " name " " type "\n")
 	FAMILY("ftpgw_sessions_active", "gauge", "Control sessions open now.");
-	evbuffer_add_printf(out, "ftpgw_sessions_active %u\n", gw->n_sessions);
+	evbuffer_add_printf(out, "ftpgw_sessions_active %u\n", shared_sessions_total(gw->shared));
 	FAMILY("ftpgw_sessions_total", "counter", "Control sessions accepted since start.");
 	evbuffer_add_printf(out, "ftpgw_sessions_total %llu\n", (unsigned long long)st->sessions_total);
 	FAMILY("ftpgw_sessions_refused_total", "counter", "Connections refused, by reason.");
@@ -110,6 +118,8 @@ write_metrics(struct gateway *gw, struct evbuffer *out)
 	    (unsigned long long)st->tls_failures);
 	FAMILY("ftpgw_config_reloads_total", "counter", "Successful configuration reloads.");
 	evbuffer_add_printf(out, "ftpgw_config_reloads_total %llu\n", (unsigned long long)st->reloads);
+	FAMILY("ftpgw_workers", "gauge", "Worker processes (event loops) configured.");
+	evbuffer_add_printf(out, "ftpgw_workers %u\n", gw->n_workers);
 #undef FAMILY
 }
 

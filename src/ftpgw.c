@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,9 @@
 #include "log.h"
 #include "notify.h"
 #include "priv.h"
+#include "shared.h"
 #include "tls.h"
+#include "workers.h"
 
 #ifndef FTPGW_CONF
 #define FTPGW_CONF "/etc/ftpgw.conf"
@@ -50,9 +54,10 @@ libevent_log_cb(int severity, const char *msg)
 	log_msg(level, "libevent: %s", msg);
 }
 
-/* Every session needs descriptors: take all the hard limit allows. */
+/* Every session needs descriptors: take all the hard limit allows. Each
+ * worker process has its own limit, and about 1/N of the sessions. */
 static void
-raise_fd_limit(unsigned max_sessions)
+raise_fd_limit(unsigned max_sessions, unsigned n_workers)
 {
 	struct rlimit rl;
 
@@ -63,9 +68,193 @@ raise_fd_limit(unsigned max_sessions)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	/* A control session holds two sockets, a transfer four more. */
-	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)max_sessions * 2 + 64 > rl.rlim_cur)
-		log_msg(LL_WARN, "max-sessions %u needs more descriptors than the limit of %llu allows",
-		    max_sessions, (unsigned long long)rl.rlim_cur);
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)max_sessions * 2 / n_workers + 64 > rl.rlim_cur)
+		log_msg(LL_WARN, "max-sessions %u needs more descriptors than the limit of %llu "
+		    "per process allows with %u worker%s", max_sessions,
+		    (unsigned long long)rl.rlim_cur, n_workers, n_workers == 1 ? "" : "s");
+}
+
+/* workers = 0: one per CPU this process may run on. */
+static unsigned
+worker_count(const struct config *cf)
+{
+	cpu_set_t set;
+	int n;
+
+	if (cf->workers > 0)
+		return cf->workers;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return (unsigned)n;
+	return 1;
+}
+
+/* Everything main() hands to the workers (or to the one loop). */
+struct run {
+	const char *path;
+	struct config *cf;               /* the newest good configuration */
+	struct shared *shared;
+	bool foreground;
+	int detach_fd;                   /* to the waiting parent; -1 in the foreground */
+};
+
+/* In the background: fork, and let the parent wait until the child says
+ * the gateway is listening (a byte on the returned descriptor) or dies,
+ * so that the exit status of "ftpgw" tells whether it started, and start
+ * errors still reach the terminal. */
+static int
+detach(void)
+{
+	int fds[2];
+	pid_t pid;
+	char byte;
+
+	if (pipe(fds) == -1)
+		fatal("pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0) {
+		close(fds[1]);
+		_exit(read(fds[0], &byte, 1) == 1 ? 0 : 1);
+	}
+	close(fds[0]);
+	if (setsid() == -1 || chdir("/") == -1)
+		fatal("detaching: %s", strerror(errno));
+	return fds[1];
+}
+
+/* Started: tell the waiting parent, then log to syslog only. */
+static void
+detached(struct run *r, int *fd)
+{
+	int null;
+
+	if (*fd != -1) {
+		(void)!write(*fd, "R", 1);
+		close(*fd);
+		*fd = -1;
+	}
+	if (r->foreground)
+		return;
+	log_set_facility(r->cf->log_facility);
+	log_init("ftpgw", false, r->cf->log_level);
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+static int
+drop_privileges(const struct config *cf)
+{
+	uint64_t caps;
+
+	if (cf->user == NULL)
+		return 0;
+	caps = priv_caps_needed(cf);
+	if (priv_drop(cf->user, caps) == -1)
+		return -1;
+	log_msg(LL_INFO, "running as user \"%s\" (uid %u) with capabilities%s%s",
+	    cf->user, (unsigned)getuid(),
+	    caps & (1ULL << CAP_NET_ADMIN) ? " CAP_NET_ADMIN" : "",
+	    caps & (1ULL << CAP_NET_BIND_SERVICE) ? " CAP_NET_BIND_SERVICE" : caps ? "" : " (none)");
+	return 0;
+}
+
+/* One event loop: worker INDEX. Bind, drop root, say so on READY_FD
+ * (unless -1), run until stopped. */
+static int
+run_loop(struct run *r, unsigned index, int ready_fd)
+{
+	struct event_base *base = event_base_new();
+	struct gateway gw;
+
+	if (base == NULL) {
+		log_msg(LL_ERROR, "cannot create the event loop");
+		return 1;
+	}
+	if (gateway_init(&gw, base, r->cf, r->shared, index) == -1 ||
+	    drop_privileges(r->cf) == -1) {
+		gateway_free(&gw);
+		event_base_free(base);
+		return 1;
+	}
+	detached(r, &ready_fd);
+	if (shared_workers(r->shared) == 1) {
+		log_msg(LL_INFO, "ftpgw %s started with %s", PACKAGE_VERSION, r->path);
+		notify_systemd("READY=1");   /* else the supervisor's to say */
+	} else
+		log_msg(LL_INFO, "worker %u ready", index);
+	event_base_dispatch(base);
+	gateway_free(&gw);
+	event_base_free(base);
+	return 0;
+}
+
+static int
+worker_main(unsigned index, unsigned n, int ready_fd, void *arg)
+{
+	struct run *r = arg;
+	int status;
+
+	/* The supervisor speaks to systemd and to the waiting parent. */
+	unsetenv("NOTIFY_SOCKET");
+	if (r->detach_fd != -1)
+		close(r->detach_fd);
+	r->detach_fd = -1;
+	log_msg(LL_INFO, "worker %u of %u (pid %ld) starting", index, n, (long)getpid());
+	status = run_loop(r, index, ready_fd);
+	log_msg(LL_INFO, "worker %u stopped", index);
+	config_unref(r->cf);
+	shared_free(r->shared);
+	return status;
+}
+
+static void
+supervisor_ready(void *arg)
+{
+	struct run *r = arg;
+
+	/* The workers have dropped root; the supervisor needs no more than
+	 * they do to start one again (it binds before it drops). */
+	if (drop_privileges(r->cf) == -1)
+		log_msg(LL_ERROR, "the supervisor keeps running as uid %u", (unsigned)getuid());
+	detached(r, &r->detach_fd);
+	log_msg(LL_INFO, "ftpgw %s started with %s, %u workers", PACKAGE_VERSION, r->path,
+	    shared_workers(r->shared));
+}
+
+/* A worker started later (after a crash) should get the configuration
+ * the others run, not the one from the start. */
+static void
+supervisor_reload(void *arg)
+{
+	struct run *r = arg;
+	FILE *devnull = fopen("/dev/null", "w");
+	struct config *cf = config_load(r->path, devnull != NULL ? devnull : stderr);
+
+	if (devnull != NULL)
+		fclose(devnull);
+	if (cf == NULL)
+		return;                  /* the workers log why */
+	if (worker_count(cf) != shared_workers(r->shared))
+		log_msg(LL_WARN, "workers: the change to %u takes effect at the next start "
+		    "(%u run now)", worker_count(cf), shared_workers(r->shared));
+	config_unref(r->cf);
+	r->cf = cf;
+}
+
+static void
+supervisor_worker_lost(unsigned index, void *arg)
+{
+	struct run *r = arg;
+
+	/* Its sessions are gone: they no longer count against the limits. */
+	shared_forget_worker(r->shared, index);
+	log_msg(LL_WARN, "restarting worker %u", index);
 }
 
 int
@@ -74,10 +263,10 @@ main(int argc, char *argv[])
 	const char *path = FTPGW_CONF;
 	bool foreground = false, debug = false, check_only = false;
 	bool rules = false, iptables = false;
-	struct event_base *base;
-	struct gateway gw;
 	struct config *cf;
-	int ch;
+	struct run r;
+	unsigned n_workers;
+	int ch, status;
 
 	while ((ch = getopt(argc, argv, "c:fdtRiV")) != -1) {
 		switch (ch) {
@@ -145,48 +334,38 @@ main(int argc, char *argv[])
 	log_init("ftpgw", true, debug ? LL_DEBUG : cf->log_level);
 	event_set_log_callback(libevent_log_cb);
 	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit(cf->max_sessions);
+	n_workers = worker_count(cf);
+	raise_fd_limit(cf->max_sessions, n_workers);
 	if (cf->user == NULL && getuid() == 0)
 		log_msg(LL_WARN, "running as root: set 'user' (or run under systemd with User=) to drop it");
-
-	base = event_base_new();
-	if (base == NULL)
-		fatal("cannot create the event loop");
-	if (gateway_init(&gw, base, cf, 0, 1) == -1) {
-		gateway_free(&gw);
-		event_base_free(base);
+	if ((r.shared = shared_new(n_workers, cf->max_sessions)) == NULL) {
+		log_msg(LL_ERROR, "cannot map the shared session table: %s", strerror(errno));
 		config_unref(cf);
 		return 1;
 	}
-	/* Bound: root is no longer needed, only what the modes use. */
-	if (cf->user != NULL) {
-		uint64_t caps = priv_caps_needed(cf);
+	r.path = path;
+	r.cf = cf;
+	r.foreground = foreground;
+	r.detach_fd = foreground ? -1 : detach();
+	log_msg(LL_INFO, "ftpgw %s starting with %s, %u worker%s", PACKAGE_VERSION, path,
+	    n_workers, n_workers == 1 ? "" : "s");
+	if (n_workers == 1) {
+		status = run_loop(&r, 0, r.detach_fd);
+		if (status == 0)
+			log_msg(LL_INFO, "ftpgw stopped");
+	} else {
+		struct workers_hooks hooks = {
+			.worker_main = worker_main,
+			.all_ready = supervisor_ready,
+			.reload = supervisor_reload,
+			.worker_lost = supervisor_worker_lost,
+			.arg = &r,
+		};
 
-		if (priv_drop(cf->user, caps) == -1) {
-			gateway_free(&gw);
-			event_base_free(base);
-			config_unref(cf);
-			return 1;
-		}
-		log_msg(LL_INFO, "running as user \"%s\" (uid %u) with capabilities%s%s",
-		    cf->user, (unsigned)getuid(),
-		    caps & (1ULL << CAP_NET_ADMIN) ? " CAP_NET_ADMIN" : "",
-		    caps & (1ULL << CAP_NET_BIND_SERVICE) ? " CAP_NET_BIND_SERVICE" : caps ? "" : " (none)");
+		status = workers_run(n_workers, &hooks);
+		log_msg(LL_INFO, "ftpgw stopped");
 	}
-	config_unref(cf);                /* the gateway holds its own reference */
-	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatal("daemon: %s", strerror(errno));
-		log_set_facility(gw.cf->log_facility);
-		log_init("ftpgw", false, gw.cf->log_level);
-		/* epoll survives fork, but reinit keeps libevent's state honest. */
-		event_reinit(base);
-	}
-	log_msg(LL_INFO, "ftpgw %s started with %s", PACKAGE_VERSION, path);
-	notify_systemd("READY=1");
-	event_base_dispatch(base);
-	log_msg(LL_INFO, "ftpgw stopped");
-	gateway_free(&gw);
-	event_base_free(base);
-	return 0;
+	config_unref(r.cf);
+	shared_free(r.shared);
+	return status;
 }

@@ -1,6 +1,6 @@
 /* ftpgwctl.c: ask a running ftpgw what it is doing, through its control
- * socket: "sessions" lists the live sessions, "stats" prints counters,
- * "metrics" the same in Prometheus text format. */
+ * socket: "sessions" lists the live sessions (of every worker), "stats"
+ * prints counters, "metrics" the same in Prometheus text format. */
 #include "config.h"
 
 #include <errno.h>
@@ -21,14 +21,85 @@ usage(void)
 	exit(2);
 }
 
+/* Send CMD to the control socket PATH; its answer into *OUT (malloc'd,
+ * NUL-terminated). Prints why and returns -1 on failure. */
+static int
+ask(const char *path, const char *cmd, char **out)
+{
+	struct sockaddr_un sun;
+	size_t len = 0;
+	char buf[65536];
+	ssize_t n;
+	FILE *mem;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "ftpgwctl: %s: path too long\n", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "ftpgwctl: %s: %s (is ftpgw running, with this control-socket?)\n",
+		    path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (dprintf(fd, "%s\n", cmd) < 0 || (mem = open_memstream(out, &len)) == NULL) {
+		fprintf(stderr, "ftpgwctl: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, mem);
+	if (n == -1)
+		fprintf(stderr, "ftpgwctl: %s: %s\n", path, strerror(errno));
+	close(fd);
+	if (fclose(mem) != 0 || n == -1) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* "sessions" with several workers: each lists its own; worker 0 (PATH)
+ * says how many there are, worker N answers on PATH.N. One header, then
+ * every worker's sessions. */
+static int
+all_sessions(const char *path, const char *first)
+{
+	unsigned n = 1;
+	const char *rest = first;
+
+	if (sscanf(first, "# worker 0 of %u", &n) == 1)
+		rest = strchr(first, '\n') != NULL ? strchr(first, '\n') + 1 : "";
+	fputs(rest, stdout);
+	for (unsigned i = 1; i < n; i++) {
+		char sub[sizeof(((struct sockaddr_un *)0)->sun_path) + 16], *answer;
+		const char *p;
+
+		snprintf(sub, sizeof(sub), "%s.%u", path, i);
+		if (ask(sub, "sessions", &answer) == -1)
+			return -1;
+		/* Skip its "# worker" and column header lines. */
+		for (p = answer; *p == '#'; p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : "")
+			;
+		fputs(p, stdout);
+		free(answer);
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char *path = DEFAULT_SOCKET, *cmd;
-	struct sockaddr_un sun;
-	char buf[65536];
-	ssize_t n;
-	int ch, fd;
+	char *answer;
+	int ch, status = 0;
 
 	while ((ch = getopt(argc, argv, "s:")) != -1) {
 		switch (ch) {
@@ -45,30 +116,12 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "sessions") != 0 && strcmp(cmd, "stats") != 0 &&
 	    strcmp(cmd, "metrics") != 0)
 		usage();
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "ftpgwctl: %s: path too long\n", path);
+	if (ask(path, cmd, &answer) == -1)
 		return 1;
-	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		fprintf(stderr, "ftpgwctl: %s: %s (is ftpgw running, with this control-socket?)\n",
-		    path, strerror(errno));
-		return 1;
-	}
-	if (dprintf(fd, "%s\n", cmd) < 0) {
-		fprintf(stderr, "ftpgwctl: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-			return 1;
-	if (n == -1) {
-		fprintf(stderr, "ftpgwctl: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	close(fd);
-	return fflush(stdout) == 0 ? 0 : 1;
+	if (strcmp(cmd, "sessions") == 0)
+		status = all_sessions(path, answer) == -1;
+	else
+		fputs(answer, stdout);
+	free(answer);
+	return fflush(stdout) == 0 ? status : 1;
 }

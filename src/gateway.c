@@ -24,75 +24,28 @@
 #include "tls.h"
 
 #define LISTEN_BACKLOG   1024
-#define CLIENT_BUCKETS   4096
 /* After EMFILE/ENFILE, the listener sleeps this long instead of spinning. */
 #define ACCEPT_PAUSE_MS  200
 
 static void reopen_operations(struct gateway *, const struct config *, const struct config *);
 
 /* ------------------------------------------------------------------ */
-/* Per-client session counts: a chained hash on the client's host. */
-
-struct client_count {
-	struct client_count *next;
-	struct sockaddr_storage host;    /* port zeroed */
-	unsigned sessions;
-};
-
-static size_t
-client_bucket(const struct gateway *gw, const struct sockaddr *sa)
-{
-	const unsigned char *p;
-	size_t n, h = 2166136261u;          /* FNV-1a */
-
-	if (sa->sa_family == AF_INET) {
-		p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-		n = 4;
-	} else {
-		p = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		n = 16;
-	}
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % gw->n_client_buckets;
-}
-
-static struct client_count **
-client_find(struct gateway *gw, const struct sockaddr *sa)
-{
-	struct client_count **cc = &gw->clients[client_bucket(gw, sa)];
-
-	while (*cc != NULL && !addr_equal_host((struct sockaddr *)&(*cc)->host, sa))
-		cc = &(*cc)->next;
-	return cc;
-}
+/* The session registry; the limits are counted in gw->shared. */
 
 bool
 gateway_session_add(struct gateway *gw, struct gw_entry *e,
     const struct sockaddr *client, const char **why)
 {
-	struct client_count **cc;
+	enum shared_admit verdict = shared_admit(gw->shared, gw->worker, client,
+	    gw->cf->max_sessions, gw->cf->max_sessions_per_client);
 
-	if (gw->n_sessions >= gw->cf->max_sessions) {
-		*why = "max-sessions reached";
+	if (verdict != ADMIT_OK) {
+		*why = shared_admit_reason(verdict);
 		return false;
 	}
-	cc = client_find(gw, client);
-	if (*cc != NULL && (*cc)->sessions >= gw->cf->max_sessions_per_client) {
-		*why = "max-sessions-per-client reached";
-		return false;
-	}
-	if (*cc == NULL) {
-		if ((*cc = calloc(1, sizeof(**cc))) == NULL) {
-			*why = "out of memory";
-			return false;
-		}
-		memcpy(&(*cc)->host, client, addr_len(client));
-	}
-	(*cc)->sessions++;
 	TAILQ_INSERT_TAIL(&gw->sessions, e, link);
 	gw->n_sessions++;
-	gw->stats.sessions_total++;
+	gw->stats->sessions_total++;
 	return true;
 }
 
@@ -100,14 +53,7 @@ void
 gateway_session_remove(struct gateway *gw, struct gw_entry *e,
     const struct sockaddr *client)
 {
-	struct client_count **cc = client_find(gw, client);
-
-	if (*cc != NULL && --(*cc)->sessions == 0) {
-		struct client_count *gone = *cc;
-
-		*cc = gone->next;
-		free(gone);
-	}
+	shared_release(gw->shared, gw->worker, client);
 	TAILQ_REMOVE(&gw->sessions, e, link);
 	gw->n_sessions--;
 	if (gw->stopping && gw->n_sessions == 0) {
@@ -437,7 +383,9 @@ gateway_reload(struct gateway *gw)
 	tls_engine_unref(gw->tls);
 	gw->tls = tls;
 	log_set_level(cf->log_level);
-	gw->stats.reloads++;
+	/* Every worker reloads; the gateway reloaded once. */
+	if (gw->worker == 0)
+		gw->stats->reloads++;
 	log_msg(LL_INFO, "configuration reloaded; %u live sessions keep their settings", gw->n_sessions);
 	notify_systemd("READY=1");
 }
@@ -466,23 +414,20 @@ open_operations(struct gateway *gw, const struct config *cf)
 {
 	if (gw->xferlog == NULL)
 		open_xferlog(gw, cf);
-	/* With several workers each has its own: PATH.N, and PORT+N. */
+	/* With several workers, worker 0 has PATH and the metrics endpoint
+	 * (both report the whole gateway's counters) and every other worker
+	 * PATH.N, for its own sessions. */
 	if (gw->ctl == NULL && cf->control_socket[0] != '\0') {
-		char path[128];
+		char path[256];
 
-		if (gw->n_workers > 1)
+		if (gw->worker > 0)
 			snprintf(path, sizeof(path), "%s.%u", cf->control_socket, gw->worker);
 		else
 			snprintf(path, sizeof(path), "%s", cf->control_socket);
 		gw->ctl = ctl_open_socket(gw, path);
 	}
-	if (gw->metrics == NULL && cf->has_metrics) {
-		struct sockaddr_storage ma = cf->metrics_addr;
-
-		addr_set_port((struct sockaddr *)&ma,
-		    (uint16_t)(addr_port((struct sockaddr *)&ma) + gw->worker));
-		gw->metrics = ctl_open_metrics(gw, (const struct sockaddr *)&ma);
-	}
+	if (gw->metrics == NULL && cf->has_metrics && gw->worker == 0)
+		gw->metrics = ctl_open_metrics(gw, (const struct sockaddr *)&cf->metrics_addr);
 }
 
 static void
@@ -518,21 +463,21 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 int
 gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
-    unsigned worker, unsigned n_workers)
+    struct shared *sh, unsigned worker)
 {
 	memset(gw, 0, sizeof(*gw));
 	gw->base = base;
+	gw->shared = sh;
+	gw->stats = shared_stats(sh, worker);
 	gw->worker = worker;
-	gw->n_workers = n_workers;
+	gw->n_workers = shared_workers(sh);
 	gw->cf = config_ref(cf);
 	TAILQ_INIT(&gw->sessions);
-	gw->n_client_buckets = CLIENT_BUCKETS;
-	gw->clients = calloc(gw->n_client_buckets, sizeof(*gw->clients));
 	gw->sig_term = evsignal_new(base, SIGTERM, signal_cb, gw);
 	gw->sig_int = evsignal_new(base, SIGINT, signal_cb, gw);
 	gw->sig_hup = evsignal_new(base, SIGHUP, signal_cb, gw);
 	gw->stop_timer = evtimer_new(base, stop_timer_cb, gw);
-	if (gw->clients == NULL || gw->sig_term == NULL || gw->sig_int == NULL ||
+	if (gw->sig_term == NULL || gw->sig_int == NULL ||
 	    gw->sig_hup == NULL || gw->stop_timer == NULL) {
 		log_msg(LL_ERROR, "out of memory");
 		return -1;
@@ -556,14 +501,6 @@ gateway_free(struct gateway *gw)
 	ctl_close(gw->metrics);
 	if (gw->xferlog != NULL)
 		fclose(gw->xferlog);
-	for (size_t i = 0; i < gw->n_client_buckets; i++)
-		while (gw->clients[i] != NULL) {
-			struct client_count *next = gw->clients[i]->next;
-
-			free(gw->clients[i]);
-			gw->clients[i] = next;
-		}
-	free(gw->clients);
 	for (size_t i = 0; i < gw->n_pools; i++)
 		portpool_free(gw->pools[i].pool);
 	free(gw->pools);

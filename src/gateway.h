@@ -1,6 +1,7 @@
 /* gateway.h: the process-wide part of one event loop: the configuration in
  * force, the control listeners, the live sessions (with per-client counts),
- * the passive port pools, and the signals (reload, graceful stop). */
+ * the passive port pools, and the signals (reload, graceful stop). With
+ * several workers, each runs one of these in its own process. */
 #ifndef FTPGW_GATEWAY_H
 #define FTPGW_GATEWAY_H
 
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+
+#include "shared.h"
 
 struct event_base;
 struct evconnlistener;
@@ -28,8 +31,6 @@ struct listener {
 	struct portpool *pool;
 };
 
-struct client_count;
-
 /* A session's place in the registry, embedded in the session. */
 struct gw_entry {
 	TAILQ_ENTRY(gw_entry) link;
@@ -44,37 +45,28 @@ struct gateway {
 	size_t n_listeners;
 	TAILQ_HEAD(, gw_entry) sessions;
 	unsigned n_sessions;
-	struct client_count **clients;   /* hash: client host -> live sessions */
-	size_t n_client_buckets;
 	struct pool_slot {
 		uint16_t lo, hi;
 		struct portpool *pool;
 	} *pools;
 	size_t n_pools;
 	unsigned worker, n_workers;      /* this loop's index, and how many run */
-	uint64_t next_sid;
 	bool stopping;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
 	FILE *xferlog;                   /* transfer-log, NULL if none */
 	struct ctl *ctl;                 /* control socket, NULL if none */
 	struct ctl *metrics;             /* Prometheus endpoint, NULL if none */
-	/* Counters since start, for ftpgwctl stats and the metrics. */
-	struct gw_stats {
-		uint64_t sessions_total;
-		uint64_t refused_limit;          /* max-sessions, max-sessions-per-client */
-		uint64_t refused_loop;           /* not redirected: would loop into us */
-		uint64_t refused_other;          /* server unreachable, out of memory */
-		uint64_t bytes_to_server, bytes_to_client;   /* data, ended sessions */
-		uint64_t data_passive, data_active;          /* client's choice */
-		uint64_t tls_handshakes, tls_failures;
-		uint64_t reloads;
-	} stats;
+	/* Session counts for the limits, and counters, shared by the workers;
+	 * owned by main(). */
+	struct shared *shared;
+	struct gw_stats *stats;          /* this worker's, in shared */
 };
 
-/* Bind every listener of CF for worker WORKER of N_WORKERS (0 of 1 when
- * there is one loop). On failure print why and return -1. */
+/* Bind every listener of CF for worker WORKER of the shared_workers(SH)
+ * that share SH (0 of 1 when there is one loop). On failure print why and
+ * return -1. */
 int gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
-    unsigned worker, unsigned n_workers);
+    struct shared *sh, unsigned worker);
 void gateway_free(struct gateway *gw);
 /* Re-read the configuration file (SIGHUP). */
 void gateway_reload(struct gateway *gw);

@@ -513,7 +513,7 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		SSL *ssl = bev_ssl(s->cbev);
 
-		s->gw->stats.tls_handshakes++;
+		s->gw->stats->tls_handshakes++;
 		log_sess(LL_DEBUG, s->id, "TLS with the client: %s %s", SSL_get_version(ssl),
 		    SSL_get_cipher_name(ssl));
 		return;
@@ -522,7 +522,7 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (s->client_tls) {
 			char e[160];
 
-			s->gw->stats.tls_failures++;
+			s->gw->stats->tls_failures++;
 			log_sess(LL_INFO, s->id, "TLS with the client failed: %s",
 			    session_tls_error(s->cbev, e, sizeof(e)));
 		}
@@ -542,7 +542,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		SSL *ssl = bev_ssl(s->sbev);
 
 		s->server_handshaking = false;
-		s->gw->stats.tls_handshakes++;
+		s->gw->stats->tls_handshakes++;
 		log_sess(LL_INFO, s->id, "TLS with the server: %s %s", SSL_get_version(ssl),
 		    SSL_get_cipher_name(ssl));
 		session_tls_protect_server_data(s);
@@ -555,7 +555,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 	    (s->server_handshaking || s->state == SS_CONNECTING)) {
 		char e[160];
 
-		s->gw->stats.tls_failures++;
+		s->gw->stats->tls_failures++;
 		log_sess(LL_WARN, s->id, "TLS with the server %s failed: %s", addr_str(&s->server, a),
 		    session_tls_error(s->sbev, e, sizeof(e)));
 		session_end(s, "421 Could not secure the connection to the server.", "server TLS failed");
@@ -729,8 +729,8 @@ session_finish(struct session *s)
 	evbuffer_free(s->held);
 	s->reply = s->held = NULL;
 	free(s->deferred);
-	s->gw->stats.bytes_to_server += s->data_to_server;
-	s->gw->stats.bytes_to_client += s->data_to_client;
+	s->gw->stats->bytes_to_server += s->data_to_server;
+	s->gw->stats->bytes_to_client += s->data_to_client;
 	if (s->registered)
 		gateway_session_remove(s->gw, &s->entry, SA(&s->client));
 	log_sess(LL_INFO, s->id,
@@ -877,10 +877,10 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		early_reply(fd, "421 Out of memory.\r\n");
 		close(fd);
-		gw->stats.refused_other++;
+		gw->stats->refused_other++;
 		return;
 	}
-	s->id = ++gw->next_sid;
+	s->id = shared_next_session_id(gw->shared);
 	s->gw = gw;
 	s->cf = config_ref(gw->cf);
 	s->tls = tls_engine_ref(gw->tls);
@@ -905,7 +905,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	if (!gateway_session_add(gw, &s->entry, SA(&s->client), &why)) {
 		log_sess(LL_WARN, s->id, "client %s refused: %s", addr_str(&s->client, a), why);
 		early_reply(fd, "421 Too many connections; try again later.\r\n");
-		gw->stats.refused_limit++;
+		gw->stats->refused_limit++;
 		session_end(s, NULL, why);
 		return;
 	}
@@ -914,7 +914,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 		log_sess(LL_WARN, s->id, "client %s to %s refused: %s", addr_str(&s->client, a),
 		    addr_str(&s->server, b), why);
 		early_reply(fd, "421 Service not available: not redirected.\r\n");
-		gw->stats.refused_loop++;
+		gw->stats->refused_loop++;
 		session_end(s, NULL, why);
 		return;
 	}

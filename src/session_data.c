@@ -238,9 +238,9 @@ session_data_setup(struct session *s, const struct ftp_command *cmd)
 
 	session_drop_dc(s);
 	if (client_passive)
-		s->gw->stats.data_passive++;
+		s->gw->stats->data_passive++;
 	else
-		s->gw->stats.data_active++;
+		s->gw->stats->data_active++;
 	s->dc = dc_new(s->gw->base, s->id, s->cf->data_timeout, dc_event_cb, s);
 	if (s->dc == NULL) {
 		session_reply(s, "425 Can't open data connection.");

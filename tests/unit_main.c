@@ -18,6 +18,7 @@ static const struct {
 	{ "fwrules", suite_fwrules },
 	{ "portmap", suite_portmap },
 	{ "portpool", suite_portpool },
+	{ "shared", suite_shared },
 };
 
 const char *

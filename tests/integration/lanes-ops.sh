@@ -642,6 +642,7 @@ want = [
     ("ftpgw_tls_handshakes_total", "counter", "tls_handshakes"),
     ("ftpgw_tls_failures_total", "counter", "tls_failures"),
     ("ftpgw_config_reloads_total", "counter", "config_reloads"),
+    ("ftpgw_workers", "gauge", "workers"),
 ]
 for key, typ, stat in want:
     fam = key.split("{")[0]

@@ -808,14 +808,19 @@ EOF
 }
 
 sc_rob_privs() {
-	local pid uid cap
+	local pid p uid cap n=0
 	pid=$(cat "$LANE_DIR/ftpgw.pid")
-	grep -E '^(Uid|Gid|CapPrm|CapEff):' "/proc/$pid/status"
-	uid=$(awk '/^Uid:/ { print $2 "," $3 "," $4 "," $5 }' "/proc/$pid/status")
-	cap=$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")
-	rob_diag "ftpgw (user = nobody): Uid $uid, CapEff $cap"
-	[ "$uid" = 65534,65534,65534,65534 ] || { echo "FAIL: Uid $uid, expected 65534 (nobody) for all four"; return 1; }
-	[ "$cap" = 0000000000001000 ] || { echo "FAIL: CapEff $cap, expected 0000000000001000 (CAP_NET_ADMIN only)"; return 1; }
+	# The supervisor and every worker (workers = 0: one per CPU).
+	for p in "$pid" $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
+		grep -E '^(Uid|Gid|CapPrm|CapEff):' "/proc/$p/status"
+		uid=$(awk '/^Uid:/ { print $2 "," $3 "," $4 "," $5 }' "/proc/$p/status")
+		cap=$(awk '/^CapEff:/ { print $2 }' "/proc/$p/status")
+		rob_diag "ftpgw pid $p (user = nobody): Uid $uid, CapEff $cap"
+		[ "$uid" = 65534,65534,65534,65534 ] || { echo "FAIL: pid $p: Uid $uid, expected 65534 (nobody) for all four"; return 1; }
+		[ "$cap" = 0000000000001000 ] || { echo "FAIL: pid $p: CapEff $cap, expected 0000000000001000 (CAP_NET_ADMIN only)"; return 1; }
+		n=$((n + 1))
+	done
+	rob_diag "$n processes checked (the supervisor and $((n - 1)) workers, or the only process)"
 	grep -m1 'running as user "nobody"' "$LANE_DIR/ftpgw.log" ||
 		{ echo "FAIL: no 'running as user \"nobody\"' line in the log"; return 1; }
 	if grep 'running as root' "$LANE_DIR/ftpgw.log"; then
@@ -828,7 +833,7 @@ lane_robust_priv() {
 	local x="RETR+STOR 1MiB,64MiB sha256 (ftplib), data peer is the server"
 	ROB_GWS=()
 	lane_begin robust-priv setup_robust_priv
-	rob_sc "robust privileges: user = nobody, tproxy on 8021, passive $GW_PASV -> /proc/PID/status Uid 65534, CapEff 0000000000001000 (CAP_NET_ADMIN only), log 'running as user', no 'running as root'" \
+	rob_sc "robust privileges: user = nobody, tproxy on 8021, passive $GW_PASV -> /proc/PID/status of the supervisor and each worker: Uid 65534, CapEff 0000000000001000 (CAP_NET_ADMIN only), log 'running as user', no 'running as root'" \
 		sc_rob_privs
 	rob_sc "robust privileges: user = nobody, tproxy v4 PASV: $x" \
 		sc_xfer pasv $SRV4 21 1MiB,64MiB --expect-pasv-host $SRV4 --expect-data-peer $SRV4

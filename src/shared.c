@@ -1,0 +1,391 @@
+/* shared.c: see shared.h.
+ *
+ * Layout of the one mapping: a header (the mutex, the totals), one block
+ * per worker (its live sessions and counters, each on its own cache lines
+ * so that workers do not slow each other down), then the client table.
+ *
+ * The client table counts live sessions per (client host, worker): open
+ * addressing with linear probing on a keyed hash of the host alone, so all
+ * of one host's entries (one per worker it has sessions on) lie in one
+ * probe run, and one walk of that run gives the host's total. Deletion
+ * shifts later entries back instead of leaving tombstones, so runs stay
+ * short however long the gateway runs. The table has at least twice as
+ * many slots as max-sessions at start and never fills beyond 7/8; the key
+ * is random per start, so clients cannot choose addresses that collide. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "shared.h"
+
+#define CACHE_LINE 64
+#define MIN_SLOTS  1024
+
+struct slot {
+	unsigned char host[16];          /* IPv6, or IPv4 v4-mapped */
+	uint32_t hash;
+	uint32_t sessions;               /* 0: the slot is free */
+	uint32_t worker;
+	uint32_t pad;
+};
+
+struct worker_block {
+	alignas(CACHE_LINE) uint32_t sessions;
+	struct gw_stats stats;
+};
+
+struct header {
+	alignas(CACHE_LINE) pthread_mutex_t lock;
+	uint64_t key[2];
+	unsigned n_workers;
+	unsigned total;                  /* live sessions, all workers */
+	size_t mask;                     /* slots - 1 */
+	size_t used;                     /* slots in use */
+	uint64_t last_session_id;
+};
+
+struct shared {
+	void *map;
+	size_t map_len;
+	struct header *hdr;
+	struct worker_block *workers;
+	struct slot *slots;
+};
+
+static size_t
+round_up(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+struct shared *
+shared_new(unsigned n_workers, unsigned max_sessions)
+{
+	struct shared *sh;
+	pthread_mutexattr_t ma;
+	size_t slots = MIN_SLOTS, off_workers, off_slots;
+
+	if (n_workers == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (slots < (size_t)max_sessions * 2)
+		slots *= 2;
+	if ((sh = calloc(1, sizeof(*sh))) == NULL)
+		return NULL;
+	off_workers = round_up(sizeof(struct header), CACHE_LINE);
+	off_slots = round_up(off_workers + n_workers * sizeof(struct worker_block), CACHE_LINE);
+	sh->map_len = off_slots + slots * sizeof(struct slot);
+	/* Anonymous and shared: zero-filled, and inherited by fork(). Pages
+	 * are only allocated when touched, so a large table costs little. */
+	sh->map = mmap(NULL, sh->map_len, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh->map == MAP_FAILED) {
+		free(sh);
+		return NULL;
+	}
+	sh->hdr = sh->map;
+	sh->workers = (struct worker_block *)((char *)sh->map + off_workers);
+	sh->slots = (struct slot *)((char *)sh->map + off_slots);
+	sh->hdr->n_workers = n_workers;
+	sh->hdr->mask = slots - 1;
+	if (getrandom(sh->hdr->key, sizeof(sh->hdr->key), 0) != sizeof(sh->hdr->key)) {
+		/* Only predictable, not wrong: the limits still hold. */
+		sh->hdr->key[0] = (uint64_t)(uintptr_t)sh ^ 0x9e3779b97f4a7c15ULL;
+		sh->hdr->key[1] = (uint64_t)getpid() * 0xc2b2ae3d27d4eb4fULL;
+	}
+	/* Robust: a worker killed while holding it does not stop the others
+	 * (the next locker is told, and carries on). */
+	if (pthread_mutexattr_init(&ma) != 0 ||
+	    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&sh->hdr->lock, &ma) != 0) {
+		munmap(sh->map, sh->map_len);
+		free(sh);
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutexattr_destroy(&ma);
+	return sh;
+}
+
+void
+shared_free(struct shared *sh)
+{
+	if (sh == NULL)
+		return;
+	pthread_mutex_destroy(&sh->hdr->lock);
+	munmap(sh->map, sh->map_len);
+	free(sh);
+}
+
+unsigned
+shared_workers(const struct shared *sh)
+{
+	return sh->hdr->n_workers;
+}
+
+size_t
+shared_capacity(const struct shared *sh)
+{
+	return (sh->hdr->mask + 1) / 8 * 7;
+}
+
+static void
+lock(struct shared *sh)
+{
+	/* EOWNERDEAD: a worker died inside; the table is consistent anyway,
+	 * as a worker's counts change in one step each. */
+	if (pthread_mutex_lock(&sh->hdr->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&sh->hdr->lock);
+}
+
+static void
+unlock(struct shared *sh)
+{
+	pthread_mutex_unlock(&sh->hdr->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* The client table */
+
+static void
+host_key(const struct sockaddr *sa, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+}
+
+static uint64_t
+mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint32_t
+host_hash(const struct shared *sh, const unsigned char host[16])
+{
+	uint64_t w0, w1;
+
+	memcpy(&w0, host, 8);
+	memcpy(&w1, host + 8, 8);
+	return (uint32_t)mix(mix(w0 ^ sh->hdr->key[0]) ^ w1 ^ sh->hdr->key[1]);
+}
+
+/* Is HOME cyclically within (FROM, TO]? */
+static bool
+cyclic_between(size_t from, size_t home, size_t to)
+{
+	return from <= to ? from < home && home <= to : from < home || home <= to;
+}
+
+/* Free slot I, moving later entries of the run back into the gap. */
+static void
+slot_delete(struct shared *sh, size_t i)
+{
+	size_t mask = sh->hdr->mask, j = i;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (sh->slots[j].sessions == 0)
+			break;
+		/* An entry whose home lies between the gap and it stays. */
+		if (cyclic_between(i, sh->slots[j].hash & mask, j))
+			continue;
+		sh->slots[i] = sh->slots[j];
+		i = j;
+	}
+	memset(&sh->slots[i], 0, sizeof(sh->slots[i]));
+	sh->hdr->used--;
+}
+
+/* Walk HOST's run: its total over all workers into *TOTAL, WORKER's slot
+ * (or the free slot that ends the run) returned. */
+static size_t
+slot_find(struct shared *sh, const unsigned char host[16], uint32_t hash,
+    unsigned worker, unsigned *total)
+{
+	size_t mask = sh->hdr->mask, i = hash & mask, mine = SIZE_MAX;
+
+	*total = 0;
+	for (; sh->slots[i].sessions != 0; i = (i + 1) & mask) {
+		if (sh->slots[i].hash != hash || memcmp(sh->slots[i].host, host, 16) != 0)
+			continue;
+		*total += sh->slots[i].sessions;
+		if (sh->slots[i].worker == worker)
+			mine = i;
+	}
+	return mine != SIZE_MAX ? mine : i;
+}
+
+enum shared_admit
+shared_admit(struct shared *sh, unsigned worker, const struct sockaddr *client,
+    unsigned max_sessions, unsigned max_per_client)
+{
+	unsigned char host[16];
+	uint32_t hash;
+	unsigned total;
+	size_t i;
+	enum shared_admit verdict = ADMIT_OK;
+
+	host_key(client, host);
+	hash = host_hash(sh, host);
+	lock(sh);
+	i = slot_find(sh, host, hash, worker, &total);
+	if (sh->hdr->total >= max_sessions)
+		verdict = ADMIT_MAX_SESSIONS;
+	else if (total >= max_per_client)
+		verdict = ADMIT_MAX_PER_CLIENT;
+	else if (sh->slots[i].sessions == 0 && sh->hdr->used >= shared_capacity(sh))
+		verdict = ADMIT_TABLE_FULL;
+	if (verdict == ADMIT_OK) {
+		if (sh->slots[i].sessions == 0) {
+			memcpy(sh->slots[i].host, host, 16);
+			sh->slots[i].hash = hash;
+			sh->slots[i].worker = worker;
+			sh->hdr->used++;
+		}
+		sh->slots[i].sessions++;
+		sh->hdr->total++;
+		sh->workers[worker].sessions++;
+	}
+	unlock(sh);
+	return verdict;
+}
+
+const char *
+shared_admit_reason(enum shared_admit verdict)
+{
+	switch (verdict) {
+	case ADMIT_OK:
+		return "admitted";
+	case ADMIT_MAX_SESSIONS:
+		return "max-sessions reached";
+	case ADMIT_MAX_PER_CLIENT:
+		return "max-sessions-per-client reached";
+	case ADMIT_TABLE_FULL:
+		return "client table full (max-sessions was raised by a reload: restart to resize)";
+	}
+	return "?";
+}
+
+void
+shared_release(struct shared *sh, unsigned worker, const struct sockaddr *client)
+{
+	unsigned char host[16];
+	uint32_t hash;
+	unsigned total;
+	size_t i;
+
+	host_key(client, host);
+	hash = host_hash(sh, host);
+	lock(sh);
+	i = slot_find(sh, host, hash, worker, &total);
+	/* Only what shared_admit() counted: a free slot means it never was. */
+	if (sh->slots[i].sessions != 0) {
+		if (--sh->slots[i].sessions == 0)
+			slot_delete(sh, i);
+		sh->hdr->total--;
+		sh->workers[worker].sessions--;
+	}
+	unlock(sh);
+}
+
+void
+shared_forget_worker(struct shared *sh, unsigned worker)
+{
+	lock(sh);
+	for (size_t i = 0; i <= sh->hdr->mask; i++)
+		/* A deletion may move another of WORKER's entries into I. */
+		while (sh->slots[i].sessions != 0 && sh->slots[i].worker == worker)
+			slot_delete(sh, i);
+	sh->hdr->total -= sh->workers[worker].sessions;
+	sh->workers[worker].sessions = 0;
+	unlock(sh);
+}
+
+unsigned
+shared_sessions(struct shared *sh, unsigned worker)
+{
+	unsigned n;
+
+	lock(sh);
+	n = sh->workers[worker].sessions;
+	unlock(sh);
+	return n;
+}
+
+unsigned
+shared_sessions_total(struct shared *sh)
+{
+	unsigned n;
+
+	lock(sh);
+	n = sh->hdr->total;
+	unlock(sh);
+	return n;
+}
+
+unsigned
+shared_client_sessions(struct shared *sh, const struct sockaddr *client)
+{
+	unsigned char host[16];
+	unsigned total;
+
+	host_key(client, host);
+	lock(sh);
+	(void)slot_find(sh, host, host_hash(sh, host), UINT32_MAX, &total);
+	unlock(sh);
+	return total;
+}
+
+/* ------------------------------------------------------------------ */
+/* Counters */
+
+uint64_t
+shared_next_session_id(struct shared *sh)
+{
+	return __atomic_add_fetch(&sh->hdr->last_session_id, 1, __ATOMIC_RELAXED);
+}
+
+struct gw_stats *
+shared_stats(struct shared *sh, unsigned worker)
+{
+	return &sh->workers[worker].stats;
+}
+
+void
+shared_stats_sum(const struct shared *sh, struct gw_stats *sum)
+{
+	const size_t n_fields = sizeof(*sum) / sizeof(uint64_t);
+	uint64_t *out = (uint64_t *)sum;
+
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned w = 0; w < sh->hdr->n_workers; w++) {
+		const uint64_t *in = (const uint64_t *)&sh->workers[w].stats;
+
+		/* Each is written by its worker alone; an aligned 64-bit
+		 * load sees either the old or the new value. */
+		for (size_t f = 0; f < n_fields; f++)
+			out[f] += __atomic_load_n(&in[f], __ATOMIC_RELAXED);
+	}
+}

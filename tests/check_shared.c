@@ -1,0 +1,290 @@
+/* check_shared.c: unit tests for src/shared.c: the session limits over
+ * several workers, the client table under churn (against a plain model),
+ * forgetting a crashed worker, and that the mapping really is shared with
+ * a forked process. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "shared.h"
+#include "unit.h"
+
+static struct sockaddr_storage
+host4(const char *s, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, s, &sin->sin_addr), 1);
+	return ss;
+}
+
+static struct sockaddr_storage
+host6(const char *s, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET6, s, &sin6->sin6_addr), 1);
+	return ss;
+}
+
+#define SA(ss) ((const struct sockaddr *)&(ss))
+
+START_TEST(test_new_rejects_zero_workers)
+{
+	ck_assert_ptr_null(shared_new(0, 10));
+}
+END_TEST
+
+START_TEST(test_per_client_over_workers)
+{
+	struct shared *sh = shared_new(2, 100);
+	struct sockaddr_storage a = host4("198.51.100.10", 1000);
+	struct sockaddr_storage a2 = host4("198.51.100.10", 2000);
+	struct sockaddr_storage b = host4("198.51.100.11", 1000);
+
+	ck_assert_ptr_nonnull(sh);
+	ck_assert_uint_eq(shared_workers(sh), 2);
+	/* Three sessions of one host, on two workers: the limit is the sum. */
+	ck_assert_int_eq(shared_admit(sh, 0, SA(a), 100, 3), ADMIT_OK);
+	ck_assert_int_eq(shared_admit(sh, 1, SA(a2), 100, 3), ADMIT_OK);
+	ck_assert_int_eq(shared_admit(sh, 1, SA(a), 100, 3), ADMIT_OK);
+	ck_assert_int_eq(shared_admit(sh, 0, SA(a), 100, 3), ADMIT_MAX_PER_CLIENT);
+	ck_assert_int_eq(shared_admit(sh, 1, SA(a), 100, 3), ADMIT_MAX_PER_CLIENT);
+	ck_assert_int_eq(shared_admit(sh, 0, SA(b), 100, 3), ADMIT_OK);
+	ck_assert_uint_eq(shared_client_sessions(sh, SA(a)), 3);
+	ck_assert_uint_eq(shared_client_sessions(sh, SA(b)), 1);
+	ck_assert_uint_eq(shared_sessions(sh, 0), 2);
+	ck_assert_uint_eq(shared_sessions(sh, 1), 2);
+	ck_assert_uint_eq(shared_sessions_total(sh), 4);
+	/* One ends: room for one more, on either worker. */
+	shared_release(sh, 1, SA(a));
+	ck_assert_uint_eq(shared_client_sessions(sh, SA(a)), 2);
+	ck_assert_int_eq(shared_admit(sh, 0, SA(a), 100, 3), ADMIT_OK);
+	ck_assert_str_eq(shared_admit_reason(ADMIT_MAX_PER_CLIENT), "max-sessions-per-client reached");
+	shared_free(sh);
+}
+END_TEST
+
+START_TEST(test_max_sessions_over_workers)
+{
+	struct shared *sh = shared_new(3, 10);
+	char ip[32];
+
+	ck_assert_ptr_nonnull(sh);
+	for (int i = 0; i < 10; i++) {
+		struct sockaddr_storage c;
+
+		snprintf(ip, sizeof(ip), "203.0.113.%d", i + 1);
+		c = host4(ip, 40000);
+		ck_assert_int_eq(shared_admit(sh, (unsigned)i % 3, SA(c), 10, 50), ADMIT_OK);
+	}
+	{
+		struct sockaddr_storage c = host4("203.0.113.200", 1);
+
+		for (unsigned w = 0; w < 3; w++)
+			ck_assert_int_eq(shared_admit(sh, w, SA(c), 10, 50), ADMIT_MAX_SESSIONS);
+		ck_assert_uint_eq(shared_client_sessions(sh, SA(c)), 0);
+	}
+	ck_assert_uint_eq(shared_sessions_total(sh), 10);
+	shared_free(sh);
+}
+END_TEST
+
+START_TEST(test_v4_and_mapped_are_one_host)
+{
+	struct shared *sh = shared_new(1, 10);
+	struct sockaddr_storage v4 = host4("198.51.100.7", 1);
+	struct sockaddr_storage mapped = host6("::ffff:198.51.100.7", 2);
+	struct sockaddr_storage v6 = host6("2001:db8::7", 3);
+
+	ck_assert_int_eq(shared_admit(sh, 0, SA(v4), 10, 2), ADMIT_OK);
+	ck_assert_int_eq(shared_admit(sh, 0, SA(mapped), 10, 2), ADMIT_OK);
+	ck_assert_int_eq(shared_admit(sh, 0, SA(v4), 10, 2), ADMIT_MAX_PER_CLIENT);
+	ck_assert_int_eq(shared_admit(sh, 0, SA(v6), 10, 2), ADMIT_OK);
+	shared_release(sh, 0, SA(mapped));
+	ck_assert_uint_eq(shared_client_sessions(sh, SA(v4)), 1);
+	shared_free(sh);
+}
+END_TEST
+
+START_TEST(test_release_of_unknown_is_ignored)
+{
+	struct shared *sh = shared_new(2, 10);
+	struct sockaddr_storage a = host4("198.51.100.1", 1);
+
+	shared_release(sh, 0, SA(a));
+	ck_assert_int_eq(shared_admit(sh, 0, SA(a), 10, 5), ADMIT_OK);
+	shared_release(sh, 1, SA(a));    /* not counted on worker 1 */
+	ck_assert_uint_eq(shared_sessions_total(sh), 1);
+	ck_assert_uint_eq(shared_client_sessions(sh, SA(a)), 1);
+	shared_free(sh);
+}
+END_TEST
+
+/* Many hosts come and go in a small table (long runs, wrap-around): after
+ * every step each host's count equals a plain model's. */
+START_TEST(test_churn_against_model)
+{
+	enum { HOSTS = 600, WORKERS = 3, STEPS = 60000 };
+	static unsigned model[HOSTS][WORKERS];
+	struct shared *sh = shared_new(WORKERS, 512);   /* 1024 slots */
+	unsigned live = 0;
+
+	memset(model, 0, sizeof(model));
+	srandom(42);
+	for (int step = 0; step < STEPS; step++) {
+		unsigned h = (unsigned)random() % HOSTS, w = (unsigned)random() % WORKERS;
+		struct sockaddr_storage c;
+		char ip[64];
+
+		snprintf(ip, sizeof(ip), "2001:db8::%x:%x", h / 7, h);
+		c = host6(ip, 5);
+		if (random() % 2 == 0) {
+			enum shared_admit v = shared_admit(sh, w, SA(c), 100000, 4);
+			unsigned sum = model[h][0] + model[h][1] + model[h][2];
+
+			if (sum >= 4) {
+				ck_assert_int_eq(v, ADMIT_MAX_PER_CLIENT);
+			} else if (v == ADMIT_OK) {
+				model[h][w]++;
+				live++;
+			} else {
+				/* Only a full table may refuse below the limit. */
+				ck_assert_int_eq(v, ADMIT_TABLE_FULL);
+			}
+		} else if (model[h][w] > 0) {
+			shared_release(sh, w, SA(c));
+			model[h][w]--;
+			live--;
+		}
+		if (step % 997 == 0)
+			for (unsigned k = 0; k < HOSTS; k++) {
+				snprintf(ip, sizeof(ip), "2001:db8::%x:%x", k / 7, k);
+				c = host6(ip, 5);
+				ck_assert_uint_eq(shared_client_sessions(sh, SA(c)),
+				    model[k][0] + model[k][1] + model[k][2]);
+			}
+	}
+	ck_assert_uint_eq(shared_sessions_total(sh), live);
+	/* Worker 1 crashes: its sessions are gone, the others' stay. */
+	shared_forget_worker(sh, 1);
+	live = 0;
+	for (unsigned k = 0; k < HOSTS; k++) {
+		struct sockaddr_storage c;
+		char ip[64];
+
+		snprintf(ip, sizeof(ip), "2001:db8::%x:%x", k / 7, k);
+		c = host6(ip, 5);
+		ck_assert_uint_eq(shared_client_sessions(sh, SA(c)), model[k][0] + model[k][2]);
+		live += model[k][0] + model[k][2];
+	}
+	ck_assert_uint_eq(shared_sessions(sh, 1), 0);
+	ck_assert_uint_eq(shared_sessions_total(sh), live);
+	shared_free(sh);
+}
+END_TEST
+
+START_TEST(test_table_full_is_refused_not_overrun)
+{
+	struct shared *sh = shared_new(1, 1);     /* the minimum: 1024 slots */
+	size_t cap = shared_capacity(sh), i;
+
+	ck_assert_uint_eq(cap, 896);
+	for (i = 0; i < cap; i++) {
+		struct sockaddr_storage c;
+		char ip[64];
+
+		snprintf(ip, sizeof(ip), "2001:db8::1:%zx", i);
+		c = host6(ip, 1);
+		ck_assert_int_eq(shared_admit(sh, 0, SA(c), 100000, 1), ADMIT_OK);
+	}
+	{
+		struct sockaddr_storage c = host6("2001:db8::2:1", 1);
+		struct sockaddr_storage old = host6("2001:db8::1:0", 1);
+
+		ck_assert_int_eq(shared_admit(sh, 0, SA(c), 100000, 1), ADMIT_TABLE_FULL);
+		/* A host already in the table needs no slot. */
+		ck_assert_int_eq(shared_admit(sh, 0, SA(old), 100000, 2), ADMIT_OK);
+	}
+	shared_free(sh);
+}
+END_TEST
+
+START_TEST(test_counters_sum_over_workers)
+{
+	struct shared *sh = shared_new(2, 10);
+	struct gw_stats sum;
+
+	shared_stats(sh, 0)->bytes_to_client = 5;
+	shared_stats(sh, 1)->bytes_to_client = 7;
+	shared_stats(sh, 1)->reloads = 1;
+	shared_stats_sum(sh, &sum);
+	ck_assert_uint_eq(sum.bytes_to_client, 12);
+	ck_assert_uint_eq(sum.reloads, 1);
+	ck_assert_uint_eq(sum.sessions_total, 0);
+	shared_free(sh);
+}
+END_TEST
+
+/* The point of it all: a forked worker's sessions count in the parent. */
+START_TEST(test_shared_with_forked_process)
+{
+	struct shared *sh = shared_new(2, 10);
+	struct sockaddr_storage a = host4("198.51.100.20", 1);
+	pid_t pid;
+	int st;
+
+	ck_assert_int_eq(shared_admit(sh, 0, SA(a), 10, 2), ADMIT_OK);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		int ok = shared_admit(sh, 1, SA(a), 10, 2) == ADMIT_OK &&
+		    shared_admit(sh, 1, SA(a), 10, 2) == ADMIT_MAX_PER_CLIENT;
+
+		shared_stats(sh, 1)->sessions_total = 1;
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_uint_eq(shared_client_sessions(sh, SA(a)), 2);
+	ck_assert_uint_eq(shared_sessions(sh, 1), 1);
+	ck_assert_uint_eq(shared_stats(sh, 1)->sessions_total, 1);
+	/* It "crashed": forgetting it frees the host's second place. */
+	shared_forget_worker(sh, 1);
+	ck_assert_int_eq(shared_admit(sh, 0, SA(a), 10, 2), ADMIT_OK);
+	shared_free(sh);
+}
+END_TEST
+
+Suite *
+suite_shared(void)
+{
+	Suite *s = suite_create("shared");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_new_rejects_zero_workers);
+	tcase_add_test(tc, test_per_client_over_workers);
+	tcase_add_test(tc, test_max_sessions_over_workers);
+	tcase_add_test(tc, test_v4_and_mapped_are_one_host);
+	tcase_add_test(tc, test_release_of_unknown_is_ignored);
+	tcase_add_test(tc, test_churn_against_model);
+	tcase_add_test(tc, test_table_full_is_refused_not_overrun);
+	tcase_add_test(tc, test_counters_sum_over_workers);
+	tcase_add_test(tc, test_shared_with_forked_process);
+	suite_add_tcase(s, tc);
+	return s;
+}
