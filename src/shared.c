@@ -54,6 +54,7 @@ struct header {
 };
 
 struct shared {
+	pid_t creator;                   /* the one process that may destroy the mutex */
 	void *map;
 	size_t map_len;
 	struct header *hdr;
@@ -93,6 +94,7 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 		free(sh);
 		return NULL;
 	}
+	sh->creator = getpid();
 	sh->hdr = sh->map;
 	sh->workers = (struct worker_block *)((char *)sh->map + off_workers);
 	sh->slots = (struct slot *)((char *)sh->map + off_slots);
@@ -123,7 +125,10 @@ shared_free(struct shared *sh)
 {
 	if (sh == NULL)
 		return;
-	pthread_mutex_destroy(&sh->hdr->lock);
+	/* A forked worker only unmaps: destroying the mutex would break it
+	 * for the processes still using it. */
+	if (getpid() == sh->creator)
+		pthread_mutex_destroy(&sh->hdr->lock);
 	munmap(sh->map, sh->map_len);
 	free(sh);
 }

@@ -40,6 +40,7 @@ struct shared;
  * MAX_SESSIONS sessions (it is sized once: a reload that raises
  * max-sessions far above it can get ADMIT_TABLE_FULL). NULL with errno. */
 struct shared *shared_new(unsigned n_workers, unsigned max_sessions);
+/* Unmap; in a forked worker the others keep using the mapping. */
 void shared_free(struct shared *sh);
 
 unsigned shared_workers(const struct shared *sh);
