@@ -7,8 +7,13 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
+
+/* Longer lines are cut (with "..."): within PIPE_BUF, a line written to
+ * a pipe (the journal) arrives whole. */
+#define LOG_LINE_MAX 4096
 
 static bool log_to_stderr = true;
 static int log_facility = LOG_DAEMON;
@@ -99,17 +104,30 @@ log_vmsg(int level, const char *fmt, va_list ap)
 	if (!log_enabled(level))
 		return;
 	if (log_to_stderr) {
+		/* One write(2) per line: workers share stderr, and a line
+		 * written in pieces would interleave with another's. */
+		char line[LOG_LINE_MAX];
 		struct timespec ts;
 		struct tm tm;
 		char stamp[32];
+		int len, n;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld %s: ", stamp, ts.tv_nsec / 1000000,
-		    level_names[level]);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		len = snprintf(line, sizeof(line), "%s.%03ld %s: ", stamp,
+		    ts.tv_nsec / 1000000, level_names[level]);
+		n = vsnprintf(line + len, sizeof(line) - (size_t)len - 1, fmt, ap);
+		if (n < 0)
+			n = 0;
+		if ((size_t)len + (size_t)n >= sizeof(line) - 1) {
+			len = (int)sizeof(line) - 5;
+			memcpy(line + len, "...", 3);
+			len += 3;
+		} else
+			len += n;
+		line[len++] = '\n';
+		(void)!write(STDERR_FILENO, line, (size_t)len);
 	} else
 		vsyslog(level_syslog[level], fmt, ap);
 	errno = saved_errno;
