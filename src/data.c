@@ -115,12 +115,28 @@ end_free(struct dc_end *e)
 	e->fd = -1;
 }
 
+/* The one place a data channel's relay goes: which backend it used (a
+ * direction decides when its first bytes arrive) is known only now. */
+static void
+dc_relay_free(struct data_channel *dc)
+{
+	enum relay_backend backend;
+
+	if (dc->relay == NULL)
+		return;
+	backend = relay_backend(dc->relay);
+	log_sess(LL_DEBUG, dc->sid, "data relay ended (%s)",
+	    backend == RELAY_SPLICE ? "splice" : backend == RELAY_COPY ? "copy" : "tls");
+	relay_free(dc->relay);
+	dc->relay = NULL;
+}
+
 void
 dc_free(struct data_channel *dc)
 {
 	if (dc == NULL)
 		return;
-	relay_free(dc->relay);
+	dc_relay_free(dc);
 	for (int i = 0; i < 2; i++)
 		end_free(&dc->end[i]);
 	event_free(dc->timer);
@@ -173,8 +189,7 @@ dc_fail(struct data_channel *dc, const char *why, int err)
 {
 	log_sess(LL_INFO, dc->sid, "data channel closed: %s%s%s", why,
 	    err ? ": " : "", err ? strerror(err) : "");
-	relay_free(dc->relay);
-	dc->relay = NULL;
+	dc_relay_free(dc);
 	for (int i = 0; i < 2; i++)
 		end_free(&dc->end[i]);
 	evtimer_del(dc->timer);
@@ -291,11 +306,10 @@ relay_event_cb(struct relay *relay, enum relay_event ev, int err, void *arg)
 		dc->to_client_done = true;
 		dc->to_server = relay_bytes_a_to_b(relay);
 		dc->to_client = relay_bytes_b_to_a(relay);
-		relay_free(dc->relay);       /* closes both sockets now */
-		dc->relay = NULL;
-		dc->state = DC_DONE;
 		log_sess(LL_DEBUG, dc->sid, "data channel done: %llu bytes to server, %llu to client",
 		    (unsigned long long)dc->to_server, (unsigned long long)dc->to_client);
+		dc_relay_free(dc);           /* closes both sockets now */
+		dc->state = DC_DONE;
 		dc->cb(dc, DC_EV_DONE, dc->arg);
 		break;
 	case RELAY_FAILED:
@@ -335,9 +349,7 @@ dc_end_connected(struct data_channel *dc, enum dc_side side)
 			dc->end[i].ev = NULL;
 		}
 	dc->state = DC_RELAYING;
-	log_sess(LL_DEBUG, dc->sid, "data channel relaying (%s)",
-	    relay_backend(dc->relay) == RELAY_SPLICE ? "splice" :
-	    relay_backend(dc->relay) == RELAY_COPY ? "copy" : "tls");
+	log_sess(LL_DEBUG, dc->sid, "data channel relaying");
 }
 
 static void

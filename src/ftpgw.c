@@ -22,6 +22,7 @@
 #include "log.h"
 #include "notify.h"
 #include "priv.h"
+#include "relay.h"
 #include "shared.h"
 #include "tls.h"
 #include "workers.h"
@@ -164,6 +165,33 @@ drop_privileges(const struct config *cf)
 	return 0;
 }
 
+/* The kernel gives an unprivileged user's pipes 8 KiB each once they hold
+ * fs.pipe-user-pages-soft pages together; the relays stay under that.
+ * Shared by all of this user's processes: ours take 7/8 of it, split
+ * between the workers. */
+static void
+set_pipe_budget(unsigned n_workers)
+{
+	unsigned long pages = 16384;     /* the kernel's default */
+	size_t budget;
+	FILE *f;
+
+	if (priv_has_cap(CAP_SYS_RESOURCE) || priv_has_cap(CAP_SYS_ADMIN))
+		return;                  /* no budget for us */
+	/* Unreadable under systemd's ProcSubset=pid: keep the default. */
+	if ((f = fopen("/proc/sys/fs/pipe-user-pages-soft", "re")) != NULL) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 16384;
+		fclose(f);
+	}
+	if (pages == 0)
+		return;                  /* no soft limit */
+	budget = pages * (size_t)sysconf(_SC_PAGESIZE) / 8 * 7 / n_workers;
+	relay_set_pipe_budget(budget);
+	log_msg(LL_INFO, "pipe budget: %zu KiB for this process's relays "
+	    "(fs.pipe-user-pages-soft %lu pages); copying past it", budget / 1024, pages);
+}
+
 /* One event loop: worker INDEX. Bind, drop root, say so on READY_FD
  * (unless -1), run until stopped. */
 static int
@@ -182,6 +210,7 @@ run_loop(struct run *r, unsigned index, int ready_fd)
 		event_base_free(base);
 		return 1;
 	}
+	set_pipe_budget(shared_workers(r->shared));
 	detached(r, &ready_fd);
 	if (shared_workers(r->shared) == 1) {
 		log_msg(LL_INFO, "ftpgw %s started with %s", PACKAGE_VERSION, r->path);

@@ -71,3 +71,14 @@ priv_drop(const char *user, uint64_t keep)
 	}
 	return 0;
 }
+
+bool
+priv_has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (cap < 0 || cap >= 64 || syscall(SYS_capget, &hdr, data) == -1)
+		return false;
+	return (data[cap / 32].effective >> (cap % 32)) & 1;
+}

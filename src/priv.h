@@ -3,6 +3,7 @@
 #ifndef FTPGW_PRIV_H
 #define FTPGW_PRIV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct config;
@@ -17,5 +18,8 @@ uint64_t priv_caps_needed(const struct config *cf);
  * the capabilities in KEEP, effective and permitted. On failure print why
  * to stderr and return -1. */
 int priv_drop(const char *user, uint64_t keep);
+
+/* Is capability CAP (a CAP_* number) in the effective set? */
+bool priv_has_cap(int cap);
 
 #endif

@@ -9,7 +9,14 @@
  *   event waits; reading resumes when the pipe or buffer is empty, so memory
  *   per direction is bounded by the pipe or buffer size;
  * - EOF on `in` is passed on as shutdown(out, SHUT_WR) once everything
- *   before it has been written. */
+ *   before it has been written;
+ * - a direction gets its pipe (or buffer) when its first bytes arrive: the
+ *   direction of a transfer that carries nothing, and a transfer that is
+ *   over in one read, cost no pipe;
+ * - an unprivileged process whose pipes hold more than
+ *   fs.pipe-user-pages-soft gets 8 KiB pipes, silently: pipes are sized
+ *   within the budget relay_set_pipe_budget() gives (1 MiB, then 256 KiB),
+ *   and past it a direction copies through a buffer instead of crawling. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -31,6 +39,8 @@
 #include "tls.h"
 
 #define RELAY_PIPE_SIZE   (1024 * 1024)
+/* The smaller size when the budget has no room for RELAY_PIPE_SIZE. */
+#define RELAY_PIPE_SMALL  (256 * 1024)
 /* Below this a pipe is the kernel's budget fallback (8 KiB for users over
  * fs.pipe-user-pages-soft): copying is then far faster than splicing. */
 #define RELAY_PIPE_MIN    (64 * 1024)
@@ -42,6 +52,8 @@
 
 struct relay_dir {
 	struct relay *relay;
+	enum relay_backend backend;
+	bool setup;              /* has its pipe or buffer (set up lazily) */
 	int in, out;
 	int pipe[2];             /* splice backend */
 	char *buf;               /* copy backend */
@@ -56,7 +68,7 @@ struct relay_dir {
 
 struct relay {
 	int fd[2];
-	enum relay_backend backend;
+	enum relay_backend backend;  /* RELAY_TLS, or what the directions use */
 	struct relay_dir dir[2]; /* [0] a -> b, [1] b -> a */
 	relay_event_fn *cb;
 	void *arg;
@@ -70,14 +82,32 @@ struct relay {
 static void relay_read_cb(evutil_socket_t, short, void *);
 static void relay_write_cb(evutil_socket_t, short, void *);
 
+/* Pipe bytes this process may hold (SIZE_MAX: no budget), and holds. */
+static size_t pipe_budget = SIZE_MAX, pipe_held;
+
+void
+relay_set_pipe_budget(size_t bytes)
+{
+	pipe_budget = bytes;
+}
+
+size_t
+relay_pipe_bytes(void)
+{
+	return pipe_held;
+}
+
 static bool
 open_pipe(struct relay_dir *d)
 {
-	int size;
+	size_t room = pipe_budget > pipe_held ? pipe_budget - pipe_held : 0;
+	int size, want = room >= RELAY_PIPE_SIZE ? RELAY_PIPE_SIZE :
+	    room >= RELAY_PIPE_SMALL ? RELAY_PIPE_SMALL : 0;
 
-	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+	/* A new pipe takes 64 KiB of the budget before it is resized. */
+	if (want == 0 || pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		return false;
-	(void)fcntl(d->pipe[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
+	(void)fcntl(d->pipe[1], F_SETPIPE_SZ, want);
 	size = fcntl(d->pipe[1], F_GETPIPE_SZ);
 	if (size < RELAY_PIPE_MIN) {
 		close(d->pipe[0]);
@@ -86,17 +116,56 @@ open_pipe(struct relay_dir *d)
 		return false;
 	}
 	d->cap = (size_t)size;
+	pipe_held += d->cap;
 	return true;
 }
 
 static void
 close_pipe(struct relay_dir *d)
 {
-	if (d->pipe[0] != -1)
-		close(d->pipe[0]);
-	if (d->pipe[1] != -1)
-		close(d->pipe[1]);
+	if (d->pipe[0] == -1)
+		return;
+	close(d->pipe[0]);
+	close(d->pipe[1]);
 	d->pipe[0] = d->pipe[1] = -1;
+	pipe_held -= d->cap;
+}
+
+/* `in` is readable for the first time. If bytes are waiting: a pipe if
+ * one can be had within the budget, else a buffer. If it is only the end
+ * of the stream (the idle direction of a transfer): no pipe, just the EOF.
+ * Returns 1 when set up, 0 when there is nothing to read yet, -1 with
+ * errno. */
+static int
+dir_setup(struct relay_dir *d)
+{
+	int avail = 0;
+	char c;
+
+	if (ioctl(d->in, FIONREAD, &avail) == 0 && avail == 0) {
+		ssize_t n = recv(d->in, &c, 1, MSG_PEEK);
+
+		if (n == 0) {
+			d->eof = true;   /* nothing will be held: no backend needed */
+			return 1;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return 0;
+		if (n == -1)
+			return -1;
+	}
+	d->setup = true;
+	if (open_pipe(d)) {
+		d->backend = RELAY_SPLICE;
+		return 1;
+	}
+	d->backend = RELAY_COPY;
+	d->cap = RELAY_COPY_SIZE;
+	if ((d->buf = malloc(d->cap)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 1;
 }
 
 struct relay *
@@ -122,19 +191,6 @@ relay_new(struct event_base *base, int fd_a, int fd_b, relay_event_fn *cb,
 		d->in = r->fd[i];
 		d->out = r->fd[1 - i];
 		d->pipe[0] = d->pipe[1] = -1;
-	}
-	for (int i = 0; i < 2; i++)
-		if (!open_pipe(&r->dir[i]))
-			r->backend = RELAY_COPY;
-	for (int i = 0; i < 2; i++) {
-		struct relay_dir *d = &r->dir[i];
-
-		if (r->backend == RELAY_COPY) {
-			close_pipe(d);
-			d->cap = RELAY_COPY_SIZE;
-			if ((d->buf = malloc(d->cap)) == NULL)
-				goto fail;
-		}
 		d->rev = event_new(base, d->in, EV_READ | EV_PERSIST, relay_read_cb, d);
 		d->wev = event_new(base, d->out, EV_WRITE | EV_PERSIST, relay_write_cb, d);
 		if (d->rev == NULL || d->wev == NULL || event_add(d->rev, NULL) == -1)
@@ -201,7 +257,7 @@ dir_flush(struct relay_dir *d)
 	while (d->held > 0) {
 		ssize_t n;
 
-		if (d->relay->backend == RELAY_SPLICE)
+		if (d->backend == RELAY_SPLICE)
 			n = splice(d->pipe[0], NULL, d->out, NULL, d->held,
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		else
@@ -231,7 +287,7 @@ dir_fill(struct relay_dir *d)
 {
 	size_t room = d->cap - d->held;
 
-	if (d->relay->backend == RELAY_SPLICE)
+	if (d->backend == RELAY_SPLICE)
 		return splice(d->in, NULL, d->pipe[1], NULL, room,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	return recv(d->in, d->buf + d->buf_off + d->held, room, 0);
@@ -263,6 +319,14 @@ dir_finish(struct relay_dir *d)
 static void
 dir_pump(struct relay_dir *d)
 {
+	if (!d->setup && !d->eof) {
+		int st = dir_setup(d);
+
+		if (st == -1)
+			goto fail;
+		if (st == 0)
+			return;          /* a spurious wakeup: the read event stays */
+	}
 	for (int round = 0; round < RELAY_ROUNDS; round++) {
 		ssize_t n;
 		int f = dir_flush(d);
@@ -341,6 +405,11 @@ relay_bytes_b_to_a(const struct relay *r)
 enum relay_backend
 relay_backend(const struct relay *r)
 {
+	/* A direction that copied makes the relay a copying one. */
+	if (r->backend != RELAY_TLS)
+		for (int i = 0; i < 2; i++)
+			if (r->dir[i].setup && r->dir[i].backend == RELAY_COPY)
+				return RELAY_COPY;
 	return r->backend;
 }
 

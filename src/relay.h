@@ -2,14 +2,16 @@
  * directions have ended, with backpressure both ways and half-close carried
  * across (EOF on one side becomes shutdown(SHUT_WR) on the other).
  *
- * Two backends behind this one interface: splice(2) through a pipe (zero
- * copy, the default) and a large-read copy through a user buffer, used when
- * a pipe cannot be had or the kernel's per-user pipe budget has shrunk new
- * pipes to a crawl. The FTP logic never sees a data byte. */
+ * Two backends behind this one interface, chosen per direction when its
+ * first bytes arrive: splice(2) through a pipe (zero copy, the default)
+ * and a large-read copy through a user buffer, used when a pipe cannot be
+ * had within the pipe budget (or at all). The FTP logic never sees a data
+ * byte. */
 #ifndef FTPGW_RELAY_H
 #define FTPGW_RELAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/ssl.h>
@@ -26,6 +28,12 @@ enum relay_event { RELAY_A_TO_B_DONE, RELAY_B_TO_A_DONE, RELAY_DONE, RELAY_FAILE
 typedef void relay_event_fn(struct relay *relay, enum relay_event ev, int err, void *arg);
 
 enum relay_backend { RELAY_SPLICE, RELAY_COPY, RELAY_TLS };
+
+/* The pipe bytes this process's relays may hold, all together (the
+ * kernel's per-user budget, fs.pipe-user-pages-soft, shared out between
+ * the processes); SIZE_MAX, the default, for none. And what they hold. */
+void relay_set_pipe_budget(size_t bytes);
+size_t relay_pipe_bytes(void);
 
 /* Takes ownership of FD_A and FD_B in every case: closed by relay_free, or
  * at once when it fails (NULL: out of memory or events). */

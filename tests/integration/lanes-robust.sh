@@ -799,6 +799,7 @@ setup_robust_priv() {
 user = "nobody"
 passive-ports = "$GW_PASV"
 shutdown-timeout = 3
+max-sessions-per-client = 200
 control-socket = "$LANE_DIR/ctl.sock"
 listen "main" { address = "::"  port = 8021  mode = "tproxy"  passive-address = "original" }
 EOF
@@ -829,6 +830,58 @@ sc_rob_privs() {
 	fi
 }
 
+# 96 sessions RETR 1 MiB at once through the gateway running as nobody,
+# each reading slowly with a small receive buffer, so that the gateway's
+# pipes stay full: more pipe bytes than the gateway's share of the user's
+# pipe budget (fs.pipe-user-pages-soft), so some data channels copy instead
+# of splicing.  Every file must arrive whole.
+sc_rob_pipe_budget() {
+	local log=$LANE_DIR/ftpgw.log splice copy
+	in_ns "$NS_CLI" "$PY" - "$SRV4" "$IT_USER" "$IT_PASS" "$(sha_fixture file-1MiB)" <<'PY' || return 1
+import ftplib, hashlib, socket, sys, threading, time
+host, user, password, want = sys.argv[1:5]
+N = 96
+barrier = threading.Barrier(N, timeout=60)
+bad = []
+def one(i):
+    try:
+        ftp = ftplib.FTP()
+        ftp.connect(host, 21, timeout=60)
+        ftp.login(user, password)
+        ftp.voidcmd("TYPE I")
+        barrier.wait()
+        conn = ftp.transfercmd("RETR file-1MiB")
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        h, n = hashlib.sha256(), 0
+        while True:
+            b = conn.recv(65536)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+            time.sleep(0.05)
+        conn.close()
+        resp = ftp.voidresp()
+        if h.hexdigest() != want:
+            bad.append("session %d: %d bytes, sha256 differs" % (i, n))
+        ftp.quit()
+    except Exception as e:
+        bad.append("session %d: %r" % (i, e))
+threads = [threading.Thread(target=one, args=(i,)) for i in range(N)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("%d of %d RETR 1MiB sha256 ok" % (N - len(bad), N))
+for b in bad[:10]: print("FAIL:", b)
+sys.exit(1 if bad else 0)
+PY
+	grep -m2 'pipe budget:' "$log" || { echo "FAIL: no 'pipe budget:' line in the log (as nobody)"; return 1; }
+	splice=$(grep -c 'data relay ended (splice)' "$log")
+	copy=$(grep -c 'data relay ended (copy)' "$log")
+	rob_diag "data channels done: $splice splice, $copy copy"
+	[ "$copy" -gt 0 ] || { echo "FAIL: no data channel copied: the pipe budget was never reached"; return 1; }
+	[ "$splice" -gt 0 ] || { echo "FAIL: no data channel spliced"; return 1; }
+}
+
 lane_robust_priv() {
 	local x="RETR+STOR 1MiB,64MiB sha256 (ftplib), data peer is the server"
 	ROB_GWS=()
@@ -841,5 +894,7 @@ lane_robust_priv() {
 		sc_xfer port $SRV4 21 1MiB,64MiB --expect-data-peer $SRV4
 	rob_sc "robust privileges: user = nobody, tproxy v6 EPSV: $x" \
 		sc_xfer epsv $SRV6 21 1MiB,64MiB --expect-data-peer $SRV6
+	rob_sc "robust privileges: pipe budget: 96 parallel slow RETR 1MiB as nobody (more pipe bytes than fs.pipe-user-pages-soft allows): every sha256 ok, 'pipe budget:' logged, some data channels splice and some copy" \
+		sc_rob_pipe_budget
 	rob_lane_end
 }
