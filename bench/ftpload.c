@@ -4,17 +4,23 @@
  * failed session, an unexpected reply, a timeout (60 s per socket call).
  *
  *   ftpload xfer -H HOST -p PORT -d retr|stor -m pasv|epsv|port|eprt -s BYTES [-n STREAMS]
- *       STREAMS sessions log in and open their data connections, then all
- *       transfer BYTES each at once.            -> bytes= secs= cpu_s= (its own CPU)
+ *       STREAMS sessions (1 to 4096) log in and open their data connections,
+ *       then all transfer BYTES each at once.
+ *       -> bytes= secs= (until the last stream's end) cpu_s= (its own CPU)
+ *          fastest_s= (the fastest stream's own time: near secs when the
+ *          streams were served evenly)
  *   ftpload raw -H HOST -p PORT -d retr|stor -s BYTES [-n STREAMS]
  *       the same without FTP, against ftpsrv's raw port (or a relay of it).
  *   ftpload rate -H HOST -p PORT -c CONCURRENCY -t SECONDS [-s BYTES]
  *       sessions back to back: connect, USER, PASS, PASV, RETR BYTES, QUIT.
  *                                                -> sessions= secs= rate= p50_ms= p99_ms=
- *   ftpload idle -H HOST -p PORT -N SESSIONS [-k SAMPLE] [-G PID,PID...]
- *       opens SESSIONS logged-in sessions, sums VmRSS of the PIDs before and
- *       after, then runs PASV + RETR 1024 on SAMPLE of them, then QUITs all.
- *                                                -> sessions= rss_before_kib= rss_after_kib= ...
+ *   ftpload idle -H HOST -p PORT -N SESSIONS [-j THREADS] [-G PID,PID...]
+ *       opens SESSIONS logged-in sessions (16 threads), sums VmRSS of the PIDs
+ *       before and after, then runs PASV + RETR 1024 (byte count and 226
+ *       checked) on every one of them, THREADS at a time (default 16, one
+ *       data connection each), then QUITs all (221 and the server's close).
+ *                                                -> sessions= rss_before_kib= rss_after_kib=
+ *                                                   kib_per_session= all_ok= check_secs= ...
  *   ftpload noop -H HOST -p PORT [-n COUNT]
  *       COUNT NOOP round trips on one session.  -> n= p50_us= p99_us= mean_us=
  *
@@ -57,7 +63,7 @@ static char sinkbuf[1 << 20];
 static const char *opt_dir = "retr", *opt_mode = "pasv", *opt_pids = "";
 static char opt_user[64] = "bench", opt_pass[64] = "bench";
 static unsigned long long opt_size = 1024;
-static int opt_n = 1, opt_conc = 1, opt_sessions = 100, opt_sample = 100;
+static int opt_n = 1, opt_conc = 1, opt_sessions = 100, opt_check_threads = 16;
 static double opt_secs = 4;
 
 struct ctl {
@@ -67,6 +73,10 @@ struct ctl {
 	char last[1024];     /* the last reply line */
 };
 
+/* The idle session a thread is working on (-1: none), named by fail(). */
+static _Thread_local int cur_session = -1;
+static const char *cur_phase = "";
+
 static void __attribute__((noreturn, format(printf, 1, 2)))
 fail(const char *fmt, ...)
 {
@@ -74,6 +84,8 @@ fail(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	fprintf(stderr, "ftpload: FAIL: ");
+	if (cur_session >= 0)
+		fprintf(stderr, "%s, session %d of %d: ", cur_phase, cur_session + 1, opt_sessions);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
@@ -396,6 +408,20 @@ ctl_quit(struct ctl *c)
 
 static pthread_barrier_t barrier;
 static int raw_mode;
+static double fastest;              /* the shortest stream's time */
+static pthread_mutex_t fastest_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A stream that started (left the barrier) at T0 has ended. */
+static void
+stream_ended(double t0)
+{
+	double t = now() - t0;
+
+	pthread_mutex_lock(&fastest_mu);
+	if (fastest == 0 || t < fastest)
+		fastest = t;
+	pthread_mutex_unlock(&fastest_mu);
+}
 
 static void *
 stream_main(void *arg)
@@ -409,6 +435,7 @@ stream_main(void *arg)
 		int k;
 
 		pthread_barrier_wait(&barrier);
+		double t0 = now();
 		k = snprintf(line, sizeof(line), "%c %llu\n", retr ? 'R' : 'S', opt_size);
 		if (send(fd, line, (size_t)k, MSG_NOSIGNAL) != k)
 			fail("raw: send: %s", strerror(errno));
@@ -428,6 +455,7 @@ stream_main(void *arg)
 			if (strtoull(line, NULL, 10) != opt_size)
 				fail("short raw stor: the server counted \"%.20s\" of %llu bytes", line, opt_size);
 		}
+		stream_ended(t0);
 		close(fd);
 		return NULL;
 	}
@@ -437,7 +465,9 @@ stream_main(void *arg)
 	ctl_reply(c, 200, "TYPE I");
 	struct data d = data_prepare(c, opt_mode);
 	pthread_barrier_wait(&barrier);
+	double t0 = now();
 	transfer(c, &d, retr, opt_size);
+	stream_ended(t0);
 	ctl_quit(c);
 	free(c);
 	return NULL;
@@ -446,14 +476,19 @@ stream_main(void *arg)
 static void
 run_streams(void)
 {
-	pthread_t t[256];
+	pthread_t *t;
+	pthread_attr_t attr;
 	double t0, t1;
 
-	if (opt_n < 1 || opt_n > 256)
-		fail("1 to 256 streams");
+	if (opt_n < 1 || opt_n > 4096)
+		fail("1 to 4096 streams");
+	if ((t = calloc((size_t)opt_n, sizeof(*t))) == NULL)
+		fail("out of memory");
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 << 10);
 	pthread_barrier_init(&barrier, NULL, (unsigned)opt_n + 1);
 	for (int i = 0; i < opt_n; i++)
-		if (pthread_create(&t[i], NULL, stream_main, NULL) != 0)
+		if (pthread_create(&t[i], &attr, stream_main, NULL) != 0)
 			fail("pthread_create");
 	pthread_barrier_wait(&barrier);
 	t0 = now();
@@ -463,9 +498,10 @@ run_streams(void)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	printf("bytes=%llu secs=%.6f cpu_s=%.3f\n", opt_size * (unsigned long long)opt_n, t1 - t0,
-	    (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	    ru.ru_stime.tv_usec / 1e6);
+	printf("bytes=%llu secs=%.6f cpu_s=%.3f fastest_s=%.6f\n", opt_size * (unsigned long long)opt_n,
+	    t1 - t0, (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, fastest);
+	free(t);
 }
 
 /* ------------------------------------------------------------ rate */
@@ -569,13 +605,20 @@ run_rate(void)
 /* ------------------------------------------------------------ idle */
 
 static struct ctl *idle_c;
-static int idle_next;
+static int idle_next, idle_ok;
 static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Opens (ARG NULL) or QUITs (ARG not NULL) the sessions not yet taken. */
+enum idle_op { IDLE_OPEN, IDLE_CHECK, IDLE_QUIT };
+static const char *const idle_phase[] = { "opening", "PASV + RETR 1024 on every session", "QUIT" };
+
+/* Takes the sessions not yet taken, one at a time, and opens them, checks
+ * them (PASV + RETR 1024: a 227, a data connection, 150, exactly 1024 bytes
+ * to EOF, 226) or QUITs them; so a thread has at most one data connection. */
 static void *
 idle_main(void *arg)
 {
+	enum idle_op op = *(enum idle_op *)arg;
+
 	for (;;) {
 		int i;
 
@@ -584,24 +627,43 @@ idle_main(void *arg)
 		pthread_mutex_unlock(&idle_mu);
 		if (i >= opt_sessions)
 			return NULL;
-		if (arg == NULL)
+		cur_session = i;
+		if (op == IDLE_OPEN) {
 			ctl_open(&idle_c[i]);
-		else
+		} else if (op == IDLE_CHECK) {
+			struct data d = data_prepare(&idle_c[i], "pasv");
+
+			transfer(&idle_c[i], &d, 1, 1024);
+			pthread_mutex_lock(&idle_mu);
+			idle_ok++;
+			pthread_mutex_unlock(&idle_mu);
+		} else {
 			ctl_quit(&idle_c[i]);
+		}
+		cur_session = -1;
 	}
 }
 
-static void
-idle_all(int quit)
+/* OP on every session with THREADS threads; the seconds it took. */
+static double
+idle_all(enum idle_op op, int threads)
 {
-	pthread_t t[16];
+	pthread_t t[64];
+	pthread_attr_t attr;
+	double t0 = now();
 
+	if (threads > opt_sessions)
+		threads = opt_sessions;
+	cur_phase = idle_phase[op];
 	idle_next = 0;
-	for (int i = 0; i < 16; i++)
-		if (pthread_create(&t[i], NULL, idle_main, quit ? "quit" : NULL) != 0)
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	for (int i = 0; i < threads; i++)
+		if (pthread_create(&t[i], &attr, idle_main, &op) != 0)
 			fail("pthread_create");
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
+	return now() - t0;
 }
 
 /* VmRSS summed over the PIDs, in KiB. */
@@ -635,37 +697,35 @@ static void
 run_idle(void)
 {
 	long before, after;
-	double t0, t1, t2;
-	int ok = 0;
+	double open_secs, check_secs, quit_secs;
 
+	if (opt_sessions < 1)
+		fail("-N: at least 1 session");
+	if (opt_check_threads < 1 || opt_check_threads > 64)
+		fail("-j: 1 to 64 threads");
 	idle_c = calloc((size_t)opt_sessions, sizeof(*idle_c));
 	if (idle_c == NULL)
 		fail("out of memory");
 	before = rss_kib();
-	t0 = now();
-	idle_all(0);
-	t1 = now();
+	open_secs = idle_all(IDLE_OPEN, 16);
 	sleep(1);
 	after = rss_kib();
-	if (opt_sample > opt_sessions)
-		opt_sample = opt_sessions;
-	for (int k = 0; k < opt_sample; k++) {
-		struct ctl *c = &idle_c[(long)k * opt_sessions / opt_sample];
-		struct data d = data_prepare(c, "pasv");
-
-		transfer(c, &d, 1, 1024);
-		ok++;
-	}
+	/* Every session, while all are still open, must still work: PASV and
+	 * a checked 1 KiB RETR, THREADS data connections at a time at most. */
+	check_secs = idle_all(IDLE_CHECK, opt_check_threads);
+	if (idle_ok != opt_sessions)
+		fail("PASV + RETR 1024 succeeded on %d of %d sessions", idle_ok, opt_sessions);
 	/* Every session must still answer QUIT with 221. And QUIT, not close:
 	 * the server closes first, so neither the client nor the gateway keeps
 	 * 2N connections in TIME_WAIT on its ephemeral ports, which would make
 	 * connect() crawl in the next run (a near-full port range is searched
 	 * linearly). */
-	t2 = now();
-	idle_all(1);
+	quit_secs = idle_all(IDLE_QUIT, 16);
 	printf("sessions=%d open_secs=%.2f rss_before_kib=%ld rss_after_kib=%ld kib_per_session=%.2f "
-	    "sample_ok=%d quit_ok=%d quit_secs=%.2f\n", opt_sessions, t1 - t0, before, after,
-	    (double)(after - before) / opt_sessions, ok, opt_sessions, now() - t2);
+	    "all_ok=%d check_threads=%d check_secs=%.2f quit_ok=%d quit_secs=%.2f\n", opt_sessions,
+	    open_secs, before, after, (double)(after - before) / opt_sessions, idle_ok,
+	    opt_check_threads < opt_sessions ? opt_check_threads : opt_sessions, check_secs,
+	    opt_sessions, quit_secs);
 }
 
 /* ------------------------------------------------------------ noop */
@@ -725,7 +785,7 @@ main(int argc, char **argv)
 		fail("usage: ftpload xfer|raw|rate|idle|noop OPTIONS (see the source)");
 	mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "H:p:d:m:s:n:c:t:N:k:G:U:")) != -1) {
+	while ((opt = getopt(argc, argv, "H:p:d:m:s:n:c:t:N:j:G:U:")) != -1) {
 		switch (opt) {
 		case 'H': host = optarg; break;
 		case 'p': port = optarg; break;
@@ -736,7 +796,7 @@ main(int argc, char **argv)
 		case 'c': opt_conc = atoi(optarg); break;
 		case 't': opt_secs = atof(optarg); break;
 		case 'N': opt_sessions = atoi(optarg); break;
-		case 'k': opt_sample = atoi(optarg); break;
+		case 'j': opt_check_threads = atoi(optarg); break;
 		case 'G': opt_pids = optarg; break;
 		case 'U':
 			if (sscanf(optarg, "%63[^:]:%63s", opt_user, opt_pass) != 2)

@@ -504,8 +504,11 @@ accept_main(void *arg)
 		 * like the FTP data connections. */
 		if (!l->raw)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-		if (pthread_create(&t, &attr, conn_main, c) != 0) {
-			fprintf(stderr, "ftpsrv: pthread_create failed\n");
+		int rc = pthread_create(&t, &attr, conn_main, c);
+		if (rc != 0) {
+			/* Threads are tasks: kernel.pid_max and kernel.threads-max
+			 * are shared with everything else on the machine. */
+			fprintf(stderr, "ftpsrv: pthread_create failed, connection closed: %s\n", strerror(rc));
 			close(fd);
 			free(c);
 		}

@@ -7,7 +7,7 @@
 # runs its own FTP server (ftpsrv.c) in srv, and measures each figure through
 #   plain      plain routing: cli -> srv through gw's kernel forwarding
 #   ftpgw      the gateway in gw, redirect mode (REDIRECT of port 21 and of
-#              the passive range 50000-50999 on gw's client-side interface)
+#              the passive range 50000-51999 on gw's client-side interface)
 #   minirelay  minirelay.c in gw: accept, connect, splice through 1 MiB
 #              pipes; no FTP (raw TCP to ftpsrv's raw port): the ceiling
 # and prints one table line per figure (median, min and max over the runs,
@@ -20,7 +20,7 @@
 #   BENCH_FTPGW=PATH    the gateway (default $BUILDDIR/src/ftpgw, else
 #                       /tmp/build-bench/src/ftpgw)
 #   BENCH_ONLY=1,2,...  figures to run: 1 throughput, 2 parallel, 3 cpu,
-#                       4 sessions, 5 idle, 6 noop (numbers or names)
+#                       4 sessions, 5 idle, 6 noop, 7 pipes (numbers or names)
 #   BENCH_WORKERS=N     writes "workers = N" into the gateway's configuration
 #                       (unset: the gateway's default)
 #   BENCH_OUT=PATH      where the results go (a file, or a directory to put
@@ -28,6 +28,10 @@
 #   BENCH_RATE_SECS=4   seconds per session-rate measurement
 #   BENCH_NOOPS=2000    NOOPs per latency measurement
 #   BENCH_IDLE=10000    most idle sessions to open (fewer if the fd limit says so)
+#   BENCH_PIPES_STREAMS=1000  parallel RETR streams of figure 7 (pipe budget)
+#   BENCH_PIPES_SIZE=8M bytes per stream in figure 7
+#   BENCH_PIPES_USER=nobody   the unprivileged user ftpgw and the control
+#                       minirelay run as in figure 7
 #   BENCH_MINIRELAY_PROCS=N  minirelay processes (default: as many as the
 #                       gateway has event loops)
 #   BENCH_KEEP=1        keep the work directory (logs) after the run
@@ -45,11 +49,14 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 
 RUNS=${BENCH_RUNS:-3}
 SIZE_SPEC=${BENCH_SIZE:-2G}
-ONLY=${BENCH_ONLY:-1,2,3,4,5,6}
+ONLY=${BENCH_ONLY:-1,2,3,4,5,6,7}
 WORKERS=${BENCH_WORKERS:-}
 RATE_SECS=${BENCH_RATE_SECS:-4}
 NOOPS=${BENCH_NOOPS:-2000}
 IDLE_MAX=${BENCH_IDLE:-10000}
+PIPES_N=${BENCH_PIPES_STREAMS:-1000}
+PIPES_SIZE_SPEC=${BENCH_PIPES_SIZE:-8M}
+PIPES_USER=${BENCH_PIPES_USER:-nobody}
 if [ -n "${BENCH_FTPGW:-}" ]; then
 	FTPGW=$BENCH_FTPGW
 elif [ -n "${BUILDDIR:-}" ]; then
@@ -64,11 +71,13 @@ OUT=${BENCH_OUT:-/tmp/ftpgw-bench-$STAMP.txt}
 CLI=198.51.100.2 GWC=198.51.100.1   # cli eth0, gw eth0 (client side)
 GWS=203.0.113.1  SRV=203.0.113.2    # gw eth1 (server side), srv eth0
 GW_LISTEN=8021                      # ftpgw's redirect listener
-GW_PASV=50000-50999                 # ftpgw's passive range (redirected too)
+GW_PASV=50000-51999                 # ftpgw's passive range (redirected too): 2000
+                                    # ports, twice figure 7's 1000 PASVs at once
 SRV_PORT_GW=21                      # ftpsrv's port reached through ftpgw (redirected)
 SRV_PORT_PLAIN=2121                 # the same server, not redirected: plain routing
 SRV_RAW=9000                        # ftpsrv's raw port; minirelay listens on gw:9000
 SRV_PASV=40000-49999                # ftpsrv's PASV ports: outside gw's redirected range
+MR_NOBODY_PORT=9001                 # figure 7: a second minirelay, as PIPES_USER, on gw:9001
 
 say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -77,6 +86,11 @@ fail() {
 	if [ -n "${WORK:-}" ] && [ -s "$WORK/ftpgw.log" ]; then
 		echo "--- ftpgw log (last 15 lines):" >&2
 		tail -n 15 "$WORK/ftpgw.log" >&2
+	fi
+	# ftpsrv says only when something went wrong (after its first line).
+	if [ -n "${WORK:-}" ] && [ "$(wc -l <"$WORK/ftpsrv.log" 2>/dev/null || echo 0)" -gt 1 ]; then
+		echo "--- ftpsrv log (last 5 lines):" >&2
+		tail -n 5 "$WORK/ftpsrv.log" >&2
 	fi
 	exit 1
 }
@@ -99,8 +113,14 @@ SIZE=$(parse_size "$SIZE_SPEC") || fail "BENCH_SIZE=$SIZE_SPEC: not a size (e.g.
 X8_SIZE=$((SIZE / 4))
 case $RUNS in '' | *[!0-9]* | 0) fail "BENCH_RUNS=$RUNS: a positive number" ;; esac
 case $WORKERS in *[!0-9]*) fail "BENCH_WORKERS=$WORKERS: a number" ;; esac
+case $IDLE_MAX in '' | *[!0-9]* | 0) fail "BENCH_IDLE=$IDLE_MAX: a positive number" ;; esac
+case $PIPES_N in '' | *[!0-9]* | 0) fail "BENCH_PIPES_STREAMS=$PIPES_N: a positive number" ;; esac
+[ "$PIPES_N" -le 4096 ] || fail "BENCH_PIPES_STREAMS=$PIPES_N: at most 4096"
+PIPES_SIZE=$(parse_size "$PIPES_SIZE_SPEC") || fail "BENCH_PIPES_SIZE=$PIPES_SIZE_SPEC: not a size (e.g. 8M)"
+[ "$PIPES_SIZE" -ge 1024 ] || fail "BENCH_PIPES_SIZE=$PIPES_SIZE_SPEC: at least 1K"
 human() { awk -v b="$1" 'BEGIN { if (b >= 2^30 && b % 2^30 == 0) printf "%d GiB", b / 2^30;
-	else if (b >= 2^20) printf "%g MiB", b / 2^20; else printf "%d B", b }'; }
+	else if (b >= 2^20) printf "%g MiB", b / 2^20; else if (b >= 2^10) printf "%.4g KiB", b / 2^10
+	else printf "%d B", b }'; }
 
 SEL=" "
 for f in ${ONLY//,/ }; do
@@ -111,7 +131,8 @@ for f in ${ONLY//,/ }; do
 	4 | sessions | rate) SEL="${SEL}4 " ;;
 	5 | idle) SEL="${SEL}5 " ;;
 	6 | noop | latency) SEL="${SEL}6 " ;;
-	*) fail "BENCH_ONLY: unknown figure '$f' (1 throughput, 2 parallel, 3 cpu, 4 sessions, 5 idle, 6 noop)" ;;
+	7 | pipes | pipe-budget) SEL="${SEL}7 " ;;
+	*) fail "BENCH_ONLY: unknown figure '$f' (1 throughput, 2 parallel, 3 cpu, 4 sessions, 5 idle, 6 noop, 7 pipes)" ;;
 	esac
 done
 sel() { case $SEL in *" $1 "*) return 0 ;; esac; return 1; }
@@ -133,9 +154,11 @@ RAW=$WORK/raw
 P="fgb$$-"
 NS_CLI=${P}cli NS_GW=${P}gw NS_SRV=${P}srv
 
+SAMPLER_PID=
 cleanup() {
 	local ns pid
 	trap - EXIT INT TERM HUP
+	[ -z "$SAMPLER_PID" ] || kill "$SAMPLER_PID" 2>/dev/null
 	for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null
@@ -162,8 +185,9 @@ HARD_NOFILE=$(ulimit -Hn)
 
 say "building the helpers in $WORK"
 for prog in ftpsrv ftpload minirelay; do
-	cc -O2 -Wall -pthread -o "$WORK/$prog" "$HERE/$prog.c" -lm 2>"$WORK/cc-$prog.log" ||
+	cc -std=c11 -O2 -Wall -Wextra -pthread -o "$WORK/$prog" "$HERE/$prog.c" -lm 2>"$WORK/cc-$prog.log" ||
 		fail "cannot build $prog: $(cat "$WORK/cc-$prog.log")"
+	[ -s "$WORK/cc-$prog.log" ] && say "WARNING: $prog.c compiles with warnings: $(head -n 5 "$WORK/cc-$prog.log")"
 done
 
 alive() {
@@ -213,6 +237,13 @@ for st in time_wait close fin_wait last_ack close_wait; do
 	ip netns exec "$NS_GW" sysctl -qw "net.netfilter.nf_conntrack_tcp_timeout_$st=2" 2>>"$WORK/setup.log" ||
 		say "WARNING: cannot set nf_conntrack_tcp_timeout_$st in gw: the session-rate test may fill the conntrack table"
 done
+# The gateway's own connections to the server (one per session, one per
+# data channel) take ephemeral ports (32768-60999 by default), and those
+# inside its passive range make its data listeners fail to bind: with
+# 18,000 sessions most of the range was taken, and PASV got 425 after 16
+# tries.  gw keeps the passive range out of its ephemeral ports.
+ip netns exec "$NS_GW" sysctl -qw "net.ipv4.ip_local_reserved_ports=$GW_PASV" 2>>"$WORK/setup.log" ||
+	say "WARNING: cannot reserve the passive range $GW_PASV in gw: with many sessions PASV may get 425"
 
 ip netns exec "$NS_SRV" "$WORK/ftpsrv" -b 0.0.0.0 -p $SRV_PORT_GW,$SRV_PORT_PLAIN -r $SRV_RAW -P $SRV_PASV \
 	>"$WORK/ftpsrv.log" 2>&1 &
@@ -221,9 +252,12 @@ wait_listen "$NS_SRV" $SRV_RAW 5 || fail "ftpsrv does not listen: $(cat "$WORK/f
 
 # Every session from the one client address; as many sessions as the fd
 # limit allows (2 fds each, 64 spare), not more: ftpgw warns otherwise.
+# max-sessions holds for the whole gateway: with W worker processes, each
+# with its own limit, W times that (set once the workers are counted).
 GW_MAX_SESSIONS=$(((HARD_NOFILE - 64) / 2))
 [ "$GW_MAX_SESSIONS" -gt 1000000 ] && GW_MAX_SESSIONS=1000000
-cat >"$WORK/ftpgw.conf" <<EOF
+write_gw_conf() {
+	cat >"$WORK/ftpgw.conf" <<EOF
 # ftpgw benchmark configuration
 passive-ports = "$GW_PASV"
 max-sessions = $GW_MAX_SESSIONS
@@ -236,15 +270,18 @@ listen "bench" {
 	mode = "redirect"
 }
 EOF
+}
+write_gw_conf
 
 GW_PID=
+GW_CONF=$WORK/ftpgw.conf   # figure 7 starts the gateway with another one
 gw_start() {
-	echo "=== start $(date +%T)" >>"$WORK/ftpgw.log"
-	ip netns exec "$NS_GW" "$FTPGW" -f -c "$WORK/ftpgw.conf" >>"$WORK/ftpgw.log" 2>&1 &
+	echo "=== start $(date +%T) ($GW_CONF)" >>"$WORK/ftpgw.log"
+	ip netns exec "$NS_GW" "$FTPGW" -f -c "$GW_CONF" >>"$WORK/ftpgw.log" 2>&1 &
 	GW_PID=$!
 	if ! wait_listen "$NS_GW" $GW_LISTEN 10 || ! alive "$GW_PID"; then
 		alive "$GW_PID" || { wait "$GW_PID"; echo "ftpgw exited with status $?" >>"$WORK/ftpgw.log"; }
-		fail "ftpgw did not start${WORKERS:+ with workers = $WORKERS} (config $WORK/ftpgw.conf)"
+		fail "ftpgw did not start${WORKERS:+ with workers = $WORKERS} (config $GW_CONF)"
 	fi
 	sleep 0.3  # workers, if any, bind their own listeners
 	alive "$GW_PID" || fail "ftpgw exited after starting"
@@ -299,6 +336,17 @@ ticks_of() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$*" -v what=ticks
 
 gw_start
 GW_PROCS=$(tree_pids "$GW_PID" | tr ',' '\n' | wc -l)
+if [ "$GW_PROCS" -gt 1 ]; then
+	m=$(((GW_PROCS - 1) * ((HARD_NOFILE - 64) / 2)))
+	[ "$m" -gt 1000000 ] && m=1000000
+	if [ "$m" != "$GW_MAX_SESSIONS" ]; then
+		GW_MAX_SESSIONS=$m
+		write_gw_conf
+		gw_stop
+		gw_start
+		GW_PROCS=$(tree_pids "$GW_PID" | tr ',' '\n' | wc -l)
+	fi
+fi
 GW_THREADS=$(awk '/^Threads:/ { print $2 }' "/proc/$GW_PID/status")
 # Event loops: the workers if it forks them (a supervisor + N), else threads.
 if [ "$GW_PROCS" -gt 1 ]; then GW_LOOPS=$((GW_PROCS - 1)); else GW_LOOPS=$GW_THREADS; fi
@@ -330,15 +378,30 @@ kv() { # KEY: its value in LOAD_OUT
 }
 rec() { echo "$1 $2 $3 $4" >>"$RAW"; } # KEY PATH RUN VALUE
 calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
+stats() { # KEY PATH -> "n min median max" (nothing if no values)
+	awk -v k="$1" -v p="$2" '$1 == k && $2 == p { print $4 }' "$RAW" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) exit
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%d %.9g %.9g %.9g\n", NR, v[1], m, v[NR] }'
+}
+med() { stats "$1" "$2" | awk '{ print $3 }'; }
 
 target() { # PATH: the -H/-p options of ftpload for that path
 	case $1 in
 	plain) echo "-H $SRV -p $SRV_PORT_PLAIN" ;;
 	ftpgw) echo "-H $SRV -p $SRV_PORT_GW" ;;
 	minirelay) echo "-H $GWC -p $SRV_RAW" ;;
+	minirelay-nobody) echo "-H $GWC -p $MR_NOBODY_PORT" ;;
 	esac
 }
-root_of() { case $1 in ftpgw) echo "$GW_PID" ;; minirelay) echo "$MR_PID" ;; esac; }
+MR_NOBODY_PID=
+root_of() {
+	case $1 in
+	ftpgw) echo "$GW_PID" ;;
+	minirelay) echo "$MR_PID" ;;
+	minirelay-nobody) echo "$MR_NOBODY_PID" ;;
+	esac
+}
 
 # xfer KEY PATH RUN DIR MODE STREAMS BYTES-EACH: one measured transfer. Records
 # MB/s as KEY, the relay's CPU seconds per GB as cpu.KEY, and as all.KEY the
@@ -349,7 +412,7 @@ xfer() {
 	local key=$1 path=$2 run=$3 dir=$4 mode=$5 n=$6 bytes=$7 root t0 t1 mbs cpu='' all gb
 	root=$(root_of "$path")
 	t0=$(ticks_of "$SRV_PID" "${root:--1}")
-	if [ "$path" = minirelay ]; then
+	if [ "$mode" = - ]; then   # minirelay, minirelay-nobody: raw TCP
 		# shellcheck disable=SC2046
 		load raw $(target "$path") -d "$dir" -s "$bytes" -n "$n"
 	else
@@ -371,9 +434,35 @@ xfer() {
 		all=$(calc "(($4 - $1) + ($6 - $3)) / $CLK_TCK / $gb + $(kv cpu_s) / $gb")
 	fi
 	rec "all.$key" "$path" "$run" "$all"
-	printf '    %-9s %-14s %8.1f MB/s  CPU s/GB: relay %s, all %.3f\n' "$path" "$key" "$mbs" \
-		"$(if [ -n "$cpu" ]; then printf '%.3f' "$cpu"; else echo -; fi)" "$all" >&2
+	printf '    %-9s %-14s %8.1f MB/s  CPU s/GB: relay %s, all %.3f%s\n' "$path" "$key" "$mbs" \
+		"$(if [ -n "$cpu" ]; then printf '%.3f' "$cpu"; else echo -; fi)" "$all" \
+		"$(if [ "$n" -gt 8 ]; then printf '; %d streams, the fastest took %.2f s, the last ended after %.2f s' \
+			"$n" "$(kv fastest_s)" "$(kv secs)"; fi)" >&2
 	gw_check
+}
+
+# pipe_fds PIDS: the pipe fds the processes hold (comma separated PIDS).
+pipe_fds() {
+	local p n=0
+	for p in ${1//,/ }; do
+		n=$((n + $(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 -lname 'pipe:*' 2>/dev/null | wc -l)))
+	done
+	echo "$n"
+}
+# pipe_sampler PIDS FILE: until killed, twice a second, the most pipe fds
+# the PIDS held and the most client data connections the gateway had at
+# once (established, on its passive ports) into FILE: "PIPES CONNS".
+pipe_sampler() {
+	local mp=0 md=0 np nd
+	while :; do
+		np=$(pipe_fds "$1")
+		nd=$(ip netns exec "$NS_GW" ss -Htn state established \
+			"( src $GWC and sport >= :${GW_PASV%-*} and sport <= :${GW_PASV#*-} )" 2>/dev/null | wc -l)
+		[ "$np" -gt "$mp" ] && mp=$np
+		[ "$nd" -gt "$md" ] && md=$nd
+		echo "$mp $md" >"$2.new" && mv -f "$2.new" "$2"
+		sleep 0.5
+	done
 }
 
 # ------------------------------------------------------------------ smoke test
@@ -465,28 +554,69 @@ if sel 5; then
 		gw_stop
 		gw_start
 		pids=$(tree_pids "$GW_PID")
-		lim=$(awk '/^Max open files/ { print $4 }' "/proc/$GW_PID/limits")
-		case $lim in unlimited) lim=1048576 ;; esac
+		# The gateway's processes: one, or a supervisor and W workers,
+		# each worker with its own open-files limit and about 1/W of the
+		# sessions (SO_REUSEPORT spreads them).  lim: the lowest limit of
+		# the processes; base: the most fds one holds before any session.
+		nprocs=$(echo "$pids" | tr ',' '\n' | wc -l)
+		W=1
+		[ "$nprocs" -gt 1 ] && W=$((nprocs - 1))
+		lim='' base=0
+		for p in ${pids//,/ }; do
+			l=$(awk '/^Max open files/ { print $4 }' "/proc/$p/limits")
+			case $l in unlimited) l=1048576 ;; esac
+			{ [ -z "$lim" ] || [ "$l" -lt "$lim" ]; } && lim=$l
+			b=$(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+			[ "$b" -gt "$base" ] && base=$b
+		done
+		per=$(((lim - 64) / 2))    # one process: 2 fds per session, 64 spare
+		if [ "$W" = 1 ]; then
+			gw_cap=$per
+			gw_why="the gateway's open-files limit of $lim: 2 fds per session, 64 kept for listeners and data connections"
+			gw_desc="one process with an open-files limit of $lim"
+		else
+			# The kernel's spread is not exactly even: each worker is
+			# expected to hold at most 90% of what its limit allows.
+			gw_cap=$((W * per * 9 / 10))
+			gw_why="the gateway's $W workers with an open-files limit of $lim each: a worker holds about 1/$W of the sessions, expected at most 90% of ($lim - 64) / 2 = $per (SO_REUSEPORT's spread is not exactly even)"
+			gw_desc="$W workers with an open-files limit of $lim each, at most 90% of $per sessions each"
+		fi
+		cl_cap=$((HARD_NOFILE - 64))   # ftpload: 1 fd per session (ftpsrv too)
 		N=$IDLE_MAX
 		why="BENCH_IDLE=$IDLE_MAX"
-		if [ $(((lim - 64) / 2)) -lt "$N" ]; then
-			N=$(((lim - 64) / 2))
-			why="the gateway's open-files limit is $lim: 2 fds per session, 64 kept for listeners and data connections"
-		else
-			why="$why; the gateway's open-files limit of $lim would allow $(((lim - 64) / 2)) (2 fds each, 64 spare)"
+		if [ "$gw_cap" -lt "$N" ]; then
+			N=$gw_cap
+			why=$gw_why
 		fi
-		if [ $((HARD_NOFILE - 64)) -lt "$N" ]; then
-			N=$((HARD_NOFILE - 64))
-			why="the client's open-files limit is $HARD_NOFILE (1 fd per session)"
+		if [ "$GW_MAX_SESSIONS" -lt "$N" ]; then   # gateway-wide
+			N=$GW_MAX_SESSIONS
+			why="the gateway's max-sessions = $GW_MAX_SESSIONS"
 		fi
-		[ "$run" = 1 ] && say "  N = $N: $why"
+		if [ "$cl_cap" -lt "$N" ]; then
+			N=$cl_cap
+			why="the client's open-files limit of $HARD_NOFILE (1 fd per session)"
+		fi
+		why="N = $N, set by $why (the open-files hard limit on this box is $HARD_NOFILE; BENCH_IDLE=$IDLE_MAX; the gateway, $gw_desc, would allow $gw_cap sessions, its max-sessions $GW_MAX_SESSIONS; the client $cl_cap)"
+		# Every session then runs PASV + RETR 1 KiB, CHK at a time: each
+		# holds up to 8 of the gateway's fds meanwhile (data listener, 2
+		# data sockets, 2 pipes), within what the sessions leave of the
+		# limit of the process that serves it (with workers: up to 1/0.9
+		# of its share).
+		if [ "$W" = 1 ]; then most=$N; else most=$(((N * 10 + 9 * W - 1) / (9 * W))); fi
+		CHK=$(((lim - base - 2 * most) / 8))
+		[ "$CHK" -gt 16 ] && CHK=16
+		[ "$CHK" -lt 1 ] && CHK=1
+		[ "$run" = 1 ] && say "  $why; PASV + RETR 1 KiB on every session, $CHK at a time (the gateway held $base fds before the first session)"
 		# shellcheck disable=SC2046
-		load idle $(target ftpgw) -N "$N" -k 100 -G "$pids"
+		load idle $(target ftpgw) -N "$N" -j "$CHK" -G "$pids"
 		printf '    run %d: %s\n' "$run" "$LOAD_OUT" >&2
-		[ "$(kv sample_ok)" = 100 ] || [ "$(kv sample_ok)" = "$N" ] || fail "idle sessions: sample $(kv sample_ok)"
+		if [ "$(kv sessions)" != "$N" ] || [ "$(kv all_ok)" != "$N" ] || [ "$(kv quit_ok)" != "$N" ]; then
+			fail "idle sessions: PASV + RETR 1 KiB worked on $(kv all_ok) and QUIT on $(kv quit_ok) of $N sessions"
+		fi
 		rec idle.kib ftpgw "$run" "$(kv kib_per_session)"
 		rec idle.n ftpgw "$run" "$(kv sessions)"
-		rec idle.sample ftpgw "$run" "$(kv sample_ok)"
+		rec idle.allok ftpgw "$run" "$(kv all_ok)"
+		rec idle.checksecs ftpgw "$run" "$(kv check_secs)"
 		rec idle.opensecs ftpgw "$run" "$(kv open_secs)"
 		IDLE_WHY=$why
 		gw_check
@@ -513,6 +643,135 @@ if sel 6; then
 	done
 fi
 
+if sel 7; then
+	PAGE=$(getconf PAGESIZE)
+	PIPE_SOFT=$(cat /proc/sys/fs/pipe-user-pages-soft 2>/dev/null) || fail "cannot read fs.pipe-user-pages-soft"
+	PIPE_HARD=$(cat /proc/sys/fs/pipe-user-pages-hard 2>/dev/null || echo '?')
+	PIPE_MAX=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo '?')
+	pu=$(id -u "$PIPES_USER" 2>/dev/null) || fail "figure 7: no user $PIPES_USER (BENCH_PIPES_USER)"
+	[ "$pu" != 0 ] || fail "figure 7: BENCH_PIPES_USER=$PIPES_USER is root, whose pipes have no budget"
+	PIPES_NOTE="fs.pipe-user-pages-soft = $PIPE_SOFT pages of $PAGE B = $(human $((PIPE_SOFT * PAGE))) per user (pipe-user-pages-hard = $PIPE_HARD, pipe-max-size = $PIPE_MAX): room for $((PIPE_SOFT * PAGE / 2097152)) relays with two 1 MiB pipes"
+	say "figure 7: pipe budget: $PIPES_N parallel RETR (PASV) of $(human "$PIPES_SIZE") each, ftpgw and a second minirelay as $PIPES_USER (uid $pu)"
+	say "  $PIPES_NOTE"
+	[ "$PIPE_SOFT" = 0 ] && say "WARNING: fs.pipe-user-pages-soft = 0: no budget, figure 7 shows nothing"
+	# All sessions send PASV at once: the gateway holds up to one listener
+	# each until their data connections come, and its own outgoing
+	# connections take ephemeral ports inside the range too.
+	[ $((2 * PIPES_N)) -le $((${GW_PASV#*-} - ${GW_PASV%-*} + 1)) ] ||
+		say "WARNING: $PIPES_N streams and a passive range of $GW_PASV: PASV may get 425 (the range runs out)"
+	others=$(ps -o pid= -u "$pu" 2>/dev/null | wc -l)
+	[ "$others" -gt 0 ] && say "NOTE: $others process(es) already run as $PIPES_USER: their pipes count against the same budget"
+	# The same gateway configuration, unprivileged after binding (the
+	# budget is per user, and root is exempt), with the debug log that
+	# names each data channel's relay backend; no control socket (its
+	# removal at exit would need root).
+	{
+		cat "$WORK/ftpgw.conf"
+		echo "# figure 7: unprivileged, so that the kernel's pipe budget applies"
+		echo "user = \"$PIPES_USER\""
+		echo 'log-level = "debug"'
+		echo 'control-socket = ""'
+	} >"$WORK/ftpgw-pipes.conf"
+	gw_stop
+	GW_CONF=$WORK/ftpgw-pipes.conf
+	gw_start
+	gpids=$(tree_pids "$GW_PID")
+	for p in ${gpids//,/ }; do
+		# A supervisor (the root of several processes) may stay root.
+		[ "$p" = "$GW_PID" ] && [ "$gpids" != "$GW_PID" ] && continue
+		[ "$(awk '/^Uid:/ { print $2 }' "/proc/$p/status")" = "$pu" ] ||
+			fail "figure 7: ftpgw process $p does not run as $PIPES_USER (user = \"$PIPES_USER\" in $GW_CONF)"
+	done
+	ip netns exec "$NS_GW" "$WORK/minirelay" -P "$MR_PROCS" -u "$PIPES_USER" $GWC $MR_NOBODY_PORT $SRV $SRV_RAW \
+		>"$WORK/minirelay-nobody.log" 2>&1 &
+	MR_NOBODY_PID=$!
+	wait_listen "$NS_GW" $MR_NOBODY_PORT 5 || fail "minirelay -u $PIPES_USER does not listen: $(cat "$WORK/minirelay-nobody.log")"
+	TMO_MAIN=$TMO
+	TMO=$((120 + PIPES_N * PIPES_SIZE / 10000000))    # 10 MB/s at least
+	# Socket buffers: through a relay every stream has 4 sockets, each of
+	# which autotunes up to tcp_rmem's or tcp_wmem's max (32 and 4 MiB
+	# here): 1000 streams would take far more than tcp_mem allows, and
+	# tcp_mem is global.  Under its pressure the kernel drops what arrives
+	# at full sockets, and the senders' congestion control (BBR here)
+	# can collapse to a few kB/s for a minute: the figure then measures
+	# TCP, not the relay.  So, for the 1000-stream transfers only, each
+	# namespace caps a socket's buffers at half of tcp_mem's low mark over
+	# 4 sockets per stream (every path alike; restored afterwards).
+	read -r tcpmem_lo _ <"/proc/sys/net/ipv4/tcp_mem"
+	cap=$((tcpmem_lo * PAGE / 2 / (4 * PIPES_N)))
+	[ "$cap" -gt 4194304 ] && cap=4194304
+	[ "$cap" -lt 65536 ] && cap=65536
+	PIPES_TCP_NOTE="$PIPES_N-stream transfers with socket buffers capped at $(human "$cap") (tcp_rmem/tcp_wmem max in the 3 namespaces: half of the global tcp_mem low mark, $tcpmem_lo pages, over $PIPES_N x 4 sockets)"
+	say "  $PIPES_TCP_NOTE"
+	declare -A saved_mem
+	for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
+		saved_mem[$ns]="net.ipv4.tcp_rmem=$(ip netns exec "$ns" sysctl -n net.ipv4.tcp_rmem | tr -s '\t ' ' ')"
+		saved_mem[$ns]+="|net.ipv4.tcp_wmem=$(ip netns exec "$ns" sysctl -n net.ipv4.tcp_wmem | tr -s '\t ' ' ')"
+	done
+	tcp_cap() {
+		for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
+			ip netns exec "$ns" sysctl -qw "net.ipv4.tcp_rmem=4096 $((cap < 131072 ? cap : 131072)) $cap" \
+				"net.ipv4.tcp_wmem=4096 16384 $cap" >/dev/null || fail "cannot cap the socket buffers in $ns"
+		done
+	}
+	tcp_uncap() {
+		for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
+			ip netns exec "$ns" sysctl -qw "${saved_mem[$ns]%%|*}" "${saved_mem[$ns]#*|}" >/dev/null ||
+				fail "cannot restore the socket buffers in $ns"
+		done
+	}
+	# The reference where the budget is not hit: figure 2's ftpgw median,
+	# else 8 streams through this gateway.
+	if sel 2; then PIPES_REF="figure 2's ftpgw median, $(human "$X8_SIZE") each"; else PIPES_REF="8 streams of $(human "$X8_SIZE") through this gateway, as $PIPES_USER"; fi
+	for run in $(seq "$RUNS"); do
+		say "  run $run/$RUNS"
+		tcp_cap
+		xfer pipes plain "$run" retr pasv "$PIPES_N" "$PIPES_SIZE"
+		p0=$(pipe_fds "$gpids")
+		l0=$(wc -l <"$WORK/ftpgw.log")
+		echo "0 0" >"$WORK/sampler"
+		pipe_sampler "$gpids" "$WORK/sampler" &
+		SAMPLER_PID=$!
+		xfer pipes ftpgw "$run" retr pasv "$PIPES_N" "$PIPES_SIZE"
+		kill "$SAMPLER_PID" 2>/dev/null
+		wait "$SAMPLER_PID" 2>/dev/null
+		SAMPLER_PID=
+		pmax=0 dmax=0
+		read -r pmax dmax <"$WORK/sampler"
+		nsplice=$(tail -n +$((l0 + 1)) "$WORK/ftpgw.log" | grep -c 'data relay ended (splice)')
+		ncopy=$(tail -n +$((l0 + 1)) "$WORK/ftpgw.log" | grep -c 'data relay ended (copy)')
+		if [ $((nsplice + ncopy)) -gt 0 ]; then
+			rec pipes.splice ftpgw "$run" "$nsplice"
+			rec pipes.copy ftpgw "$run" "$ncopy"
+		fi
+		rec pipes.fds ftpgw "$run" $((pmax > p0 ? pmax - p0 : 0))
+		rec pipes.live ftpgw "$run" "$dmax"
+		printf '    ftpgw: data channels %s splice, %s copy (its debug log); at most %d pipe fds held by relays, %d data connections at once (sampled)\n' \
+			"$nsplice" "$ncopy" $((pmax > p0 ? pmax - p0 : 0)) "$dmax" >&2
+		xfer pipes minirelay-nobody "$run" retr - "$PIPES_N" "$PIPES_SIZE"
+		xfer pipes minirelay "$run" retr - "$PIPES_N" "$PIPES_SIZE"
+		tcp_uncap
+		sel 2 || xfer retr.pasv.x8 ftpgw "$run" retr pasv 8 "$X8_SIZE"
+	done
+	ref=$(med retr.pasv.x8 ftpgw)
+	awk '$1 == "pipes" && $2 == "ftpgw" { print $3, $4 }' "$RAW" | while read -r run v; do
+		rec pipes.vs8 ftpgw "$run" "$(calc "$v / $ref")"
+	done
+	TMO=$TMO_MAIN
+	alive "$MR_NOBODY_PID" || fail "minirelay -u $PIPES_USER died: $(tail -n 3 "$WORK/minirelay-nobody.log")"
+	# The pipes the second minirelay got in the first run: it logs their
+	# sizes whenever its last connection has closed.
+	MR_NOBODY_PIPES=$(awk '/ pipes: / && !seen[$2]++ { sub(/^minirelay [0-9]+: /, ""); print }' \
+		"$WORK/minirelay-nobody.log" | awk '{ printf "%s%s", (NR > 1 ? "; " : ""), $0 }')
+	kill "$MR_NOBODY_PID"
+	wait "$MR_NOBODY_PID" 2>/dev/null
+	MR_NOBODY_PID=
+	gw_stop
+	[ "$GW_STATUS" = 0 ] || say "WARNING: ftpgw as $PIPES_USER exited with status $GW_STATUS on SIGTERM"
+	GW_CONF=$WORK/ftpgw.conf
+	gw_start
+fi
+
 T_END=$(date +%s)
 KMSG1=$(kmsgs)
 KMSG_NOTE=
@@ -524,21 +783,15 @@ gw_stop
 
 # ------------------------------------------------------------------ table
 
-stats() { # KEY PATH -> "n min median max" (nothing if no values)
-	awk -v k="$1" -v p="$2" '$1 == k && $2 == p { print $4 }' "$RAW" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) exit
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%d %.9g %.9g %.9g\n", NR, v[1], m, v[NR] }'
-}
-med() { stats "$1" "$2" | awk '{ print $3 }'; }
-
 # row LABEL UNIT DECIMALS KEY [PLAIN-KEY] [MINIRELAY-KEY [MINIRELAY-PATH]]
+# The value columns are ftpgw's (VALUE_PATH=PATH in the environment: that
+# path's instead); the minirelay column is MINIRELAY-PATH's (minirelay).
 row() {
-	local label=$1 unit=$2 d=$3 key=$4 pk=${5:-} mk=${6:-} s pl='' mr=
-	s=$(stats "$key" ftpgw)
+	local label=$1 unit=$2 d=$3 key=$4 pk=${5:-} mk=${6:-} mp=${7:-minirelay} s pl='' mr=
+	s=$(stats "$key" "${VALUE_PATH:-ftpgw}")
 	[ -n "$s" ] || return 0
 	[ -n "$pk" ] && pl=$(med "$pk" plain)
-	[ -n "$mk" ] && mr=$(med "$mk" minirelay)
+	[ -n "$mk" ] && mr=$(med "$mk" "$mp")
 	# shellcheck disable=SC2086
 	set -- $s
 	awk -v label="$label" -v unit="$unit" -v d="$d" -v n="$1" -v mn="$2" -v md="$3" -v mx="$4" \
@@ -557,7 +810,7 @@ table() {
 	echo "ftpgw benchmark, $(date '+%Y-%m-%d %H:%M:%S'), $host"
 	echo "ftpgw: $FTPGW ($("$FTPGW" -V 2>/dev/null | head -n1); source $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo '?'))"
 	echo "gateway: $GW_LOOPS event loop(s) (${WORKERS:+workers = $WORKERS, }$GW_PROCS process(es), $GW_THREADS thread(s) in the first); minirelay: $MR_PROCS process(es)"
-	echo "runs: $RUNS, single-stream size $(human "$SIZE"), 8 streams x $(human "$X8_SIZE"); load average at the start: $LOAD0"
+	echo "runs: $RUNS, single-stream size $(human "$SIZE"), 8 streams x $(human "$X8_SIZE")$(sel 7 && echo ", pipe budget $PIPES_N streams x $(human "$PIPES_SIZE")"); load average at the start: $LOAD0"
 	echo "measuring took $((T_END - T_START)) s"
 	echo
 	printf '%-36s %-9s %10s %10s %10s %10s %10s %7s %7s\n' "figure (value: ftpgw)" unit median min max plain minirelay xplain xminirel
@@ -591,7 +844,7 @@ table() {
 	if sel 5; then
 		row "5 idle sessions held (N)" sessions 0 idle.n
 		row "5 memory per idle session (RSS)" KiB 2 idle.kib
-		row "5 sample PASV+RETR 1 KiB ok" sessions 0 idle.sample
+		row "5 PASV+RETR 1 KiB ok on all N" sessions 0 idle.allok
 	fi
 	if sel 6; then
 		row "6 NOOP round trip p50" us 1 noop50 noop50
@@ -599,11 +852,29 @@ table() {
 		row "6 NOOP added by ftpgw, p50" us 1 add50
 		row "6 NOOP added by ftpgw, p99" us 1 add99
 	fi
+	if sel 7; then
+		row "7 RETR $PIPES_N streams, as $PIPES_USER" MB/s 1 pipes pipes pipes
+		row "7 ftpgw $PIPES_N streams / 8 streams" ratio 2 pipes.vs8
+		VALUE_PATH=minirelay-nobody row "7 minirelay as $PIPES_USER, $PIPES_N str." MB/s 1 pipes "" pipes
+		row "7 CPU per GB, $PIPES_N streams" "s/GB" 3 cpu.pipes "" cpu.pipes
+		VALUE_PATH=minirelay-nobody row "7 CPU per GB, minirelay as $PIPES_USER" "s/GB" 3 cpu.pipes "" cpu.pipes
+		row "7 ftpgw data channels, splice relay" channels 0 pipes.splice
+		row "7 ftpgw data channels, copy relay" channels 0 pipes.copy
+		row "7 ftpgw pipe fds held at most" fds 0 pipes.fds
+	fi
 	echo
 	echo "plain = plain routing through gw's kernel; minirelay = splice relay, raw TCP (no FTP);"
 	sel 3 && echo "CPU per GB: the relay process's; all CPU: client + server + relay + ksoftirqd."
 	echo "xplain, xminirel = ftpgw's median / the other's median.  MB = 10^6 bytes, GB = 10^9 bytes."
-	sel 5 && echo "idle N: ${IDLE_WHY:-?}"
+	sel 5 && echo "idle: ${IDLE_WHY:-?}."
+	if sel 7; then
+		echo "pipe budget: $PIPES_NOTE."
+		echo "  Figure 7 ran ftpgw as $PIPES_USER (each data channel's relay from its debug log, its pipe fds sampled"
+		echo "  in /proc); its minirelay column is minirelay as root (no budget), and the 'minirelay as $PIPES_USER' lines"
+		echo "  show that relay under the budget (value columns; xminirel: $PIPES_USER / root).  8 streams: $PIPES_REF."
+		echo "  $PIPES_TCP_NOTE."
+		echo "  minirelay as $PIPES_USER got, first run: ${MR_NOBODY_PIPES:-?} (asked 1 MiB each)."
+	fi
 	[ -z "$KMSG_NOTE" ] || printf '\nINVALID: %s\n' "$KMSG_NOTE"
 }
 
