@@ -212,14 +212,21 @@ dc_listen(struct data_channel *dc, enum dc_side side,
 	memcpy(&e->peer, expected_peer, addr_len(expected_peer));
 	memset(&e->addr, 0, sizeof(e->addr));
 	memcpy(&e->addr, host, addr_len(host));
+	/* A port of the range may be held by another socket (typically an
+	 * ephemeral port of an outgoing connection, when the range overlaps
+	 * ip_local_port_range): such ports are kept out of the pool until the
+	 * tries are over, so that no try draws the same one again. */
+	int busy[DC_BIND_TRIES], n_busy = 0;
+
 	for (int tries = 0; tries < DC_BIND_TRIES; tries++) {
 		int port = portpool_take(pool);
 
 		if (port == -1) {
 			errno = EADDRNOTAVAIL;
-			log_sess(LL_WARN, dc->sid, "passive port range %u-%u exhausted",
-			    portpool_lo(pool), portpool_hi(pool));
-			return -1;
+			if (n_busy == 0)
+				log_sess(LL_WARN, dc->sid, "passive port range %u-%u exhausted",
+				    portpool_lo(pool), portpool_hi(pool));
+			break;
 		}
 		addr_set_port((struct sockaddr *)&e->addr, (uint16_t)port);
 		e->lfd = sock_listen((struct sockaddr *)&e->addr, &opts, 1, &what);
@@ -227,15 +234,27 @@ dc_listen(struct data_channel *dc, enum dc_side side,
 			e->pool_port = port;
 			break;
 		}
-		portpool_give(pool, (uint16_t)port);
 		if (errno != EADDRINUSE) {
 			char a[ADDR_STRLEN];
+			int err = errno;
 
+			portpool_give(pool, (uint16_t)port);
 			log_sess(LL_WARN, dc->sid, "data listener %s: %s: %s",
 			    addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)),
-			    what, strerror(errno));
-			return -1;
+			    what, strerror(err));
+			errno = err;
+			break;
 		}
+		busy[n_busy++] = port;
+	}
+	for (int i = 0; i < n_busy; i++)
+		portpool_give(pool, (uint16_t)busy[i]);
+	if (e->lfd == -1 && n_busy > 0 && (n_busy == DC_BIND_TRIES || errno == EADDRNOTAVAIL)) {
+		log_sess(LL_WARN, dc->sid, "passive port range %u-%u: no free port after %d in use "
+		    "by other sockets (keep the range out of net.ipv4.ip_local_port_range, "
+		    "or list it in net.ipv4.ip_local_reserved_ports)",
+		    portpool_lo(pool), portpool_hi(pool), n_busy);
+		errno = EADDRINUSE;
 	}
 	if (e->lfd == -1)
 		return -1;

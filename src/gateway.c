@@ -66,6 +66,56 @@ gateway_session_remove(struct gateway *gw, struct gw_entry *e,
 /* Port pools, one per distinct range, kept for the process lifetime
  * (sessions from before a reload may still hold theirs). */
 
+/* Is every port of LO-HI in /proc's reserved list ("a-b,c,...")? */
+static bool
+ports_reserved(unsigned lo, unsigned hi)
+{
+	char list[4096], *tok, *save;
+	unsigned next = lo;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "re");
+
+	if (f == NULL)
+		return false;
+	if (fgets(list, sizeof(list), f) == NULL)
+		list[0] = '\0';
+	fclose(f);
+	/* The kernel prints the ranges in ascending order. */
+	for (tok = strtok_r(list, ",\n", &save); tok != NULL; tok = strtok_r(NULL, ",\n", &save)) {
+		unsigned a, b;
+
+		if (sscanf(tok, "%u-%u", &a, &b) != 2) {
+			if (sscanf(tok, "%u", &a) != 1)
+				continue;
+			b = a;
+		}
+		if (a <= next && b >= next)
+			next = b + 1;
+		if (next > hi)
+			return true;
+	}
+	return false;
+}
+
+/* Outgoing connections (ours to the servers, one per session and data
+ * channel) take ephemeral ports; where the passive range overlaps them,
+ * some PASVs find their port taken. Said once, at start. */
+static void
+warn_ephemeral_overlap(unsigned lo, unsigned hi)
+{
+	unsigned elo, ehi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%u %u", &elo, &ehi) == 2 && lo <= ehi && hi >= elo &&
+	    !ports_reserved(lo > elo ? lo : elo, hi < ehi ? hi : ehi))
+		log_msg(LL_WARN, "passive-ports %u-%u overlaps the ephemeral ports %u-%u "
+		    "(net.ipv4.ip_local_port_range): outgoing connections can take passive "
+		    "ports; reserve them (net.ipv4.ip_local_reserved_ports = %u-%u) or move "
+		    "the range", lo, hi, elo, ehi, lo, hi);
+	fclose(f);
+}
+
 struct portpool *
 gateway_pool(struct gateway *gw, uint16_t lo, uint16_t hi)
 {
@@ -80,6 +130,8 @@ gateway_pool(struct gateway *gw, uint16_t lo, uint16_t hi)
 	gw->pools = slots;
 	slots[gw->n_pools].lo = lo;
 	slots[gw->n_pools].hi = hi;
+	if (gw->worker == 0)
+		warn_ephemeral_overlap(lo, hi);
 	{
 		/* Workers own disjoint slices: a redirected data connection
 		 * reaches the one worker listening on its port. */

@@ -318,5 +318,37 @@ else
 	    /usr/bin/python3 "$tmp/syslog.py" "$FTPGW" "$tmp"
 fi
 
+# A passive range inside the ephemeral ports is warned about at start (the
+# gateway's own connections can take its ports), unless it is reserved.
+cat > "$tmp/overlap.conf" <<'EOF'
+workers = 1
+control-socket = ""
+passive-ports = "50000-50099"
+listen "l" { address = "127.0.0.1"  port = 8021  mode = "reverse"  upstream = "127.0.0.1:2121" }
+EOF
+cat > "$tmp/overlap.sh" <<EOF
+# run_gw LOG: start, wait for "started", stop; the log in LOG.
+run_gw() {
+	'$FTPGW' -d -c '$tmp/overlap.conf' > "\$1" 2>&1 &
+	pid=\$!
+	for i in \$(seq 50); do grep -q 'started' "\$1" && break; sleep 0.1; done
+	kill -TERM \$pid; wait \$pid
+}
+sysctl -qw net.ipv4.ip_local_port_range='32768 60999'
+run_gw '$tmp/overlap1.log'
+grep -q 'passive-ports 50000-50099 overlaps the ephemeral ports 32768-60999' '$tmp/overlap1.log' ||
+	{ echo 'no warning:'; cat '$tmp/overlap1.log'; exit 1; }
+sysctl -qw net.ipv4.ip_local_reserved_ports=49000-50200
+run_gw '$tmp/overlap2.log'
+grep -q 'started' '$tmp/overlap2.log' || { cat '$tmp/overlap2.log'; exit 1; }
+if grep -q 'overlaps the ephemeral' '$tmp/overlap2.log'; then echo 'warned although reserved'; exit 1; fi
+EOF
+name="a passive range among the ephemeral ports is warned about, a reserved one is not"
+if [ -n "$netns_why" ]; then
+	skip "$name" "$netns_why"
+else
+	check "$name" netns_run "sh '$tmp/overlap.sh'"
+fi
+
 echo "1..$n"
 [ $fails -eq 0 ]

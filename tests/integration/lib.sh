@@ -164,6 +164,10 @@ topo_up() {
 	ip -n "$s" route add default via $GWS4 &&
 	ip -n "$s" -6 route add default via $GWS6 || return 1
 	ip netns exec "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	# The gateways' passive ranges (50000-51999) are inside the ephemeral
+	# ports: reserved, as ftpgw's start-up warning asks, so that its own
+	# connections to the servers never hold a port a PASV needs.
+	ip netns exec "$g" sysctl -qw net.ipv4.ip_local_reserved_ports=50000-51999 >/dev/null || return 1
 }
 
 # vsftpd_start NAME PORT PASV-LO PASV-HI [ENV=VALUE...]: a vsftpd in srv with
