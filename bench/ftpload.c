@@ -14,6 +14,10 @@
  *   ftpload rate -H HOST -p PORT -c CONCURRENCY -t SECONDS [-s BYTES]
  *       sessions back to back: connect, USER, PASS, PASV, RETR BYTES, QUIT.
  *                                                -> sessions= secs= rate= p50_ms= p99_ms=
+ *   ftpload rawrate -H HOST -p PORT -c CONCURRENCY -t SECONDS [-s BYTES]
+ *       the same rate with one raw connection per "session" ("R BYTES" to
+ *       ftpsrv's raw port, or through minirelay): the connection-rate
+ *       ceiling of a userspace relay.
  *   ftpload idle -H HOST -p PORT -N SESSIONS [-j THREADS] [-G PID,PID...]
  *       opens SESSIONS logged-in sessions (16 threads), sums VmRSS of the PIDs
  *       before and after, then runs PASV + RETR 1024 (byte count and 226
@@ -554,6 +558,26 @@ one_session(unsigned long long size)
 	ctl_quit(&c);
 }
 
+/* rawrate: one connection to the raw port, "R SIZE", SIZE bytes to EOF
+ * (the server closes first), close: what connection setup and teardown
+ * cost through a relay that knows nothing of FTP. */
+static void
+one_raw(unsigned long long size)
+{
+	int fd = connect_sa((struct sockaddr *)&server, server_len, "raw");
+	char line[64];
+	int k = snprintf(line, sizeof(line), "R %llu\n", size);
+	unsigned long long got;
+
+	if (send(fd, line, (size_t)k, MSG_NOSIGNAL) != k)
+		fail("raw: send: %s", strerror(errno));
+	if ((got = sink_all(fd, "raw retr")) != size)
+		fail("short raw retr: %llu of %llu bytes", got, size);
+	close(fd);
+}
+
+static int rate_raw;
+
 static void *
 rate_main(void *arg)
 {
@@ -563,7 +587,10 @@ rate_main(void *arg)
 	while (now() < rate_deadline) {
 		double t0 = now();
 
-		one_session(opt_size);
+		if (rate_raw)
+			one_raw(opt_size);
+		else
+			one_session(opt_size);
 		lat_add(l, now() - t0);
 	}
 	return NULL;
@@ -837,6 +864,10 @@ main(int argc, char **argv)
 		run_streams();
 	} else if (strcmp(mode, "rate") == 0)
 		run_rate();
+	else if (strcmp(mode, "rawrate") == 0) {
+		rate_raw = 1;
+		run_rate();
+	}
 	else if (strcmp(mode, "idle") == 0)
 		run_idle();
 	else if (strcmp(mode, "noop") == 0)

@@ -389,6 +389,7 @@ med() { stats "$1" "$2" | awk '{ print $3 }'; }
 target() { # PATH: the -H/-p options of ftpload for that path
 	case $1 in
 	plain) echo "-H $SRV -p $SRV_PORT_PLAIN" ;;
+	plain-raw) echo "-H $SRV -p $SRV_RAW" ;;
 	ftpgw) echo "-H $SRV -p $SRV_PORT_GW" ;;
 	minirelay) echo "-H $GWC -p $SRV_RAW" ;;
 	minirelay-nobody) echo "-H $GWC -p $MR_NOBODY_PORT" ;;
@@ -544,6 +545,15 @@ if sel 4; then
 				printf '    %-9s c=%-3d run %d: %s%s\n' $path $conc "$run" "$LOAD_OUT" "$extra" >&2
 				gw_check
 			done
+			# The ceiling of any userspace relay for connection setup:
+			# one raw connection per "session" (R 1024), plain and
+			# through minirelay.
+			for path in plain-raw minirelay; do
+				# shellcheck disable=SC2046
+				load rawrate $(target $path) -c $conc -t "$RATE_SECS" -s 1024
+				rec "rawrate.c$conc" "${path%-raw}" "$run" "$(kv rate)"
+				printf '    %-9s c=%-3d run %d: raw connections: %s\n' $path $conc "$run" "$LOAD_OUT" >&2
+			done
 		done
 	done
 fi
@@ -650,7 +660,7 @@ if sel 7; then
 	PIPE_MAX=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo '?')
 	pu=$(id -u "$PIPES_USER" 2>/dev/null) || fail "figure 7: no user $PIPES_USER (BENCH_PIPES_USER)"
 	[ "$pu" != 0 ] || fail "figure 7: BENCH_PIPES_USER=$PIPES_USER is root, whose pipes have no budget"
-	PIPES_NOTE="fs.pipe-user-pages-soft = $PIPE_SOFT pages of $PAGE B = $(human $((PIPE_SOFT * PAGE))) per user (pipe-user-pages-hard = $PIPE_HARD, pipe-max-size = $PIPE_MAX): room for $((PIPE_SOFT * PAGE / 2097152)) relays with two 1 MiB pipes"
+	PIPES_NOTE="fs.pipe-user-pages-soft = $PIPE_SOFT pages of $PAGE B = $(human $((PIPE_SOFT * PAGE))) per user (pipe-user-pages-hard = $PIPE_HARD, pipe-max-size = $PIPE_MAX): room for $((PIPE_SOFT * PAGE / 1048576)) pipes of 1 MiB (ftpgw: one per busy direction of a data channel, taken when its first bytes come, 7/8 of the budget shared out between its workers)"
 	say "figure 7: pipe budget: $PIPES_N parallel RETR (PASV) of $(human "$PIPES_SIZE") each, ftpgw and a second minirelay as $PIPES_USER (uid $pu)"
 	say "  $PIPES_NOTE"
 	[ "$PIPE_SOFT" = 0 ] && say "WARNING: fs.pipe-user-pages-soft = 0: no budget, figure 7 shows nothing"
@@ -837,6 +847,9 @@ table() {
 			row "4 sessions/s, $c concurrent" sess/s 0 rate.c$c rate.c$c
 			row "4 session latency p50, $c concurrent" ms 2 lat50.c$c lat50.c$c
 			row "4 session latency p99, $c concurrent" ms 2 lat99.c$c lat99.c$c
+		done
+		for c in 1 16 64; do
+			VALUE_PATH=minirelay row "4 raw conn/s via minirelay, $c conc." conn/s 0 rawrate.c$c rawrate.c$c
 		done
 		row "4 ftpgw CPU per session, 64 concurrent" us 0 cpu.rate.c64
 		row "4 ftpgw CPU busy, 64 concurrent" "% 1 CPU" 0 busy.rate.c64
