@@ -887,6 +887,11 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 		    "port %ld is inside passive-ports %u-%u", name,
 		    cfg_getint(sec, "port"), (unsigned)lc->pasv_lo,
 		    (unsigned)lc->pasv_hi);
+	/* Each worker owns a slice of the range: one port at least. */
+	if (lc->pasv_lo != 0 && cf->workers > (unsigned)lc->pasv_hi - lc->pasv_lo + 1)
+		conf_error(ld, option_line(ld, sec, "passive-ports"), "listen \"%s\": passive-ports %u-%u has fewer ports than "
+		    "workers (%u): each worker needs a slice of its own", name,
+		    (unsigned)lc->pasv_lo, (unsigned)lc->pasv_hi, cf->workers);
 	return true;
 }
 

@@ -76,18 +76,27 @@ raise_fd_limit(unsigned max_sessions, unsigned n_workers)
 		    (unsigned long long)rl.rlim_cur, n_workers, n_workers == 1 ? "" : "s");
 }
 
-/* workers = 0: one per CPU this process may run on. */
+/* workers = 0: one per CPU this process may run on, but no more than
+ * the smallest passive range has ports (each worker owns a slice), so a
+ * configuration that runs on a small machine runs on a big one too. */
 static unsigned
 worker_count(const struct config *cf)
 {
 	cpu_set_t set;
-	int n;
+	unsigned n = 1;
+	int cpus;
 
 	if (cf->workers > 0)
 		return cf->workers;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
-		return (unsigned)n;
-	return 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (cpus = CPU_COUNT(&set)) > 0)
+		n = (unsigned)cpus;
+	for (size_t i = 0; i < cf->n_listens; i++) {
+		unsigned ports = (unsigned)cf->listens[i].pasv_hi - cf->listens[i].pasv_lo + 1;
+
+		if (ports < n)
+			n = ports;
+	}
+	return n > 0 ? n : 1;
 }
 
 /* Everything main() hands to the workers (or to the one loop). */

@@ -370,6 +370,9 @@ static const struct {
 		    "50000-50999" },
 		{ 10, "listen \"b\": port 40000 is inside passive-ports "
 		    "40000-40010" } } },
+	{ "err-workers-range.conf", 1, {
+		{ 4, "listen \"main\": passive-ports 50000-50001 has fewer ports "
+		    "than workers (3)" } } },
 	{ "err-default-port-in-range.conf", 1, {
 		{ 5, "listen \"x\": port 8021 is inside passive-ports "
 		    "8000-8100" } } },

@@ -350,5 +350,25 @@ else
 	check "$name" netns_run "sh '$tmp/overlap.sh'"
 fi
 
+# workers = 0 (one per CPU) never asks for more workers than the smallest
+# passive range has ports: a 1-port range runs one process.
+cat > "$tmp/oneport.conf" <<'EOF'
+control-socket = ""
+passive-ports = "50000"
+listen "l" { address = "127.0.0.1"  port = 8021  mode = "reverse"  upstream = "127.0.0.1:2121" }
+EOF
+name="workers = 0 with a 1-port passive range starts one worker, not one per CPU"
+if [ -n "$netns_why" ]; then
+	skip "$name" "$netns_why"
+else
+	check "$name" netns_run "
+		'$FTPGW' -d -c '$tmp/oneport.conf' > '$tmp/oneport.log' 2>&1 &
+		pid=\$!
+		for i in \$(seq 50); do grep -q 'started' '$tmp/oneport.log' && break; sleep 0.1; done
+		kill -TERM \$pid; wait \$pid
+		grep -q 'starting with .*, 1 worker\$' '$tmp/oneport.log' && grep -q 'started' '$tmp/oneport.log' ||
+			{ cat '$tmp/oneport.log'; exit 1; }"
+fi
+
 echo "1..$n"
 [ $fails -eq 0 ]
