@@ -607,8 +607,12 @@ void
 session_arm_idle_timer(struct session *s)
 {
 	struct timeval tv = { .tv_sec = s->cf->idle_timeout };
+	/* Re-armed on every command and reply: a libevent common timeout (a
+	 * FIFO per duration) makes that O(1) however many sessions wait,
+	 * instead of a heap operation. */
+	const struct timeval *common = event_base_init_common_timeout(s->gw->base, &tv);
 
-	evtimer_add(s->timer, &tv);
+	evtimer_add(s->timer, common != NULL ? common : &tv);
 }
 
 static void session_finish(struct session *s);
