@@ -91,12 +91,6 @@ relay_set_pipe_budget(size_t bytes)
 	pipe_budget = bytes;
 }
 
-size_t
-relay_pipe_bytes(void)
-{
-	return pipe_held;
-}
-
 static bool
 open_pipe(struct relay_dir *d)
 {

@@ -31,9 +31,8 @@ enum relay_backend { RELAY_SPLICE, RELAY_COPY, RELAY_TLS };
 
 /* The pipe bytes this process's relays may hold, all together (the
  * kernel's per-user budget, fs.pipe-user-pages-soft, shared out between
- * the processes); SIZE_MAX, the default, for none. And what they hold. */
+ * the processes); SIZE_MAX, the default, for none. */
 void relay_set_pipe_budget(size_t bytes);
-size_t relay_pipe_bytes(void);
 
 /* Takes ownership of FD_A and FD_B in every case: closed by relay_free, or
  * at once when it fails (NULL: out of memory or events). */
