@@ -166,6 +166,14 @@ workers_run(unsigned n, const struct workers_hooks *hooks)
 						status = 1;
 					break;
 				}
+				/* Exit status 0: it was stopped on purpose (a SIGTERM
+				 * of its own) and has let its sessions finish. The
+				 * supervisor ends with the last worker. */
+				if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+					log_msg(LL_INFO, "worker %u (pid %ld) stopped; not restarted",
+					    i, (long)pid);
+					break;
+				}
 				log_msg(LL_ERROR, "worker %u (pid %ld) %s %d", i, (long)pid,
 				    WIFSIGNALED(st) ? "killed by signal" : "exited with",
 				    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));

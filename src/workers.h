@@ -4,8 +4,8 @@
  * range, and keeps each session and its data channels to itself; the
  * session limits and the counters live in one shared mapping (shared.h).
  * A small supervisor (the process systemd sees) starts them, forwards
- * SIGHUP and SIGTERM, restarts a worker that crashes, and reports
- * readiness.
+ * SIGHUP and SIGTERM, restarts a worker that crashes (not one that exits
+ * 0: it was stopped on purpose), and reports readiness.
  *
  * Processes rather than threads: a crash takes down one worker's sessions,
  * not the gateway; each worker has its own open-files limit (two

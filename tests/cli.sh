@@ -296,8 +296,19 @@ try:
 finally:
     out = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port],
                          capture_output=True, text=True).stdout
+    # The listening processes are the workers (or the only process): stop
+    # their supervisor, which stops them, rather than each of them.
+    targets = set()
     for pid in re.findall(r"pid=(\d+)", out):
-        os.kill(int(pid), signal.SIGTERM)
+        with open("/proc/%s/stat" % pid) as f:
+            ppid = f.read().rsplit(")", 1)[1].split()[1]
+        with open("/proc/%s/comm" % ppid) as f:
+            targets.add(int(ppid) if f.read().strip() == "ftpgw" else int(pid))
+    for pid in targets:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 for m in msgs:
     print(m)
 # <PRI> = facility * 8 + severity: local3 is 19; debug is severity 7.
@@ -368,6 +379,32 @@ else
 		kill -TERM \$pid; wait \$pid
 		grep -q 'starting with .*, 1 worker\$' '$tmp/oneport.log' && grep -q 'started' '$tmp/oneport.log' ||
 			{ cat '$tmp/oneport.log'; exit 1; }"
+fi
+
+# A worker stopped with SIGTERM of its own is not started again; the
+# supervisor ends, exit 0, with the last one.
+cat > "$tmp/twow.conf" <<'EOF'
+workers = 2
+control-socket = ""
+passive-ports = "50000-50099"
+listen "l" { address = "127.0.0.1"  port = 8021  mode = "reverse"  upstream = "127.0.0.1:2121" }
+EOF
+name="workers stopped one by one with SIGTERM are not restarted; the supervisor then exits 0"
+if [ -n "$netns_why" ]; then
+	skip "$name" "$netns_why"
+else
+	check "$name" netns_run "
+		'$FTPGW' -d -c '$tmp/twow.conf' > '$tmp/twow.log' 2>&1 &
+		pid=\$!
+		for i in \$(seq 50); do grep -q 'started' '$tmp/twow.log' && break; sleep 0.1; done
+		kids=\$(cat /proc/\$pid/task/\$pid/children)
+		[ \$(echo \$kids | wc -w) = 2 ] || { echo \"children: \$kids\"; cat '$tmp/twow.log'; exit 1; }
+		for k in \$kids; do kill -TERM \$k; done
+		for i in \$(seq 50); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
+		if kill -0 \$pid 2>/dev/null; then echo 'supervisor still running'; kill -TERM \$pid; wait \$pid; cat '$tmp/twow.log'; exit 1; fi
+		wait \$pid; st=\$?
+		[ \$st = 0 ] && [ \$(grep -c 'stopped; not restarted' '$tmp/twow.log') = 2 ] &&
+			! grep -q 'restarting worker' '$tmp/twow.log' || { echo \"exit \$st\"; cat '$tmp/twow.log'; exit 1; }"
 fi
 
 echo "1..$n"
