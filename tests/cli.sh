@@ -329,79 +329,67 @@ else
 	    /usr/bin/python3 "$tmp/syslog.py" "$FTPGW" "$tmp"
 fi
 
+# The checks below start a gateway in a namespace of their own: gw_up CONF
+# LOG starts it (debug log in LOG) and waits until it has started, setting
+# $pid; gw_down stops it and waits for it.
+cat > "$tmp/gwlib.sh" <<EOF
+gw_up() {
+	'$FTPGW' -d -c "\$1" > "\$2" 2>&1 &
+	pid=\$!
+	for i in \$(seq 50); do grep -q 'started' "\$2" && break; sleep 0.1; done
+}
+gw_down() { kill -TERM \$pid 2>/dev/null; wait \$pid; }
+EOF
+conf_line='listen "l" { address = "127.0.0.1"  port = 8021  mode = "reverse"  upstream = "127.0.0.1:2121" }'
+
 # A passive range inside the ephemeral ports is warned about at start (the
 # gateway's own connections can take its ports), unless it is reserved.
-cat > "$tmp/overlap.conf" <<'EOF'
-workers = 1
-control-socket = ""
-passive-ports = "50000-50099"
-listen "l" { address = "127.0.0.1"  port = 8021  mode = "reverse"  upstream = "127.0.0.1:2121" }
-EOF
-cat > "$tmp/overlap.sh" <<EOF
-# run_gw LOG: start, wait for "started", stop; the log in LOG.
-run_gw() {
-	'$FTPGW' -d -c '$tmp/overlap.conf' > "\$1" 2>&1 &
-	pid=\$!
-	for i in \$(seq 50); do grep -q 'started' "\$1" && break; sleep 0.1; done
-	kill -TERM \$pid; wait \$pid
-}
-sysctl -qw net.ipv4.ip_local_port_range='32768 60999'
-run_gw '$tmp/overlap1.log'
-grep -q 'passive-ports 50000-50099 overlaps the ephemeral ports 32768-60999' '$tmp/overlap1.log' ||
-	{ echo 'no warning:'; cat '$tmp/overlap1.log'; exit 1; }
-sysctl -qw net.ipv4.ip_local_reserved_ports=49000-50200
-run_gw '$tmp/overlap2.log'
-grep -q 'started' '$tmp/overlap2.log' || { cat '$tmp/overlap2.log'; exit 1; }
-if grep -q 'overlaps the ephemeral' '$tmp/overlap2.log'; then echo 'warned although reserved'; exit 1; fi
-EOF
+printf 'workers = 1\ncontrol-socket = ""\npassive-ports = "50000-50099"\n%s\n' "$conf_line" >"$tmp/overlap.conf"
 name="a passive range among the ephemeral ports is warned about, a reserved one is not"
 if [ -n "$netns_why" ]; then
 	skip "$name" "$netns_why"
 else
-	check "$name" netns_run "sh '$tmp/overlap.sh'"
+	check "$name" netns_run "
+		. '$tmp/gwlib.sh'
+		sysctl -qw net.ipv4.ip_local_port_range='32768 60999'
+		gw_up '$tmp/overlap.conf' '$tmp/overlap1.log'; gw_down
+		grep -q 'passive-ports 50000-50099 overlaps the ephemeral ports 32768-60999' '$tmp/overlap1.log' ||
+			{ echo 'no warning:'; cat '$tmp/overlap1.log'; exit 1; }
+		sysctl -qw net.ipv4.ip_local_reserved_ports=49000-50200
+		gw_up '$tmp/overlap.conf' '$tmp/overlap2.log'; gw_down
+		grep -q 'started' '$tmp/overlap2.log' || { cat '$tmp/overlap2.log'; exit 1; }
+		if grep -q 'overlaps the ephemeral' '$tmp/overlap2.log'; then echo 'warned although reserved'; exit 1; fi"
 fi
 
 # workers = 0 (one per CPU) never asks for more workers than the smallest
 # passive range has ports: a 1-port range runs one process.
-cat > "$tmp/oneport.conf" <<'EOF'
-control-socket = ""
-passive-ports = "50000"
-listen "l" { address = "127.0.0.1"  port = 8021  mode = "reverse"  upstream = "127.0.0.1:2121" }
-EOF
+printf 'control-socket = ""\npassive-ports = "50000"\n%s\n' "$conf_line" >"$tmp/oneport.conf"
 name="workers = 0 with a 1-port passive range starts one worker, not one per CPU"
 if [ -n "$netns_why" ]; then
 	skip "$name" "$netns_why"
 else
 	check "$name" netns_run "
-		'$FTPGW' -d -c '$tmp/oneport.conf' > '$tmp/oneport.log' 2>&1 &
-		pid=\$!
-		for i in \$(seq 50); do grep -q 'started' '$tmp/oneport.log' && break; sleep 0.1; done
-		kill -TERM \$pid; wait \$pid
+		. '$tmp/gwlib.sh'
+		gw_up '$tmp/oneport.conf' '$tmp/oneport.log'; gw_down
 		grep -q 'starting with .*, 1 worker\$' '$tmp/oneport.log' && grep -q 'started' '$tmp/oneport.log' ||
 			{ cat '$tmp/oneport.log'; exit 1; }"
 fi
 
 # A worker stopped with SIGTERM of its own is not started again; the
 # supervisor ends, exit 0, with the last one.
-cat > "$tmp/twow.conf" <<'EOF'
-workers = 2
-control-socket = ""
-passive-ports = "50000-50099"
-listen "l" { address = "127.0.0.1"  port = 8021  mode = "reverse"  upstream = "127.0.0.1:2121" }
-EOF
+printf 'workers = 2\ncontrol-socket = ""\npassive-ports = "50000-50099"\n%s\n' "$conf_line" >"$tmp/twow.conf"
 name="workers stopped one by one with SIGTERM are not restarted; the supervisor then exits 0"
 if [ -n "$netns_why" ]; then
 	skip "$name" "$netns_why"
 else
 	check "$name" netns_run "
-		'$FTPGW' -d -c '$tmp/twow.conf' > '$tmp/twow.log' 2>&1 &
-		pid=\$!
-		for i in \$(seq 50); do grep -q 'started' '$tmp/twow.log' && break; sleep 0.1; done
+		. '$tmp/gwlib.sh'
+		gw_up '$tmp/twow.conf' '$tmp/twow.log'
 		kids=\$(cat /proc/\$pid/task/\$pid/children)
-		[ \$(echo \$kids | wc -w) = 2 ] || { echo \"children: \$kids\"; cat '$tmp/twow.log'; exit 1; }
+		[ \$(echo \$kids | wc -w) = 2 ] || { echo \"children: \$kids\"; gw_down; cat '$tmp/twow.log'; exit 1; }
 		for k in \$kids; do kill -TERM \$k; done
 		for i in \$(seq 50); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
-		if kill -0 \$pid 2>/dev/null; then echo 'supervisor still running'; kill -TERM \$pid; wait \$pid; cat '$tmp/twow.log'; exit 1; fi
+		if kill -0 \$pid 2>/dev/null; then echo 'supervisor still running'; gw_down; cat '$tmp/twow.log'; exit 1; fi
 		wait \$pid; st=\$?
 		[ \$st = 0 ] && [ \$(grep -c 'stopped; not restarted' '$tmp/twow.log') = 2 ] &&
 			! grep -q 'restarting worker' '$tmp/twow.log' || { echo \"exit \$st\"; cat '$tmp/twow.log'; exit 1; }"
