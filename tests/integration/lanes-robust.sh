@@ -41,28 +41,10 @@ ROB_FAKE_MODES=(normal pasv-foreign pasv-noparen pasv-multiline pasv-bad longlin
 
 ROB_GWS=()
 
-# rob_gw_start NAME PORT...: a further gateway in gw, configured from stdin;
-# files $LANE_DIR/gw-NAME.{conf,log,pid}.  Call from a setup function (the
-# lane's shell must be its parent, for rob_gw_stop's wait).
+# rob_gw_start NAME PORT...: extra_gw_start, stopped by rob_lane_end.
 rob_gw_start() {
-	local name=$1 conf=$LANE_DIR/gw-$1.conf log=$LANE_DIR/gw-$1.log pid p
-	shift
-	cat >"$conf"
-	echo "gw-$name.conf:"
-	cat "$conf"
-	ip netns exec "$NS_GW" "$FTPGW" -d -c "$conf" >>"$log" 2>&1 &
-	pid=$!
-	register_pid "$pid"
-	echo "$pid" >"$LANE_DIR/gw-$name.pid"
-	ROB_GWS+=("$name")
-	for p; do
-		if ! wait_listen "$NS_GW" "$p" 5; then
-			echo "ftpgw $name does not listen on port $p within 5 s"
-			tail -n 20 "$log"
-			return 1
-		fi
-	done
-	alive "$pid" || { echo "ftpgw $name exited"; tail -n 20 "$log"; return 1; }
+	ROB_GWS+=("$1")
+	extra_gw_start "$@"
 }
 
 # rob_gw_stop NAME: as gw_stop, for a gateway of rob_gw_start.

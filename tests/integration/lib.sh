@@ -336,6 +336,29 @@ gw_start() {
 	alive "$GW_PID" || { echo "ftpgw exited"; tail -n 20 "$GW_LOG"; return 1; }
 }
 
+# extra_gw_start NAME PORT...: a further gateway in gw, configured from
+# stdin; files $LANE_DIR/gw-NAME.{conf,log,pid}.  Call from a setup function
+# (the lane's shell must be its parent, for gw_stop_pid's wait).
+extra_gw_start() {
+	local name=$1 conf=$LANE_DIR/gw-$1.conf log=$LANE_DIR/gw-$1.log pid p
+	shift
+	cat >"$conf"
+	echo "gw-$name.conf:"
+	cat "$conf"
+	ip netns exec "$NS_GW" "$FTPGW" -d -c "$conf" >>"$log" 2>&1 &
+	pid=$!
+	register_pid "$pid"
+	echo "$pid" >"$LANE_DIR/gw-$name.pid"
+	for p; do
+		if ! wait_listen "$NS_GW" "$p" 5; then
+			echo "ftpgw $name does not listen on port $p within 5 s"
+			tail -n 20 "$log"
+			return 1
+		fi
+	done
+	alive "$pid" || { echo "ftpgw $name exited"; tail -n 20 "$log"; return 1; }
+}
+
 # gw_stop_pid PIDFILE LOG WHAT: SIGTERM, up to 5 s, then SIGKILL.  Fails if
 # the gateway had died before, if it needed the SIGKILL, if it did not exit
 # 0 (SIGTERM lets sessions finish up to shutdown-timeout, then exits 0), or
