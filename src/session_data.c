@@ -1,8 +1,8 @@
-/* session_data.c: a session's data connections: the client's PASV, EPSV,
+/* session_data.c: the engine's data effects. The client's PASV, EPSV,
  * PORT and EPRT become the gateway's own listener or connect on the client
  * side and, per server-data-mode and the two families, PASV/EPSV/PORT/EPRT
  * toward the server; the server's reply is rewritten for the client; the
- * final reply of a transfer waits until the client has every data byte. */
+ * engine asks whether a transfer's final reply must wait for its data. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,17 +20,31 @@
 #include "log.h"
 #include "session_int.h"
 
+void
+session_transfer_begin(void *ctx, const struct ftp_command *cmd)
+{
+	struct session *s = ctx;
+
+	s->xfer_verb = cmd->verb;
+	s->xfer_start = time(NULL);
+	s->xfer_dropped_up = s->xfer_dropped_down = 0;
+	log_escape(cmd->arg, cmd->arg_len, s->xfer_path, sizeof(s->xfer_path));
+}
+
 /* A transfer's final reply is on its way to the client: the idle time
  * starts again from here, and a file transfer gets its xferlog line
  * (listings are not file transfers). */
-static void
-transfer_done(struct session *s, int code)
+void
+session_transfer_end(void *ctx, int code, bool ok)
 {
+	struct session *s = ctx;
 	char host[ADDR_STRLEN];
 	bool upload = s->xfer_verb == FTP_V_STOR || s->xfer_verb == FTP_V_STOU ||
 	    s->xfer_verb == FTP_V_APPE;
 	uint64_t bytes = 0;
 
+	(void)code;
+	s->transfers++;
 	session_arm_idle_timer(s);
 	if (s->gw->xferlog == NULL || (s->xfer_verb != FTP_V_RETR && !upload))
 		return;
@@ -40,7 +54,7 @@ transfer_done(struct session *s, int code)
 		bytes = upload ? s->xfer_dropped_up : s->xfer_dropped_down;
 	xferlog_write(s->gw->xferlog, time(NULL), (long)(time(NULL) - s->xfer_start),
 	    addr_fmt_host(SA(&s->client), host, sizeof(host)), (unsigned long long)bytes,
-	    s->xfer_path, upload ? 'i' : 'o', s->user, code / 100 == 2);
+	    s->xfer_path, upload ? 'i' : 'o', s->user, ok);
 	s->xfer_verb = FTP_V_UNKNOWN;
 }
 
@@ -57,40 +71,29 @@ session_drop_dc(struct session *s)
 	s->dc = NULL;
 }
 
-/* Write the held transfer reply and carry on with what waited behind it. */
 void
-session_release_held(struct session *s)
+session_data_drop(void *ctx)
 {
-	if (s->held == NULL || evbuffer_get_length(s->held) == 0)
-		return;
-	transfer_done(s, s->held_code);
-	session_drop_dc(s);
-	log_sess(LL_DEBUG, s->id, "S> (released after the data connection)");
-	bufferevent_write_buffer(s->cbev, s->held);
-	if (s->server_gone) {
-		session_end(s, NULL, "server closed");
-		return;
-	}
-	session_server_input(s);
-	if (s->state == SS_FTP)
-		session_client_input(s);
+	session_drop_dc(ctx);
 }
 
 static void
 dc_event_cb(struct data_channel *dc, enum dc_event ev, void *arg)
 {
 	struct session *s = arg;
-	struct pending *p = session_pending_head(s);
 
 	(void)dc;
-	if (evbuffer_get_length(s->held) > 0) {
-		session_release_held(s);
-		return;
+	switch (ev) {
+	case DC_EV_TO_CLIENT_DONE:
+		session_data_event(s, EE_DATA_TO_CLIENT_DONE);
+		break;
+	case DC_EV_DONE:
+		session_data_event(s, EE_DATA_DONE);
+		break;
+	case DC_EV_FAILED:
+		session_data_event(s, EE_DATA_FAILED);
+		break;
 	}
-	/* A channel that failed before any transfer asked for it is of no
-	 * more use; one a transfer is waiting on stays until its reply. */
-	if (ev == DC_EV_FAILED && (p == NULL || p->kind != PK_TRANSFER))
-		session_drop_dc(s);
 }
 
 static bool
@@ -142,99 +145,80 @@ plan_client_listener(struct session *s, struct sockaddr_storage *bind_host,
 	}
 }
 
+/* FTP bounce (RFC 2577): data goes only to the client itself, and never
+ * to a privileged port. */
 static bool
 check_active_target(struct session *s, const struct sockaddr_storage *target,
-    const char *verb)
+    const char *verb, struct engine_data_req *req)
 {
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
 
-	/* FTP bounce (RFC 2577): data goes only to the client itself, and
-	 * never to a privileged port. */
 	if (!addr_equal_host(SA(target), SA(&s->client)) || addr_port(SA(target)) < 1024) {
 		log_sess(LL_WARN, s->id, "%s to %s refused: client is %s", verb,
 		    addr_str(target, a), addr_fmt_host(SA(&s->client), b, sizeof(b)));
-		session_reply(s, "501 %s refused: data connections go only to your own address and a port above 1023.", verb);
+		snprintf(req->reply, sizeof(req->reply),
+		    "501 %s refused: data connections go only to your own address and a port above 1023.", verb);
 		return false;
 	}
 	return true;
 }
 
-/* PASV, EPSV, PORT, EPRT from the client. */
-void
-session_data_setup(struct session *s, const struct ftp_command *cmd)
+#define REFUSE(...) do { snprintf(req->reply, sizeof(req->reply), __VA_ARGS__); return -1; } while (0)
+
+/* The client's target of PORT/EPRT, checked; 0 or -1 with REQ->reply. */
+static int
+active_target(struct session *s, const struct ftp_command *cmd,
+    struct sockaddr_storage *target, struct engine_data_req *req)
 {
+	int cfam = s->client.ss_family;
+
+	if (cmd->verb == FTP_V_PORT) {
+		struct sockaddr_in sin;
+
+		if (ftp_port_arg_decode(cmd->arg, cmd->arg_len, &sin) == -1)
+			REFUSE("501 Bad PORT argument.");
+		if (cfam != AF_INET)
+			REFUSE("522 Network protocol not supported, use (2)");
+		memset(target, 0, sizeof(*target));
+		memcpy(target, &sin, sizeof(sin));
+	} else {
+		if (ftp_eprt_arg_decode(cmd->arg, cmd->arg_len, target) == -1)
+			REFUSE("501 Bad EPRT argument.");
+		addr_unmap(target);
+		if (target->ss_family != cfam)
+			REFUSE("522 Network protocol not supported, use (%d)", cfam == AF_INET ? 1 : 2);
+	}
+	return check_active_target(s, target, ftp_verb_name(cmd->verb), req) ? 0 : -1;
+}
+
+/* The engine's data_open: PASV, EPSV, PORT, EPRT from the client. */
+int
+session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_req *req)
+{
+	struct session *s = ctx;
 	bool client_passive = verb_is_passive(cmd->verb);
 	bool client_ext = cmd->verb == FTP_V_EPSV || cmd->verb == FTP_V_EPRT;
 	int cfam = s->client.ss_family, sfam = s->server.ss_family;
 	bool server_passive, server_ext, tproxy = s->lc->mode == MODE_TPROXY;
 	struct sockaddr_storage target, bind_host, bound;
 	bool transparent;
-	struct pending *p;
+	int n;
 
-	if (s->epsv_all && cmd->verb != FTP_V_EPSV) {
-		session_reply(s, "501 EPSV ALL is in effect: use EPSV.");
-		return;
-	}
-	switch (cmd->verb) {
-	case FTP_V_EPSV:
+	if (cmd->verb == FTP_V_EPSV) {
 		switch (ftp_epsv_arg_parse(cmd->arg, cmd->arg_len)) {
-		case FTP_EPSV_ALL:
-			s->epsv_all = true;
-			session_reply(s, "200 EPSV ALL command successful.");
-			return;
-		case FTP_EPSV_BAD:
-			session_reply(s, "501 Bad EPSV argument.");
-			return;
 		case FTP_EPSV_V4:
-			if (cfam != AF_INET) {
-				session_reply(s, "522 Network protocol not supported, use (2)");
-				return;
-			}
+			if (cfam != AF_INET)
+				REFUSE("522 Network protocol not supported, use (2)");
 			break;
 		case FTP_EPSV_V6:
-			if (cfam != AF_INET6) {
-				session_reply(s, "522 Network protocol not supported, use (1)");
-				return;
-			}
+			if (cfam != AF_INET6)
+				REFUSE("522 Network protocol not supported, use (1)");
 			break;
-		case FTP_EPSV_DEFAULT:
+		default:                     /* ALL and bad ones are the engine's */
 			break;
 		}
-		break;
-	case FTP_V_PORT: {
-		struct sockaddr_in sin;
-
-		if (ftp_port_arg_decode(cmd->arg, cmd->arg_len, &sin) == -1) {
-			session_reply(s, "501 Bad PORT argument.");
-			return;
-		}
-		if (cfam != AF_INET) {
-			session_reply(s, "522 Network protocol not supported, use (2)");
-			return;
-		}
-		memset(&target, 0, sizeof(target));
-		memcpy(&target, &sin, sizeof(sin));
-		if (!check_active_target(s, &target, "PORT"))
-			return;
-		break;
-	}
-	case FTP_V_EPRT:
-		if (ftp_eprt_arg_decode(cmd->arg, cmd->arg_len, &target) == -1) {
-			session_reply(s, "501 Bad EPRT argument.");
-			return;
-		}
-		addr_unmap(&target);
-		if (target.ss_family != cfam) {
-			session_reply(s, "522 Network protocol not supported, use (%d)",
-			    cfam == AF_INET ? 1 : 2);
-			return;
-		}
-		if (!check_active_target(s, &target, "EPRT"))
-			return;
-		break;
-	default:
-		break;
-	}
+	} else if (!client_passive && active_target(s, cmd, &target, req) == -1)
+		return -1;
 
 	session_drop_dc(s);
 	if (client_passive)
@@ -242,22 +226,19 @@ session_data_setup(struct session *s, const struct ftp_command *cmd)
 	else
 		s->gw->stats->data_active++;
 	s->dc = dc_new(s->gw->base, s->id, s->cf->data_timeout, dc_event_cb, s);
-	if (s->dc == NULL) {
-		session_reply(s, "425 Can't open data connection.");
-		return;
-	}
-
-	if (s->client_prot_p)
+	if (s->dc == NULL)
+		REFUSE("425 Can't open data connection.");
+	if (engine_client_prot_p(s->eng))
 		dc_set_tls(s->dc, DC_CLIENT, s->tls, NULL, SA(&s->server));
-	if (s->server_prot_p)
+	if (engine_server_prot_p(s->eng))
 		dc_set_tls(s->dc, DC_SERVER, s->tls, &s->ticket, SA(&s->server));
 
 	/* The client's end. */
 	if (client_passive) {
 		plan_client_listener(s, &bind_host, &transparent, &s->advertise);
 		if (cmd->verb == FTP_V_PASV && s->advertise.ss_family != AF_INET) {
-			session_reply(s, "425 PASV cannot name an IPv6 address: use EPSV.");
-			goto fail_quiet;
+			snprintf(req->reply, sizeof(req->reply), "425 PASV cannot name an IPv6 address: use EPSV.");
+			goto fail;
 		}
 		if (dc_listen(s->dc, DC_CLIENT, SA(&bind_host), transparent, s->pool,
 		    SA(&s->client), &bound) == -1)
@@ -291,8 +272,6 @@ session_data_setup(struct session *s, const struct ftp_command *cmd)
 	if (sfam == AF_INET6)
 		server_ext = true;
 
-	p = session_pending_push(s, PK_DATA_SETUP);
-	p->client_verb = cmd->verb;
 	if (server_passive) {
 		struct sockaddr_storage src;
 
@@ -301,49 +280,49 @@ session_data_setup(struct session *s, const struct ftp_command *cmd)
 			addr_set_port(SA(&src), 0);
 		}
 		dc_connect_to(s->dc, DC_SERVER, NULL, tproxy ? SA(&src) : NULL, tproxy);
-		p->server_verb = server_ext ? FTP_V_EPSV : FTP_V_PASV;
-		session_send(s, server_ext ? "EPSV" : "PASV", 4);
+		req->server_verb = server_ext ? FTP_V_EPSV : FTP_V_PASV;
+		n = snprintf(req->line, sizeof(req->line), "%s", server_ext ? "EPSV" : "PASV");
 	} else {
-		char line[128];
-		int n;
-
 		/* tproxy: the server sees its client's address in PORT. */
 		bind_host = tproxy ? s->client : s->server_local;
 		if (dc_listen(s->dc, DC_SERVER, SA(&bind_host), tproxy, s->pool,
-		    SA(&s->server), &bound) == -1) {
-			s->n_pending--;
+		    SA(&s->server), &bound) == -1)
 			goto fail;
-		}
-		p->server_verb = server_ext ? FTP_V_EPRT : FTP_V_PORT;
-		n = server_ext ? ftp_eprt_format(line, sizeof(line), SA(&bound)) :
-		    ftp_port_format(line, sizeof(line), (struct sockaddr_in *)&bound);
-		if (n < 0) {
-			s->n_pending--;
-			goto fail;
-		}
-		session_send(s, line, (size_t)n);
+		req->server_verb = server_ext ? FTP_V_EPRT : FTP_V_PORT;
+		n = server_ext ? ftp_eprt_format(req->line, sizeof(req->line), SA(&bound)) :
+		    ftp_port_format(req->line, sizeof(req->line), (struct sockaddr_in *)&bound);
 	}
-	return;
+	if (n <= 0 || (size_t)n >= sizeof(req->line))
+		goto fail;
+	req->len = (size_t)n;
+	return 0;
 fail:
-	session_reply(s, "425 Can't open data connection.");
-fail_quiet:
+	if (req->reply[0] == '\0')
+		snprintf(req->reply, sizeof(req->reply), "425 Can't open data connection.");
 	session_drop_dc(s);
+	return -1;
 }
 
-/* The server answered our PASV/EPSV/PORT/EPRT. */
-void
-session_data_setup_reply(struct session *s, const struct pending *p, int code,
-    const char *text, size_t len)
+#undef REFUSE
+
+/* The engine's data_reply: the server answered our PASV/EPSV/PORT/EPRT. */
+size_t
+session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_verb,
+    int code, const char *text, size_t len, char *line, size_t size)
 {
+	struct session *s = ctx;
 	struct sockaddr_storage target;
-	char line[128];
 	int n = -1;
 
-	if (s->dc == NULL) {                  /* dropped meanwhile (ABOR) */
-		bufferevent_write(s->cbev, text, len);
-		return;
+	if (s->dc == NULL) {
+		/* Dropped meanwhile (ABOR, the data timeout): a refusal is the
+		 * server's to give, but its address never reaches the client. */
+		if (code / 100 != 2)
+			return 0;
+		n = snprintf(line, size, "425 Can't open data connection.");
+		return n > 0 && (size_t)n < size ? (size_t)n : 0;
 	}
-	switch (p->server_verb) {
+	switch (server_verb) {
 	case FTP_V_PASV: {
 		struct sockaddr_in sin;
 		char a[ADDR_STRLEN];
@@ -390,68 +369,52 @@ session_data_setup_reply(struct session *s, const struct pending *p, int code,
 	}
 	if (dc_start(s->dc) == -1) {
 		session_drop_dc(s);
-		session_reply(s, "425 Can't open data connection.");
-		return;
+		n = snprintf(line, size, "425 Can't open data connection.");
+		return n > 0 && (size_t)n < size ? (size_t)n : 0;
 	}
-	switch (p->client_verb) {
+	switch (client_verb) {
 	case FTP_V_PASV:
-		n = ftp_227_format(line, sizeof(line), (struct sockaddr_in *)&s->advertise);
+		n = ftp_227_format(line, size, (struct sockaddr_in *)&s->advertise);
 		break;
 	case FTP_V_EPSV:
-		n = ftp_229_format(line, sizeof(line), addr_port(SA(&s->advertise)));
+		n = ftp_229_format(line, size, addr_port(SA(&s->advertise)));
 		break;
 	case FTP_V_PORT:
-		n = snprintf(line, sizeof(line), "200 PORT command successful.");
+		n = snprintf(line, size, "200 PORT command successful.");
 		break;
 	default:
-		n = snprintf(line, sizeof(line), "200 EPRT command successful.");
+		n = snprintf(line, size, "200 EPRT command successful.");
 		break;
 	}
-	if (n > 0)
-		session_reply(s, "%s", line);
-	return;
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 refused:
 	/* The server's own refusal says it best. */
 	session_drop_dc(s);
-	bufferevent_write(s->cbev, text, len);
-	return;
+	return 0;
 bad:
 	log_sess(LL_WARN, s->id, "malformed %d reply from the server", code);
 	session_drop_dc(s);
-	session_reply(s, "425 Can't open data connection: bad reply from the server.");
+	n = snprintf(line, size, "425 Can't open data connection: bad reply from the server.");
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
-/* The final reply of RETR/STOR/...: it must not overtake the data. */
-void
-session_transfer_reply(struct session *s, const struct pending *p, int code)
+/* The engine's data_pending: the final reply of RETR/STOR/... must not
+ * overtake the data. */
+bool
+session_data_pending(void *ctx, bool seen_1xx, int code)
 {
-	bool hold;
+	struct session *s = ctx;
 
-	s->transfers++;
 	if (s->dc != NULL && dc_state(s->dc) == DC_ARMED)
 		dc_poll(s->dc);              /* its connection may be queued already */
-	if (s->dc == NULL) {
-		transfer_done(s, code);
-		bufferevent_write_buffer(s->cbev, s->reply);
-		return;
-	}
+	if (s->dc == NULL)
+		return false;
 	switch (dc_state(s->dc)) {
 	case DC_ARMED:                        /* nobody connected: nothing to wait for */
 	case DC_DONE:
-		hold = false;
-		break;
+		return false;
 	default:
 		/* A refusal without a preliminary reply means no transfer ran. */
-		hold = (p->seen_1xx || code / 100 == 2) && !dc_to_client_done(s->dc);
-		break;
+		return (seen_1xx || code / 100 == 2) && !dc_to_client_done(s->dc);
 	}
-	if (hold) {
-		log_sess(LL_DEBUG, s->id, "reply %d held until the data connection is done", code);
-		s->held_code = code;
-		evbuffer_add_buffer(s->held, s->reply);
-		return;
-	}
-	transfer_done(s, code);
-	session_drop_dc(s);
-	bufferevent_write_buffer(s->cbev, s->reply);
 }

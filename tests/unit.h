@@ -6,6 +6,7 @@
 
 Suite *suite_addr(void);
 Suite *suite_conf(void);
+Suite *suite_engine(void);
 Suite *suite_ftp_proto(void);
 Suite *suite_fwrules(void);
 Suite *suite_portmap(void);

@@ -14,6 +14,7 @@ static const struct {
 } suites[] = {
 	{ "addr", suite_addr },
 	{ "conf", suite_conf },
+	{ "engine", suite_engine },
 	{ "ftp_proto", suite_ftp_proto },
 	{ "fwrules", suite_fwrules },
 	{ "portmap", suite_portmap },

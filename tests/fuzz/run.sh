@@ -1,7 +1,7 @@
 #!/bin/sh
-# run.sh: build each libFuzzer target (the FTP grammar, the config loader)
-# with clang and run it for a bounded time on a scratch copy of its seed
-# corpus.
+# run.sh: build each libFuzzer target (the FTP grammar, the session's
+# dialogue engine, the config loader) with clang and run it for a bounded
+# time on a scratch copy of its seed corpus.
 #
 # usage: tests/fuzz/run.sh SRCDIR BUILDDIR [SECONDS]
 #   SRCDIR    the source tree (read only: nothing is written there)
@@ -71,6 +71,9 @@ fuzz_one() {
 }
 
 fuzz_one ftp_proto "$SRCDIR/src/ftp_proto.c"
+# The engine is split over src/engine*.c.
+fuzz_one engine "$SRCDIR"/src/engine*.c "$SRCDIR/src/ftp_policy.c" "$SRCDIR/src/ftp_proto.c" \
+    "$SRCDIR/src/log.c"
 # shellcheck disable=SC2046
 fuzz_one conf "$SRCDIR/src/conf.c" "$SRCDIR/src/addr.c" "$SRCDIR/src/portmap.c" \
     "$SRCDIR/src/log.c" $(pkg-config --cflags --libs libconfuse)

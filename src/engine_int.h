@@ -1,0 +1,91 @@
+/* engine_int.h: the inside of the engine, shared by engine.c (the driver,
+ * the FIFO, server replies, transfers) and engine_cmd.c (client commands,
+ * the TLS verbs, strict mode) and by nothing else. */
+#ifndef FTPGW_ENGINE_INT_H
+#define FTPGW_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine.h"
+#include "ftp_policy.h"
+#include "ftp_proto.h"
+
+struct pending {
+	enum engine_pending kind;
+	enum ftp_verb client_verb;       /* EK_PLAIN, EK_DATA_SETUP, EK_TRANSFER */
+	enum ftp_verb server_verb;       /* EK_DATA_SETUP, EK_INTERNAL */
+	bool seen_1xx;                   /* EK_TRANSFER: the transfer started */
+	bool failed;                     /* EK_TRANSFER: its data channel failed */
+	bool data_done;                  /* EK_TRANSFER: the client has every byte */
+	bool aborted;                    /* EK_TRANSFER: ABOR dropped its channel */
+	bool for_client;                 /* EK_SERVER_AUTH: part of the client's AUTH */
+};
+
+/* A byte buffer with a hard limit. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+/* What becomes of the lines of the reply being read: passed on (whole,
+ * once complete, so that a reply that turns out malformed is replaced by
+ * one 421; one over ENGINE_REPLY_MAX, a long STAT listing say, streams on
+ * from there), collected for the engine (over the bound: 421), or
+ * swallowed (the replies to the gateway's own commands). */
+enum disposition { RD_PASS, RD_STREAM, RD_COLLECT, RD_SWALLOW };
+
+struct engine {
+	struct engine_conf conf;
+	struct engine_ops ops;
+	enum engine_phase phase;
+
+	struct pending fifo[ENGINE_PENDING_MAX];
+	unsigned head, n;
+
+	struct ftp_reply_parser rp;
+	enum disposition disp;           /* of the reply being read */
+	bool unsolicited;                /* it began with nothing outstanding */
+	struct buf reply;                /* a collected reply */
+	struct buf held;                 /* a transfer's final reply, held */
+	int held_code;
+
+	char *deferred;                  /* the client line waiting its turn */
+	size_t deferred_len;
+
+	struct ftp_login login;
+	bool epsv_all;
+	bool data_armed;                 /* a data setup succeeded (strict: 425) */
+	bool client_tls, server_tls;
+	bool client_prot_p, server_prot_p;
+	bool client_auth_waiting;        /* the client's AUTH waits for the server leg */
+	bool server_gone;                /* the server closed while a reply was held */
+	bool closed;                     /* ops.close was called */
+};
+
+/* engine.c */
+void eng_set_phase(struct engine *e, enum engine_phase to);
+/* Append to a buffer of at most ENGINE_REPLY_MAX bytes: 0 or -1. */
+int eng_buf_add(struct buf *b, const char *data, size_t len);
+struct pending *eng_fifo_head(struct engine *e);
+struct pending *eng_fifo_at(struct engine *e, unsigned i);
+struct pending *eng_fifo_push(struct engine *e, enum engine_pending kind);
+bool eng_transfer_outstanding(struct engine *e);
+/* A reply of the gateway's own to the client. */
+void eng_reply(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A command line (no CRLF) to the server, queued as KIND. */
+struct pending *eng_send(struct engine *e, enum engine_pending kind, const char *line, size_t len);
+/* The end: LAST (if any) is the client's last line. */
+void eng_close(struct engine *e, const char *last, const char *reason);
+/* The held final reply goes out (as 426 unless DATA_OK). */
+void eng_release_held(struct engine *e, bool data_ok);
+
+/* engine_cmd.c */
+void eng_client_line(struct engine *e, const char *text, size_t len);
+void eng_client_too_long(struct engine *e);
+void eng_run_deferred(struct engine *e);
+void eng_abort(struct engine *e);
+void eng_protect_server_data(struct engine *e);
+void eng_start_client_tls(struct engine *e);
+
+#endif

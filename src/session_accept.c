@@ -1,0 +1,278 @@
+/* session_accept.c: a new client connection becomes a session: where it
+ * meant to go (original destination, or the reverse upstream), whether the
+ * limits admit it, which application its port speaks (port-mapping), and
+ * the server connection opened for it; the application "tcp" is relayed
+ * as plain bytes from here. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "gateway.h"
+#include "log.h"
+#include "portmap.h"
+#include "relay.h"
+#include "session.h"
+#include "session_int.h"
+#include "sock.h"
+#include "tls.h"
+
+/* ------------------------------------------------------------------ */
+/* Plain TCP mapping */
+
+static void
+tcp_relay_cb(struct relay *relay, enum relay_event ev, int err, void *arg)
+{
+	struct session *s = arg;
+
+	(void)relay;
+	if (ev == RELAY_DONE)
+		session_end(s, NULL, "closed");
+	else if (ev == RELAY_FAILED) {
+		log_sess(LL_DEBUG, s->id, "relay: %s", strerror(err));
+		session_end(s, NULL, "connection error");
+	}
+}
+
+static void
+tcp_connected_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	int err = what & EV_TIMEOUT ? ETIMEDOUT : sock_error(fd);
+	char a[ADDR_STRLEN];
+
+	if (err != 0) {
+		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, a),
+		    strerror(err));
+		session_end(s, NULL, "server unreachable");
+		return;
+	}
+	s->tcp_relay = relay_new(s->gw->base, s->cfd, s->sfd, tcp_relay_cb, s);
+	s->cfd = s->sfd = -1;            /* the relay's, even when it failed */
+	if (s->tcp_relay == NULL) {
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+}
+
+/* A last word to a refused client, before any bufferevent exists. Best
+ * effort: a new socket's buffer is empty, so this does not block. */
+static void
+early_reply(int fd, const char *line)
+{
+	(void)send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* Where did the client mean to go? */
+static int
+find_server(struct session *s, int fd, const char **why)
+{
+	const struct listen_conf *lc = s->lc;
+
+	switch (lc->mode) {
+	case MODE_REVERSE:
+		s->server = lc->upstream;
+		return 0;
+	case MODE_TPROXY:
+		s->server = s->client_local;
+		break;
+	case MODE_REDIRECT:
+		if (sock_original_dst(fd, &s->server) == -1) {
+			*why = "no original destination (not redirected?)";
+			return -1;
+		}
+		break;
+	}
+	/* A connection that reached our port without being redirected names
+	 * us as its destination: following it would loop into ourselves.
+	 * (Under tproxy our local address is the destination by design, so
+	 * only the listener check applies there.) */
+	if ((lc->mode == MODE_REDIRECT &&
+	    addr_equal(SA(&s->server), SA(&s->client_local))) ||
+	    gateway_is_own_listener(s->gw, SA(&s->server))) {
+		*why = "original destination is the gateway itself (not redirected)";
+		return -1;
+	}
+	return 0;
+}
+
+void
+session_accept(struct gateway *gw, struct listener *l, int fd,
+    const struct sockaddr *peer)
+{
+	struct session *s;
+	const struct portmap *map;
+	const char *why = NULL, *what = "";
+	struct sockaddr_storage src;
+	bool tproxy = l->lc->mode == MODE_TPROXY;
+	struct sock_opts opts = { .transparent = tproxy };
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	uint16_t map_port;
+	int sfd;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		early_reply(fd, "421 Out of memory.\r\n");
+		close(fd);
+		gw->stats->refused_other++;
+		return;
+	}
+	s->id = shared_next_session_id(gw->shared);
+	s->gw = gw;
+	s->cf = config_ref(gw->cf);
+	s->tls = tls_engine_ref(gw->tls);
+	s->lc = l->lc;
+	s->pool = l->pool;
+	s->cfd = fd;
+	s->sfd = -1;
+	s->started = time(NULL);
+	memcpy(&s->client, peer, addr_len(peer));
+	addr_unmap(&s->client);
+	sock_local(fd, &s->client_local);
+	s->timer = evtimer_new(gw->base, session_timer_cb, s);
+	if (s->timer == NULL) {
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+	s->entry.session = s;
+	if (!gateway_session_add(gw, &s->entry, SA(&s->client), &why)) {
+		log_sess(LL_WARN, s->id, "client %s refused: %s", addr_str(&s->client, a), why);
+		early_reply(fd, "421 Too many connections; try again later.\r\n");
+		gw->stats->refused_limit++;
+		session_end(s, NULL, why);
+		return;
+	}
+	s->registered = true;
+	if (find_server(s, fd, &why) == -1) {
+		log_sess(LL_WARN, s->id, "client %s to %s refused: %s", addr_str(&s->client, a),
+		    addr_str(&s->server, b), why);
+		early_reply(fd, "421 Service not available: not redirected.\r\n");
+		gw->stats->refused_loop++;
+		session_end(s, NULL, why);
+		return;
+	}
+	/* reverse: the port the client reached selects the mapping; without
+	 * a stanza for it, the upstream's own port does (9091 -> :21 is ftp). */
+	map_port = l->lc->mode == MODE_REVERSE ? addr_port(SA(&s->client_local)) :
+	    addr_port(SA(&s->server));
+	map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->server), map_port);
+	if (map == NULL && l->lc->mode == MODE_REVERSE)
+		map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->server),
+		    addr_port(SA(&s->server)));
+	s->app = map != NULL ? map->app : APP_TCP;
+	s->map_name = map != NULL ? map->name : "(none: plain relay)";
+	log_sess(LL_INFO, s->id, "client %s to %s via %s \"%s\": port-mapping %s, application %s",
+	    addr_str(&s->client, a), addr_str(&s->server, b), listen_mode_name(l->lc->mode),
+	    l->lc->name, s->map_name, app_kind_name(s->app));
+	if (s->app == APP_FTPS && s->tls == NULL) {
+		session_end(s, NULL, "ftps needs TLS");
+		return;
+	}
+
+	/* tproxy: the server sees the client's own address. */
+	if (tproxy) {
+		src = s->client;
+		addr_set_port(SA(&src), 0);
+	}
+	sfd = sock_prepare(s->server.ss_family, tproxy ? SA(&src) : NULL, &opts, &what);
+	if (sfd == -1) {
+		log_sess(LL_WARN, s->id, "server socket: %s: %s", what, strerror(errno));
+		session_end(s, NULL, "server socket");
+		return;
+	}
+	if (s->app == APP_TCP) {
+		struct timeval tv = { .tv_sec = s->cf->connect_timeout };
+
+		s->sfd = sfd;
+		if (connect(sfd, SA(&s->server), addr_len(SA(&s->server))) == -1 &&
+		    errno != EINPROGRESS) {
+			log_sess(LL_WARN, s->id, "cannot connect to %s: %s",
+			    addr_str(&s->server, b), strerror(errno));
+			session_end(s, NULL, "server unreachable");
+			return;
+		}
+		s->connect_ev = event_new(gw->base, sfd, EV_WRITE, tcp_connected_cb, s);
+		if (s->connect_ev == NULL || event_add(s->connect_ev, &tv) == -1)
+			session_end(s, NULL, "out of memory");
+		return;
+	}
+
+	if (session_engine_new(s) == -1) {
+		close(sfd);
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+	(void)sock_oob_inline(fd);
+	(void)sock_nodelay(fd);
+	if (s->app == APP_FTPS) {
+		/* Implicit FTPS: TLS from the first byte toward the client, and
+		 * toward the server unless server-side = off. */
+		SSL *cssl = tls_ssl_for_client(s->tls), *sssl = NULL;
+		bool server_tls = s->cf->tls.server_side != TLS_SERVER_OFF;
+
+		if (server_tls)
+			sssl = tls_ssl_for_server(s->tls, &s->ticket, SA(&s->server));
+		if (cssl == NULL || (server_tls && sssl == NULL)) {
+			SSL_free(cssl);
+			SSL_free(sssl);
+			close(sfd);
+			session_end(s, NULL, "tls setup");
+			return;
+		}
+		s->cbev = bufferevent_openssl_socket_new(gw->base, fd, cssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (s->cbev == NULL)
+			SSL_free(cssl);
+		else
+			bufferevent_openssl_set_allow_dirty_shutdown(s->cbev, 1);
+		if (sssl != NULL && s->cbev != NULL) {
+			s->sbev = bufferevent_openssl_socket_new(gw->base, sfd, sssl,
+			    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+			if (s->sbev == NULL)
+				SSL_free(sssl);
+			else {
+				sfd = -1;
+				bufferevent_openssl_set_allow_dirty_shutdown(s->sbev, 1);
+			}
+		} else
+			SSL_free(sssl);
+	} else
+		s->cbev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->cbev == NULL) {
+		if (sfd != -1)
+			close(sfd);
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+	s->cfd = -1;
+	if (s->sbev == NULL && sfd != -1 &&
+	    (s->sbev = bufferevent_socket_new(gw->base, sfd, BEV_OPT_CLOSE_ON_FREE)) != NULL)
+		sfd = -1;
+	if (s->sbev == NULL) {
+		if (sfd != -1)
+			close(sfd);
+		session_end(s, NULL, "out of memory");
+		return;
+	}
+	session_watch_client(s, s->cbev);
+	session_watch_server(s, s->sbev);
+	bufferevent_enable(s->cbev, EV_READ);
+	{
+		struct timeval tv = { .tv_sec = s->cf->connect_timeout };
+
+		evtimer_add(s->timer, &tv);
+	}
+	if (bufferevent_socket_connect(s->sbev, SA(&s->server), (int)addr_len(SA(&s->server))) == -1) {
+		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, b),
+		    strerror(errno));
+		session_feed(s, EE_SERVER_CLOSED, NULL, 0);
+	}
+}
