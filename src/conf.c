@@ -146,8 +146,9 @@ parse_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 static cfg_opt_t
 key_opt(const struct conf_key *k)
 {
-	/* libconfuse's default slots are not const; it only reads them. */
-	char *def = (char *)(uintptr_t)k->def_str;
+	/* libconfuse's default slot of a list is not const; it only reads
+	 * it. */
+	char *def = (char *)k->def_str;
 
 	switch (k->type) {
 	case CONF_STR:
@@ -228,6 +229,9 @@ validate_range(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* Called on the parent when a section closes. libconfuse has moved the
+ * section's line to its closing brace by then; the pre-lexer saw the
+ * sections open in the same order, so the Nth close is the Nth open. */
 static int
 validate_section(cfg_t *cfg, cfg_opt_t *opt)
 {

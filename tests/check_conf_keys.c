@@ -368,6 +368,9 @@ START_TEST(test_table_consistent)
 			ck_assert_msg(k->values != NULL && strcmp(conf_name_of(
 			    k->values, k->def_int), "?") != 0,
 			    "%s: default has no word", k->name);
+		if (k->type == CONF_STR && k->values != NULL)
+			ck_assert_msg(conf_name_find(k->values, k->def_str) !=
+			    NULL, "%s: default is not a word", k->name);
 		if (k->field_size != 0)
 			ck_assert_msg(k->type == CONF_INT ||
 			    k->type == CONF_BOOL || k->type == CONF_ENUM,
