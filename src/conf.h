@@ -32,6 +32,11 @@ struct listen_conf {
 	char *interface;                     /* client-facing, for -R; NULL: any but lo */
 };
 
+/* The TLS wire versions of min-protocol, equal to OpenSSL's TLS1_2_VERSION
+ * and TLS1_3_VERSION. */
+#define CONF_TLS_WIRE_1_2 0x0303
+#define CONF_TLS_WIRE_1_3 0x0304
+
 enum tls_client_side { TLS_CLIENT_OFF, TLS_CLIENT_OPTIONAL, TLS_CLIENT_REQUIRED };
 enum tls_server_side { TLS_SERVER_OFF, TLS_SERVER_AUTO, TLS_SERVER_REQUIRED };
 
@@ -65,7 +70,7 @@ struct config {
 	char *control_socket;                /* "" = none */
 	bool has_metrics;
 	struct sockaddr_storage metrics_addr; /* Prometheus text on HTTP GET */
-	int log_facility;                    /* 0 daemon, 1 user, 2.. local0..7 */
+	int log_facility;                    /* index into conf_log_facilities */
 	char *transfer_log;                  /* xferlog path, NULL = none */
 	struct listen_conf *listens;
 	size_t n_listens;
@@ -88,5 +93,17 @@ struct config *config_ref(struct config *cf);
 void config_unref(struct config *cf);
 
 const char *listen_mode_name(enum listen_mode mode);
+
+/* The descriptors a transferring session holds: the client and server
+ * control connections, a data listener, the data connection on both sides,
+ * and the splice pipes of up to two directions, two descriptors each. */
+#define CONFIG_FDS_PER_SESSION (1 + 1 + 1 + 2 + 2 * 2)
+/* A worker's own: listeners, event loop, control and metrics sockets, log
+ * files, signal and supervisor pipes, with room to spare. */
+#define CONFIG_FDS_OVERHEAD 64
+/* The open-files limit one of N_WORKERS workers needs to serve its share,
+ * ceil(max-sessions / N_WORKERS), of CF's sessions while they all transfer. */
+unsigned long long config_fds_per_worker(const struct config *cf,
+    unsigned n_workers);
 
 #endif

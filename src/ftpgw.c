@@ -55,12 +55,32 @@ libevent_log_cb(int severity, const char *msg)
 	log_msg(level, "libevent: %s", msg);
 }
 
+/* Whether an open-files limit of LIMIT is too low for each of N_WORKERS
+ * workers to hold its share of CF's max-sessions, all of them transferring
+ * (config_fds_per_worker); if so, the warning is put in MSG. */
+static bool
+fd_limit_short(const struct config *cf, unsigned n_workers, rlim_t limit,
+    char *msg, size_t size)
+{
+	unsigned long long need = config_fds_per_worker(cf, n_workers);
+
+	if (limit == RLIM_INFINITY || need <= (unsigned long long)limit)
+		return false;
+	snprintf(msg, size, "max-sessions %u needs %llu open files per worker "
+	    "with %u worker%s (%d per transferring session), more than the "
+	    "limit of %llu", cf->max_sessions, need, n_workers,
+	    n_workers == 1 ? "" : "s", CONFIG_FDS_PER_SESSION,
+	    (unsigned long long)limit);
+	return true;
+}
+
 /* Every session needs descriptors: take all the hard limit allows. Each
  * worker process has its own limit, and about 1/N of the sessions. */
 static void
-raise_fd_limit(unsigned max_sessions, unsigned n_workers)
+raise_fd_limit(const struct config *cf, unsigned n_workers)
 {
 	struct rlimit rl;
+	char msg[256];
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
@@ -68,12 +88,21 @@ raise_fd_limit(unsigned max_sessions, unsigned n_workers)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	/* A control session holds two sockets, a transfer four more. */
-	if (rl.rlim_cur != RLIM_INFINITY &&
-	    (rlim_t)max_sessions * 2 / n_workers + 64 > rl.rlim_cur)
-		log_msg(LL_WARN, "max-sessions %u needs more descriptors than the limit of %llu "
-		    "per process allows with %u worker%s", max_sessions,
-		    (unsigned long long)rl.rlim_cur, n_workers, n_workers == 1 ? "" : "s");
+	if (fd_limit_short(cf, n_workers, rl.rlim_cur, msg, sizeof(msg)))
+		log_msg(LL_WARN, "%s", msg);
+}
+
+/* ftpgw -t: the same check against the hard limit, which the gateway would
+ * raise its own to; a warning only. */
+static void
+check_fd_limit(const char *path, const struct config *cf, unsigned n_workers)
+{
+	struct rlimit rl;
+	char msg[256];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    fd_limit_short(cf, n_workers, rl.rlim_max, msg, sizeof(msg)))
+		fprintf(stderr, "%s: warning: %s\n", path, msg);
 }
 
 /* workers = 0: one per CPU this process may run on, but no more than
@@ -362,6 +391,7 @@ main(int argc, char *argv[])
 			}
 			tls_engine_unref(tls);
 		}
+		check_fd_limit(path, cf, worker_count(cf));
 		printf("%s: configuration OK\n", path);
 		config_unref(cf);
 		return 0;
@@ -373,7 +403,7 @@ main(int argc, char *argv[])
 	event_set_log_callback(libevent_log_cb);
 	signal(SIGPIPE, SIG_IGN);
 	n_workers = worker_count(cf);
-	raise_fd_limit(cf->max_sessions, n_workers);
+	raise_fd_limit(cf, n_workers);
 	if (cf->user == NULL && getuid() == 0)
 		log_msg(LL_WARN, "running as root: set 'user' (or run under systemd with User=) to drop it");
 	if ((r.shared = shared_new(n_workers, cf->max_sessions)) == NULL) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf_names.h"
 #include "log.h"
 
 /* Longer lines are cut (with "..."): within PIPE_BUF, a line written to
@@ -19,24 +20,13 @@ static bool log_to_stderr = true;
 static int log_facility = LOG_DAEMON;
 static int log_level = LL_INFO;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static const int level_syslog[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
-int
-log_level_from_string(const char *s)
-{
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *
+/* The word of the log-level key: one table for the file and the log. */
+static const char *
 log_level_name(int level)
 {
-	if (level < LL_ERROR || level > LL_DEBUG)
-		return "?";
-	return level_names[level];
+	return conf_name_of(conf_log_levels, level);
 }
 
 void
@@ -51,11 +41,11 @@ log_init(const char *ident, bool to_stderr, int level)
 void
 log_set_facility(int index)
 {
-	static const int facilities[] = { LOG_DAEMON, LOG_USER, LOG_LOCAL0, LOG_LOCAL1,
-	    LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7 };
-
-	if (index >= 0 && index < (int)(sizeof(facilities) / sizeof(facilities[0])))
-		log_facility = facilities[index];
+	for (int i = 0; index >= 0 && conf_log_facilities[i].name != NULL; i++)
+		if (i == index) {
+			log_facility = (int)conf_log_facilities[i].value;
+			return;
+		}
 }
 
 void
@@ -84,12 +74,6 @@ log_set_level(int level)
 	log_level = level;
 }
 
-int
-log_get_level(void)
-{
-	return log_level;
-}
-
 bool
 log_enabled(int level)
 {
@@ -116,7 +100,7 @@ log_vmsg(int level, const char *fmt, va_list ap)
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
 		len = snprintf(line, sizeof(line), "%s.%03ld %s: ", stamp,
-		    ts.tv_nsec / 1000000, level_names[level]);
+		    ts.tv_nsec / 1000000, log_level_name(level));
 		n = vsnprintf(line + len, sizeof(line) - (size_t)len - 1, fmt, ap);
 		if (n < 0)
 			n = 0;

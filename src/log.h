@@ -9,13 +9,9 @@
 
 enum log_level { LL_ERROR = 0, LL_WARN, LL_INFO, LL_DEBUG };
 
-/* "error", "warn", "info", "debug" -> level; -1 when unknown. */
-int log_level_from_string(const char *s);
-const char *log_level_name(int level);
-
 void log_init(const char *ident, bool to_stderr, int level);
-/* Index into daemon, user, local0 ... local7 (the log-facility key); takes
- * effect at the next log_init() to syslog. */
+/* Index into conf_log_facilities (the log-facility key: daemon, user,
+ * local0 ... local7); takes effect at the next log_init() to syslog. */
 void log_set_facility(int index);
 
 /* One line of the classic wu-ftpd xferlog format to F (line-buffered):
@@ -28,7 +24,6 @@ void xferlog_write(FILE *f, time_t end, long seconds, const char *client_host,
     unsigned long long bytes, const char *path, char direction, const char *user,
     bool complete);
 void log_set_level(int level);
-int log_get_level(void);
 bool log_enabled(int level);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

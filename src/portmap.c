@@ -7,31 +7,22 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "conf_names.h"
 #include "portmap.h"
 
-static const char *const app_names[] = {
-	[APP_FTP] = "ftp",
-	[APP_FTPS] = "ftps",
-	[APP_TCP] = "tcp",
-};
-
+/* The words are those of the application key. */
 const char *
 app_kind_name(enum app_kind app)
 {
-	if ((size_t)app < sizeof(app_names) / sizeof(app_names[0]))
-		return app_names[app];
-	return "?";
+	return conf_name_of(conf_app_kinds, app);
 }
 
 int
 app_kind_from_string(const char *s)
 {
-	if (s == NULL)
-		return -1;
-	for (size_t i = 0; i < sizeof(app_names) / sizeof(app_names[0]); i++)
-		if (strcmp(s, app_names[i]) == 0)
-			return (int)i;
-	return -1;
+	const struct conf_name *word = conf_name_find(conf_app_kinds, s);
+
+	return word != NULL ? (int)word->value : -1;
 }
 
 static bool

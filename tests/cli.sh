@@ -56,6 +56,38 @@ check "-t names an unreadable certificate file" sh -c "
 	printf 'listen \"a\" { port = 8021 }\ntls {\n certificate = \"$tmp/missing.pem\"\n}\n' > '$tmp/tls.conf'
 	'$FTPGW' -t -c '$tmp/tls.conf' > '$tmp/tls.out' 2>&1; rc=\$?
 	test \$rc -eq 1 && grep -q 'certificate $tmp/missing.pem' '$tmp/tls.out'"
+
+# -t warns, and still exits 0, when the open-files limit (the hard one: the
+# gateway raises its own to it) cannot hold a worker's share of
+# max-sessions, 9 descriptors a transferring session: 10000 over 2 workers
+# cannot fit in 1024, 50 can. Explicit workers: not one per CPU here.
+printf 'max-sessions = 10000\nworkers = 2\nlisten "a" { port = 8021 }\n' >"$tmp/fds-big.conf"
+printf 'max-sessions = 50\nworkers = 2\nlisten "a" { port = 8021 }\n' >"$tmp/fds-small.conf"
+fds_why=
+if ! command -v prlimit >/dev/null 2>&1; then
+	fds_why="prlimit not installed"
+elif ! prlimit --nofile=1024:1024 true 2>/dev/null; then
+	fds_why="cannot set the open-files limit to 1024"
+fi
+name="-t under a 1024 open-files limit warns that max-sessions 10000 is out of reach, exit 0"
+if [ -n "$fds_why" ]; then
+	skip "$name" "$fds_why"
+else
+	check "$name" sh -c "
+		prlimit --nofile=1024:1024 '$FTPGW' -t -c '$tmp/fds-big.conf' >'$tmp/fds.out' 2>&1 &&
+		grep -q 'fds-big\.conf: warning: max-sessions 10000 needs [0-9]* open files per worker .* more than the limit of 1024\$' '$tmp/fds.out' &&
+		grep -q 'configuration OK' '$tmp/fds.out' || { cat '$tmp/fds.out'; exit 1; }"
+fi
+name="-t under a 1024 open-files limit does not warn about max-sessions 50"
+if [ -n "$fds_why" ]; then
+	skip "$name" "$fds_why"
+else
+	check "$name" sh -c "
+		prlimit --nofile=1024:1024 '$FTPGW' -t -c '$tmp/fds-small.conf' >'$tmp/fds.out' 2>&1 &&
+		! grep -q warning '$tmp/fds.out' &&
+		grep -q 'configuration OK' '$tmp/fds.out' || { cat '$tmp/fds.out'; exit 1; }"
+fi
+
 check "an unknown option prints usage and exits 2" run 2 "$tmp/t4" "$FTPGW" -Z
 check "a stray argument prints usage and exits 2" run 2 "$tmp/t5" "$FTPGW" extra
 check "starting on a bad file fails with exit 1 before binding anything" run 1 "$tmp/t6" "$FTPGW" -f -c "$data/err-many.conf"

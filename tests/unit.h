@@ -6,6 +6,7 @@
 
 Suite *suite_addr(void);
 Suite *suite_conf(void);
+Suite *suite_conf_keys(void);
 Suite *suite_engine(void);
 Suite *suite_ftp_proto(void);
 Suite *suite_fwrules(void);
@@ -17,5 +18,8 @@ Suite *suite_shared(void);
  * that VPATH builds and make distcheck read the same files. Returns a
  * static buffer. */
 const char *test_data_path(const char *name);
+/* $SRCDIR/REL, any file of the source tree (the manual, the sample
+ * configuration). Returns a static buffer. */
+const char *test_src_path(const char *rel);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
 } suites[] = {
 	{ "addr", suite_addr },
 	{ "conf", suite_conf },
+	{ "conf_keys", suite_conf_keys },
 	{ "engine", suite_engine },
 	{ "ftp_proto", suite_ftp_proto },
 	{ "fwrules", suite_fwrules },
@@ -29,6 +30,16 @@ test_data_path(const char *name)
 	const char *srcdir = getenv("SRCDIR");
 
 	snprintf(path, sizeof(path), "%s/tests/data/%s", srcdir ? srcdir : ".", name);
+	return path;
+}
+
+const char *
+test_src_path(const char *rel)
+{
+	static char path[4096];
+	const char *srcdir = getenv("SRCDIR");
+
+	snprintf(path, sizeof(path), "%s/%s", srcdir ? srcdir : ".", rel);
 	return path;
 }
 

@@ -75,6 +75,6 @@ fuzz_one ftp_proto "$SRCDIR/src/ftp_proto.c"
 fuzz_one engine "$SRCDIR"/src/engine*.c "$SRCDIR/src/ftp_policy.c" "$SRCDIR/src/ftp_proto.c" \
     "$SRCDIR/src/log.c"
 # shellcheck disable=SC2046
-fuzz_one conf "$SRCDIR/src/conf.c" "$SRCDIR/src/addr.c" "$SRCDIR/src/portmap.c" \
+fuzz_one conf "$SRCDIR"/src/conf*.c "$SRCDIR/src/addr.c" "$SRCDIR/src/portmap.c" \
     "$SRCDIR/src/log.c" $(pkg-config --cflags --libs libconfuse)
 exit $failed

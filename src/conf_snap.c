@@ -1,0 +1,511 @@
+/* conf_snap.c: pass 3 of the configuration loader. The values libconfuse
+ * parsed are copied into struct config, and every semantic rule is checked,
+ * reporting all failures, not just the first. The snapshot's memory is
+ * released here too, in one place. */
+#include "config.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <confuse.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "conf_int.h"
+#include "conf_keys.h"
+#include "conf_names.h"
+#include "portmap.h"
+
+/* Copy the keys of SECTION that conf_keys[] gives a field to, from SEC into
+ * the struct at DST. Integers were range-checked while parsing. */
+static void
+copy_fields(cfg_t *sec, enum conf_section section, void *dst)
+{
+	for (size_t i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		char *field = (char *)dst + k->field_offset;
+
+		if (k->section != section || k->field_size == 0)
+			continue;
+		if (k->type == CONF_BOOL) {
+			bool b = cfg_getbool(sec, k->name);
+
+			assert(k->field_size == sizeof(b));
+			memcpy(field, &b, sizeof(b));
+		} else if (k->field_size == sizeof(uint16_t)) {
+			uint16_t v = (uint16_t)cfg_getint(sec, k->name);
+
+			memcpy(field, &v, sizeof(v));
+		} else {
+			/* unsigned, int or an enum: the same representation
+			 * for the values a range or a word allows. */
+			unsigned v = (unsigned)cfg_getint(sec, k->name);
+
+			assert(k->field_size == sizeof(v));
+			assert(k->type == CONF_INT || k->type == CONF_ENUM);
+			memcpy(field, &v, sizeof(v));
+		}
+	}
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* "SITE EXEC", "DELE": a verb of 3-4 letters, then optional words, each
+ * after one space. The verb is stored upper-case, as the session matches
+ * FTP verbs. Returns a copy or NULL (errno 0 when malformed). */
+static char *
+deny_command_parse(const char *s)
+{
+	size_t verb = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz");
+	char *copy;
+
+	errno = 0;
+	if (verb < 3 || verb > 4 || (s[verb] != '\0' && s[verb] != ' '))
+		return NULL;
+	for (const char *p = s + verb; *p != '\0'; p++) {
+		if (*p == ' ') {
+			/* Exactly one space, then a word. */
+			if (p[1] == ' ' || p[1] == '\0')
+				return NULL;
+		} else if (!isgraph((unsigned char)*p))
+			return NULL;
+	}
+	if ((copy = strdup(s)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < verb; i++)
+		copy[i] = (char)toupper((unsigned char)copy[i]);
+	return copy;
+}
+
+/* A bare numeric host, no port: "192.0.2.1", "::", "[2001:db8::1]". */
+static int
+host_parse(const char *s, struct sockaddr_storage *out)
+{
+	if (addr_parse(s, false, out) == -1)
+		return -1;
+	return addr_port((struct sockaddr *)out) == 0 ? 0 : -1;
+}
+
+/* A Linux interface name (IFNAMSIZ - 1 bytes at most), restricted to the
+ * characters that are safe unquoted in a shell and in an nft file. */
+static bool
+interface_name_ok(const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return false;
+	len = strlen(s);
+	return len >= 1 && len <= 15 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
+}
+
+/* The keys operators use to watch the gateway: control socket, metrics,
+ * syslog facility, transfer log. */
+static bool
+snap_operations(struct loader *ld, cfg_t *cfg, struct config *cf)
+{
+	const char *sock = cfg_getstr(cfg, "control-socket");
+	const char *metrics = cfg_getstr(cfg, "metrics-listen");
+	const char *facility = cfg_getstr(cfg, "log-facility");
+	const char *xferlog = cfg_getstr(cfg, "transfer-log");
+	const struct conf_name *fac;
+
+	if (sock[0] != '\0' && (sock[0] != '/' || strlen(sock) >= 108))
+		conf_error(ld, conf_option_line(ld, cfg, "control-socket"),
+		    "control-socket \"%s\": an absolute path of at most 107 bytes "
+		    "(or \"\" for none)", sock);
+	else if ((cf->control_socket = strdup(sock)) == NULL)
+		return conf_oom(ld);
+	cf->has_metrics = metrics[0] != '\0';
+	if (cf->has_metrics && addr_parse(metrics, true, &cf->metrics_addr) == -1)
+		conf_error(ld, conf_option_line(ld, cfg, "metrics-listen"),
+		    "metrics-listen \"%s\": ADDRESS:PORT or [IPV6]:PORT (or \"\" for none)",
+		    metrics);
+	if ((fac = conf_name_find(conf_log_facilities, facility)) == NULL)
+		conf_error(ld, conf_option_line(ld, cfg, "log-facility"),
+		    "log-facility \"%s\": daemon, user or local0 ... local7", facility);
+	else
+		cf->log_facility = (int)(fac - conf_log_facilities);
+	if (xferlog[0] != '\0' && xferlog[0] != '/')
+		conf_error(ld, conf_option_line(ld, cfg, "transfer-log"),
+		    "transfer-log \"%s\": an absolute path (or \"\" for none)", xferlog);
+	else if (xferlog[0] != '\0' && (cf->transfer_log = strdup(xferlog)) == NULL)
+		return conf_oom(ld);
+	return true;
+}
+
+static bool
+snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
+{
+	unsigned n;
+
+	if (cfg_size(cfg, "user") > 0) {
+		const char *user = cfg_getstr(cfg, "user");
+
+		if (user == NULL || *user == '\0')
+			conf_error(ld, conf_option_line(ld, cfg, "user"),
+			    "user: empty (leave it out to stay as started)");
+		else if ((cf->user = strdup(user)) == NULL)
+			return conf_oom(ld);
+	}
+	if (port_range_parse(cfg_getstr(cfg, "passive-ports"), &cf->pasv_lo,
+	    &cf->pasv_hi) == -1)
+		conf_error(ld, conf_option_line(ld, cfg, "passive-ports"),
+		    "passive-ports \"%s\" is not a port range (LO-HI or PORT, "
+		    "1 <= LO <= HI <= 65535)", cfg_getstr(cfg, "passive-ports"));
+	/* log-level, max-sessions, the timeouts, strict, workers. */
+	copy_fields(cfg, CONF_SEC_GLOBAL, cf);
+	if (!snap_operations(ld, cfg, cf))
+		return false;
+
+	n = cfg_size(cfg, "deny-commands");
+	if (n > 0 && (cf->deny_commands = calloc(n, sizeof(char *))) == NULL)
+		return conf_oom(ld);
+	for (unsigned i = 0; i < n; i++) {
+		const char *s = cfg_getnstr(cfg, "deny-commands", i);
+		char *copy = deny_command_parse(s);
+
+		if (copy == NULL && errno != 0)
+			return conf_oom(ld);
+		if (copy == NULL) {
+			conf_error(ld, conf_option_line(ld, cfg, "deny-commands"),
+			    "deny-commands: \"%s\" is not a command (3-4 letters, "
+			    "then optional arguments after single spaces)", s);
+			continue;
+		}
+		cf->deny_commands[cf->n_deny_commands++] = copy;
+	}
+	return true;
+}
+
+static bool
+snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
+    struct listen_conf *lc)
+{
+	const char *name = cfg_title(sec);
+	const struct conf_name *word;
+	const char *s;
+	int line = conf_section_line(ld, sec);
+
+	if ((lc->name = strdup(name)) == NULL)
+		return conf_oom(ld);
+	/* mode, server-data-mode, follow-pasv-address. */
+	copy_fields(sec, CONF_SEC_LISTEN, lc);
+
+	s = cfg_getstr(sec, "address");
+	if (host_parse(s, &lc->addr) == -1)
+		conf_error(ld, conf_option_line(ld, sec, "address"), "listen \"%s\": "
+		    "address \"%s\" is not a numeric IPv4 or IPv6 address "
+		    "(the port goes in 'port')", name, s);
+	else
+		addr_set_port((struct sockaddr *)&lc->addr,
+		    (uint16_t)cfg_getint(sec, "port"));
+
+	if (cfg_size(sec, "upstream") > 0) {
+		s = cfg_getstr(sec, "upstream");
+		if (lc->mode != MODE_REVERSE)
+			conf_error(ld, conf_option_line(ld, sec, "upstream"),
+			    "listen \"%s\": upstream is only for mode reverse "
+			    "(this is mode %s)", name, listen_mode_name(lc->mode));
+		else if (s == NULL || addr_parse(s, false, &lc->upstream) == -1 ||
+		    addr_is_any((struct sockaddr *)&lc->upstream))
+			conf_error(ld, conf_option_line(ld, sec, "upstream"),
+			    "listen \"%s\": upstream \"%s\" is not a numeric "
+			    "address with an optional port (A.B.C.D[:PORT] or "
+			    "[IPV6][:PORT])", name, s != NULL ? s : "");
+		else {
+			if (addr_port((struct sockaddr *)&lc->upstream) == 0)
+				addr_set_port((struct sockaddr *)&lc->upstream, 21);
+			lc->has_upstream = true;
+		}
+	} else if (lc->mode == MODE_REVERSE)
+		conf_error(ld, line, "listen \"%s\": mode reverse needs "
+		    "'upstream' (the server's address)", name);
+
+	s = cfg_getstr(sec, "passive-address");
+	if ((word = conf_name_find(conf_pasv_kinds, s)) != NULL)
+		lc->pasv_kind = (enum passive_address_kind)word->value;
+	else if (host_parse(s, &lc->pasv_fixed) == 0 &&
+	    !addr_is_any((struct sockaddr *)&lc->pasv_fixed))
+		lc->pasv_kind = PASV_ADDR_FIXED;
+	else
+		conf_error(ld, conf_option_line(ld, sec, "passive-address"),
+		    "listen \"%s\": passive-address \"%s\" is not original, "
+		    "local, or a numeric IPv4 or IPv6 address", name, s);
+
+	if (cfg_size(sec, "interface") > 0) {
+		s = cfg_getstr(sec, "interface");
+		if (!interface_name_ok(s))
+			conf_error(ld, conf_option_line(ld, sec, "interface"),
+			    "listen \"%s\": interface \"%s\" is not an interface "
+			    "name (1-15 of A-Z a-z 0-9 _ . -)", name,
+			    s != NULL ? s : "");
+		else if ((lc->interface = strdup(s)) == NULL)
+			return conf_oom(ld);
+	}
+
+	if (cfg_size(sec, "passive-ports") > 0) {
+		s = cfg_getstr(sec, "passive-ports");
+		if (port_range_parse(s, &lc->pasv_lo, &lc->pasv_hi) == -1) {
+			conf_error(ld, conf_option_line(ld, sec, "passive-ports"),
+			    "listen \"%s\": passive-ports \"%s\" is not a port "
+			    "range (LO-HI or PORT, 1 <= LO <= HI <= 65535)",
+			    name, s != NULL ? s : "");
+			return true;
+		}
+	} else {
+		lc->pasv_lo = cf->pasv_lo;
+		lc->pasv_hi = cf->pasv_hi;
+	}
+	/* The gateway's data listeners would fight its control listener. A
+	 * broken global range (0-0) has been reported already. */
+	if (lc->pasv_lo != 0 && cfg_getint(sec, "port") >= lc->pasv_lo &&
+	    cfg_getint(sec, "port") <= lc->pasv_hi)
+		conf_error(ld, conf_option_line(ld, sec, "port"), "listen \"%s\": "
+		    "port %ld is inside passive-ports %u-%u", name,
+		    cfg_getint(sec, "port"), (unsigned)lc->pasv_lo,
+		    (unsigned)lc->pasv_hi);
+	/* Each worker owns a slice of the range: one port at least. */
+	if (lc->pasv_lo != 0 && cf->workers > (unsigned)lc->pasv_hi - lc->pasv_lo + 1)
+		conf_error(ld, conf_option_line(ld, sec, "passive-ports"), "listen \"%s\": passive-ports %u-%u has fewer ports than "
+		    "workers (%u): each worker needs a slice of its own", name,
+		    (unsigned)lc->pasv_lo, (unsigned)lc->pasv_hi, cf->workers);
+	return true;
+}
+
+static bool
+snap_listens(struct loader *ld, cfg_t *cfg, struct config *cf)
+{
+	unsigned n = cfg_size(cfg, "listen");
+
+	if (n == 0) {
+		conf_error(ld, 0, "no listen section: at least one "
+		    "listen \"NAME\" { ... } is needed");
+		return true;
+	}
+	if ((cf->listens = calloc(n, sizeof(*cf->listens))) == NULL)
+		return conf_oom(ld);
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "listen", i);
+		struct listen_conf *lc = &cf->listens[i];
+
+		cf->n_listens++;
+		if (!snap_listen(ld, sec, cf, lc))
+			return false;
+		if (lc->addr.ss_family == AF_UNSPEC)
+			continue;
+		for (unsigned j = 0; j < i; j++) {
+			char buf[ADDR_STRLEN];
+
+			if (!addr_equal((struct sockaddr *)&lc->addr,
+			    (struct sockaddr *)&cf->listens[j].addr))
+				continue;
+			conf_error(ld, conf_section_line(ld, sec), "listen \"%s\": "
+			    "%s is already used by listen \"%s\"", lc->name,
+			    addr_fmt((struct sockaddr *)&lc->addr, buf,
+			    sizeof(buf)), cf->listens[j].name);
+			break;
+		}
+	}
+	return true;
+}
+
+static bool
+snap_tls(struct loader *ld, cfg_t *cfg, struct config *cf)
+{
+	cfg_t *sec = cfg_getsec(cfg, "tls");
+	struct tls_conf *tls = &cf->tls;
+
+	if (cfg_size(sec, "certificate") > 0 &&
+	    (tls->certificate = dup_or_null(cfg_getstr(sec, "certificate"))) ==
+	    NULL)
+		return conf_oom(ld);
+	if (cfg_size(sec, "key") > 0 &&
+	    (tls->key = dup_or_null(cfg_getstr(sec, "key"))) == NULL)
+		return conf_oom(ld);
+	if ((tls->ca_file = dup_or_null(cfg_getstr(sec, "ca-file"))) == NULL ||
+	    (tls->ciphers = dup_or_null(cfg_getstr(sec, "ciphers"))) == NULL)
+		return conf_oom(ld);
+	tls->enabled = tls->certificate != NULL && *tls->certificate != '\0';
+	/* client-side, server-side, verify-server, min-protocol. */
+	copy_fields(sec, CONF_SEC_TLS, tls);
+	return true;
+}
+
+static bool
+snap_portmap(struct loader *ld, cfg_t *sec, const struct config *cf,
+    struct portmap *pm)
+{
+	const char *name = cfg_title(sec);
+	unsigned n;
+
+	if ((pm->name = strdup(name)) == NULL)
+		return conf_oom(ld);
+	n = cfg_size(sec, "ports");
+	if (n == 0)
+		conf_error(ld, conf_option_line(ld, sec, "ports"), "port-mapping "
+		    "\"%s\": needs ports = {PORT, ...}", name);
+	else if ((pm->ports = calloc(n, sizeof(*pm->ports))) == NULL)
+		return conf_oom(ld);
+	for (unsigned i = 0; i < n; i++)
+		pm->ports[pm->nports++] =
+		    (uint16_t)cfg_getnint(sec, "ports", i);
+
+	n = cfg_size(sec, "servers");
+	if (n == 0)
+		conf_error(ld, conf_option_line(ld, sec, "servers"), "port-mapping "
+		    "\"%s\": servers is empty (leave it out for every server)",
+		    name);
+	else if ((pm->servers = calloc(n, sizeof(*pm->servers))) == NULL)
+		return conf_oom(ld);
+	for (unsigned i = 0; i < n; i++) {
+		const char *s = cfg_getnstr(sec, "servers", i);
+
+		if (prefix_parse(s, &pm->servers[pm->nservers]) == 0)
+			pm->nservers++;
+		else
+			conf_error(ld, conf_option_line(ld, sec, "servers"),
+			    "port-mapping \"%s\": servers \"%s\" is not an "
+			    "address prefix (ADDRESS/LENGTH with the host bits "
+			    "zero, or ADDRESS)", name, s);
+	}
+
+	copy_fields(sec, CONF_SEC_PORT_MAPPING, pm);    /* application */
+	if (pm->app == APP_FTPS && !cf->tls.enabled)
+		conf_error(ld, conf_option_line(ld, sec, "application"),
+		    "port-mapping \"%s\": application ftps needs TLS "
+		    "(set tls { certificate ... })", name);
+	return true;
+}
+
+/* The built-in mappings after the file's: port 21 is FTP (and, with TLS,
+ * port 990 implicit FTPS) wherever it goes, unless a stanza says otherwise. */
+static bool
+snap_default_portmap(struct loader *ld, struct portmap *pm, const char *name,
+    enum app_kind app, uint16_t port)
+{
+	if ((pm->name = strdup(name)) == NULL ||
+	    (pm->ports = calloc(1, sizeof(*pm->ports))) == NULL ||
+	    (pm->servers = calloc(2, sizeof(*pm->servers))) == NULL)
+		return conf_oom(ld);
+	pm->app = app;
+	pm->ports[pm->nports++] = port;
+	if (prefix_parse("0.0.0.0/0", &pm->servers[0]) == -1 ||
+	    prefix_parse("::/0", &pm->servers[1]) == -1)
+		return conf_oom(ld);  /* cannot happen: the literals are valid */
+	pm->nservers = 2;
+	return true;
+}
+
+static bool
+snap_portmaps(struct loader *ld, cfg_t *cfg, struct config *cf)
+{
+	unsigned n = cfg_size(cfg, "port-mapping");
+
+	if ((cf->maps = calloc((size_t)n + 2, sizeof(*cf->maps))) == NULL)
+		return conf_oom(ld);
+	for (unsigned i = 0; i < n; i++) {
+		cf->n_maps++;
+		if (!snap_portmap(ld, cfg_getnsec(cfg, "port-mapping", i), cf,
+		    &cf->maps[i]))
+			return false;
+	}
+	cf->n_maps++;
+	if (!snap_default_portmap(ld, &cf->maps[n], "ftp", APP_FTP, 21))
+		return false;
+	if (!cf->tls.enabled)
+		return true;
+	cf->n_maps++;
+	return snap_default_portmap(ld, &cf->maps[n + 1], "ftps", APP_FTPS, 990);
+}
+
+static void config_free(struct config *);
+
+struct config *
+conf_snapshot(struct loader *ld, cfg_t *cfg)
+{
+	struct config *cf;
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
+		conf_oom(ld);
+		return NULL;
+	}
+	cf->refs = 1;
+	if ((cf->path = strdup(ld->path)) == NULL) {
+		conf_oom(ld);
+		config_free(cf);
+		return NULL;
+	}
+	/* TLS before the port mappings: ftps needs it. */
+	if (!snap_globals(ld, cfg, cf) || !snap_listens(ld, cfg, cf) ||
+	    !snap_tls(ld, cfg, cf) || !snap_portmaps(ld, cfg, cf) ||
+	    ld->nerrors > 0) {
+		config_free(cf);
+		return NULL;
+	}
+	return cf;
+}
+
+
+
+/* The one place a snapshot's memory is released, complete or partial. */
+static void
+config_free(struct config *cf)
+{
+	if (cf == NULL)
+		return;
+	free(cf->path);
+	free(cf->user);
+	free(cf->control_socket);
+	free(cf->transfer_log);
+	for (size_t i = 0; i < cf->n_deny_commands; i++)
+		free(cf->deny_commands[i]);
+	free(cf->deny_commands);
+	for (size_t i = 0; i < cf->n_listens; i++) {
+		free(cf->listens[i].name);
+		free(cf->listens[i].interface);
+	}
+	free(cf->listens);
+	for (size_t i = 0; i < cf->n_maps; i++) {
+		free(cf->maps[i].name);
+		free(cf->maps[i].ports);
+		free(cf->maps[i].servers);
+	}
+	free(cf->maps);
+	free(cf->tls.certificate);
+	free(cf->tls.key);
+	free(cf->tls.ca_file);
+	free(cf->tls.ciphers);
+	free(cf);
+}
+
+/* Sessions on several worker threads hold the same snapshot: the count is
+ * updated atomically (refs stays a plain unsigned for the header). */
+struct config *
+config_ref(struct config *cf)
+{
+	__atomic_add_fetch(&cf->refs, 1, __ATOMIC_RELAXED);
+	return cf;
+}
+
+void
+config_unref(struct config *cf)
+{
+	if (cf == NULL)
+		return;
+	if (__atomic_sub_fetch(&cf->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		config_free(cf);
+}
+
