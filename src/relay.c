@@ -445,11 +445,22 @@ relay_set_names(struct relay *r, const char *a, const char *b)
 	r->name[1] = b;
 }
 
-/* Grows with every byte moved and every handshake finished. */
+/* Grows with every byte moved and every handshake finished. A plain
+ * direction counts its bytes as they are written. A TLS one counts them
+ * as they are read into the other side's queue, which stops at
+ * RELAY_TLS_QUEUE and resumes only once the queue is empty: its draining
+ * counts too, or a slow reader (1 MiB in more than the timeout) would
+ * look stalled. */
 static uint64_t
 relay_progress(const struct relay *r)
 {
-	return r->dir[0].bytes + r->dir[1].bytes + r->handshakes;
+	uint64_t p = r->dir[0].bytes + r->dir[1].bytes + r->handshakes;
+
+	for (int i = 0; i < 2; i++)
+		if (r->bev[1 - i] != NULL)
+			p += r->dir[i].bytes -
+			    evbuffer_get_length(bufferevent_get_output(r->bev[1 - i]));
+	return p;
 }
 
 static bool
