@@ -580,7 +580,7 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	assert(dc->state == DC_ARMED || dc->state == DC_OPENING);
 	if (!dc->started) {
-		dc_fail(dc, "timed out waiting for a connection: not set up in %u s",
+		dc_fail(dc, "timed out waiting for the data connection: not set up in %u s",
 		    dc->timeout);
 		return;
 	}
@@ -594,17 +594,17 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 			    "could not be accepted in %u s (%s)", side_name[i], dc->timeout,
 			    strerror(dc->accept_err));
 		else if (e->listens)
-			dc_fail(dc, "timed out waiting for a connection: no data connection "
-			    "from the %s in %u s", side_name[i], dc->timeout);
+			dc_fail(dc, "timed out waiting for the data connection: none from "
+			    "the %s in %u s", side_name[i], dc->timeout);
 		else if (e->started)
-			dc_fail(dc, "timed out waiting for a connection: the data connection to "
+			dc_fail(dc, "timed out waiting for the data connection: the one to "
 			    "the %s %s not established in %u s", side_name[i],
 			    addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)), dc->timeout);
 		else
 			continue;            /* waits for the other end */
 		return;
 	}
-	dc_fail(dc, "timed out waiting for a connection (%u s)", dc->timeout);
+	dc_fail(dc, "timed out waiting for the data connection (%u s)", dc->timeout);
 }
 
 void

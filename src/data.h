@@ -74,8 +74,8 @@ uint64_t dc_bytes_to_server(const struct data_channel *dc);
 uint64_t dc_bytes_to_client(const struct data_channel *dc);
 bool dc_ends_listen(const struct data_channel *dc, enum dc_side side);
 /* After DC_EV_FAILED: why, one line for the log and a 426 reply, e.g.
- * "timed out waiting for a connection: no data connection from the client
- * in 60 s", "no progress for 60 s", "TLS handshake with the client: no
+ * "timed out waiting for the data connection: none from the client in
+ * 60 s", "no progress for 60 s", "TLS handshake with the client: no
  * progress for 60 s", "TLS handshake with the server: <OpenSSL error>",
  * "data connection to the server 203.0.113.2:20: Connection refused",
  * "out of file descriptors: ...". "" while the channel has not failed. */
