@@ -1,9 +1,13 @@
 /* data.c: the data channel; see data.h. */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,6 +22,12 @@
 
 /* Ports tried before giving up when binds collide (TIME_WAIT, other users). */
 #define DC_BIND_TRIES 16
+/* A listener whose accept ran out of descriptors sleeps this long before
+ * it tries again (level-triggered, it would otherwise spin). */
+#define DC_ACCEPT_RETRY_MS 250
+/* Out-of-descriptor warnings: at most one per process in this many
+ * seconds (each channel still logs its first at debug level). */
+#define DC_EMFILE_WARN_SEC 60
 
 struct dc_end {
 	bool listens;                    /* a listener of ours, else a connect */
@@ -31,6 +41,7 @@ struct dc_end {
 	int fd;                          /* the data connection */
 	struct event *ev;
 	bool started, connected;
+	bool paused;                     /* listening: accept ran out of fds */
 };
 
 struct data_channel {
@@ -39,10 +50,15 @@ struct data_channel {
 	enum dc_state state;
 	struct dc_end end[2];
 	struct relay *relay;
+	/* ARMED and OPENING: one deadline for both ends to be connected.
+	 * RELAYING: the relay's own no-progress timer. DONE: nothing open. */
 	struct event *timer;
+	struct event *retry;             /* paused listeners, lazily made */
+	int accept_err;                  /* last EMFILE/ENFILE of an accept */
 	unsigned timeout;
 	dc_event_fn *cb;
 	void *arg;
+	bool started;                    /* dc_start has run */
 	bool to_client_done;
 	uint64_t to_server, to_client;
 	/* PROT P per side. */
@@ -50,6 +66,7 @@ struct data_channel {
 	struct tls_engine *tls_engine;
 	struct tls_ticket *ticket;
 	struct sockaddr_storage tls_server;
+	char error[200];                 /* why it failed (dc_error) */
 };
 
 static const char *const side_name[2] = { "client", "server" };
@@ -57,14 +74,18 @@ static const char *const side_name[2] = { "client", "server" };
 static void dc_accept_cb(evutil_socket_t, short, void *);
 static void dc_connected_cb(evutil_socket_t, short, void *);
 static void dc_timeout_cb(evutil_socket_t, short, void *);
+static void dc_accept_pause(struct data_channel *, enum dc_side, int);
 static void dc_start_end(struct data_channel *, enum dc_side);
 static void relay_event_cb(struct relay *, enum relay_event, int, void *);
+static void dc_fail(struct data_channel *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 
 struct data_channel *
 dc_new(struct event_base *base, uint64_t sid, unsigned timeout_sec,
     dc_event_fn *cb, void *arg)
 {
 	struct data_channel *dc = calloc(1, sizeof(*dc));
+	struct timeval tv = { .tv_sec = timeout_sec };
 
 	if (dc == NULL)
 		return NULL;
@@ -78,8 +99,13 @@ dc_new(struct event_base *base, uint64_t sid, unsigned timeout_sec,
 		dc->end[i].lfd = dc->end[i].fd = -1;
 		dc->end[i].pool_port = -1;
 	}
+	/* Armed from the start: between here and dc_start (the server's
+	 * reply to our PASV or PORT) a listener may already be open.
+	 * dc_start gives the connections the whole timeout again. */
 	dc->timer = evtimer_new(base, dc_timeout_cb, dc);
-	if (dc->timer == NULL) {
+	if (dc->timer == NULL || evtimer_add(dc->timer, &tv) == -1) {
+		if (dc->timer != NULL)
+			event_free(dc->timer);
 		free(dc);
 		return NULL;
 	}
@@ -140,6 +166,8 @@ dc_free(struct data_channel *dc)
 	for (int i = 0; i < 2; i++)
 		end_free(&dc->end[i]);
 	event_free(dc->timer);
+	if (dc->retry != NULL)
+		event_free(dc->retry);
 	tls_engine_unref(dc->tls_engine);
 	free(dc);
 }
@@ -183,18 +211,34 @@ dc_make_relay(struct data_channel *dc)
 	    relay_event_cb, dc);
 }
 
-/* Close everything and tell the owner. Nothing touches DC afterwards. */
+/* Close everything, keep why for dc_error, and tell the owner. Nothing
+ * touches DC afterwards. */
 static void
-dc_fail(struct data_channel *dc, const char *why, int err)
+dc_fail(struct data_channel *dc, const char *fmt, ...)
 {
-	log_sess(LL_INFO, dc->sid, "data channel closed: %s%s%s", why,
-	    err ? ": " : "", err ? strerror(err) : "");
+	va_list ap;
+
+	assert(dc->state != DC_DONE);
+	va_start(ap, fmt);
+	vsnprintf(dc->error, sizeof(dc->error), fmt, ap);
+	va_end(ap);
+	log_sess(LL_INFO, dc->sid, "data channel closed: %s (%llu bytes to the server, %llu to the client)",
+	    dc->error, (unsigned long long)dc_bytes_to_server(dc),
+	    (unsigned long long)dc_bytes_to_client(dc));
 	dc_relay_free(dc);
 	for (int i = 0; i < 2; i++)
 		end_free(&dc->end[i]);
 	evtimer_del(dc->timer);
+	if (dc->retry != NULL)
+		evtimer_del(dc->retry);
 	dc->state = DC_DONE;
 	dc->cb(dc, DC_EV_FAILED, dc->arg);
+}
+
+const char *
+dc_error(const struct data_channel *dc)
+{
+	return dc->error;
 }
 
 int
@@ -299,7 +343,11 @@ dc_start(struct data_channel *dc)
 	for (int i = 0; i < 2; i++)
 		if (dc->end[i].listens && event_add(dc->end[i].ev, NULL) == -1)
 			return -1;
-	evtimer_add(dc->timer, &tv);
+	if (evtimer_add(dc->timer, &tv) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	dc->started = true;
 	/* Both ends outbound (client PORT, server PASV): reach the server
 	 * first, then the client, so the client sees the data at once. */
 	if (!dc->end[DC_CLIENT].listens && !dc->end[DC_SERVER].listens)
@@ -335,8 +383,9 @@ relay_event_cb(struct relay *relay, enum relay_event ev, int err, void *arg)
 		dc->to_server = relay_bytes_a_to_b(relay);
 		dc->to_client = relay_bytes_b_to_a(relay);
 		if (relay_error(relay)[0] != '\0')
-			log_sess(LL_INFO, dc->sid, "data channel: %s", relay_error(relay));
-		dc_fail(dc, "relay", err);
+			dc_fail(dc, "%s", relay_error(relay));
+		else
+			dc_fail(dc, "data relay: %s", strerror(err));
 		break;
 	}
 }
@@ -357,9 +406,18 @@ dc_end_connected(struct data_channel *dc, enum dc_side side)
 		return;
 	}
 	evtimer_del(dc->timer);
+	if (dc->retry != NULL)
+		evtimer_del(dc->retry);
 	dc->relay = dc_make_relay(dc);
 	if (dc->relay == NULL) {
-		dc_fail(dc, "relay setup", ENOMEM);
+		dc_fail(dc, "data relay setup: %s", strerror(ENOMEM));
+		return;
+	}
+	/* From here the relay's timer is the channel's: it ends a relay
+	 * that moves nothing (nor finishes a handshake) for the timeout. */
+	relay_set_names(dc->relay, "the client", "the server");
+	if (relay_set_timeout(dc->relay, dc->timeout) == -1) {
+		dc_fail(dc, "data relay timer: %s", strerror(errno));
 		return;
 	}
 	for (int i = 0; i < 2; i++)
@@ -386,15 +444,18 @@ dc_start_end(struct data_channel *dc, enum dc_side side)
 	    e->src.ss_family != AF_UNSPEC ? (struct sockaddr *)&e->src : NULL,
 	    &opts, &what);
 	if (e->fd == -1) {
+		int err = errno;
+
 		log_sess(LL_WARN, dc->sid, "data connect to %s %s: %s: %s",
 		    side_name[side], addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)),
-		    what, strerror(errno));
-		dc_fail(dc, "connect", errno);
+		    what, strerror(err));
+		dc_fail(dc, "data connection to the %s %s: %s: %s", side_name[side], a, what,
+		    err == EMFILE || err == ENFILE ? "out of file descriptors" : strerror(err));
 		return;
 	}
 	e->ev = event_new(dc->base, e->fd, EV_WRITE, dc_connected_cb, dc);
 	if (e->ev == NULL || event_add(e->ev, NULL) == -1)
-		dc_fail(dc, "connect", ENOMEM);
+		dc_fail(dc, "data connection to the %s: %s", side_name[side], strerror(ENOMEM));
 }
 
 static void
@@ -407,15 +468,67 @@ dc_connected_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	if (err != 0) {
-		log_sess(LL_INFO, dc->sid, "data connect to %s %s: %s", side_name[side],
+		dc_fail(dc, "data connection to the %s %s: %s", side_name[side],
 		    addr_fmt((struct sockaddr *)&dc->end[side].addr, a, sizeof(a)),
 		    strerror(err));
-		dc_fail(dc, "connect", err);
 		return;
 	}
 	log_sess(LL_DEBUG, dc->sid, "data connected to %s %s", side_name[side],
 	    addr_fmt((struct sockaddr *)&dc->end[side].addr, a, sizeof(a)));
 	dc_end_connected(dc, side);
+}
+
+/* Paused listeners listen again: what waits in their backlog is
+ * accepted if descriptors have come free meanwhile. */
+static void
+dc_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct data_channel *dc = arg;
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < 2; i++) {
+		struct dc_end *e = &dc->end[i];
+
+		if (!e->paused)
+			continue;
+		e->paused = false;
+		if (e->ev != NULL && event_add(e->ev, NULL) == -1) {
+			dc_fail(dc, "data listener: %s", strerror(ENOMEM));
+			return;
+		}
+	}
+}
+
+/* Accept on SIDE failed for want of descriptors (or memory). The
+ * connection stays in the backlog and the listener level-triggered: left
+ * as it is, it would fire again at once, forever. Stop listening for
+ * DC_ACCEPT_RETRY_MS instead; the channel's timer still bounds the wait. */
+static void
+dc_accept_pause(struct data_channel *dc, enum dc_side side, int err)
+{
+	static time_t warned;            /* one warning per process per minute */
+	struct dc_end *e = &dc->end[side];
+	struct timeval tv = { .tv_usec = DC_ACCEPT_RETRY_MS * 1000 };
+	struct timespec now;
+
+	if (dc->accept_err == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		log_sess(warned == 0 || now.tv_sec - warned >= DC_EMFILE_WARN_SEC ? LL_WARN : LL_DEBUG,
+		    dc->sid, "data accept from the %s: %s: retrying every %d ms for up to %u s",
+		    side_name[side], strerror(err), DC_ACCEPT_RETRY_MS, dc->timeout);
+		if (warned == 0 || now.tv_sec - warned >= DC_EMFILE_WARN_SEC)
+			warned = now.tv_sec > 0 ? now.tv_sec : 1;
+	}
+	dc->accept_err = err;
+	if (e->ev != NULL)
+		event_del(e->ev);
+	e->paused = true;
+	if (dc->retry == NULL)
+		dc->retry = evtimer_new(dc->base, dc_retry_cb, dc);
+	if (dc->retry == NULL || evtimer_add(dc->retry, &tv) == -1)
+		dc_fail(dc, "data accept from the %s: %s", side_name[side],
+		    err == EMFILE || err == ENFILE ? "out of file descriptors" : strerror(err));
 }
 
 static void
@@ -432,7 +545,9 @@ dc_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	(void)what;
 	fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			dc_accept_pause(dc, side, errno);
+		else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_sess(LL_WARN, dc->sid, "data accept: %s", strerror(errno));
 		return;
 	}
@@ -450,6 +565,7 @@ dc_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	    addr_fmt((struct sockaddr *)&peer, a, sizeof(a)));
 	(void)sock_nodelay(fd);
 	e->fd = fd;
+	e->paused = false;
 	end_close_listener(e);
 	dc_end_connected(dc, side);
 }
@@ -458,10 +574,37 @@ static void
 dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct data_channel *dc = arg;
+	char a[ADDR_STRLEN];
 
 	(void)fd;
 	(void)what;
-	dc_fail(dc, "timed out waiting for the data connection", 0);
+	assert(dc->state == DC_ARMED || dc->state == DC_OPENING);
+	if (!dc->started) {
+		dc_fail(dc, "timed out waiting for the data connection: not set up in %u s",
+		    dc->timeout);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct dc_end *e = &dc->end[i];
+
+		if (e->connected)
+			continue;
+		if (e->listens && e->paused)
+			dc_fail(dc, "out of file descriptors: the %s's data connection "
+			    "could not be accepted in %u s (%s)", side_name[i], dc->timeout,
+			    strerror(dc->accept_err));
+		else if (e->listens)
+			dc_fail(dc, "timed out waiting for the data connection: none from "
+			    "the %s in %u s", side_name[i], dc->timeout);
+		else if (e->started)
+			dc_fail(dc, "timed out waiting for the data connection: the one to "
+			    "the %s %s not established in %u s", side_name[i],
+			    addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)), dc->timeout);
+		else
+			continue;            /* waits for the other end */
+		return;
+	}
+	dc_fail(dc, "timed out waiting for the data connection (%u s)", dc->timeout);
 }
 
 void

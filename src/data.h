@@ -5,7 +5,12 @@
  *
  * Lifecycle: ARMED (listeners open, nothing connected) -> OPENING (at least
  * one end connecting or connected) -> RELAYING -> DONE (relay finished,
- * failed, or timed out). An end of kind CONNECT starts as soon as the other
+ * failed, or timed out). Every waiting state has the timeout given to
+ * dc_new: ARMED and OPENING together must end within it (both ends
+ * connected), RELAYING fails when neither direction moves a byte (nor a
+ * TLS handshake finishes) for it, detected within 1 to 2 x the timeout; a
+ * listener out of descriptors retries until then. DONE holds no socket.
+ * An end of kind CONNECT starts as soon as the other
  * end is connected; when both ends connect, the server end starts first
  * (the client is told only once the server's data is there). */
 #ifndef FTPGW_DATA_H
@@ -25,7 +30,8 @@ enum dc_state { DC_ARMED, DC_OPENING, DC_RELAYING, DC_DONE };
 enum dc_event {
 	DC_EV_TO_CLIENT_DONE,    /* every byte for the client written, then FIN */
 	DC_EV_DONE,              /* both directions finished */
-	DC_EV_FAILED,            /* timeout, refused, reset: the channel is closed */
+	DC_EV_FAILED,            /* timeout, refused, reset: the channel is closed;
+	                          * dc_error says why */
 };
 /* The channel may be freed from inside the callback. */
 typedef void dc_event_fn(struct data_channel *dc, enum dc_event ev, void *arg);
@@ -67,5 +73,12 @@ bool dc_to_client_done(const struct data_channel *dc);
 uint64_t dc_bytes_to_server(const struct data_channel *dc);
 uint64_t dc_bytes_to_client(const struct data_channel *dc);
 bool dc_ends_listen(const struct data_channel *dc, enum dc_side side);
+/* After DC_EV_FAILED: why, one line for the log and a 426 reply, e.g.
+ * "timed out waiting for the data connection: none from the client in
+ * 60 s", "no progress for 60 s", "TLS handshake with the client: no
+ * progress for 60 s", "TLS handshake with the server: <OpenSSL error>",
+ * "data connection to the server 203.0.113.2:20: Connection refused",
+ * "out of file descriptors: ...". "" while the channel has not failed. */
+const char *dc_error(const struct data_channel *dc);
 
 #endif

@@ -19,8 +19,10 @@
  *   and past it a direction copies through a buffer instead of crawling. */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@
 #include <event2/event.h>
 
 #include "relay.h"
+#include "sock.h"
 #include "tls.h"
 
 #define RELAY_PIPE_SIZE   (1024 * 1024)
@@ -67,6 +70,7 @@ struct relay_dir {
 };
 
 struct relay {
+	struct event_base *base;
 	int fd[2];
 	enum relay_backend backend;  /* RELAY_TLS, or what the directions use */
 	struct relay_dir dir[2]; /* [0] a -> b, [1] b -> a */
@@ -76,6 +80,12 @@ struct relay {
 	/* TLS backend: a bufferevent per side, OpenSSL on the TLS ones. */
 	struct bufferevent *bev[2];
 	SSL *ssl[2];
+	unsigned handshakes;     /* TLS handshakes finished */
+	/* The no-progress timer (relay_set_timeout). */
+	struct event *timer;
+	unsigned timeout;
+	uint64_t progress_seen;  /* relay_progress() at its last firing */
+	const char *name[2];
 	char error[160];
 };
 
@@ -173,6 +183,9 @@ relay_new(struct event_base *base, int fd_a, int fd_b, relay_event_fn *cb,
 		close(fd_b);
 		return NULL;
 	}
+	r->base = base;
+	r->name[0] = "side A";
+	r->name[1] = "side B";
 	r->fd[0] = fd_a;
 	r->fd[1] = fd_b;
 	r->cb = cb;
@@ -201,6 +214,8 @@ relay_free(struct relay *r)
 {
 	if (r == NULL)
 		return;
+	if (r->timer != NULL)
+		event_free(r->timer);
 	for (int i = 0; i < 2; i++) {
 		if (r->bev[i] == NULL)
 			continue;
@@ -232,6 +247,8 @@ relay_fail(struct relay *r, int err)
 	if (r->reported)
 		return;
 	r->reported = true;
+	if (r->timer != NULL)
+		event_del(r->timer);
 	for (int i = 0; i < 2; i++) {
 		if (r->bev[i] != NULL) {
 			bufferevent_disable(r->bev[i], EV_READ | EV_WRITE);
@@ -302,6 +319,8 @@ dir_finish(struct relay_dir *d)
 	d->done = true;
 	if (r->dir[0].done && r->dir[1].done) {
 		r->reported = true;
+		if (r->timer != NULL)
+			event_del(r->timer);
 		r->cb(r, RELAY_DONE, 0, r->arg);   /* may free r */
 	} else
 		r->cb(r, d == &r->dir[0] ? RELAY_A_TO_B_DONE : RELAY_B_TO_A_DONE,
@@ -419,6 +438,88 @@ relay_error(const struct relay *r)
 	return r->error;
 }
 
+void
+relay_set_names(struct relay *r, const char *a, const char *b)
+{
+	r->name[0] = a;
+	r->name[1] = b;
+}
+
+/* Grows with every byte moved and every handshake finished. A plain
+ * direction counts its bytes as they are written. A TLS one counts them
+ * as they are read into the other side's queue, which stops at
+ * RELAY_TLS_QUEUE and resumes only once the queue is empty: its draining
+ * counts too, or a slow reader (1 MiB in more than the timeout) would
+ * look stalled. */
+static uint64_t
+relay_progress(const struct relay *r)
+{
+	uint64_t p = r->dir[0].bytes + r->dir[1].bytes + r->handshakes;
+
+	for (int i = 0; i < 2; i++)
+		if (r->bev[1 - i] != NULL)
+			p += r->dir[i].bytes -
+			    evbuffer_get_length(bufferevent_get_output(r->bev[1 - i]));
+	return p;
+}
+
+static bool
+tls_handshaking(const struct relay *r, int i)
+{
+	return r->ssl[i] != NULL && !SSL_is_init_finished(r->ssl[i]);
+}
+
+static void
+relay_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	uint64_t now = relay_progress(r);
+	bool hs0 = tls_handshaking(r, 0), hs1 = tls_handshaking(r, 1);
+
+	(void)fd;
+	(void)what;
+	assert(!r->reported);
+	if (now != r->progress_seen) {
+		r->progress_seen = now;
+		return;                  /* EV_PERSIST: fires again in r->timeout */
+	}
+	if (hs0 && hs1)
+		snprintf(r->error, sizeof(r->error),
+		    "TLS handshakes with %s and %s: no progress for %u s",
+		    r->name[0], r->name[1], r->timeout);
+	else if (hs0 || hs1)
+		snprintf(r->error, sizeof(r->error), "TLS handshake with %s: no progress for %u s",
+		    r->name[hs0 ? 0 : 1], r->timeout);
+	else
+		snprintf(r->error, sizeof(r->error), "no progress for %u s", r->timeout);
+	/* Unsent bytes toward a peer that stopped reading would keep a FIN
+	 * (and the socket) waiting: reset both connections instead. */
+	for (int i = 0; i < 2; i++)
+		(void)sock_abort(r->dir[i].in);
+	relay_fail(r, ETIMEDOUT);        /* may free r */
+}
+
+int
+relay_set_timeout(struct relay *r, unsigned sec)
+{
+	struct timeval tv = { .tv_sec = sec };
+
+	if (r->timer != NULL) {
+		event_free(r->timer);
+		r->timer = NULL;
+	}
+	r->timeout = sec;
+	if (sec == 0 || r->reported)
+		return 0;
+	r->progress_seen = relay_progress(r);
+	r->timer = event_new(r->base, -1, EV_PERSIST, relay_timer_cb, r);
+	if (r->timer == NULL || event_add(r->timer, &tv) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* TLS backend */
 
@@ -497,6 +598,7 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	unsigned long e;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		r->handshakes++;
 		/* Side I's handshake is done: an end of stream that waited
 		 * for it can go through now. */
 		tls_maybe_finish(r, 1 - i);      /* may free r */
@@ -511,16 +613,21 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
+		char why[120];
+		const char *ctx = r->ssl[i] == NULL ? "connection with" :
+		    tls_handshaking(r, i) ? "TLS handshake with" : "TLS with";
+
 		e = bufferevent_get_openssl_error(bev);
 		if (e != 0)
-			ERR_error_string_n(e, r->error, sizeof(r->error));
+			ERR_error_string_n(e, why, sizeof(why));
 		else if (r->ssl[i] != NULL && (SSL_get_verify_mode(r->ssl[i]) & SSL_VERIFY_PEER) &&
 		    SSL_get_verify_result(r->ssl[i]) != X509_V_OK)
-			snprintf(r->error, sizeof(r->error), "certificate: %s",
+			snprintf(why, sizeof(why), "certificate: %s",
 			    X509_verify_cert_error_string(SSL_get_verify_result(r->ssl[i])));
 		else
-			snprintf(r->error, sizeof(r->error), "%s",
+			snprintf(why, sizeof(why), "%s",
 			    strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET));
+		snprintf(r->error, sizeof(r->error), "%s %s: %s", ctx, r->name[i], why);
 		while (bufferevent_get_openssl_error(bev) != 0)
 			;
 		relay_fail(r, EPROTO);           /* may free r */
@@ -544,6 +651,9 @@ relay_new_tls(struct event_base *base, int fd_a, SSL *ssl_a, bool a_accepts,
 		return NULL;
 	}
 	r->backend = RELAY_TLS;
+	r->base = base;
+	r->name[0] = "side A";
+	r->name[1] = "side B";
 	r->cb = cb;
 	r->arg = arg;
 	for (int i = 0; i < 2; i++) {

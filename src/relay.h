@@ -47,6 +47,17 @@ struct relay *relay_new_tls(struct event_base *base, int fd_a, SSL *ssl_a,
     bool a_accepts, int fd_b, SSL *ssl_b, bool b_accepts,
     relay_event_fn *cb, void *arg);
 void relay_free(struct relay *relay);
+/* Fail the relay (RELAY_FAILED, ETIMEDOUT) when for SEC seconds neither
+ * direction has moved a byte nor a TLS handshake finished: a peer that
+ * stopped reading, one that stopped sending without a FIN, a connection
+ * never used, a handshake that never ends. One timer per relay, firing
+ * every SEC seconds and comparing counters (nothing is re-armed per read),
+ * so a stall ends within SEC to 2 x SEC. Both connections are then reset,
+ * not closed. SEC 0 (the default): no timer. Returns 0 or -1 (ENOMEM). */
+int relay_set_timeout(struct relay *relay, unsigned sec);
+/* What relay_error calls sides A and B ("the client", "the server");
+ * static strings. Default: "side A", "side B". */
+void relay_set_names(struct relay *relay, const char *a, const char *b);
 /* After RELAY_FAILED: what went wrong, for the log ("" if nothing known). */
 const char *relay_error(const struct relay *relay);
 

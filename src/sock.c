@@ -212,3 +212,11 @@ sock_nodelay(int fd)
 {
 	return set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 }
+
+int
+sock_abort(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}

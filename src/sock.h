@@ -58,6 +58,12 @@ int sock_nodelay(int fd);
  * MSG_OOB, so its final LF would otherwise vanish). */
 int sock_oob_inline(int fd);
 
+/* Make the next close(2) of FD reset the connection (SO_LINGER 0) instead
+ * of queueing a FIN behind unsent bytes: a peer that stopped reading would
+ * otherwise keep the orphaned socket, and its send buffer, alive for
+ * minutes of zero-window probes. */
+int sock_abort(int fd);
+
 /* Is ADDR's host one of this machine's own addresses? (A bind test: a
  * non-local address fails with EADDRNOTAVAIL.) */
 bool sock_is_local_host(const struct sockaddr *addr);
