@@ -2,142 +2,103 @@
  *
  * Both answer one request per connection and close: the control socket
  * reads one command line ("sessions", "stats" or "metrics"), the metrics
- * endpoint reads an HTTP request head. A peer gets CTL_TIMEOUT_SEC and
- * CTL_REQUEST_MAX bytes to ask, so a stuck client cannot pile up. */
+ * endpoint reads an HTTP request head. Every connection has one deadline
+ * timer (first for the request, then for the answer), and an endpoint
+ * holds a bounded number of them, so stuck or hostile clients cannot pile
+ * up, and cannot starve ftpgwctl for longer than the deadline. */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "addr.h"
 #include "ctl.h"
-#include "gateway.h"
+#include "listener.h"
 #include "log.h"
-#include "session.h"
+#include "shared.h"
 #include "sock.h"
 
-#define CTL_REQUEST_MAX  8192
-#define CTL_TIMEOUT_SEC  10
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn) link;
+	struct ctl *ctl;
+	struct bufferevent *bev;
+	struct event *deadline;
+	bool answered;
+};
 
 struct ctl {
-	struct gateway *gw;
-	struct evconnlistener *evl;
+	struct ctl_source src;
+	struct acceptor *acc;
 	bool http;                       /* the metrics endpoint */
 	char *path;                      /* the control socket's, unlinked at close */
+	char what[128];                  /* its name in the log */
+	TAILQ_HEAD(, ctl_conn) conns;
+	unsigned n_conns;
+	bool full;                       /* at CTL_MAX_CONNS, said once */
+	unsigned long refused;           /* while full */
 };
 
 static void
-write_sessions(struct gateway *gw, struct evbuffer *out)
+write_sessions(struct ctl *ctl, struct evbuffer *out)
 {
-	struct gw_entry *e;
+	unsigned n = shared_workers(ctl->src.shared);
 
 	/* With several workers each lists its own; ftpgwctl asks them all. */
-	if (gw->n_workers > 1)
-		evbuffer_add_printf(out, "# worker %u of %u\n", gw->worker, gw->n_workers);
+	if (n > 1)
+		evbuffer_add_printf(out, "# worker %u of %u\n", ctl->src.worker, n);
 	evbuffer_add_printf(out, "# id client server app state bytes-up bytes-down age-seconds user\n");
-	TAILQ_FOREACH(e, &gw->sessions, link)
-		session_describe(e->session, out);
+	ctl->src.sessions(ctl->src.arg, out);
 }
 
+/* The whole gateway's counters, whichever worker is asked. */
 static void
-write_stats(struct gateway *gw, struct evbuffer *out)
+write_stats(struct ctl *ctl, struct evbuffer *out, enum stats_format format)
 {
-	struct gw_stats sum, *st = &sum;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 
-	/* The whole gateway's, whichever worker is asked. */
-	shared_stats_sum(gw->shared, &sum);
-	evbuffer_add_printf(out,
-	    "sessions_active %u\n"
-	    "sessions_total %llu\n"
-	    "sessions_refused_limit %llu\n"
-	    "sessions_refused_not_redirected %llu\n"
-	    "sessions_refused_other %llu\n"
-	    "data_bytes_to_server %llu\n"
-	    "data_bytes_to_client %llu\n"
-	    "data_channels_passive %llu\n"
-	    "data_channels_active %llu\n"
-	    "tls_handshakes %llu\n"
-	    "tls_failures %llu\n"
-	    "config_reloads %llu\n"
-	    "workers %u\n",
-	    shared_sessions_total(gw->shared), (unsigned long long)st->sessions_total,
-	    (unsigned long long)st->refused_limit, (unsigned long long)st->refused_loop,
-	    (unsigned long long)st->refused_other, (unsigned long long)st->bytes_to_server,
-	    (unsigned long long)st->bytes_to_client, (unsigned long long)st->data_passive,
-	    (unsigned long long)st->data_active, (unsigned long long)st->tls_handshakes,
-	    (unsigned long long)st->tls_failures, (unsigned long long)st->reloads,
-	    gw->n_workers);
-}
-
-/* Prometheus text format 0.0.4: a HELP and TYPE line per family. */
-static void
-write_metrics(struct gateway *gw, struct evbuffer *out)
-{
-	struct gw_stats sum, *st = &sum;
-
-	shared_stats_sum(gw->shared, &sum);
-#define FAMILY(name, type, help) \
-	evbuffer_add_printf(out, "# HELP " name " " help "\n# TYPE " name " " type "\n")
-	FAMILY("ftpgw_sessions_active", "gauge", "Control sessions open now.");
-	evbuffer_add_printf(out, "ftpgw_sessions_active %u\n", shared_sessions_total(gw->shared));
-	FAMILY("ftpgw_sessions_total", "counter", "Control sessions accepted since start.");
-	evbuffer_add_printf(out, "ftpgw_sessions_total %llu\n", (unsigned long long)st->sessions_total);
-	FAMILY("ftpgw_sessions_refused_total", "counter", "Connections refused, by reason.");
-	evbuffer_add_printf(out,
-	    "ftpgw_sessions_refused_total{reason=\"limit\"} %llu\n"
-	    "ftpgw_sessions_refused_total{reason=\"not_redirected\"} %llu\n"
-	    "ftpgw_sessions_refused_total{reason=\"other\"} %llu\n",
-	    (unsigned long long)st->refused_limit, (unsigned long long)st->refused_loop,
-	    (unsigned long long)st->refused_other);
-	FAMILY("ftpgw_data_bytes_total", "counter",
-	    "Data bytes relayed by ended sessions, by direction.");
-	evbuffer_add_printf(out,
-	    "ftpgw_data_bytes_total{direction=\"to_server\"} %llu\n"
-	    "ftpgw_data_bytes_total{direction=\"to_client\"} %llu\n",
-	    (unsigned long long)st->bytes_to_server, (unsigned long long)st->bytes_to_client);
-	FAMILY("ftpgw_data_channels_total", "counter", "Data channels set up, by the client's mode.");
-	evbuffer_add_printf(out,
-	    "ftpgw_data_channels_total{mode=\"passive\"} %llu\n"
-	    "ftpgw_data_channels_total{mode=\"active\"} %llu\n",
-	    (unsigned long long)st->data_passive, (unsigned long long)st->data_active);
-	FAMILY("ftpgw_tls_handshakes_total", "counter", "Control-connection TLS handshakes completed.");
-	evbuffer_add_printf(out, "ftpgw_tls_handshakes_total %llu\n",
-	    (unsigned long long)st->tls_handshakes);
-	FAMILY("ftpgw_tls_failures_total", "counter", "Control-connection TLS handshakes failed.");
-	evbuffer_add_printf(out, "ftpgw_tls_failures_total %llu\n",
-	    (unsigned long long)st->tls_failures);
-	FAMILY("ftpgw_config_reloads_total", "counter", "Successful configuration reloads.");
-	evbuffer_add_printf(out, "ftpgw_config_reloads_total %llu\n", (unsigned long long)st->reloads);
-	FAMILY("ftpgw_workers", "gauge", "Worker processes (event loops) configured.");
-	evbuffer_add_printf(out, "ftpgw_workers %u\n", gw->n_workers);
-#undef FAMILY
+	if (f == NULL)
+		return;
+	shared_stats_write(ctl->src.shared, f, format);
+	if (fclose(f) == 0)
+		evbuffer_add(out, text, len);
+	free(text);
 }
 
 /* ------------------------------------------------------------------ */
 /* One request per connection */
 
-struct ctl_conn {
-	struct ctl *ctl;
-	struct bufferevent *bev;
-	bool answered;
-};
-
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
+/* The one place a connection ends. */
 static void
 conn_free(struct ctl_conn *c)
 {
+	struct ctl *ctl = c->ctl;
+
+	TAILQ_REMOVE(&ctl->conns, c, link);
+	assert(ctl->n_conns > 0);
+	ctl->n_conns--;
+	if (ctl->full && ctl->n_conns < CTL_MAX_CONNS) {
+		log_msg(LL_INFO, "%s: taking connections again (%lu closed unanswered)",
+		    ctl->what, ctl->refused);
+		ctl->full = false;
+	}
 	bufferevent_free(c->bev);
+	event_free(c->deadline);
 	free(c);
 }
 
@@ -149,20 +110,33 @@ conn_written_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
+conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	log_msg(LL_DEBUG, "%s: a connection %s; closed", c->ctl->what, c->answered ?
+	    "did not take its answer in time" : "did not send its request in time");
+	conn_free(c);
+}
+
+static void
 conn_answer(struct ctl_conn *c, const char *request)
 {
 	struct evbuffer *body = evbuffer_new(), *out = bufferevent_get_output(c->bev);
-	struct gateway *gw = c->ctl->gw;
+	struct ctl *ctl = c->ctl;
 	const char *status = "200 OK";
+	struct timeval tv = { .tv_sec = CTL_ANSWER_SEC };
 
 	c->answered = true;
 	if (body == NULL) {
 		conn_free(c);
 		return;
 	}
-	if (c->ctl->http) {
+	if (ctl->http) {
 		if (strncmp(request, "GET /metrics ", 13) == 0 || strncmp(request, "GET / ", 6) == 0)
-			write_metrics(gw, body);
+			write_stats(ctl, body, STATS_PROMETHEUS);
 		else {
 			status = "404 Not Found";
 			evbuffer_add_printf(body, "try /metrics\n");
@@ -171,18 +145,20 @@ conn_answer(struct ctl_conn *c, const char *request)
 		    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
 		    evbuffer_get_length(body));
 	} else if (strcmp(request, "sessions") == 0)
-		write_sessions(gw, body);
+		write_sessions(ctl, body);
 	else if (strcmp(request, "stats") == 0)
-		write_stats(gw, body);
+		write_stats(ctl, body, STATS_TEXT);
 	else if (strcmp(request, "metrics") == 0)
-		write_metrics(gw, body);
+		write_stats(ctl, body, STATS_PROMETHEUS);
 	else
 		evbuffer_add_printf(body, "error: unknown command (sessions, stats, metrics)\n");
 	evbuffer_add_buffer(out, body);
 	evbuffer_free(body);
 	bufferevent_disable(c->bev, EV_READ);
-	/* Freed once written, or when the peer goes or times out first. */
+	/* Freed once written, or when the peer goes or the answer's
+	 * deadline passes first. */
 	bufferevent_setcb(c->bev, NULL, conn_written_cb, conn_event_cb, c);
+	evtimer_add(c->deadline, &tv);
 }
 
 static void
@@ -215,34 +191,53 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	(void)what;
-	conn_free(arg);                  /* EOF, error or timeout */
+	conn_free(arg);                  /* EOF or error */
 }
 
 static void
-ctl_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
-    int len, void *arg)
+ctl_accept_cb(int fd, const struct sockaddr *peer, void *arg)
 {
 	struct ctl *ctl = arg;
-	struct ctl_conn *c = calloc(1, sizeof(*c));
-	struct timeval tv = { .tv_sec = CTL_TIMEOUT_SEC };
+	struct ctl_conn *c;
+	struct timeval tv = { .tv_sec = CTL_REQUEST_SEC };
 
-	(void)evl;
-	(void)sa;
-	(void)len;
-	if (c == NULL || (c->bev = bufferevent_socket_new(ctl->gw->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	(void)peer;
+	if (ctl->n_conns >= CTL_MAX_CONNS) {
+		/* Closed unanswered: ftpgwctl says so. */
+		close(fd);
+		ctl->refused++;
+		if (!ctl->full) {
+			log_msg(LL_WARN, "%s: %u connections open: closing new ones until one ends "
+			    "(said once)", ctl->what, ctl->n_conns);
+			ctl->full = true;
+			ctl->refused = 1;
+		}
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->bev = bufferevent_socket_new(ctl->src.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		free(c);
 		close(fd);
 		return;
 	}
+	if ((c->deadline = evtimer_new(ctl->src.base, conn_deadline_cb, c)) == NULL) {
+		bufferevent_free(c->bev);
+		free(c);
+		return;
+	}
 	c->ctl = ctl;
+	TAILQ_INSERT_TAIL(&ctl->conns, c, link);
+	ctl->n_conns++;
 	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ);
+	/* For the whole request, not reset by each byte: a peer sending one
+	 * byte a second is closed like one sending nothing. */
+	evtimer_add(c->deadline, &tv);
 }
 
 static struct ctl *
-ctl_listen(struct gateway *gw, int fd, bool http, const char *path)
+ctl_listen(const struct ctl_source *src, int fd, bool http, const char *path,
+    const char *what)
 {
 	struct ctl *ctl = calloc(1, sizeof(*ctl));
 
@@ -250,13 +245,16 @@ ctl_listen(struct gateway *gw, int fd, bool http, const char *path)
 		close(fd);
 		return NULL;
 	}
-	ctl->gw = gw;
+	ctl->src = *src;
 	ctl->http = http;
-	ctl->evl = evconnlistener_new(gw->base, ctl_accept_cb, ctl,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (ctl->evl == NULL || (path != NULL && (ctl->path = strdup(path)) == NULL)) {
-		if (ctl->evl == NULL)
-			close(fd);
+	TAILQ_INIT(&ctl->conns);
+	snprintf(ctl->what, sizeof(ctl->what), "%s", what);
+	if (path != NULL && (ctl->path = strdup(path)) == NULL) {
+		close(fd);
+		ctl_close(ctl);
+		return NULL;
+	}
+	if ((ctl->acc = acceptor_new(src->base, fd, what, ctl_accept_cb, ctl)) == NULL) {
 		ctl_close(ctl);
 		return NULL;
 	}
@@ -264,16 +262,19 @@ ctl_listen(struct gateway *gw, int fd, bool http, const char *path)
 }
 
 struct ctl *
-ctl_open_socket(struct gateway *gw, const char *path)
+ctl_open_socket(const struct ctl_source *src, const char *path)
 {
 	struct sockaddr_un sun;
-	char dir[sizeof(sun.sun_path)], *slash;
+	char dir[sizeof(sun.sun_path)], *slash, what[sizeof(sun.sun_path) + 32];
 	int fd;
 
+	assert(src->sessions != NULL);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return NULL;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
 	strcpy(sun.sun_path, path);
 	/* /run/ftpgw exists under systemd (RuntimeDirectory=); by hand it
 	 * may not. */
@@ -288,24 +289,25 @@ ctl_open_socket(struct gateway *gw, const char *path)
 	/* A socket file left by an earlier run that did not clean up. */
 	(void)unlink(path);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0600) == -1 || listen(fd, 16) == -1) {
+	    chmod(path, 0600) == -1 || listen(fd, CTL_MAX_CONNS) == -1) {
 		close(fd);
 		goto fail;
 	}
 	log_msg(LL_INFO, "control socket %s", path);
-	return ctl_listen(gw, fd, false, path);
+	snprintf(what, sizeof(what), "control socket %s", path);
+	return ctl_listen(src, fd, false, path, what);
 fail:
 	log_msg(LL_WARN, "control socket %s: %s (ftpgwctl will not work)", path, strerror(errno));
 	return NULL;
 }
 
 struct ctl *
-ctl_open_metrics(struct gateway *gw, const struct sockaddr *addr)
+ctl_open_metrics(const struct ctl_source *src, const struct sockaddr *addr)
 {
 	struct sock_opts opts = { .transparent = false };
 	const char *what = "";
-	char a[ADDR_STRLEN];
-	int fd = sock_listen(addr, &opts, 16, &what);
+	char a[ADDR_STRLEN], name[ADDR_STRLEN + 32];
+	int fd = sock_listen(addr, &opts, CTL_MAX_CONNS, &what);
 
 	if (fd == -1) {
 		log_msg(LL_WARN, "metrics-listen %s: %s: %s", addr_fmt(addr, a, sizeof(a)), what,
@@ -313,16 +315,21 @@ ctl_open_metrics(struct gateway *gw, const struct sockaddr *addr)
 		return NULL;
 	}
 	log_msg(LL_INFO, "metrics on http://%s/metrics", addr_fmt(addr, a, sizeof(a)));
-	return ctl_listen(gw, fd, true, NULL);
+	snprintf(name, sizeof(name), "metrics-listen %s", a);
+	return ctl_listen(src, fd, true, NULL, name);
 }
 
 void
 ctl_close(struct ctl *ctl)
 {
+	struct ctl_conn *c;
+
 	if (ctl == NULL)
 		return;
-	if (ctl->evl != NULL)
-		evconnlistener_free(ctl->evl);
+	ctl->full = false;               /* nothing to say while closing */
+	while ((c = TAILQ_FIRST(&ctl->conns)) != NULL)
+		conn_free(c);
+	acceptor_free(ctl->acc);
 	if (ctl->path != NULL) {
 		(void)unlink(ctl->path);
 		free(ctl->path);

@@ -1,19 +1,43 @@
 /* ctl.h: what operators see of a running gateway: the control socket that
  * ftpgwctl talks to (one command line in, a text answer out), and the
- * optional Prometheus metrics endpoint (HTTP GET, text format 0.0.4). */
+ * optional Prometheus metrics endpoint (HTTP GET, text format 0.0.4).
+ *
+ * Each endpoint holds at most CTL_MAX_CONNS connections at a time (more
+ * are closed at once, logged once until there is room again); a peer has
+ * CTL_REQUEST_SEC to send its whole request (CTL_REQUEST_MAX bytes at
+ * most) and CTL_ANSWER_SEC to take the answer. */
 #ifndef FTPGW_CTL_H
 #define FTPGW_CTL_H
 
 #include <sys/socket.h>
 
-struct gateway;
+#define CTL_MAX_CONNS    32
+#define CTL_REQUEST_SEC  5
+#define CTL_ANSWER_SEC   10
+#define CTL_REQUEST_MAX  8192
+
+struct event_base;
+struct evbuffer;
+struct shared;
 struct ctl;
+
+/* What an endpoint reports, and the loop it runs in. Copied. */
+struct ctl_source {
+	struct event_base *base;
+	struct shared *shared;           /* the counters, of every worker */
+	unsigned worker;                 /* this loop's index in shared */
+	/* One line per live session of this worker to OUT: id client server
+	 * app state bytes-up bytes-down age-seconds user. */
+	void (*sessions)(void *arg, struct evbuffer *out);
+	void *arg;
+};
 
 /* The control socket at PATH (an AF_UNIX stream socket, mode 0600, its
  * directory made if missing). NULL on failure, logged. */
-struct ctl *ctl_open_socket(struct gateway *gw, const char *path);
+struct ctl *ctl_open_socket(const struct ctl_source *src, const char *path);
 /* The metrics endpoint on ADDR. NULL on failure, logged. */
-struct ctl *ctl_open_metrics(struct gateway *gw, const struct sockaddr *addr);
+struct ctl *ctl_open_metrics(const struct ctl_source *src, const struct sockaddr *addr);
+/* Close it and its connections. */
 void ctl_close(struct ctl *ctl);
 
 #endif

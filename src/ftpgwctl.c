@@ -9,9 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #define DEFAULT_SOCKET "/run/ftpgw/ftpgw.sock"
+/* The longest pause in an answer (SO_RCVTIMEO). */
+#define REPLY_TIMEOUT_SEC 30
 
 static void
 usage(void)
@@ -27,11 +30,12 @@ static int
 ask(const char *path, const char *cmd, char **out)
 {
 	struct sockaddr_un sun;
-	size_t len = 0;
-	char buf[65536];
+	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_SEC };
+	size_t len = 0, got = 0;
+	char buf[65536], line[64];
 	ssize_t n;
 	FILE *mem;
-	int fd;
+	int fd, len_line;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -48,15 +52,36 @@ ask(const char *path, const char *cmd, char **out)
 			close(fd);
 		return -1;
 	}
-	if (dprintf(fd, "%s\n", cmd) < 0 || (mem = open_memstream(out, &len)) == NULL) {
+	/* A gateway that does not answer (stopped, or stuck) is not waited
+	 * for forever. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	len_line = snprintf(line, sizeof(line), "%s\n", cmd);
+	/* MSG_NOSIGNAL: a gateway that closed at once is reported below,
+	 * not a SIGPIPE. */
+	if ((len_line < 0 || send(fd, line, (size_t)len_line, MSG_NOSIGNAL) != len_line) &&
+	    errno != EPIPE && errno != ECONNRESET) {
 		fprintf(stderr, "ftpgwctl: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, mem);
-	if (n == -1)
+	if ((mem = open_memstream(out, &len)) == NULL) {
 		fprintf(stderr, "ftpgwctl: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		fwrite(buf, 1, (size_t)n, mem);
+		got += (size_t)n;
+	}
+	if (got == 0 && (n == 0 || errno == ECONNRESET || errno == EPIPE)) {
+		/* The gateway holds a few control connections at a time, and
+		 * closes more at once. */
+		fprintf(stderr, "ftpgwctl: %s: the gateway closed the connection without "
+		    "answering (too many control connections at once? try again)\n", path);
+		n = -1;
+	} else if (n == -1)
+		fprintf(stderr, "ftpgwctl: %s: %s\n", path, errno == EAGAIN ?
+		    "no answer in time" : strerror(errno));
 	close(fd);
 	if (fclose(mem) != 0 || n == -1) {
 		free(*out);

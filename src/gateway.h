@@ -1,7 +1,8 @@
 /* gateway.h: the process-wide part of one event loop: the configuration in
- * force, the control listeners, the live sessions (with per-client counts),
- * the passive port pools, and the signals (reload, graceful stop). With
- * several workers, each runs one of these in its own process. */
+ * force, the listeners, the live sessions (with per-client counts), the
+ * passive port pools, the operator's endpoints, and the signals (reload,
+ * graceful stop). With several workers, each runs one of these in its own
+ * process. */
 #ifndef FTPGW_GATEWAY_H
 #define FTPGW_GATEWAY_H
 
@@ -11,25 +12,17 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "listener.h"
 #include "shared.h"
+#include "xferlog.h"
 
 struct event_base;
-struct evconnlistener;
 struct config;
-struct listen_conf;
 struct portpool;
+struct portpools;
 struct session;
 struct tls_engine;
 struct ctl;
-
-struct listener {
-	struct gateway *gw;
-	const struct listen_conf *lc;    /* in gw->cf */
-	struct evconnlistener *evl;
-	struct event *resume;            /* re-enable after EMFILE */
-	struct sockaddr_storage addr;
-	struct portpool *pool;
-};
 
 /* A session's place in the registry, embedded in the session. */
 struct gw_entry {
@@ -41,19 +34,14 @@ struct gateway {
 	struct event_base *base;
 	struct config *cf;               /* for new sessions; a reload swaps it */
 	struct tls_engine *tls;          /* cf's TLS, NULL without a certificate */
-	struct listener *listeners;
-	size_t n_listeners;
+	struct listener_set listeners;
 	TAILQ_HEAD(, gw_entry) sessions;
 	unsigned n_sessions;
-	struct pool_slot {
-		uint16_t lo, hi;
-		struct portpool *pool;
-	} *pools;
-	size_t n_pools;
+	struct portpools *pools;         /* this worker's slices, kept for its lifetime */
 	unsigned worker, n_workers;      /* this loop's index, and how many run */
 	bool stopping;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
-	FILE *xferlog;                   /* transfer-log, NULL if none */
+	FILE *xferlog;                   /* transfer-log, NULL if none; see xferlog.h */
 	struct ctl *ctl;                 /* control socket, NULL if none */
 	struct ctl *metrics;             /* Prometheus endpoint, NULL if none */
 	/* Session counts for the limits, and counters, shared by the workers;
@@ -64,7 +52,7 @@ struct gateway {
 
 /* Bind every listener of CF for worker WORKER of the shared_workers(SH)
  * that share SH (0 of 1 when there is one loop). On failure print why and
- * return -1. */
+ * return -1; gateway_free() is still needed. */
 int gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
     struct shared *sh, unsigned worker);
 void gateway_free(struct gateway *gw);

@@ -49,26 +49,6 @@ log_set_facility(int index)
 }
 
 void
-xferlog_write(FILE *f, time_t end, long seconds, const char *client_host,
-    unsigned long long bytes, const char *path, char direction, const char *user,
-    bool complete)
-{
-	char stamp[32], name[512];
-	struct tm tm;
-
-	localtime_r(&end, &tm);
-	strftime(stamp, sizeof(stamp), "%a %b %e %H:%M:%S %Y", &tm);
-	/* The format is space-separated: spaces in names become '_'. */
-	snprintf(name, sizeof(name), "%s", path[0] != '\0' ? path : "-");
-	for (char *p = name; *p != '\0'; p++)
-		if (*p == ' ')
-			*p = '_';
-	fprintf(f, "%s %ld %s %llu %s b _ %c r %s ftp 0 * %c\n", stamp,
-	    seconds > 0 ? seconds : 1, client_host, bytes, name, direction,
-	    user[0] != '\0' ? user : "-", complete ? 'c' : 'i');
-}
-
-void
 log_set_level(int level)
 {
 	log_level = level;

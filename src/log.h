@@ -14,15 +14,6 @@ void log_init(const char *ident, bool to_stderr, int level);
  * local0 ... local7); takes effect at the next log_init() to syslog. */
 void log_set_facility(int index);
 
-/* One line of the classic wu-ftpd xferlog format to F (line-buffered):
- * when the transfer ended, its duration, the client, the size, the path,
- * the direction ('o' download, 'i' upload), the user, and whether it
- * completed. */
-#include <stdio.h>
-#include <time.h>
-void xferlog_write(FILE *f, time_t end, long seconds, const char *client_host,
-    unsigned long long bytes, const char *path, char direction, const char *user,
-    bool complete);
 void log_set_level(int level);
 bool log_enabled(int level);
 

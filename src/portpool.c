@@ -1,12 +1,18 @@
 /* portpool.c: the passive port range as a bag of free ports. A take picks a
  * uniformly random free port so that the next data port cannot be guessed
- * from the last one (port theft, PASV hijacking); take and give are O(1). */
+ * from the last one (port theft, PASV hijacking); take and give are O(1).
+ * Then a worker's pools, one slice per configured range, and the check of
+ * a range against the kernel's ephemeral ports. */
 #include "config.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "log.h"
 #include "portpool.h"
 
 struct portpool {
@@ -117,4 +123,121 @@ uint16_t
 portpool_hi(const struct portpool *pool)
 {
 	return pool->hi;
+}
+
+/* ------------------------------------------------------------------ */
+/* A worker's pools */
+
+struct portpools {
+	unsigned worker, n_workers;
+	struct pool_slot {
+		uint16_t lo, hi;
+		struct portpool *pool;
+	} *slots;
+	size_t n;
+};
+
+struct portpools *
+portpools_new(unsigned worker, unsigned n_workers)
+{
+	struct portpools *pp;
+
+	assert(worker < n_workers);
+	if ((pp = calloc(1, sizeof(*pp))) == NULL)
+		return NULL;
+	pp->worker = worker;
+	pp->n_workers = n_workers;
+	return pp;
+}
+
+void
+portpools_free(struct portpools *pp)
+{
+	if (pp == NULL)
+		return;
+	for (size_t i = 0; i < pp->n; i++)
+		portpool_free(pp->slots[i].pool);
+	free(pp->slots);
+	free(pp);
+}
+
+/* Is every port of LO-HI in /proc's reserved list ("a-b,c,...")? */
+static bool
+ports_reserved(unsigned lo, unsigned hi)
+{
+	char list[4096], *tok, *save;
+	unsigned next = lo;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "re");
+
+	if (f == NULL)
+		return false;
+	if (fgets(list, sizeof(list), f) == NULL)
+		list[0] = '\0';
+	fclose(f);
+	/* The kernel prints the ranges in ascending order. */
+	for (tok = strtok_r(list, ",\n", &save); tok != NULL; tok = strtok_r(NULL, ",\n", &save)) {
+		unsigned a, b;
+
+		if (sscanf(tok, "%u-%u", &a, &b) != 2) {
+			if (sscanf(tok, "%u", &a) != 1)
+				continue;
+			b = a;
+		}
+		if (a <= next && b >= next)
+			next = b + 1;
+		if (next > hi)
+			return true;
+	}
+	return false;
+}
+
+/* Outgoing connections (ours to the servers, one per session and data
+ * channel) take ephemeral ports; where the passive range overlaps them,
+ * some PASVs find their port taken. Said once, at start. */
+static void
+warn_ephemeral_overlap(unsigned lo, unsigned hi)
+{
+	unsigned elo, ehi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%u %u", &elo, &ehi) == 2 && lo <= ehi && hi >= elo &&
+	    !ports_reserved(lo > elo ? lo : elo, hi < ehi ? hi : ehi))
+		log_msg(LL_WARN, "passive-ports %u-%u overlaps the ephemeral ports %u-%u "
+		    "(net.ipv4.ip_local_port_range): outgoing connections can take passive "
+		    "ports; reserve them (net.ipv4.ip_local_reserved_ports = %u-%u) or move "
+		    "the range", lo, hi, elo, ehi, lo, hi);
+	fclose(f);
+}
+
+struct portpool *
+portpools_get(struct portpools *pp, uint16_t lo, uint16_t hi)
+{
+	struct pool_slot *slots;
+	unsigned size, first, last;
+
+	for (size_t i = 0; i < pp->n; i++)
+		if (pp->slots[i].lo == lo && pp->slots[i].hi == hi)
+			return pp->slots[i].pool;
+	if (lo == 0 || lo > hi)
+		return NULL;
+	/* Workers own disjoint slices: a redirected data connection reaches
+	 * the one worker listening on its port. */
+	size = (unsigned)hi - lo + 1;
+	first = lo + (unsigned)((unsigned long)size * pp->worker / pp->n_workers);
+	last = lo + (unsigned)((unsigned long)size * (pp->worker + 1) / pp->n_workers);
+	if (first >= last)
+		return NULL;
+	slots = realloc(pp->slots, (pp->n + 1) * sizeof(*slots));
+	if (slots == NULL)
+		return NULL;
+	pp->slots = slots;
+	if ((slots[pp->n].pool = portpool_new((uint16_t)first, (uint16_t)(last - 1))) == NULL)
+		return NULL;
+	slots[pp->n].lo = lo;
+	slots[pp->n].hi = hi;
+	if (pp->worker == 0)
+		warn_ephemeral_overlap(lo, hi);
+	return slots[pp->n++].pool;
 }

@@ -1,5 +1,6 @@
-/* portpool.h: the gateway's passive port range. Ports are handed out at
- * random (never sequentially, so data ports cannot be guessed) in O(1). */
+/* portpool.h: the gateway's passive port ranges. Ports are handed out at
+ * random (never sequentially, so data ports cannot be guessed) in O(1).
+ * A worker's pools (struct portpools) hold its slice of every range. */
 #ifndef FTPGW_PORTPOOL_H
 #define FTPGW_PORTPOOL_H
 
@@ -17,5 +18,18 @@ void portpool_give(struct portpool *pool, uint16_t port);
 size_t portpool_available(const struct portpool *pool);
 uint16_t portpool_lo(const struct portpool *pool);
 uint16_t portpool_hi(const struct portpool *pool);
+
+/* The pools of worker WORKER of N_WORKERS, one per distinct range, made on
+ * first use and kept until portpools_free() (sessions from before a reload
+ * may still hold a range the new configuration dropped). */
+struct portpools;
+
+struct portpools *portpools_new(unsigned worker, unsigned n_workers);
+void portpools_free(struct portpools *pp);
+/* This worker's slice of LO-HI (workers own disjoint slices); NULL when
+ * the range has too few ports for every worker to get one, or out of
+ * memory. Worker 0 warns once per range that overlaps the ephemeral
+ * ports. */
+struct portpool *portpools_get(struct portpools *pp, uint16_t lo, uint16_t hi);
 
 #endif

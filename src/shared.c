@@ -18,6 +18,8 @@
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -381,16 +383,74 @@ shared_stats(struct shared *sh, unsigned worker)
 void
 shared_stats_sum(const struct shared *sh, struct gw_stats *sum)
 {
-	const size_t n_fields = sizeof(*sum) / sizeof(uint64_t);
-	uint64_t *out = (uint64_t *)sum;
-
 	memset(sum, 0, sizeof(*sum));
 	for (unsigned w = 0; w < sh->hdr->n_workers; w++) {
-		const uint64_t *in = (const uint64_t *)&sh->workers[w].stats;
+		const struct gw_stats *in = &sh->workers[w].stats;
 
 		/* Each is written by its worker alone; an aligned 64-bit
 		 * load sees either the old or the new value. */
-		for (size_t f = 0; f < n_fields; f++)
-			out[f] += __atomic_load_n(&in[f], __ATOMIC_RELAXED);
+#define SUM_counter(field) sum->field += __atomic_load_n(&in->field, __ATOMIC_RELAXED);
+#define SUM_gauge(field)
+#define SUM(field, type, name, family, labels, help) SUM_##type(field)
+		GW_STATS(SUM)
+#undef SUM
+#undef SUM_gauge
+#undef SUM_counter
+	}
+}
+
+/* The values of GW_STATS, counters and gauges, in one place. */
+struct report {
+#define REPORT_FIELD(field, type, name, family, labels, help) uint64_t field;
+	GW_STATS(REPORT_FIELD)
+#undef REPORT_FIELD
+};
+
+static const struct stat_desc {
+	const char *name, *type, *family, *labels, *help;
+	size_t offset;                   /* in struct report */
+} stat_descs[] = {
+#define DESC(field, type, name, family, labels, help) \
+	{ name, #type, family, labels, help, offsetof(struct report, field) },
+	GW_STATS(DESC)
+#undef DESC
+};
+
+void
+shared_stats_write(struct shared *sh, FILE *f, enum stats_format format)
+{
+	struct gw_stats sum;
+	struct report r;
+	const char *family = "";
+
+	shared_stats_sum(sh, &sum);
+	memset(&r, 0, sizeof(r));
+#define COPY_counter(field) r.field = sum.field;
+#define COPY_gauge(field)
+#define COPY(field, type, name, family, labels, help) COPY_##type(field)
+	GW_STATS(COPY)
+#undef COPY
+#undef COPY_gauge
+#undef COPY_counter
+	r.sessions_active = shared_sessions_total(sh);
+	r.workers = shared_workers(sh);
+	for (size_t i = 0; i < sizeof(stat_descs) / sizeof(stat_descs[0]); i++) {
+		const struct stat_desc *d = &stat_descs[i];
+		uint64_t v;
+
+		memcpy(&v, (const char *)&r + d->offset, sizeof(v));
+		if (format == STATS_TEXT) {
+			fprintf(f, "%s %llu\n", d->name, (unsigned long long)v);
+			continue;
+		}
+		/* A HELP and TYPE line per family, before its first sample. */
+		if (strcmp(family, d->family) != 0)
+			fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", d->family, d->help,
+			    d->family, d->type);
+		family = d->family;
+		if (d->labels[0] != '\0')
+			fprintf(f, "%s{%s} %llu\n", d->family, d->labels, (unsigned long long)v);
+		else
+			fprintf(f, "%s %llu\n", d->family, (unsigned long long)v);
 	}
 }

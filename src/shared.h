@@ -13,18 +13,59 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
+
+/* Every number of "ftpgwctl stats" and of the metrics endpoint, declared
+ * once, in the order they are shown:
+ *     X(field, type, stats name, metric family, metric labels, help)
+ * A counter is a field of struct gw_stats: counted by each worker, summed
+ * when asked. A gauge is measured when asked. The samples of one family
+ * (told apart by their labels) are adjacent and share its type and help. */
+#define GW_STATS(X) \
+	X(sessions_active, gauge, "sessions_active", "ftpgw_sessions_active", "", \
+	    "Control sessions open now.") \
+	X(sessions_total, counter, "sessions_total", "ftpgw_sessions_total", "", \
+	    "Control sessions accepted since start.") \
+	/* max-sessions, max-sessions-per-client */ \
+	X(refused_limit, counter, "sessions_refused_limit", \
+	    "ftpgw_sessions_refused_total", "reason=\"limit\"", \
+	    "Connections refused, by reason.") \
+	/* not redirected: would loop into us */ \
+	X(refused_loop, counter, "sessions_refused_not_redirected", \
+	    "ftpgw_sessions_refused_total", "reason=\"not_redirected\"", \
+	    "Connections refused, by reason.") \
+	/* server unreachable, out of memory */ \
+	X(refused_other, counter, "sessions_refused_other", \
+	    "ftpgw_sessions_refused_total", "reason=\"other\"", \
+	    "Connections refused, by reason.") \
+	/* data bytes, counted when a session ends */ \
+	X(bytes_to_server, counter, "data_bytes_to_server", "ftpgw_data_bytes_total", \
+	    "direction=\"to_server\"", "Data bytes relayed by ended sessions, by direction.") \
+	X(bytes_to_client, counter, "data_bytes_to_client", "ftpgw_data_bytes_total", \
+	    "direction=\"to_client\"", "Data bytes relayed by ended sessions, by direction.") \
+	/* by the client's choice */ \
+	X(data_passive, counter, "data_channels_passive", "ftpgw_data_channels_total", \
+	    "mode=\"passive\"", "Data channels set up, by the client's mode.") \
+	X(data_active, counter, "data_channels_active", "ftpgw_data_channels_total", \
+	    "mode=\"active\"", "Data channels set up, by the client's mode.") \
+	X(tls_handshakes, counter, "tls_handshakes", "ftpgw_tls_handshakes_total", "", \
+	    "Control-connection TLS handshakes completed.") \
+	X(tls_failures, counter, "tls_failures", "ftpgw_tls_failures_total", "", \
+	    "Control-connection TLS handshakes failed.") \
+	X(reloads, counter, "config_reloads", "ftpgw_config_reloads_total", "", \
+	    "Successful configuration reloads.") \
+	X(workers, gauge, "workers", "ftpgw_workers", "", \
+	    "Worker processes (event loops) configured.")
+
+#define GW_STATS_FIELD_counter(field) uint64_t field;
+#define GW_STATS_FIELD_gauge(field)
+#define GW_STATS_FIELD(field, type, name, family, labels, help) \
+	GW_STATS_FIELD_##type(field)
 
 /* Counters since start, one set per worker. */
 struct gw_stats {
-	uint64_t sessions_total;
-	uint64_t refused_limit;          /* max-sessions, max-sessions-per-client */
-	uint64_t refused_loop;           /* not redirected: would loop into us */
-	uint64_t refused_other;          /* server unreachable, out of memory */
-	uint64_t bytes_to_server, bytes_to_client;   /* data, ended sessions */
-	uint64_t data_passive, data_active;          /* client's choice */
-	uint64_t tls_handshakes, tls_failures;
-	uint64_t reloads;
+	GW_STATS(GW_STATS_FIELD)
 };
 
 enum shared_admit {
@@ -71,5 +112,12 @@ uint64_t shared_next_session_id(struct shared *sh);
 struct gw_stats *shared_stats(struct shared *sh, unsigned worker);
 /* The sum over all workers, into SUM. */
 void shared_stats_sum(const struct shared *sh, struct gw_stats *sum);
+
+enum stats_format {
+	STATS_TEXT,                      /* ftpgwctl stats: "NAME VALUE" lines */
+	STATS_PROMETHEUS,                /* text exposition format 0.0.4 */
+};
+/* Every number of GW_STATS, for the whole gateway, to F. */
+void shared_stats_write(struct shared *sh, FILE *f, enum stats_format format);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,117 @@ START_TEST(test_counters_sum_over_workers)
 }
 END_TEST
 
+/* Every counter of GW_STATS is summed over the workers (shared_stats_sum
+ * is generated from the list: a counter cannot be left out). */
+START_TEST(test_every_counter_summed)
+{
+	struct shared *sh = shared_new(2, 10);
+	struct gw_stats sum;
+	uint64_t i = 0;
+
+#define SET_counter(field) \
+	i++; shared_stats(sh, 0)->field = i * 1000 + 1; shared_stats(sh, 1)->field = i * 1000 + 2;
+#define SET_gauge(field)
+#define SET(field, type, name, family, labels, help) SET_##type(field)
+	GW_STATS(SET)
+	shared_stats_sum(sh, &sum);
+	i = 0;
+#define CHECK_counter(field) i++; ck_assert_uint_eq(sum.field, i * 2000 + 3);
+#define CHECK_gauge(field)
+#define CHECK(field, type, name, family, labels, help) CHECK_##type(field)
+	GW_STATS(CHECK)
+	ck_assert_uint_ge(i, 10);
+	shared_free(sh);
+}
+END_TEST
+
+static char *
+stats_text(struct shared *sh, enum stats_format format)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	shared_stats_write(sh, f, format);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+static unsigned
+count_lines(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	unsigned count = 0;
+
+	for (const char *p = text; *p != '\0'; p = strchr(p, '\n') + 1) {
+		ck_assert_ptr_nonnull(strchr(p, '\n'));
+		if (strncmp(p, line, n) == 0 && p[n] == '\n')
+			count++;
+	}
+	return count;
+}
+
+/* Does A occur in TEXT, before B? */
+static bool
+before(const char *text, const char *a, const char *b)
+{
+	const char *pa = strstr(text, a), *pb = strstr(text, b);
+
+	return pa != NULL && pb != NULL && pa < pb;
+}
+
+/* Every entry of GW_STATS appears in "ftpgwctl stats" and in the metrics,
+ * once, with its value; every metric family has one HELP and one TYPE
+ * line before its first sample, and the samples of a family agree on
+ * them. */
+START_TEST(test_every_stat_in_stats_and_metrics)
+{
+	struct shared *sh = shared_new(3, 10);
+	struct sockaddr_storage c = host4("198.51.100.7", 1000);
+	char *text, *metrics, line[512];
+	unsigned entries = 0, lines = 0;
+	uint64_t i = 0;
+
+	ck_assert_int_eq(shared_admit(sh, 0, (struct sockaddr *)&c, 10, 10), ADMIT_OK);
+	ck_assert_int_eq(shared_admit(sh, 2, (struct sockaddr *)&c, 10, 10), ADMIT_OK);
+	GW_STATS(SET)
+	text = stats_text(sh, STATS_TEXT);
+	metrics = stats_text(sh, STATS_PROMETHEUS);
+	i = 0;
+	/* The value: a counter's sum, or the gauge (2 sessions, 3 workers). */
+#define VALUE_counter(field) (i * 2000 + 3)
+#define VALUE_gauge(field) (strcmp(#field, "sessions_active") == 0 ? 2 : \
+	strcmp(#field, "workers") == 0 ? 3 : (ck_abort_msg("gauge " #field "?"), 0))
+#define LOOK(field, type, name, family, labels, help) \
+	if (strcmp(#type, "counter") == 0) \
+		i++; \
+	entries++; \
+	snprintf(line, sizeof(line), "%s %llu", name, \
+	    (unsigned long long)VALUE_##type(field)); \
+	ck_assert_msg(count_lines(text, line) == 1, "stats: no line '%s' in:\n%s", line, text); \
+	snprintf(line, sizeof(line), "%s%s%s%s %llu", family, labels[0] ? "{" : "", labels, \
+	    labels[0] ? "}" : "", (unsigned long long)VALUE_##type(field)); \
+	ck_assert_msg(count_lines(metrics, line) == 1, "metrics: no line '%s' in:\n%s", line, \
+	    metrics); \
+	ck_assert(before(metrics, "# TYPE " family " ", line)); \
+	snprintf(line, sizeof(line), "# HELP %s %s", family, help); \
+	ck_assert_msg(count_lines(metrics, line) == 1, "metrics: no line '%s'", line); \
+	snprintf(line, sizeof(line), "# TYPE %s %s", family, #type); \
+	ck_assert_msg(count_lines(metrics, line) == 1, "metrics: no line '%s'", line); \
+	ck_assert(before(metrics, "# HELP " family " ", line));
+	GW_STATS(LOOK)
+	/* Nothing else in the stats: one line per entry. */
+	for (const char *p = text; *p != '\0'; p = strchr(p, '\n') + 1)
+		lines++;
+	ck_assert_uint_eq(lines, entries);
+	ck_assert_uint_ge(entries, 13);
+	free(text);
+	free(metrics);
+	shared_free(sh);
+}
+END_TEST
+
 /* The point of it all: a forked worker's sessions count in the parent. */
 START_TEST(test_shared_with_forked_process)
 {
@@ -284,6 +396,8 @@ suite_shared(void)
 	tcase_add_test(tc, test_churn_against_model);
 	tcase_add_test(tc, test_table_full_is_refused_not_overrun);
 	tcase_add_test(tc, test_counters_sum_over_workers);
+	tcase_add_test(tc, test_every_counter_summed);
+	tcase_add_test(tc, test_every_stat_in_stats_and_metrics);
 	tcase_add_test(tc, test_shared_with_forked_process);
 	suite_add_tcase(s, tc);
 	return s;
