@@ -24,7 +24,7 @@
 #
 # Which worker a connection goes to is the kernel's choice: SO_REUSEPORT
 # hashes the connection's addresses and ports.  Where a scenario needs
-# connections on a given worker (the limits, the crash), wk.py first
+# connections on a given worker (the limits, the crash), wkclient.py first
 # "probes" source ports: it connects from chosen ports (a few at a time,
 # within the limits), reads which worker lists each one, and resets them;
 # the same 4-tuple later lands on the same worker (the hash is fixed while
@@ -53,7 +53,7 @@ wk_worker_pid() {
 	grep -oE "worker $2 of [0-9]+ \(pid [0-9]+\) starting" "$(gw_logf "$1")" | tail -n1 | grep -oE 'pid [0-9]+' | cut -c5-
 }
 
-# wk_py ACTION [ARGS]: the lane's python helper, in cli.
+# wk_py ACTION [ARGS]: wkclient.py, in cli.
 wk_py() {
 	in_ns "$NS_CLI" "$PY" "$IT_SRC/wkclient.py" --fixtures "$IT_HOME" --user "$IT_USER" \
 		--password "$IT_PASS" "$@"
@@ -169,7 +169,7 @@ sc_wk_spread() {
 # ---------------------------------------------------------------- 2. limits
 
 # wk_refusal_lines FILE ERE-HOST REASON: every "PORT WORKER" line of FILE
-# (refused connections, from wk.py) has its log line "client HOST:PORT
+# (refused connections, from wkclient.py) has its log line "client HOST:PORT
 # refused: REASON" in the limits gateway's log, and the refused ones were
 # on both workers.
 wk_refusal_lines() {
