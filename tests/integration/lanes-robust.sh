@@ -622,7 +622,8 @@ lane_robust_server() {
 		sc_rob_idle 'idle for 3 seconds' cli_py --host $GWC4 --port 9309 rob-wait \
 		--want '^421 Idle timeout: closing control connection\.$' --min 2.5 --max 6
 	# robust limits: idle-timeout = 3 -> 421 'Idle timeout' 2.5..5 s after
-	# the login, then the close; log; then a normal session
+	# the login's PASS (the client's last command), then the close; log;
+	# then a normal session
 	scenario "robust limits: idle-timeout = 3 -> 421 after the login" \
 		sc_rob_idle 'idle for 3 seconds' cli_py --host $GWC4 --port 9301 rob-wait --login \
 		--want '^421 Idle timeout: closing control connection\.$' --min 2.5 --max 5
