@@ -23,6 +23,11 @@ Modes:
   closemid        RETR: 8 MiB of data, then data and control are closed
   stall           RETR: the data connection opens, then nothing is sent
   nogreeting      never sends anything (not even the 220)
+  floodheld       RETR: 150, the data at FLOOD_RATE bytes/s for
+                  FLOOD_SECONDS, and right after the 150 the final 226
+                  (while the data still flows), then junk lines on the
+                  control connection as fast as it is read, until the
+                  data is done; then both are closed
 """
 
 import argparse
@@ -34,8 +39,10 @@ import threading
 import time
 
 MODES = ("normal", "pasv-foreign", "pasv-noparen", "pasv-multiline", "pasv-bad",
-         "longline", "manylines", "closehelp", "closemid", "stall", "nogreeting")
+         "longline", "manylines", "closehelp", "closemid", "stall", "nogreeting", "floodheld")
 BLOCK = 256 * 1024
+FLOOD_RATE = 256 * 1024
+FLOOD_SECONDS = 10
 
 _log_lock = threading.Lock()
 _log_file = None
@@ -190,6 +197,8 @@ class Handler(socketserver.StreamRequestHandler):
                 % (how, time.monotonic() - t))
             conn.close()
             return "close"
+        if self.mode == "floodheld":
+            return self.floodheld(conn, p)
         sent = 0
         with open(p, "rb") as f:
             while True:
@@ -211,6 +220,48 @@ class Handler(socketserver.StreamRequestHandler):
         conn.close()
         log(self.tag, "RETR %s: %d bytes sent" % (arg, sent))
         self.reply("226 Transfer complete.")
+
+    def floodheld(self, conn, path):
+        """The data, slowly, in a thread; 226 at once; junk until it ends."""
+        done = threading.Event()
+        sent = [0]
+
+        def data():
+            t0 = time.monotonic()
+            try:
+                with open(path, "rb") as f:
+                    while time.monotonic() - t0 < FLOOD_SECONDS:
+                        b = f.read(FLOOD_RATE // 10)
+                        if not b:
+                            break
+                        conn.sendall(b)
+                        sent[0] += len(b)
+                        ahead = sent[0] / FLOOD_RATE - (time.monotonic() - t0)
+                        if ahead > 0:
+                            time.sleep(ahead)
+            except OSError as e:
+                log(self.tag, "floodheld: data connection lost: %s" % e)
+            done.set()
+
+        th = threading.Thread(target=data, daemon=True)
+        th.start()
+        self.reply("226 Transfer complete.")
+        junk = b"junk " * 200 + b"\r\n"
+        n = 0
+        self.request.settimeout(1)
+        while not done.is_set():
+            try:
+                n += self.request.send(junk)
+            except socket.timeout:
+                continue
+            except OSError as e:
+                log(self.tag, "floodheld: control connection lost: %s" % e)
+                break
+        th.join()
+        conn.close()
+        log(self.tag, "floodheld: %d data bytes sent, %d junk bytes on the control connection"
+            % (sent[0], n))
+        return "close"
 
     def cmd_stor(self, arg):
         p = self.path(arg)

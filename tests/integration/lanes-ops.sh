@@ -26,62 +26,30 @@ OPS_METRICS=127.0.0.1:9100
 
 # ---------------------------------------------------------------- helpers
 
-ops_ctl() { "$OPS_CTL" -s "$LANE_DIR/ctl.sock" "$@"; }
-ops_gw_pid() { cat "$LANE_DIR/ftpgw.pid"; }
-
-# ops_stats FILE: ftpgwctl stats to FILE; ops_stat FILE NAME: one value.
-ops_stats() {
-	ops_ctl stats >"$1" || { echo "FAIL: ftpgwctl stats failed"; return 1; }
-}
-ops_stat() { awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print "missing" }' "$1"; }
-
 # ops_quiet_stats FILE: wait (3 s at most) until no session is live, so that the byte
 # counters (of ended sessions) are final; then stats to FILE.
 ops_quiet_stats() {
 	local i
 	for i in $(seq 30); do
-		ops_stats "$1" || return 1
-		[ "$(ops_stat "$1" sessions_active)" = 0 ] && return 0
+		gw_stats main "$1" || return 1
+		[ "$(stat_of "$1" sessions_active)" = 0 ] && return 0
 		sleep 0.1
 	done
 	echo "FAIL: sessions still live 3 s after the clients ended:"
-	ops_ctl sessions
+	gw_ctl main sessions
 	return 1
 }
 
 # ops_delta F0 F1 NAME EXPECTED: the counter NAME grew by EXPECTED.
 ops_delta() {
 	local a b
-	a=$(ops_stat "$1" "$3") b=$(ops_stat "$2" "$3")
+	a=$(stat_of "$1" "$3") b=$(stat_of "$2" "$3")
 	case $a$b in *missing*) echo "FAIL: stats lack $3"; return 1 ;; esac
 	if [ $((b - a)) != "$4" ]; then
 		echo "FAIL: $3 grew by $((b - a)) ($a -> $b), expected $4"
 		return 1
 	fi
 	echo "stats: $3 +$4 ok ($a -> $b)"
-}
-
-# ops_wait_file FILE SECONDS
-ops_wait_file() {
-	local i
-	for i in $(seq $(($2 * 20))); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "FAIL: $1 did not appear within $2 s"
-	return 1
-}
-
-# ops_wait_log ERE SECONDS: a line matching ERE in the gateway log since
-# the last log_mark.
-ops_wait_log() {
-	local i
-	for i in $(seq $(($2 * 10))); do
-		log_new "$LANE_DIR/ftpgw.log" | grep -qE -- "$1" && return 0
-		sleep 0.1
-	done
-	echo "FAIL: no gateway log line /$1/ within $2 s"
-	return 1
 }
 
 # ops_listen_ino PORT: the inode of the gateway's listening socket.
@@ -99,24 +67,6 @@ ops_connect() {
 	else
 		echo "failed: ${err:-timeout}"
 	fi
-}
-
-# ops_run FN ARGS: run FN; then end what it left running in the background
-# (clients, a gateway it started), by PID.
-ops_run() {
-	local rc p
-	"$@"
-	rc=$?
-	[ -n "$(jobs -pr)" ] || return "$rc"
-	for p in $(jobs -pr); do
-		kill -TERM "$p" 2>/dev/null
-	done
-	sleep 0.2
-	for p in $(jobs -pr); do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	return "$rc"
 }
 
 # ops_code_of FILE CMD: the reply code opssession logged for CMD.
@@ -152,8 +102,8 @@ OPS_L8024='listen "gone" { address = "::"  port = 8024  mode = "redirect" }'
 ops_hup() {
 	local v
 	log_mark "$LANE_DIR/ftpgw.log"
-	kill -HUP "$(ops_gw_pid)"
-	ops_wait_log 'configuration reloaded|reload failed' 5 || return 1
+	kill -HUP "$(gw_pid main)"
+	wait_log "$LANE_DIR/ftpgw.log" 'configuration reloaded|reload failed' 5 || return 1
 	if log_new "$LANE_DIR/ftpgw.log" | grep -q 'reload failed'; then v=failed; else v=ok; fi
 	log_new "$LANE_DIR/ftpgw.log" | grep -E 'reload|listen|error' | sed 's/^/gateway log: /'
 	[ "$v" = "$1" ] || { echo "FAIL: reload $v, expected $1"; return 1; }
@@ -171,35 +121,36 @@ setup_ops() {
 	gw_start "$LANE_DIR/ftpgw.conf" 8021
 }
 
-# The client reads at 16 MiB/s: the 64 MiB RETR lasts 4 s.
+# The client reads at 8 MiB/s: the 64 MiB RETR lasts 8 s (long enough for
+# the checks before and after the reload on a loaded machine).
 sc_ops_reload() {
 	local d=$LANE_DIR/reload.$SC_N pid slow loop me ino0 ino1 line id rc st
 	mkdir -p "$d"
-	pid=$(ops_gw_pid)
+	pid=$(gw_pid main)
 	log_mark "$LANE_DIR/ftpgw.log"
 	ino0=$(ops_listen_ino 8021)
 	[ -n "$ino0" ] || { echo "FAIL: no listener on 8021"; return 1; }
 	cli_py --host "$SRV4" --port 21 --mode pasv opssession --ready "$d/ready" --info "$d/info" \
-		"slowretr:$OPS_64@$((16 << 20))" "cmd:MKD uploads/$SC_TAG-old=257" \
+		"slowretr:$OPS_64@$((8 << 20))" "cmd:MKD uploads/$SC_TAG-old=257" \
 		"cmd:RMD uploads/$SC_TAG-old=250" >"$d/slow.out" 2>&1 &
 	slow=$!
 	cli_py --host "$SRV4" --port 21 opsconnloop --stop "$d/stop" --ready "$d/loopready" \
 		--max 30 --min 20 >"$d/loop.out" 2>&1 &
 	loop=$!
-	ops_wait_file "$d/ready" 20 && ops_wait_file "$d/loopready" 20 || { cat "$d/slow.out" "$d/loop.out"; return 1; }
+	wait_file "$d/ready" 20 && wait_file "$d/loopready" 20 || { cat "$d/slow.out" "$d/loop.out"; return 1; }
 	sleep 0.3
 	me=$(cat "$d/info")
-	line=$(ops_ctl sessions | awk -v c="$me" '$2 == c')
+	line=$(gw_ctl main sessions | awk -v c="$me" '$2 == c')
 	echo "before the reload: $line"
 	[ "$(echo "$line" | awk '{ print $5 }')" = transfer ] ||
-		{ echo "FAIL: the session from $me is not in state transfer before the reload"; ops_ctl sessions; return 1; }
+		{ echo "FAIL: the session from $me is not in state transfer before the reload"; gw_ctl main sessions; return 1; }
 	id=$(echo "$line" | awk '{ print $1 }')
 	[ "$(ops_listening 8022)$(ops_listening 8024)" = nono ] || { echo "FAIL: 8022 or 8024 listening before the reload"; return 1; }
 	ops_reload_conf '"SITE EXEC", "MKD"' "$OPS_L8022" "$OPS_L8024" | write_conf >/dev/null
 	kill -HUP "$pid"
-	ops_wait_log 'configuration reloaded' 5 || return 1
+	wait_log "$LANE_DIR/ftpgw.log" 'configuration reloaded' 5 || return 1
 	log_new "$LANE_DIR/ftpgw.log" | grep -E 'reload' | sed 's/^/gateway log: /'
-	line=$(ops_ctl sessions | awk -v c="$me" '$2 == c')
+	line=$(gw_ctl main sessions | awk -v c="$me" '$2 == c')
 	echo "after the reload:  $line"
 	[ "$(echo "$line" | awk '{ print $1, $5 }')" = "$id transfer" ] ||
 		{ echo "FAIL: session $id from $me is not still in state transfer after the reload"; return 1; }
@@ -221,8 +172,8 @@ sc_ops_reload() {
 	cli_py --host "$SRV4" --port 21 opssession "cmd:MKD uploads/$SC_TAG-new=502" "retr:file-1MiB" ||
 		{ echo "FAIL: a new session after the reload"; return 1; }
 	[ ! -e "$IT_HOME/uploads/$SC_TAG-new" ] || { echo "FAIL: MKD reached the server in the new session"; return 1; }
-	ops_stats "$d/stats" || return 1
-	st=$(ops_stat "$d/stats" config_reloads)
+	gw_stats main "$d/stats" || return 1
+	st=$(stat_of "$d/stats" config_reloads)
 	[ "$st" = 1 ] || { echo "FAIL: config_reloads $st, expected 1"; return 1; }
 	echo "stats: config_reloads 1"
 }
@@ -230,7 +181,7 @@ sc_ops_reload() {
 sc_ops_badreload() {
 	local d=$LANE_DIR/badreload.$SC_N conf=$LANE_DIR/ftpgw.conf pid c0 c1 deny n r1 ino0 ino1 hit
 	mkdir -p "$d"
-	pid=$(ops_gw_pid)
+	pid=$(gw_pid main)
 	# What is in force now: MKD denied (502) or passed on (257).
 	cli_py --host "$SRV4" --port 21 opssession "cmd:MKD uploads/$SC_TAG-a=257,502" >"$d/probe0" 2>&1 ||
 		{ cat "$d/probe0"; return 1; }
@@ -239,7 +190,7 @@ sc_ops_badreload() {
 	echo "before: MKD -> $c0"
 	# The broken file also flips MKD: applied, even in part, it would show.
 	if [ "$c0" = 502 ]; then deny='"SITE EXEC"'; else deny='"SITE EXEC", "MKD"'; fi
-	ops_stats "$d/stats0" || return 1
+	gw_stats main "$d/stats0" || return 1
 	ino0=$(ops_listen_ino 8021)
 	cp "$conf" "$d/good.conf"
 	sed -e "s/^deny-commands = .*/deny-commands = {$deny}/" -e 's/^\tport = 8021$/\tport = 70000/' \
@@ -248,7 +199,7 @@ sc_ops_badreload() {
 	[ -n "$n" ] || { echo "harness: no 'port = 70000' line"; return 1; }
 	log_mark "$LANE_DIR/ftpgw.log"
 	kill -HUP "$pid"
-	ops_wait_log 'reload failed: keeping the configuration in force' 5
+	wait_log "$LANE_DIR/ftpgw.log" 'reload failed: keeping the configuration in force' 5
 	r1=$?
 	cp "$d/good.conf" "$conf"
 	[ "$r1" = 0 ] || { log_new "$LANE_DIR/ftpgw.log" | tail -n 5; return 1; }
@@ -267,7 +218,7 @@ sc_ops_badreload() {
 	c1=$(ops_code_of "$d/probe1" "MKD uploads/$SC_TAG-b")
 	[ "$c1" = "$c0" ] || { echo "FAIL: MKD -> $c1 after the failed reload, $c0 before: the bad file was applied"; return 1; }
 	echo "after: MKD -> $c1, as before"
-	ops_stats "$d/stats1" || return 1
+	gw_stats main "$d/stats1" || return 1
 	ops_delta "$d/stats0" "$d/stats1" config_reloads 0
 }
 
@@ -281,7 +232,7 @@ sc_ops_reload_listeners() {
 	ops_hup ok || return 1
 	[ "$(ops_listening 8024)" = yes ] || { echo "FAIL: 8024 not listening"; return 1; }
 	i1=$(ops_listen_ino 8021) j1=$(ops_listen_ino 8022)
-	ops_stats "$d/s0" || return 1
+	gw_stats main "$d/s0" || return 1
 	# ... to main + extra + more (8023, reverse to [$SRV6]:21).
 	ops_reload_conf "$deny" "$OPS_L8022" \
 		"listen \"more\" { address = \"::\"  port = 8023  mode = \"reverse\"  upstream = \"[$SRV6]:21\" }" | write_conf
@@ -294,7 +245,7 @@ sc_ops_reload_listeners() {
 	[ "$(ops_listening 8024)" = no ] && [ "$c" = refused ] || { echo "FAIL: 8024 (removed) still open: $c"; return 1; }
 	echo "8024 (removed) closed: connection refused"
 	cli_py --host "$GWC4" --port 8023 opssession retr:file-1MiB || { echo "FAIL: a session through 8023 (added, reverse)"; return 1; }
-	ops_stats "$d/s1" || return 1
+	gw_stats main "$d/s1" || return 1
 	ops_delta "$d/s0" "$d/s1" config_reloads 1
 }
 
@@ -306,25 +257,42 @@ sc_ops_reload_mode() {
 	deny=$(sed -n 's/^deny-commands = {\(.*\)}$/\1/p' "$LANE_DIR/ftpgw.conf")
 	ops_reload_conf "$deny" "$OPS_L8022" | write_conf >/dev/null
 	ops_hup ok || return 1
-	ops_stats "$d/s0" || return 1
+	gw_stats main "$d/s0" || return 1
 	ops_reload_conf "$deny" \
 		"listen \"extra\" { address = \"::\"  port = 8022  mode = \"reverse\"  upstream = \"$SRV4:21\" }" | write_conf
 	ops_hup ok || return 1
 	cli_py --host "$GWC4" --port 8022 opssession retr:file-1MiB || { echo "FAIL: a session through 8022 (now reverse)"; return 1; }
-	ops_stats "$d/s1" || return 1
+	gw_stats main "$d/s1" || return 1
 	ops_delta "$d/s0" "$d/s1" config_reloads 1
 }
 
 lane_ops() {
 	lane_begin ops setup_ops
-	scenario "ops reload: SIGHUP during a 64MiB RETR (read at 16 MiB/s): the RETR completes, sha256 ok; that session's MKD still reaches the server (257), a new session's MKD gets 502 (deny-commands now has MKD); ftpgwctl: config_reloads 1, the session stays in state transfer; the listening socket is kept, the listeners added (8022, 8024) listen, a connection loop during the reload never fails" \
-		ops_run sc_ops_reload
-	scenario "ops reload: a bad file (port = 70000) on SIGHUP: ftpgw logs FILE:LINE: and 'reload failed: keeping the configuration in force', keeps its listener, a new session RETRs 1MiB sha256 ok under the old settings (MKD as before), config_reloads unchanged" \
-		ops_run sc_ops_badreload
-	scenario "ops reload: listeners: on SIGHUP the unchanged ones (8021, 8022) keep their socket, the removed one (8024) is closed (connection refused), the added one (8023, reverse to [$SRV6]:21) serves a RETR 1MiB; config_reloads +1" \
-		ops_run sc_ops_reload_listeners
-	scenario "ops reload: a listener whose mode changes on the same address (8022 redirect -> reverse to $SRV4:21): the reload succeeds and 8022 serves a RETR 1MiB in reverse mode; config_reloads +1" \
-		ops_run sc_ops_reload_mode
+	# ops reload: SIGHUP during a 64MiB RETR (read at 8 MiB/s): the RETR
+	# completes, sha256 ok; that session's MKD still reaches the server
+	# (257), a new session's MKD gets 502 (deny-commands now has MKD);
+	# ftpgwctl: config_reloads 1, the session stays in state transfer; the
+	# listening socket is kept, the listeners added (8022, 8024) listen, a
+	# connection loop during the reload never fails
+	scenario "ops reload: SIGHUP during a 64MiB RETR" \
+		reaped sc_ops_reload
+	# ops reload: a bad file (port = 70000) on SIGHUP: ftpgw logs
+	# FILE:LINE: and 'reload failed: keeping the configuration in force',
+	# keeps its listener, a new session RETRs 1MiB sha256 ok under the old
+	# settings (MKD as before), config_reloads unchanged
+	scenario "ops reload: a bad file is refused, the old one stays" \
+		reaped sc_ops_badreload
+	# ops reload: listeners: on SIGHUP the unchanged ones (8021, 8022)
+	# keep their socket, the removed one (8024) is closed (connection
+	# refused), the added one (8023, reverse to [$SRV6]:21) serves a RETR
+	# 1MiB; config_reloads +1
+	scenario "ops reload: listeners kept, closed, opened" \
+		reaped sc_ops_reload_listeners
+	# ops reload: a listener whose mode changes on the same address (8022
+	# redirect -> reverse to $SRV4:21): the reload succeeds and 8022
+	# serves a RETR 1MiB in reverse mode; config_reloads +1
+	scenario "ops reload: a listener changes mode on the same address" \
+		reaped sc_ops_reload_mode
 	lane_end
 }
 
@@ -359,15 +327,6 @@ ops_wait_exit() {
 	OPS_ST=$?
 }
 
-# ops_no_sanitizer: no sanitizer report in the gateway log since log_mark
-# (lane_end checks this for the lanes whose gateway it stops).
-ops_no_sanitizer() {
-	if log_new "$LANE_DIR/ftpgw.log" | grep -m3 -E 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:'; then
-		echo "FAIL: sanitizer report in the ftpgw log"
-		return 1
-	fi
-}
-
 ops_now() { date +%s.%N; }
 ops_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 ops_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
@@ -378,11 +337,11 @@ sc_ops_stop_drain() {
 	ops_stop_conf 15 || return 1
 	log_mark "$LANE_DIR/ftpgw.log"
 	gw_start "$LANE_DIR/ftpgw.conf" 8021 || return 1
-	pid=$(ops_gw_pid)
+	pid=$(gw_pid main)
 	cli_py --host "$SRV4" --port 21 --mode pasv opssession --ready "$d/ready" \
 		"slowretr:$OPS_64@$((16 << 20))" "cmd:NOOP=200" >"$d/slow.out" 2>&1 &
 	slow=$!
-	ops_wait_file "$d/ready" 20 || { cat "$d/slow.out"; return 1; }
+	wait_file "$d/ready" 20 || { cat "$d/slow.out"; return 1; }
 	c=$(ops_connect "$SRV4" 21)
 	[ "$c" = connected ] || { echo "FAIL: before SIGTERM a connection is $c"; return 1; }
 	t0=$(ops_now)
@@ -412,7 +371,7 @@ sc_ops_stop_drain() {
 	[ "$st" = 0 ] || { echo "FAIL: ftpgw exit status $st"; return 1; }
 	echo "ftpgw exited 0, $(ops_secs "$t1" "$t2") s after the last session (SIGTERM + $(ops_secs "$t0" "$t2") s)"
 	ops_le "$(ops_secs "$t1" "$t2")" 2 || { echo "FAIL: ftpgw lingered after its last session ended"; return 1; }
-	ops_no_sanitizer
+	no_sanitizer "$LANE_DIR/ftpgw.log"
 }
 
 sc_ops_stop_timeout() {
@@ -421,12 +380,12 @@ sc_ops_stop_timeout() {
 	ops_stop_conf 2 || return 1
 	log_mark "$LANE_DIR/ftpgw.log"
 	gw_start "$LANE_DIR/ftpgw.conf" 8021 || return 1
-	pid=$(ops_gw_pid)
+	pid=$(gw_pid main)
 	# 4 MiB/s: 16 s for the whole file.
 	cli_py --host "$SRV4" --port 21 --mode pasv opssession --expect-shutdown --ready "$d/ready" \
 		"slowretr:$OPS_64@$((4 << 20))" >"$d/slow.out" 2>&1 &
 	slow=$!
-	ops_wait_file "$d/ready" 20 || { cat "$d/slow.out"; return 1; }
+	wait_file "$d/ready" 20 || { cat "$d/slow.out"; return 1; }
 	t0=$(ops_now)
 	kill -TERM "$pid"
 	ops_wait_exit "$pid" 10 || { echo "FAIL: ftpgw still running 10 s after SIGTERM (shutdown-timeout 2)"; return 1; }
@@ -441,15 +400,23 @@ sc_ops_stop_timeout() {
 	rc=$?
 	sed 's/^/client: /' "$d/slow.out"
 	[ "$rc" = 0 ] || { echo "FAIL: the client did not get 421 or a closed control connection"; return 1; }
-	ops_no_sanitizer
+	no_sanitizer "$LANE_DIR/ftpgw.log"
 }
 
 lane_ops_stop() {
 	lane_begin ops-stop setup_ops_stop
-	scenario "ops stop: SIGTERM during a 64MiB RETR (read at 16 MiB/s), shutdown-timeout 15: new connections refused at once (listener closed), the RETR completes with sha256 ok, ftpgw exits 0 as soon as the session ends" \
-		ops_run sc_ops_stop_drain
-	scenario "ops stop: SIGTERM during a 64MiB RETR read at 4 MiB/s, shutdown-timeout 2: ftpgw cuts it after ~2 s (client: data ends early, then '421 Service shutting down.' or the control connection closed) and exits 0" \
-		ops_run sc_ops_stop_timeout
+	# ops stop: SIGTERM during a 64MiB RETR (read at 16 MiB/s),
+	# shutdown-timeout 15: new connections refused at once (listener
+	# closed), the RETR completes with sha256 ok, ftpgw exits 0 as soon as
+	# the session ends
+	scenario "ops stop: SIGTERM drains a 64MiB RETR, exit 0" \
+		reaped sc_ops_stop_drain
+	# ops stop: SIGTERM during a 64MiB RETR read at 4 MiB/s,
+	# shutdown-timeout 2: ftpgw cuts it after ~2 s (client: data ends
+	# early, then '421 Service shutting down.' or the control connection
+	# closed) and exits 0
+	scenario "ops stop: shutdown-timeout 2 cuts a slow RETR, exit 0" \
+		reaped sc_ops_stop_timeout
 	lane_end
 }
 
@@ -565,11 +532,11 @@ sc_ops_ctl() {
 	cli_py --host "$SRV4" --port 21 --mode pasv opssession --ready "$d/ready" --info "$d/info" \
 		"slowretr:$OPS_64@$((16 << 20))" >"$d/slow.out" 2>&1 &
 	slow=$!
-	ops_wait_file "$d/ready" 20 || { cat "$d/slow.out"; return 1; }
+	wait_file "$d/ready" 20 || { cat "$d/slow.out"; return 1; }
 	me=$(cat "$d/info")
-	ops_ctl sessions >"$d/sess1" || { echo "FAIL: ftpgwctl sessions"; return 1; }
+	gw_ctl main sessions >"$d/sess1" || { echo "FAIL: ftpgwctl sessions"; return 1; }
 	sleep 1
-	ops_ctl sessions >"$d/sess2" || { echo "FAIL: ftpgwctl sessions"; return 1; }
+	gw_ctl main sessions >"$d/sess2" || { echo "FAIL: ftpgwctl sessions"; return 1; }
 	cat "$d/sess1" "$d/sess2"
 	[ "$(head -n1 "$d/sess1")" = "# id client server app state bytes-up bytes-down age-seconds user" ] ||
 		{ echo "FAIL: header of ftpgwctl sessions"; return 1; }
@@ -596,7 +563,7 @@ sc_ops_ctl() {
 		ops_delta "$d/s0" "$d/s1" data_bytes_to_server $OPS_1M_SIZE &&
 		ops_delta "$d/s0" "$d/s1" sessions_refused_other 0 || return 1
 	# Usage errors: exit 2; a socket nobody listens on: exit 1 and a message.
-	out=$(ops_ctl frobnicate 2>&1)
+	out=$(gw_ctl main frobnicate 2>&1)
 	rc=$?
 	[ "$rc" = 2 ] && [[ $out == *usage* ]] || { echo "FAIL: ftpgwctl frobnicate: exit $rc, $out"; return 1; }
 	echo "ftpgwctl frobnicate: exit 2, ${out%%$'\n'*}"
@@ -673,7 +640,7 @@ sc_ops_metrics() {
 	ops_quiet_stats "$d/stats" || return 1
 	in_ns "$NS_GW" curl -q -sS --max-time 10 -D "$d/head" -o "$d/body" "http://$OPS_METRICS/metrics" ||
 		{ echo "FAIL: curl http://$OPS_METRICS/metrics"; return 1; }
-	ops_stats "$d/stats2" || return 1
+	gw_stats main "$d/stats2" || return 1
 	cmp -s "$d/stats" "$d/stats2" || { echo "FAIL: the counters moved while the lane was idle"; diff "$d/stats" "$d/stats2"; return 1; }
 	head -n 3 "$d/head"
 	st=$(head -n1 "$d/head" | tr -d '\r')
@@ -698,8 +665,8 @@ sc_ops_xferlog_rotate() {
 	[ "$(wc -l <"$d/old")" = 1 ] || { echo "FAIL: $(wc -l <"$d/old") lines in the moved file, expected 1"; return 1; }
 	ops_xfer_line "$d/old" 1 $OPS_1M_SIZE '(^|/)file-1MiB$' o c || return 1
 	log_mark "$LANE_DIR/ftpgw.log"
-	kill -HUP "$(ops_gw_pid)"
-	ops_wait_log 'configuration reloaded' 5 || return 1
+	kill -HUP "$(gw_pid main)"
+	wait_log "$LANE_DIR/ftpgw.log" 'configuration reloaded' 5 || return 1
 	cli_py --host "$SRV4" --port 21 opssession retr:file-1B || return 1
 	[ -f "$xl" ] || { echo "FAIL: no new $xl after SIGHUP"; return 1; }
 	[ "$(wc -l <"$xl")" = 1 ] || { echo "FAIL: $(wc -l <"$xl") lines in the new file, expected 1"; cat "$xl"; return 1; }
@@ -710,16 +677,35 @@ sc_ops_xferlog_rotate() {
 
 lane_ops_ctl() {
 	lane_begin ops-ctl setup_ops_ctl
-	scenario "ops logs: summary line '#ID end: client $CLI4:PORT server $SRV4:21 app ftp user \"$IT_USER\" transfers 3 bytes up/down' with the exact sizes (RETR 1MiB, STOR 1MiB, RETR 1B); session lines carry #ID; no password in the log ('C> PASS ****'; a wrong password nowhere); xferlog: one line per RETR/STOR with size, path, o/i, user, c" \
-		ops_run sc_ops_logs
-	scenario "ops logs: ABOR after 1MiB of a 64MiB RETR (EPSV): one xferlog line, completion i, its byte count equal to the session summary's bytes down (what the gateway relayed)" \
-		ops_run sc_ops_xferlog_abort
-	scenario "ops ftpgwctl: during a 64MiB RETR 'sessions' lists it in state transfer with growing bytes-down; after it and a PORT RETR+STOR 1MiB, 'stats' grew by sessions_total 2, data_channels passive 1 / active 2, data_bytes to_client 65MiB / to_server 1MiB; unknown command exit 2 (usage), wrong socket path exit 1 with a message" \
-		ops_run sc_ops_ctl
-	scenario "ops metrics: GET http://$OPS_METRICS/metrics from gw: 200 text/plain, every family with # HELP and # TYPE (gauge/counter), every value equal to ftpgwctl stats; GET /nothing-here 404" \
-		ops_run sc_ops_metrics
-	scenario "ops logs: transfer-log rotation: moved away, it gets the RETR before SIGHUP; after SIGHUP a new file at the configured path gets the next RETR" \
-		ops_run sc_ops_xferlog_rotate
+	# ops logs: summary line '#ID end: client $CLI4:PORT server $SRV4:21
+	# app ftp user "$IT_USER" transfers 3 bytes up/down' with the exact
+	# sizes (RETR 1MiB, STOR 1MiB, RETR 1B); session lines carry #ID; no
+	# password in the log ('C> PASS ****'; a wrong password nowhere);
+	# xferlog: one line per RETR/STOR with size, path, o/i, user, c
+	scenario "ops logs: summary line, no password, xferlog lines" \
+		reaped sc_ops_logs
+	# ops logs: ABOR after 1MiB of a 64MiB RETR (EPSV): one xferlog line,
+	# completion i, its byte count equal to the session summary's bytes
+	# down (what the gateway relayed)
+	scenario "ops logs: an ABORted RETR in the xferlog" \
+		reaped sc_ops_xferlog_abort
+	# ops ftpgwctl: during a 64MiB RETR 'sessions' lists it in state
+	# transfer with growing bytes-down; after it and a PORT RETR+STOR
+	# 1MiB, 'stats' grew by sessions_total 2, data_channels passive 1 /
+	# active 2, data_bytes to_client 65MiB / to_server 1MiB; unknown
+	# command exit 2 (usage), wrong socket path exit 1 with a message
+	scenario "ops ftpgwctl: sessions during a RETR, stats, usage errors" \
+		reaped sc_ops_ctl
+	# ops metrics: GET http://$OPS_METRICS/metrics from gw: 200
+	# text/plain, every family with # HELP and # TYPE (gauge/counter),
+	# every value equal to ftpgwctl stats; GET /nothing-here 404
+	scenario "ops metrics: /metrics equals ftpgwctl stats, 404 elsewhere" \
+		reaped sc_ops_metrics
+	# ops logs: transfer-log rotation: moved away, it gets the RETR before
+	# SIGHUP; after SIGHUP a new file at the configured path gets the next
+	# RETR
+	scenario "ops logs: transfer-log rotation on SIGHUP" \
+		reaped sc_ops_xferlog_rotate
 	lane_end
 }
 
@@ -779,7 +765,7 @@ sc_ops_nft() {
 }
 
 ops_nft_lane() {
-	local m=$1 peer4=$2 peer6=$3 x="RETR+STOR 1MiB sha256 through ftpgw (its stats), rules: ftpgw -R | nft -f -"
+	local m=$1 peer4=$2 peer6=$3 x="RETR+STOR 1MiB, rules of ftpgw -R in nft"
 	scenario "ops nft $m v4 PASV: $x" sc_ops_nft pasv "$SRV4" --expect-pasv-host "$SRV4" ${peer4:+--expect-data-peer $peer4}
 	scenario "ops nft $m v4 PORT: $x" sc_ops_nft port "$SRV4" ${peer4:+--expect-data-peer $peer4}
 	scenario "ops nft $m v6 EPSV: $x" sc_ops_nft epsv "$SRV6" ${peer6:+--expect-data-peer $peer6}

@@ -47,57 +47,15 @@ rob_gw_start() {
 	extra_gw_start "$@"
 }
 
-# rob_gw_stop NAME: as gw_stop, for a gateway of rob_gw_start.
-rob_gw_stop() { gw_stop_pid "$LANE_DIR/gw-$1.pid" "$LANE_DIR/gw-$1.log" "ftpgw $1"; }
-
 # rob_lane_end: stop the lane's extra gateways (a TAP line each), then lane_end.
 rob_lane_end() {
 	local name
 	if [ "$LANE_STATE" = up ]; then
 		for name in "${ROB_GWS[@]}"; do
-			if rob_gw_stop "$name" >"$LANE_DIR/stop-$name.log" 2>&1; then
-				result "ok - $LANE: ftpgw \"$name\" still alive at the end of the lane, exits 0 on SIGTERM, no sanitizer report"
-			else
-				result "not ok - $LANE: ftpgw \"$name\" still alive at the end of the lane, exits 0 on SIGTERM, no sanitizer report"
-				diag_file "$LANE_DIR/stop-$name.log" 8
-				result "# ftpgw $name log (last 20 lines):"
-				diag_file "$LANE_DIR/gw-$name.log" 20
-			fi
+			gw_stop_result "$name" "$LANE: extra ftpgw \"$name\" exits 0 on SIGTERM"
 		done
 	fi
 	lane_end
-}
-
-# rob_sc NAME FN ARGS: scenario, then the lines FN wrote to $LANE_DIR/diag
-# become TAP diagnostics (also when it passed).
-rob_sc() {
-	rm -f "$LANE_DIR/diag"
-	scenario "$@"
-	if [ -s "$LANE_DIR/diag" ]; then
-		sed 's/^/# /' "$LANE_DIR/diag" >>"$LANE_DIR/results"
-	fi
-	rm -f "$LANE_DIR/diag"
-}
-rob_diag() { echo "$*"; echo "$*" >>"$LANE_DIR/diag"; }
-
-# rob_gwlog NAME: the log file of gateway NAME ("" or main: ftpgw.log).
-rob_gwlog() {
-	case ${1:-main} in
-	main) echo "$LANE_DIR/ftpgw.log" ;;
-	*) echo "$LANE_DIR/gw-$1.log" ;;
-	esac
-}
-rob_gwpid() {
-	case ${1:-main} in
-	main) cat "$LANE_DIR/ftpgw.pid" ;;
-	*) cat "$LANE_DIR/gw-$1.pid" ;;
-	esac
-}
-rob_ctlsock() {
-	case ${1:-main} in
-	main) echo "$LANE_DIR/ctl.sock" ;;
-	*) echo "$LANE_DIR/ctl-$1.sock" ;;
-	esac
 }
 
 # rob_fail_tail GW: for a failing scenario on an extra gateway (the
@@ -105,57 +63,16 @@ rob_ctlsock() {
 rob_fail_tail() {
 	local f
 	[ "${1:-main}" = main ] && return 1
-	f=$(rob_gwlog "$1")
+	f=$(gw_logf "$1")
 	echo "ftpgw ($1) log since the scenario began (last 8 lines):"
 	log_new "$f" | tail -n 8
-	return 1
-}
-
-# rob_log_wants FILE ERE WHAT: FILE got a line matching ERE since log_mark.
-rob_log_wants() {
-	local hit
-	hit=$(log_new "$1" | grep -E -m1 -- "$2") ||
-		{ echo "FAIL: no line for $3 in ${1##*/} (/$2/)"; return 1; }
-	echo "${1##*/} ($3): ${hit:0:200}"
-}
-
-# rob_log_lacks FILE ERE WHAT: FILE got no line matching ERE since log_mark.
-rob_log_lacks() {
-	local hit
-	if hit=$(log_new "$1" | grep -E -- "$2"); then
-		echo "FAIL: ${1##*/} shows $3:"
-		echo "$hit" | head -n 5
-		return 1
-	fi
-	echo "${1##*/}: no $3"
-}
-
-# rob_sessions GW: ftpgwctl sessions of gateway GW (main or a name).
-rob_sessions() {
-	ip netns exec "$NS_GW" "$(dirname "$FTPGW")/ftpgwctl" -s "$(rob_ctlsock "$1")" sessions
-}
-
-# rob_no_sessions GW [SECONDS]: within SECONDS (default 5) ftpgwctl lists
-# no session (the header line only).
-rob_no_sessions() {
-	local gw=$1 t=${2:-5} i out
-	for i in $(seq $((t * 5))); do
-		out=$(rob_sessions "$gw") || { echo "FAIL: ftpgwctl failed: $out"; return 1; }
-		if [ "$(printf '%s\n' "$out" | grep -vc '^#')" = 0 ]; then
-			echo "ftpgwctl sessions ($gw): none left after $(awk -v i="$i" 'BEGIN { printf "%.1f", i / 5 }') s"
-			return 0
-		fi
-		sleep 0.2
-	done
-	echo "FAIL: ftpgw ($gw) still has sessions $t s later:"
-	printf '%s\n' "$out"
 	return 1
 }
 
 # rob_normal GW HOST PORT: gateway GW is alive and serves a normal session
 # (login, RETR 1 MiB sha256) at HOST:PORT.
 rob_normal() {
-	alive "$(rob_gwpid "$1")" || { echo "FAIL: ftpgw ($1) died"; return 1; }
+	alive "$(gw_pid "$1")" || { echo "FAIL: ftpgw ($1) died"; return 1; }
 	echo "== a normal session through ftpgw ($1) at $2:$3"
 	cli_py --host "$2" --port "$3" many --count 1
 }
@@ -183,11 +100,11 @@ sc_rob_blocked() {
 	local eres=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do eres+=("$1"); shift; done
 	shift
-	gwlog=$(rob_gwlog "$gw")
+	gwlog=$(gw_logf "$gw")
 	log_mark "$LANE_DIR/vsftpd.log" "$gwlog"
 	cli_py --host "$host" --port "$port" rob-seq "$@" || return 1
 	for ere in "${eres[@]}"; do
-		rob_log_wants "$gwlog" "$ere" "the refusal" || return 1
+		log_wants "$gwlog" "$ere" "the refusal" || return 1
 	done
 	rob_srv_cmds '"(NOOP|FEAT)"$' >/dev/null ||
 		{ echo "FAIL: vsftpd's log does not show the session's closing NOOP/FEAT (the next check would prove nothing)"; return 1; }
@@ -207,7 +124,7 @@ sc_rob_blocked() {
 sc_rob_forwarded() {
 	local gw=$1 host=$2 port=$3 verbs=$4 v gwlog
 	shift 5
-	gwlog=$(rob_gwlog "$gw")
+	gwlog=$(gw_logf "$gw")
 	log_mark "$LANE_DIR/vsftpd.log" "$gwlog"
 	cli_py --host "$host" --port "$port" rob-seq "$@" || return 1
 	for v in $verbs; do
@@ -215,7 +132,7 @@ sc_rob_forwarded() {
 			{ echo "FAIL: vsftpd never got $v"; return 1; }
 	done
 	echo "vsftpd got $verbs"
-	rob_log_lacks "$gwlog" 'strict:' '"strict:" line' || return 1
+	log_lacks "$gwlog" 'strict:' '"strict:" line' || return 1
 	rob_normal "$gw" "$host" "$port"
 }
 
@@ -255,13 +172,13 @@ sc_rob_killretr() {
 	cli_py --host "$SRV4" --port 21 rob-killretr --after $((4 << 20))
 	rc=$?
 	[ "$rc" = 137 ] || { echo "FAIL: the client exited with $rc, expected 137 (SIGKILL)"; return 1; }
-	rob_no_sessions main 5 || return 1
+	gw_no_sessions main 5 || return 1
 	for i in $(seq 25); do
 		log_new "$LANE_DIR/vsftpd.log" | grep -q 'FAIL DOWNLOAD' && break
 		sleep 0.2
 	done
-	rob_log_wants "$LANE_DIR/vsftpd.log" 'FAIL DOWNLOAD' "the aborted download" || return 1
-	rob_log_lacks "$LANE_DIR/vsftpd.log" 'OK DOWNLOAD' "OK DOWNLOAD" || return 1
+	log_wants "$LANE_DIR/vsftpd.log" 'FAIL DOWNLOAD' "the aborted download" || return 1
+	log_lacks "$LANE_DIR/vsftpd.log" 'OK DOWNLOAD' "OK DOWNLOAD" || return 1
 	rob_normal main "$SRV4" 21
 }
 
@@ -271,18 +188,18 @@ sc_rob_churn() {
 	pid=$(cat "$LANE_DIR/ftpgw.pid")
 	grep -qa __asan_init "$FTPGW" && san=1
 	cli_py --host "$SRV4" --port 2121 rob-sessions --count 50 --parallel 4 || return 1
-	rob_no_sessions main 5 || return 1
+	gw_no_sessions main 5 || return 1
 	fd0=$(ls "/proc/$pid/fd" | wc -l)
 	rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
 	cli_py --host "$SRV4" --port 2121 rob-sessions --count 1000 --parallel 4 || return 1
-	rob_no_sessions main 5 || return 1
+	gw_no_sessions main 5 || return 1
 	for i in $(seq 25); do
 		fd1=$(ls "/proc/$pid/fd" | wc -l)
 		[ "$fd1" -le "$fd0" ] && break
 		sleep 0.2
 	done
 	rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
-	rob_diag "open fds: $fd0 before, $fd1 after; VmRSS: $rss0 kB before, $rss1 kB after ($((rss1 - rss0)) kB)$([ $san = 1 ] && echo "; sanitizer build: VmRSS not enforced")"
+	sc_diag "open fds: $fd0 before, $fd1 after; VmRSS: $rss0 kB before, $rss1 kB after ($((rss1 - rss0)) kB)$([ $san = 1 ] && echo "; sanitizer build: VmRSS not enforced")"
 	[ "$fd1" -le "$fd0" ] || { echo "FAIL: $((fd1 - fd0)) descriptors more than before"; ls -l "/proc/$pid/fd"; return 1; }
 	if [ $san = 0 ] && [ $((rss1 - rss0)) -ge 2048 ]; then
 		echo "FAIL: VmRSS grew by $((rss1 - rss0)) kB"
@@ -358,7 +275,7 @@ sc_rob_bounce() {
 	log_mark "$LANE_DIR/vsftpd.log" "$LANE_DIR/ftpgw.log"
 	cli_py --host "$host" --port 21 --mode "$( [ "${host#*:}" = "$host" ] && echo pasv || echo epsv)" \
 		rob-seq --login --retr --step "$step" || return 1
-	rob_log_wants "$LANE_DIR/ftpgw.log" "$ere" "the bounce" || return 1
+	log_wants "$LANE_DIR/ftpgw.log" "$ere" "the bounce" || return 1
 	if rob_srv_cmds '"(PORT|EPRT) '; then
 		echo "FAIL: vsftpd got a PORT/EPRT (above)"
 		return 1
@@ -375,8 +292,8 @@ sc_rob_deny() {
 		--step 'DELE file-1B => ^502 Command not allowed by the gateway\.$' \
 		--step 'dele file-1B => ^502 Command not allowed by the gateway\.$' \
 		--step 'SITE HELP => ^214 ' || return 1
-	rob_log_wants "$LANE_DIR/ftpgw.log" 'denied by deny-commands: SITE EXEC' "SITE EXEC" || return 1
-	rob_log_wants "$LANE_DIR/ftpgw.log" 'denied by deny-commands: DELE' "DELE" || return 1
+	log_wants "$LANE_DIR/ftpgw.log" 'denied by deny-commands: SITE EXEC' "SITE EXEC" || return 1
+	log_wants "$LANE_DIR/ftpgw.log" 'denied by deny-commands: DELE' "DELE" || return 1
 	rob_srv_cmds '"SITE HELP"$' >/dev/null || { echo "FAIL: vsftpd did not get SITE HELP"; return 1; }
 	if rob_srv_cmds '"(DELE|dele|SITE +EXEC|site +exec)'; then
 		echo "FAIL: vsftpd got a denied command (above)"
@@ -396,50 +313,94 @@ lane_robust() {
 	ROB_STEPS2=("${ROB_STEPS[@]}")
 	rob_steps "$ROB_LOGIN_530" "${ROB_BEFORE_LOGIN[@]}"
 	x="vsftpd never gets it (its log shows the session's closing NOOP/FEAT), then a normal session"
-	rob_sc "robust strict: PASS before USER -> 503 'Login with USER first.' from the gateway, log 'strict:', $x" \
+	# robust strict: PASS before USER -> 503 'Login with USER first.' from
+	# the gateway, log 'strict:', $x
+	scenario "robust strict: PASS before USER -> 503 from the gateway" \
 		sc_rob_blocked main $SRV4 21 21 PASS '' 'strict: PASS before USER refused' -- \
 		--step 'PASS ftpgwtest => ^503 Login with USER first\.$'
-	rob_sc "robust strict: before login CWD LIST PASV RETR STOR SIZE PORT MKD -> 530 each from the gateway (log 'strict:'), SYST HELP OPTS and an unknown verb go to vsftpd (its log), which answers; $x" \
+	# robust strict: before login CWD LIST PASV RETR STOR SIZE PORT MKD ->
+	# 530 each from the gateway (log 'strict:'), SYST HELP OPTS and an
+	# unknown verb go to vsftpd (its log), which answers; $x
+	scenario "robust strict: transfer commands before login -> 530" \
 		sc_rob_blocked main $SRV4 21 21 'CWD|LIST|PASV|RETR|STOR|SIZE|PORT|MKD' 'SYST HELP OPTS XYZZ' \
 		'strict: CWD before login refused' 'strict: PASV before login refused' 'strict: PORT before login refused' -- \
 		"${ROB_STEPS[@]}" \
 		--step 'SYST => ^[25][0-9][0-9] ' --step 'HELP => ^[25][0-9][0-9] ' \
 		--step 'OPTS UTF8 ON => ^[25][0-9][0-9] ' --step 'XYZZ => ^5[0-9][0-9] '
-	rob_sc "robust strict: logged in, RETR STOR APPE STOU LIST NLST MLSD without PASV/PORT -> 425 'Use PORT, PASV, EPRT or EPSV first.' each (log 'strict:'), $x" \
+	# robust strict: logged in, RETR STOR APPE STOU LIST NLST MLSD without
+	# PASV/PORT -> 425 'Use PORT, PASV, EPRT or EPSV first.' each (log
+	# 'strict:'), $x
+	scenario "robust strict: transfers without PASV/PORT -> 425" \
 		sc_rob_blocked main $SRV4 21 21 'RETR|STOR|APPE|STOU|LIST|NLST|MLSD' '' \
 		'strict: RETR without PORT/PASV refused' 'strict: MLSD without PORT/PASV refused' -- --login \
 		"${ROB_STEPS2[@]}"
 	# 2. FTP bounce
-	rob_sc "robust bounce: PORT to a third host ($SRV4:50000) -> 501 'PORT refused', log, vsftpd gets no PORT; PASV RETR 1MiB on the session, then a normal session" \
+	# robust bounce: PORT to a third host ($SRV4:50000) -> 501 'PORT
+	# refused', log, vsftpd gets no PORT; PASV RETR 1MiB on the session,
+	# then a normal session
+	scenario "robust bounce: PORT to a third host -> 501" \
 		sc_rob_bounce $SRV4 'PORT to 203\.0\.113\.2:50000 refused' 'PORT 203,0,113,2,195,80 => ^501 PORT refused: '
-	rob_sc "robust bounce: PORT to the client's own address, port 21 -> 501 'PORT refused', log, vsftpd gets no PORT; then sessions work" \
+	# robust bounce: PORT to the client's own address, port 21 -> 501
+	# 'PORT refused', log, vsftpd gets no PORT; then sessions work
+	scenario "robust bounce: PORT to the client's port 21 -> 501" \
 		sc_rob_bounce $SRV4 'PORT to 198\.51\.100\.2:21 refused' 'PORT 198,51,100,2,0,21 => ^501 PORT refused: '
-	rob_sc "robust bounce: EPRT to a third host (v4 $SRV4) -> 501 'EPRT refused', log, vsftpd gets no EPRT; then sessions work" \
+	# robust bounce: EPRT to a third host (v4 $SRV4) -> 501 'EPRT
+	# refused', log, vsftpd gets no EPRT; then sessions work
+	scenario "robust bounce: EPRT to a third host (v4) -> 501" \
 		sc_rob_bounce $SRV4 'EPRT to 203\.0\.113\.2:50000 refused' 'EPRT |1|203.0.113.2|50000| => ^501 EPRT refused: '
-	rob_sc "robust bounce: EPRT to a third host (v6 $SRV6) -> 501 'EPRT refused', log, vsftpd gets no EPRT; then sessions work" \
+	# robust bounce: EPRT to a third host (v6 $SRV6) -> 501 'EPRT
+	# refused', log, vsftpd gets no EPRT; then sessions work
+	scenario "robust bounce: EPRT to a third host (v6) -> 501" \
 		sc_rob_bounce $SRV6 'EPRT to \[2001:db8:2::2\]:50000 refused' 'EPRT |2|2001:db8:2::2|50000| => ^501 EPRT refused: '
 	# 6. hostile input
-	rob_sc "robust hostile: malformed PORT (1,2,3 / 999,... / a,b,... / 7 numbers / 256 / empty) and EPRT (|1|x| / delimiter 1 / digit delimiters / family 3 / port 99999 / no final delimiter) -> 501 each, EPRT of the other family -> 522; vsftpd gets none; then PORT RETR 1MiB sha256" \
+	# robust hostile: malformed PORT (1,2,3 / 999,... / a,b,... / 7
+	# numbers / 256 / empty) and EPRT (|1|x| / delimiter 1 / digit
+	# delimiters / family 3 / port 99999 / no final delimiter) -> 501
+	# each, EPRT of the other family -> 522; vsftpd gets none; then PORT
+	# RETR 1MiB sha256
+	scenario "robust hostile: malformed PORT and EPRT -> 501" \
 		sc_rob_malformed_active
-	rob_sc "robust hostile: NUL and bare CR inside command lines -> 500, nothing smuggled to vsftpd (no MKD/DELE), bare LF ends a line (NOOP\\nNOOP -> 200 200, NOOP\\nDELE -> 200 502); then a normal session" \
+	# robust hostile: NUL and bare CR inside command lines -> 500, nothing
+	# smuggled to vsftpd (no MKD/DELE), bare LF ends a line (NOOP\nNOOP ->
+	# 200 200, NOOP\nDELE -> 200 502); then a normal session
+	scenario "robust hostile: NUL, bare CR, bare LF in command lines" \
 		sc_rob_hostile_input
-	rob_sc "robust hostile: slowloris (logged in, one byte a second for 10 s, no line end) beside a normal session's RETR 64MiB + STOR 1MiB sha256, which finish first; then its line gets 200; then a normal session" \
+	# robust hostile: slowloris (logged in, one byte a second for 10 s, no
+	# line end) beside a normal session's RETR 64MiB + STOR 1MiB sha256,
+	# which finish first; then its line gets 200; then a normal session
+	scenario "robust hostile: slowloris beside a normal session" \
 		sc_rob_then_normal main $SRV4 21 cli_py --host $SRV4 --port 21 rob-slowloris
 	# 4. limits
-	rob_sc "robust limits: 100 KB command line -> 500 'Command line too long.', then NOOP 200 and RETR 1MiB sha256 on the session; then a normal session" \
+	# robust limits: 100 KB command line -> 500 'Command line too long.',
+	# then NOOP 200 and RETR 1MiB sha256 on the session; then a normal
+	# session
+	scenario "robust limits: 100 KB command line -> 500" \
 		sc_rob_then_normal main $SRV4 21 cli_py --host $SRV4 --port 21 longline --length 102400
-	rob_sc "robust limits: deny-commands {SITE EXEC, DELE} -> 502 (any case, any spacing), SITE HELP passes, vsftpd never gets them, log; then a normal session" \
+	# robust limits: deny-commands {SITE EXEC, DELE} -> 502 (any case, any
+	# spacing), SITE HELP passes, vsftpd never gets them, log; then a
+	# normal session
+	scenario "robust limits: deny-commands {SITE EXEC, DELE} -> 502" \
 		sc_rob_deny
 	# 3. passive ports
-	rob_sc "robust passive ports: 30 PASVs on one session -> ports within $GW_PASV, not increasing, not consecutive; then RETR 1MiB sha256" \
+	# robust passive ports: 30 PASVs on one session -> ports within
+	# $GW_PASV, not increasing, not consecutive; then RETR 1MiB sha256
+	scenario "robust passive ports: 30 PASVs, random ports in the range" \
 		cli_py --host $SRV4 --port 21 rob-pasvports --count 30 --lo ${GW_PASV%-*} --hi ${GW_PASV#*-}
 	# 5. faults
-	rob_sc "robust faults: the client is SIGKILLed 4 MiB into a 64 MiB RETR -> within 5 s ftpgwctl lists no session, vsftpd logs FAIL DOWNLOAD; then a normal session" \
+	# robust faults: the client is SIGKILLed 4 MiB into a 64 MiB RETR ->
+	# within 5 s ftpgwctl lists no session, vsftpd logs FAIL DOWNLOAD;
+	# then a normal session
+	scenario "robust faults: the client SIGKILLed during a 64 MiB RETR" \
 		sc_rob_killretr
-	rob_sc "robust faults: 1000 sessions (login, NOOP, QUIT; pyftpdlib, 4 at a time) -> open fds back to where they were, VmRSS grew < 2 MiB; then a normal session" \
+	# robust faults: 1000 sessions (login, NOOP, QUIT; pyftpdlib, 4 at a
+	# time) -> open fds back to where they were, VmRSS grew < 2 MiB; then
+	# a normal session
+	scenario "robust faults: 1000 sessions: fds back, VmRSS < +2 MiB" \
 		sc_rob_churn
 	# 7. privileges
-	rob_sc "robust privileges: a gateway started as root without 'user' runs as uid 0 and logged 'running as root'" \
+	# robust privileges: a gateway started as root without 'user' runs as
+	# uid 0 and logged 'running as root'
+	scenario "robust privileges: root without 'user' warns 'running as root'" \
 		sc_rob_rootwarn
 	rob_lane_end
 }
@@ -506,9 +467,9 @@ sc_rob_pasv227() {
 	echo "== through the gateway ($GWC4:$((port + 7000)))"
 	sc_xfer pasv "$GWC4" $((port + 7000)) 1MiB --expect-pasv-host "$GWC4" || return 1
 	if [ -n "${3:-}" ]; then
-		rob_log_wants "$LANE_DIR/ftpgw.log" "$3" "the foreign 227" || return 1
+		log_wants "$LANE_DIR/ftpgw.log" "$3" "the foreign 227" || return 1
 	fi
-	rob_log_wants "$LANE_DIR/fakeftpd.log" "^[0-9:.]+ $port/$1 #[0-9]+ data connection from 203\.0\.113\.1:" \
+	log_wants "$LANE_DIR/fakeftpd.log" "^[0-9:.]+ $port/$1 #[0-9]+ data connection from 203\.0\.113\.1:" \
 		"the gateway's data connection to fakeftpd's own address" || return 1
 	rob_normal main "$GWC4" 9221
 }
@@ -535,9 +496,9 @@ except Exception as e:
 sys.exit("FAIL: the transfer worked: the gateway did not follow the 227")
 PY
 	[ $? = 0 ] || return 1
-	rob_log_wants "$LANE_DIR/ftpgw.log" '227 names 203\.0\.113\.99(:[0-9]+)?; following it \(follow-pasv-address\)' \
+	log_wants "$LANE_DIR/ftpgw.log" '227 names 203\.0\.113\.99(:[0-9]+)?; following it \(follow-pasv-address\)' \
 		"the followed 227" || return 1
-	rob_log_lacks "$LANE_DIR/fakeftpd.log" "^[0-9:.]+ $port/pasv-foreign #[0-9]+ data connection from" \
+	log_lacks "$LANE_DIR/fakeftpd.log" "^[0-9:.]+ $port/pasv-foreign #[0-9]+ data connection from" \
 		"a data connection from the gateway to fakeftpd's own address" || return 1
 	rob_normal main "$GWC4" 9221
 }
@@ -550,9 +511,9 @@ sc_rob_badreply() {
 	port=$(rob_fport "$1")
 	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
 	cli_py --host "$GWC4" --port $((port + 7000)) rob-seq --login --closed --step "HELP => $2" || return 1
-	rob_log_wants "$LANE_DIR/fakeftpd.log" "$port/$1 #[0-9]+ $4" "what fakeftpd did" || return 1
-	rob_log_wants "$LANE_DIR/ftpgw.log" "$3" "the bad reply" || return 1
-	rob_no_sessions main 5 || return 1
+	log_wants "$LANE_DIR/fakeftpd.log" "$port/$1 #[0-9]+ $4" "what fakeftpd did" || return 1
+	log_wants "$LANE_DIR/ftpgw.log" "$3" "the bad reply" || return 1
+	gw_no_sessions main 5 || return 1
 	rob_normal main "$GWC4" 9221
 }
 
@@ -562,8 +523,8 @@ sc_rob_closemid() {
 	port=$(rob_fport closemid)
 	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
 	cli_py --host "$GWC4" --port $((port + 7000)) rob-retrfail --max 15 || return 1
-	rob_log_wants "$LANE_DIR/fakeftpd.log" "$port/closemid #[0-9]+ closemid: closing" "the server's close" || return 1
-	rob_no_sessions main 5 || return 1
+	log_wants "$LANE_DIR/fakeftpd.log" "$port/closemid #[0-9]+ closemid: closing" "the server's close" || return 1
+	gw_no_sessions main 5 || return 1
 	rob_normal main "$GWC4" 9221
 }
 
@@ -575,12 +536,12 @@ sc_rob_stall() {
 	port=$(rob_fport stall)
 	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
 	cli_py --host "$GWC4" --port $((port + 7000)) rob-stall --stall-timeout 3 || return 1
-	rob_no_sessions main 5 || return 1
+	gw_no_sessions main 5 || return 1
 	for i in $(seq 25); do
 		log_new "$LANE_DIR/fakeftpd.log" | grep -q 'stall: the data connection was' && break
 		sleep 0.2
 	done
-	rob_log_wants "$LANE_DIR/fakeftpd.log" "$port/stall #[0-9]+ stall: the data connection was (closed|reset)" \
+	log_wants "$LANE_DIR/fakeftpd.log" "$port/stall #[0-9]+ stall: the data connection was (closed|reset)" \
 		"the gateway closing the server's data connection" || return 1
 	rob_normal main "$GWC4" 9221
 }
@@ -594,7 +555,7 @@ sc_rob_idle() {
 	log_mark "$LANE_DIR/gw-idle.log"
 	"$@" || rob_fail_tail idle || return 1
 	if [ -n "$ere" ]; then
-		rob_log_wants "$LANE_DIR/gw-idle.log" "$ere" "the timeout" || return 1
+		log_wants "$LANE_DIR/gw-idle.log" "$ere" "the timeout" || return 1
 	fi
 	rob_normal idle "$GWC4" 9301
 }
@@ -604,36 +565,71 @@ lane_robust_server() {
 	ROB_GWS=()
 	lane_begin robust-server setup_robust_server
 	x="then a normal session (vsftpd)"
-	rob_sc "robust server: 227 naming a third host (203.0.113.99) while fakeftpd listens on its own address -> the gateway connects to the control peer, logs it, PASV RETR+STOR 1MiB sha256; $x" \
+	# robust server: 227 naming a third host (203.0.113.99) while fakeftpd
+	# listens on its own address -> the gateway connects to the control
+	# peer, logs it, PASV RETR+STOR 1MiB sha256; $x
+	scenario "robust server: 227 naming a third host -> the control peer" \
 		sc_rob_pasv227 pasv-foreign '^227 .*\(203,0,113,99,' '227 names 203\.0\.113\.99(:[0-9]+)?; connecting to the control peer instead'
-	rob_sc "robust server: the same 227 through a listener with follow-pasv-address = true -> the gateway follows it (log), connects to 203.0.113.99 (absent: the transfer fails), fakeftpd gets no data connection" \
+	# robust server: the same 227 through a listener with
+	# follow-pasv-address = true -> the gateway follows it (log), connects
+	# to 203.0.113.99 (absent: the transfer fails), fakeftpd gets no data
+	# connection
+	scenario "robust server: follow-pasv-address = true follows the 227" \
 		sc_rob_follow
-	rob_sc "robust server: 227 without parentheses -> understood, PASV RETR+STOR 1MiB sha256; $x" \
+	# robust server: 227 without parentheses -> understood, PASV RETR+STOR
+	# 1MiB sha256; $x
+	scenario "robust server: 227 without parentheses" \
 		sc_rob_pasv227 pasv-noparen '^227 Entering Passive Mode 203,0,113,2,[0-9]+,[0-9]+$'
-	rob_sc "robust server: multi-line 227 (the address on its last line, after '227 ') -> understood, PASV RETR+STOR 1MiB sha256; $x" \
+	# robust server: multi-line 227 (the address on its last line, after
+	# '227 ') -> understood, PASV RETR+STOR 1MiB sha256; $x
+	scenario "robust server: multi-line 227" \
 		sc_rob_pasv227 pasv-multiline '^227-'
-	rob_sc "robust server: malformed 227 (five numbers) -> 425 'bad reply from the server' to the client, log; EPSV RETR 1MiB on the same session; $x" \
+	# robust server: malformed 227 (five numbers) -> 425 'bad reply from
+	# the server' to the client, log; EPSV RETR 1MiB on the same session;
+	# $x
+	scenario "robust server: malformed 227 -> 425" \
 		sc_rob_idle_main_badpasv
-	rob_sc "robust server: a 5000-byte reply line -> 421 'The server sent a malformed reply; closing.', session closed, log; $x" \
+	# robust server: a 5000-byte reply line -> 421 'The server sent a
+	# malformed reply; closing.', session closed, log; $x
+	scenario "robust server: a 5000-byte reply line -> 421" \
 		sc_rob_badreply longline '^421 The server sent a malformed reply; closing\.$' \
 		'the server sent a malformed or overlong reply' 'S> 214 x{20}'
-	rob_sc "robust server: a 2002-line reply -> 421 'The server sent a malformed reply; closing.', session closed, log; $x" \
+	# robust server: a 2002-line reply -> 421 'The server sent a malformed
+	# reply; closing.', session closed, log; $x
+	scenario "robust server: a 2002-line reply -> 421" \
 		sc_rob_badreply manylines '^421 The server sent a malformed reply; closing\.$' \
 		'the server sent a malformed or overlong reply' 'S> 214- \(2002 lines\)'
-	rob_sc "robust server: the server closes the control connection while HELP waits for its reply -> 421 'the server closed the connection.', session closed; $x" \
+	# robust server: the server closes the control connection while HELP
+	# waits for its reply -> 421 'the server closed the connection.',
+	# session closed; $x
+	scenario "robust server: control closed while HELP waits -> 421" \
 		sc_rob_badreply closehelp '^421 Service not available: the server closed the connection\.$' \
 		'end: .*server closed' 'closehelp: closing'
-	rob_sc "robust server: the server closes data and control 8 MiB into a 64 MiB RETR -> the client gets < 64 MiB and 421/426/451 within 15 s, no session left; $x" \
+	# robust server: the server closes data and control 8 MiB into a 64
+	# MiB RETR -> the client gets < 64 MiB and 421/426/451 within 15 s, no
+	# session left; $x
+	scenario "robust server: data and control closed mid-RETR" \
 		sc_rob_closemid
-	rob_sc "robust server: the server's data connection stalls (sends nothing) -> the client's own 3 s timeout, it leaves; within 5 s no session left and the server's data connection closed; $x" \
+	# robust server: the server's data connection stalls (sends nothing)
+	# -> the client's own 3 s timeout, it leaves; within 5 s no session
+	# left and the server's data connection closed; $x
+	scenario "robust server: a stalled data connection is dropped" \
 		sc_rob_stall
-	rob_sc "robust server: a server that never sends its greeting, idle-timeout = 3 -> the client gets 421 'Idle timeout' 2.5..6 s after connecting, then the close; log" \
+	# robust server: a server that never sends its greeting, idle-timeout
+	# = 3 -> the client gets 421 'Idle timeout' 2.5..6 s after connecting,
+	# then the close; log
+	scenario "robust server: no greeting, idle-timeout = 3 -> 421" \
 		sc_rob_idle 'idle for 3 seconds' cli_py --host $GWC4 --port 9309 rob-wait \
 		--want '^421 Idle timeout: closing control connection\.$' --min 2.5 --max 6
-	rob_sc "robust limits: idle-timeout = 3 -> 421 'Idle timeout' 2.5..5 s after the login, then the close; log; then a normal session" \
+	# robust limits: idle-timeout = 3 -> 421 'Idle timeout' 2.5..5 s after
+	# the login's PASS (the client's last command), then the close; log;
+	# then a normal session
+	scenario "robust limits: idle-timeout = 3 -> 421 after the login" \
 		sc_rob_idle 'idle for 3 seconds' cli_py --host $GWC4 --port 9301 rob-wait --login \
 		--want '^421 Idle timeout: closing control connection\.$' --min 2.5 --max 5
-	rob_sc "robust limits: idle-timeout = 3, a 64 MiB RETR read slowly over 6 s is not idle -> 226, sha256" \
+	# robust limits: idle-timeout = 3, a 64 MiB RETR read slowly over 6 s
+	# is not idle -> 226, sha256
+	scenario "robust limits: idle-timeout = 3, a slow 64 MiB RETR is not idle" \
 		sc_rob_idle '' cli_py --host $GWC4 --port 9301 rob-slowretr --seconds 6
 	# The idle time after a transfer: the client reads slowly (6.4 MiB/s)
 	# for 4.2 s, then the rest at full speed, so the data ends between the
@@ -642,7 +638,10 @@ lane_robust_server() {
 	# of the transfer for 2 s < 3 s: NOOP must get 200.  (A timer that is
 	# not restarted when the data ends fires at 6 s, with the session idle
 	# for less than 2 s: what ftpgw did when this was written.)
-	rob_sc "robust limits: idle-timeout = 3, the idle time counts from the end of a transfer: 64 MiB RETR read slowly for 4.2 s then at full speed, NOOP 2 s after the 226 -> 200" \
+	# robust limits: idle-timeout = 3, the idle time counts from the end
+	# of a transfer: 64 MiB RETR read slowly for 4.2 s then at full speed,
+	# NOOP 2 s after the 226 -> 200
+	scenario "robust limits: idle-timeout = 3 counts from the end of a transfer" \
 		sc_rob_idle '' cli_py --host $GWC4 --port 9301 rob-slowretr --seconds 10 --fast-after 4.2 --then-wait 2
 	rob_lane_end
 }
@@ -657,7 +656,7 @@ sc_rob_idle_main_badpasv() {
 	echo "== through the gateway"
 	cli_py --host "$GWC4" --port $((port + 7000)) --mode epsv rob-seq --login --retr \
 		--step "PASV => ^425 Can't open data connection: bad reply from the server\.$" || return 1
-	rob_log_wants "$LANE_DIR/ftpgw.log" 'malformed 227 reply from the server' "the malformed 227" || return 1
+	log_wants "$LANE_DIR/ftpgw.log" 'malformed 227 reply from the server' "the malformed 227" || return 1
 	rob_normal main "$GWC4" 9221
 }
 
@@ -710,9 +709,9 @@ EOF
 sc_rob_limit() {
 	local gw=$1 port=$2 ere=$3
 	shift 3
-	log_mark "$(rob_gwlog "$gw")"
+	log_mark "$(gw_logf "$gw")"
 	cli_py --host "$GWC4" --port "$port" rob-hold "$@" || rob_fail_tail "$gw" || return 1
-	rob_log_wants "$(rob_gwlog "$gw")" "$ere" "the refusal" || return 1
+	log_wants "$(gw_logf "$gw")" "$ere" "the refusal" || return 1
 	rob_normal "$gw" "$GWC4" "$port"
 }
 
@@ -723,7 +722,7 @@ sc_rob_connect() {
 	d0=$(ip netns exec "$NS_SRV" iptables -w -L INPUT -n -v -x | awk '/dpt:2299/ { print $1 }')
 	cli_py --host "$GWC4" --port "$port" rob-wait --want "$want" --min "$min" --max "$max" ||
 		rob_fail_tail timeouts || return 1
-	rob_log_wants "$LANE_DIR/gw-timeouts.log" "$ere" "the dead server" || return 1
+	log_wants "$LANE_DIR/gw-timeouts.log" "$ere" "the dead server" || return 1
 	if [ "$port" = 9052 ]; then
 		d1=$(ip netns exec "$NS_SRV" iptables -w -L INPUT -n -v -x | awk '/dpt:2299/ { print $1 }')
 		echo "srv dropped $((d1 - d0)) packets to port 2299"
@@ -735,7 +734,7 @@ sc_rob_connect() {
 sc_rob_datatimeout() {
 	log_mark "$LANE_DIR/gw-timeouts.log"
 	cli_py --host "$GWC4" --port 9051 rob-datatimeout --wait 3.5 || rob_fail_tail timeouts || return 1
-	rob_log_wants "$LANE_DIR/gw-timeouts.log" 'timed out waiting for the data connection' "the data timeout" || return 1
+	log_wants "$LANE_DIR/gw-timeouts.log" 'timed out waiting for the data connection' "the data timeout" || return 1
 	rob_normal timeouts "$GWC4" 9051
 }
 
@@ -748,24 +747,46 @@ lane_robust_limits() {
 	rob_steps '^530 ' "${ROB_BEFORE_LOGIN[@]}"
 	# 1. strict = no: the same commands reach the server, which answers.
 	x="no 'strict:' in the gateway log; then a normal session"
-	rob_sc "robust strict=no: PASS before USER goes to vsftpd (its log shows PASS; it answers 503 itself), $x" \
+	# robust strict=no: PASS before USER goes to vsftpd (its log shows
+	# PASS; it answers 503 itself), $x
+	scenario "robust strict=no: PASS before USER goes to vsftpd" \
 		sc_rob_forwarded main $GWC4 9021 PASS -- --step 'PASS ftpgwtest => ^503 '
-	rob_sc "robust strict=no: before login CWD LIST PASV RETR STOR SIZE PORT MKD go to vsftpd (its log shows them; it answers 530 itself), $x" \
+	# robust strict=no: before login CWD LIST PASV RETR STOR SIZE PORT MKD
+	# go to vsftpd (its log shows them; it answers 530 itself), $x
+	scenario "robust strict=no: transfer commands before login go to vsftpd" \
 		sc_rob_forwarded main $GWC4 9021 'CWD LIST PASV RETR STOR SIZE PORT MKD' -- "${ROB_STEPS[@]}"
-	rob_sc "robust strict=no: logged in, RETR STOR LIST NLST without PASV/PORT go to vsftpd (its log shows them; it answers 425 'Use PORT or PASV first.' itself), $x" \
+	# robust strict=no: logged in, RETR STOR LIST NLST without PASV/PORT
+	# go to vsftpd (its log shows them; it answers 425 'Use PORT or PASV
+	# first.' itself), $x
+	scenario "robust strict=no: transfers without PASV/PORT go to vsftpd" \
 		sc_rob_forwarded main $GWC4 9021 'RETR STOR LIST NLST' -- --login "${ROB_STEPS2[@]}"
 	# 4. limits
-	rob_sc "robust limits: max-sessions = 3: three sessions open, the 4th gets 421 'Too many connections; try again later.' and is closed, log; then a normal session" \
+	# robust limits: max-sessions = 3: three sessions open, the 4th gets
+	# 421 'Too many connections; try again later.' and is closed, log;
+	# then a normal session
+	scenario "robust limits: max-sessions = 3: the 4th gets 421" \
 		sc_rob_limit maxs 9031 'refused: max-sessions reached' --hold 3
-	rob_sc "robust limits: max-sessions-per-client = 2 (max-sessions 50): two sessions from $CLI4 open, its 3rd gets 421 and is closed, one from $CLI6 still gets 220, log; then a normal session" \
+	# robust limits: max-sessions-per-client = 2 (max-sessions 50): two
+	# sessions from $CLI4 open, its 3rd gets 421 and is closed, one from
+	# $CLI6 still gets 220, log; then a normal session
+	scenario "robust limits: max-sessions-per-client = 2: the 3rd gets 421" \
 		sc_rob_limit percli 9041 'client 198\.51\.100\.2:[0-9]+ refused: max-sessions-per-client reached' \
 		--hold 2 --extra-host $GWC6
-	rob_sc "robust limits: data-timeout = 2: PASV, no data connection for 3.5 s -> log 'timed out waiting for the data connection', RETR gets 4xx/5xx, NOOP 200, RETR 1MiB sha256 on the session; then a normal session" \
+	# robust limits: data-timeout = 2: PASV, no data connection for 3.5 s
+	# -> log 'timed out waiting for the data connection', RETR gets
+	# 4xx/5xx, NOOP 200, RETR 1MiB sha256 on the session; then a normal
+	# session
+	scenario "robust limits: data-timeout = 2: no data connection -> log" \
 		sc_rob_datatimeout
-	rob_sc "robust limits: connect-timeout = 2, the server's SYNs dropped (iptables in srv) -> 421 'the server does not answer.' 1.5..4.5 s after connecting, log; then a normal session" \
+	# robust limits: connect-timeout = 2, the server's SYNs dropped
+	# (iptables in srv) -> 421 'the server does not answer.' 1.5..4.5 s
+	# after connecting, log; then a normal session
+	scenario "robust limits: connect-timeout = 2, SYNs dropped -> 421" \
 		sc_rob_connect 9052 '^421 Service not available: the server does not answer\.$' 1.5 4.5 \
 		'connect to the server timed out'
-	rob_sc "robust limits: the server's port refuses (RST) -> 421 'the server cannot be reached.' within 2 s, log; then a normal session" \
+	# robust limits: the server's port refuses (RST) -> 421 'the server
+	# cannot be reached.' within 2 s, log; then a normal session
+	scenario "robust limits: the server's port refuses (RST) -> 421" \
 		sc_rob_connect 9053 '^421 Service not available: the server cannot be reached\.$' 0 2 \
 		'cannot connect to 203\.0\.113\.2:2298'
 	rob_lane_end
@@ -798,12 +819,12 @@ sc_rob_privs() {
 		grep -E '^(Uid|Gid|CapPrm|CapEff):' "/proc/$p/status"
 		uid=$(awk '/^Uid:/ { print $2 "," $3 "," $4 "," $5 }' "/proc/$p/status")
 		cap=$(awk '/^CapEff:/ { print $2 }' "/proc/$p/status")
-		rob_diag "ftpgw pid $p (user = nobody): Uid $uid, CapEff $cap"
+		sc_diag "ftpgw pid $p (user = nobody): Uid $uid, CapEff $cap"
 		[ "$uid" = 65534,65534,65534,65534 ] || { echo "FAIL: pid $p: Uid $uid, expected 65534 (nobody) for all four"; return 1; }
 		[ "$cap" = 0000000000001000 ] || { echo "FAIL: pid $p: CapEff $cap, expected 0000000000001000 (CAP_NET_ADMIN only)"; return 1; }
 		n=$((n + 1))
 	done
-	rob_diag "$n processes checked (the supervisor and $((n - 1)) workers, or the only process)"
+	sc_diag "$n processes checked (the supervisor and $((n - 1)) workers, or the only process)"
 	grep -m1 'running as user "nobody"' "$LANE_DIR/ftpgw.log" ||
 		{ echo "FAIL: no 'running as user \"nobody\"' line in the log"; return 1; }
 	if grep 'running as root' "$LANE_DIR/ftpgw.log"; then
@@ -865,7 +886,7 @@ PY
 	grep -m2 'pipe budget:' "$log" || { echo "FAIL: no 'pipe budget:' line in the log (as nobody)"; return 1; }
 	splice=$(grep -c 'data relay ended (splice)' "$log")
 	copy=$(grep -c 'data relay ended (copy)' "$log")
-	rob_diag "data channels done: $splice splice, $copy copy"
+	sc_diag "data channels done: $splice splice, $copy copy"
 	[ "$copy" -gt 0 ] || { echo "FAIL: no data channel copied: the pipe budget was never reached"; return 1; }
 	[ "$splice" -gt 0 ] || { echo "FAIL: no data channel spliced"; return 1; }
 }
@@ -874,15 +895,25 @@ lane_robust_priv() {
 	local x="RETR+STOR 1MiB,64MiB sha256 (ftplib), data peer is the server"
 	ROB_GWS=()
 	lane_begin robust-priv setup_robust_priv
-	rob_sc "robust privileges: user = nobody, tproxy on 8021, passive $GW_PASV -> /proc/PID/status of the supervisor and each worker: Uid 65534, CapEff 0000000000001000 (CAP_NET_ADMIN only), log 'running as user', no 'running as root'" \
+	# robust privileges: user = nobody, tproxy on 8021, passive $GW_PASV
+	# -> /proc/PID/status of the supervisor and each worker: Uid 65534,
+	# CapEff 0000000000001000 (CAP_NET_ADMIN only), log 'running as user',
+	# no 'running as root'
+	scenario "robust privileges: user = nobody: uid and capabilities" \
 		sc_rob_privs
-	rob_sc "robust privileges: user = nobody, tproxy v4 PASV: $x" \
+	# robust privileges: user = nobody, tproxy v4 PASV: $x
+	scenario "robust privileges: user = nobody, tproxy v4 PASV" \
 		sc_xfer pasv $SRV4 21 1MiB,64MiB --expect-pasv-host $SRV4 --expect-data-peer $SRV4
-	rob_sc "robust privileges: user = nobody, tproxy v4 PORT: $x" \
+	# robust privileges: user = nobody, tproxy v4 PORT: $x
+	scenario "robust privileges: user = nobody, tproxy v4 PORT" \
 		sc_xfer port $SRV4 21 1MiB,64MiB --expect-data-peer $SRV4
-	rob_sc "robust privileges: user = nobody, tproxy v6 EPSV: $x" \
+	# robust privileges: user = nobody, tproxy v6 EPSV: $x
+	scenario "robust privileges: user = nobody, tproxy v6 EPSV" \
 		sc_xfer epsv $SRV6 21 1MiB,64MiB --expect-data-peer $SRV6
-	rob_sc "robust privileges: pipe budget: 64 parallel slow RETR 1MiB as nobody (more pipe bytes than fs.pipe-user-pages-soft allows): every sha256 ok, 'pipe budget:' logged, some data channels splice and some copy" \
+	# robust privileges: pipe budget: 64 parallel slow RETR 1MiB as nobody
+	# (more pipe bytes than fs.pipe-user-pages-soft allows): every sha256
+	# ok, 'pipe budget:' logged, some data channels splice and some copy
+	scenario "robust privileges: pipe budget: 64 slow RETRs, splice and copy" \
 		sc_rob_pipe_budget
 	rob_lane_end
 }

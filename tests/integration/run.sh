@@ -227,25 +227,12 @@ sc_server_data() {
 	! echo "$new" | grep -qE "$other" || { echo "FAIL: the server saw a data command other than $kind"; return 1; }
 }
 
-# Logs: log_mark FILE... remembers their sizes; log_new FILE prints what was
-# appended since.
-declare -A LOG_MARK
-log_mark() {
-	local f
-	for f; do LOG_MARK[$f]=$(stat -c %s "$f" 2>/dev/null || echo 0); done
-}
-log_new() { tail -c +$((${LOG_MARK[$1]:-0} + 1)) "$1" 2>/dev/null; }
+# gw_log_wants ERE WHAT: the main gateway logged a line matching ERE since
+# the last log_mark of its log (lib.sh's log_wants).
+gw_log_wants() { log_wants "$LANE_DIR/ftpgw.log" "$1" "$2"; }
 
-# gw_log_wants ERE WHAT: the gateway logged a line matching ERE since the
-# last log_mark of its log.
-gw_log_wants() {
-	local hit
-	hit=$(log_new "$LANE_DIR/ftpgw.log" | grep -E -m1 -- "$1") ||
-		{ echo "FAIL: no gateway log line for $2 (/$1/)"; return 1; }
-	echo "gateway log ($2): ${hit:0:200}"
-}
-
-gw_alive() { alive "$(cat "$LANE_DIR/ftpgw.pid")" || { echo "FAIL: ftpgw died"; return 1; }; }
+# gw_alive [GW]: gateway GW (default: the lane's main one) still runs.
+gw_alive() { alive "$(gw_pid "${1:-main}")" || { echo "FAIL: ftpgw (${1:-main}) died"; return 1; }; }
 
 # sc_telnet HOST PORT: Telnet IAC sequences and three ways to send ABOR.
 sc_telnet() {
@@ -445,25 +432,38 @@ sc_expect_fail() {
 tls_matrix() {
 	local mode=$1 h4=$2 p4=$3 h6=$4 p6=$5 x
 	x="RETR+STOR 1MiB,64MiB + LIST on one session (5 PROT P data connections), sha256, vsftpd: no 522"
-	scenario "tls $mode v4 PASV, TLS both legs: $x (ftplib FTP_TLS)" sc_tls_py pasv $h4 $p4
-	scenario "tls $mode v4 PORT, TLS both legs: $x (ftplib FTP_TLS)" sc_tls_py port $h4 $p4
-	scenario "tls $mode v6 EPSV, TLS both legs: $x (ftplib FTP_TLS)" sc_tls_py epsv $h6 $p6
-	scenario "tls $mode v6 EPRT, TLS both legs: $x (ftplib FTP_TLS)" sc_tls_py eprt $h6 $p6
+	# tls $mode v4 PASV, TLS both legs: $x (ftplib FTP_TLS)
+	scenario "tls $mode v4 PASV: RETR+STOR 1MiB,64MiB + LIST (ftplib)" sc_tls_py pasv $h4 $p4
+	# tls $mode v4 PORT, TLS both legs: $x (ftplib FTP_TLS)
+	scenario "tls $mode v4 PORT: RETR+STOR 1MiB,64MiB + LIST (ftplib)" sc_tls_py port $h4 $p4
+	# tls $mode v6 EPSV, TLS both legs: $x (ftplib FTP_TLS)
+	scenario "tls $mode v6 EPSV: RETR+STOR 1MiB,64MiB + LIST (ftplib)" sc_tls_py epsv $h6 $p6
+	# tls $mode v6 EPRT, TLS both legs: $x (ftplib FTP_TLS)
+	scenario "tls $mode v6 EPRT: RETR+STOR 1MiB,64MiB + LIST (ftplib)" sc_tls_py eprt $h6 $p6
 	x="get 64MiB, put 64MiB, get 1MiB, ls on one session, sha256, vsftpd: no 522 (lftp ssl-force, PROT P)"
-	scenario "tls $mode v4 passive (PASV), TLS both legs: $x" sc_tls_lftp on $h4 $p4
-	scenario "tls $mode v4 active (PORT), TLS both legs: $x" sc_tls_lftp off $h4 $p4
-	scenario "tls $mode v6 passive (EPSV), TLS both legs: $x" sc_tls_lftp on $h6 $p6
-	scenario "tls $mode v6 active (EPRT), TLS both legs: $x" sc_tls_lftp off $h6 $p6
+	# tls $mode v4 passive (PASV), TLS both legs: $x
+	scenario "tls $mode v4 PASV: get/put 64MiB, get 1MiB, ls (lftp)" sc_tls_lftp on $h4 $p4
+	# tls $mode v4 active (PORT), TLS both legs: $x
+	scenario "tls $mode v4 PORT: get/put 64MiB, get 1MiB, ls (lftp)" sc_tls_lftp off $h4 $p4
+	# tls $mode v6 passive (EPSV), TLS both legs: $x
+	scenario "tls $mode v6 EPSV: get/put 64MiB, get 1MiB, ls (lftp)" sc_tls_lftp on $h6 $p6
+	# tls $mode v6 active (EPRT), TLS both legs: $x
+	scenario "tls $mode v6 EPRT: get/put 64MiB, get 1MiB, ls (lftp)" sc_tls_lftp off $h6 $p6
 	x="RETR 64MiB, STOR 64MiB, RETR 1MiB on one session, sha256, vsftpd: no 522 (curl --ssl-reqd)"
-	scenario "tls $mode v4 PASV, TLS both legs: $x" sc_tls_curl pasv ftp $h4 $p4
-	scenario "tls $mode v6 EPSV, TLS both legs: $x" sc_tls_curl epsv ftp $h6 $p6
-	scenario "tls $mode v4 PASV, TLS both legs: RETR+STOR 0B,1B sha256 (curl --ssl-reqd, data handshake after 150)" \
+	# tls $mode v4 PASV, TLS both legs: $x
+	scenario "tls $mode v4 PASV: RETR 64MiB, STOR 64MiB, RETR 1MiB (curl)" sc_tls_curl pasv ftp $h4 $p4
+	# tls $mode v6 EPSV, TLS both legs: $x
+	scenario "tls $mode v6 EPSV: RETR 64MiB, STOR 64MiB, RETR 1MiB (curl)" sc_tls_curl epsv ftp $h6 $p6
+	# tls $mode v4 PASV, TLS both legs: RETR+STOR 0B,1B sha256 (curl
+	# --ssl-reqd, data handshake after 150)
+	scenario "tls $mode v4 PASV: RETR+STOR 0B,1B (curl)" \
 		sc_tls_curl_small pasv $h4 $p4
 }
 
 # ---------------------------------------------------------------- lanes
 
-X64="RETR+STOR 0B,1B,1MiB,64MiB sha256 + LIST (ftplib)"
+# RETR+STOR of 0B, 1B, 1MiB and 64MiB, sha256 each, + LIST, on one session.
+X64="RETR+STOR 0B..64MiB + LIST (ftplib)"
 DMODE_UP() { echo "$1" | tr a-z A-Z; }
 
 write_conf() { cat >"$LANE_DIR/ftpgw.conf"; echo "ftpgw.conf:"; cat "$LANE_DIR/ftpgw.conf"; }
@@ -489,14 +489,24 @@ common_scenarios() {
 		scenario "$mode v6 $(DMODE_UP $dm): $X64" sc_xfer $dm $h6 $p6 $ALL_SIZES \
 			${peer6:+--expect-data-peer $peer6}
 	done
-	scenario "$mode v4 PASV (--no-ftp-skip-pasv-ip): RETR+STOR 1MiB,64MiB sha256 (curl)" sc_curl pasv $h4 $p4
-	scenario "$mode v4 PORT (-P - --disable-eprt): RETR+STOR 1MiB,64MiB sha256 (curl)" sc_curl port $h4 $p4
-	scenario "$mode v6 EPSV: RETR+STOR 1MiB,64MiB sha256 (curl)" sc_curl epsv $h6 $p6
-	scenario "$mode v6 EPRT (-P -): RETR+STOR 1MiB,64MiB sha256 (curl)" sc_curl eprt $h6 $p6
-	scenario "$mode v4 passive (PASV): get/put 64MiB sha256 + ls (lftp)" sc_lftp on $h4 $p4
-	scenario "$mode v4 active (PORT): get/put 64MiB sha256 + ls (lftp)" sc_lftp off $h4 $p4
-	scenario "$mode v6 passive (EPSV): get/put 64MiB sha256 + ls (lftp)" sc_lftp on $h6 $p6
-	scenario "$mode v6 active (EPRT): get/put 64MiB sha256 + ls (lftp)" sc_lftp off $h6 $p6
+	# $mode v4 PASV (--no-ftp-skip-pasv-ip): RETR+STOR 1MiB,64MiB sha256
+	# (curl)
+	scenario "$mode v4 PASV: RETR+STOR 1MiB,64MiB (curl)" sc_curl pasv $h4 $p4
+	# $mode v4 PORT (-P - --disable-eprt): RETR+STOR 1MiB,64MiB sha256
+	# (curl)
+	scenario "$mode v4 PORT: RETR+STOR 1MiB,64MiB (curl)" sc_curl port $h4 $p4
+	# $mode v6 EPSV: RETR+STOR 1MiB,64MiB sha256 (curl)
+	scenario "$mode v6 EPSV: RETR+STOR 1MiB,64MiB (curl)" sc_curl epsv $h6 $p6
+	# $mode v6 EPRT (-P -): RETR+STOR 1MiB,64MiB sha256 (curl)
+	scenario "$mode v6 EPRT: RETR+STOR 1MiB,64MiB (curl)" sc_curl eprt $h6 $p6
+	# $mode v4 passive (PASV): get/put 64MiB sha256 + ls (lftp)
+	scenario "$mode v4 PASV: get/put 64MiB + ls (lftp)" sc_lftp on $h4 $p4
+	# $mode v4 active (PORT): get/put 64MiB sha256 + ls (lftp)
+	scenario "$mode v4 PORT: get/put 64MiB + ls (lftp)" sc_lftp off $h4 $p4
+	# $mode v6 passive (EPSV): get/put 64MiB sha256 + ls (lftp)
+	scenario "$mode v6 EPSV: get/put 64MiB + ls (lftp)" sc_lftp on $h6 $p6
+	# $mode v6 active (EPRT): get/put 64MiB sha256 + ls (lftp)
+	scenario "$mode v6 EPRT: get/put 64MiB + ls (lftp)" sc_lftp off $h6 $p6
 }
 
 setup_redirect() {
@@ -514,32 +524,52 @@ lane_redirect() {
 	lane_begin redirect setup_redirect
 	common_scenarios redirect $SRV4 21 $SRV6 21 $SRV4 "" ""
 	# 6. port-mapping: pyftpdlib on 2121 is FTP because of the stanza.
-	scenario "redirect port-mapping 2121 (pyftpdlib) v4 PASV: RETR+STOR 1MiB,64MiB sha256 + LIST (ftplib)" \
+	# redirect port-mapping 2121 (pyftpdlib) v4 PASV: RETR+STOR 1MiB,64MiB
+	# sha256 + LIST (ftplib)
+	scenario "redirect port-mapping 2121 (pyftpdlib) v4 PASV" \
 		sc_xfer pasv $SRV4 2121 1MiB,64MiB --expect-pasv-host $SRV4
-	scenario "redirect port-mapping 2121 (pyftpdlib) v4 PORT: RETR+STOR 1MiB,64MiB sha256 + LIST (ftplib)" \
+	# redirect port-mapping 2121 (pyftpdlib) v4 PORT: RETR+STOR 1MiB,64MiB
+	# sha256 + LIST (ftplib)
+	scenario "redirect port-mapping 2121 (pyftpdlib) v4 PORT" \
 		sc_xfer port $SRV4 2121 1MiB,64MiB
 	# 7. control channel.
-	scenario "redirect control: FEAT HELP STAT SYST OPTS SITE-HELP MDTM SIZE NOOP codes == direct (vsftpd)" \
+	# redirect control: FEAT HELP STAT SYST OPTS SITE-HELP MDTM SIZE NOOP
+	# codes == direct (vsftpd)
+	scenario "redirect control: reply codes == direct (vsftpd)" \
 		sc_codes $SRV4 21 vsftpd
-	scenario "redirect control: FEAT HELP STAT SYST OPTS SITE-HELP MLST MDTM SIZE NOOP codes == direct (pyftpdlib)" \
+	# redirect control: FEAT HELP STAT SYST OPTS SITE-HELP MLST MDTM SIZE
+	# NOOP codes == direct (pyftpdlib)
+	scenario "redirect control: reply codes == direct (pyftpdlib)" \
 		sc_codes $SRV4 2121 pyftpdlib
-	scenario "redirect control: 5000-byte command line -> 500, then NOOP 200 and RETR 1MiB sha256" \
+	# redirect control: 5000-byte command line -> 500, then NOOP 200 and
+	# RETR 1MiB sha256
+	scenario "redirect control: 5000-byte command line -> 500" \
 		cli_py --host $SRV4 --port 21 longline
 	scenario "redirect control: REST + RETR resumes, sha256 of the tail" \
 		cli_py --host $SRV4 --port 21 rest
 	scenario "redirect control: STOR + APPE, sha256 on the server" \
 		cli_py --host $SRV4 --port 21 appe
 	scenario "redirect control: NLST (vsftpd) + MLSD (pyftpdlib)" sc_nlst_mlsd
-	scenario "redirect control: ABOR during a 64MiB RETR, then NOOP 200 and RETR 1MiB sha256" \
+	# redirect control: ABOR during a 64MiB RETR, then NOOP 200 and RETR
+	# 1MiB sha256
+	scenario "redirect control: ABOR during a 64MiB RETR" \
 		cli_py --host $SRV4 --port 21 abor
 	scenario "redirect control: 50 RETRs of 1MiB on one session, sha256 each" \
 		cli_py --host $SRV4 --port 21 many --count 50
-	scenario "redirect control: Telnet IAC IP/DM, WILL, DO/DONT/WONT, NOP (also split over segments) before commands -> normal replies; ABOR as ftplib.abort() (MSG_OOB), as IAC IP IAC DM ABOR (MSG_OOB) and as BSD Synch during 64MiB RETRs -> NOOP 200, RETR 1MiB sha256, ftpgw alive" \
+	# redirect control: Telnet IAC IP/DM, WILL, DO/DONT/WONT, NOP (also
+	# split over segments) before commands -> normal replies; ABOR as
+	# ftplib.abort() (MSG_OOB), as IAC IP IAC DM ABOR (MSG_OOB) and as BSD
+	# Synch during 64MiB RETRs -> NOOP 200, RETR 1MiB sha256, ftpgw alive
+	scenario "redirect control: Telnet IAC sequences and ABOR (Synch)" \
 		sc_telnet $SRV4 21
-	scenario "redirect control: EPSV ALL -> 2xx, then PASV, PORT, EPRT -> 5xx, EPSV RETR+STOR 1MiB sha256 (v4 and v6)" \
+	# redirect control: EPSV ALL -> 2xx, then PASV, PORT, EPRT -> 5xx,
+	# EPSV RETR+STOR 1MiB sha256 (v4 and v6)
+	scenario "redirect control: EPSV ALL (v4 and v6)" \
 		sc_epsvall
 	# 8. interception safety.
-	scenario "redirect safety: direct connection to the listener $GWC4:8021 / [$GWC6]:8021 refused within 5 s, then a normal session works" \
+	# redirect safety: direct connection to the listener $GWC4:8021 /
+	# [$GWC6]:8021 refused within 5 s, then a normal session works
+	scenario "redirect safety: direct connection to the listener refused" \
 		sc_refused
 	lane_end
 }
@@ -558,7 +588,9 @@ EOF
 lane_tproxy() {
 	lane_begin tproxy setup_tproxy
 	common_scenarios tproxy $SRV4 21 $SRV6 21 $SRV4 $SRV4 $SRV6
-	scenario "tproxy transparency: the data peer is the server, vsftpd sees only the client's own addresses (v4+v6)" \
+	# tproxy transparency: the data peer is the server, vsftpd sees only
+	# the client's own addresses (v4+v6)
+	scenario "tproxy transparency: vsftpd sees only the client (v4+v6)" \
 		sc_transparent
 	lane_end
 }
@@ -577,7 +609,8 @@ lane_reverse() {
 	lane_begin reverse setup_reverse
 	common_scenarios reverse $GWC4 9091 $GWC6 9092 $GWC4 "" ""
 	# 4. mixed families.
-	local x="RETR+STOR 1MiB sha256 + LIST (ftplib)"
+	# Each: RETR+STOR 1MiB sha256 + LIST (ftplib).
+	local x="RETR+STOR 1MiB + LIST"
 	scenario "reverse v6 client -> v4 upstream EPSV: $x" sc_xfer epsv $GWC6 9091 1MiB
 	scenario "reverse v6 client -> v4 upstream EPRT: $x" sc_xfer eprt $GWC6 9091 1MiB
 	scenario "reverse v4 client -> v6 upstream PASV: $x" sc_xfer pasv $GWC4 9092 1MiB --expect-pasv-host $GWC4
@@ -603,31 +636,48 @@ lane_options() {
 	lane_begin options setup_options
 	local x="RETR+STOR 1MiB,64MiB sha256 + LIST (ftplib)"
 	# 5. passive-address and server-data-mode.
-	scenario "redirect passive-address=local v4 PASV: 227 carries $GWC4, $x" \
+	# redirect passive-address=local v4 PASV: 227 carries $GWC4, $x
+	scenario "redirect passive-address=local v4 PASV: 227 carries $GWC4" \
 		sc_on_listener 8021 21 sc_xfer pasv $SRV4 21 1MiB,64MiB --expect-pasv-host $GWC4
-	scenario "redirect passive-address=local v4 PORT: $x" \
+	# redirect passive-address=local v4 PORT: $x
+	scenario "redirect passive-address=local v4 PORT" \
 		sc_on_listener 8021 21 sc_xfer port $SRV4 21 1MiB,64MiB
-	scenario "redirect passive-address=$GWNAT4 (fixed) v4 PASV: 227 carries $GWNAT4, $x" \
+	# redirect passive-address=$GWNAT4 (fixed) v4 PASV: 227 carries
+	# $GWNAT4, $x
+	scenario "redirect passive-address=$GWNAT4 (fixed) v4 PASV" \
 		sc_on_listener 8022 21 sc_xfer pasv $SRV4 21 1MiB,64MiB --expect-pasv-host $GWNAT4
-	scenario "redirect passive-address=$GWNAT4 (fixed) v4 PORT: $x" \
+	# redirect passive-address=$GWNAT4 (fixed) v4 PORT: $x
+	scenario "redirect passive-address=$GWNAT4 (fixed) v4 PORT" \
 		sc_on_listener 8022 21 sc_xfer port $SRV4 21 1MiB,64MiB
 	x="$x, server saw only"
-	scenario "redirect server-data-mode=passive, client PASV: $x PASV/EPSV" \
+	# redirect server-data-mode=passive, client PASV: $x PASV/EPSV
+	scenario "redirect server-data-mode=passive, client PASV" \
 		sc_on_listener 8023 21 sc_server_data passive pasv $SRV4
-	scenario "redirect server-data-mode=passive, client PORT: $x PASV/EPSV" \
+	# redirect server-data-mode=passive, client PORT: $x PASV/EPSV
+	scenario "redirect server-data-mode=passive, client PORT" \
 		sc_on_listener 8023 21 sc_server_data passive port
-	scenario "redirect server-data-mode=active, client PASV: $x PORT/EPRT" \
+	# redirect server-data-mode=active, client PASV: $x PORT/EPRT
+	scenario "redirect server-data-mode=active, client PASV" \
 		sc_on_listener 8024 21 sc_server_data active pasv $SRV4
-	scenario "redirect server-data-mode=active, client PORT: $x PORT/EPRT" \
+	# redirect server-data-mode=active, client PORT: $x PORT/EPRT
+	scenario "redirect server-data-mode=active, client PORT" \
 		sc_on_listener 8024 21 sc_server_data active port
 	# Data-connection hijack: srv's connection to the gateway's passive
 	# port arrives from $SRV4, not from the client.
-	scenario "redirect passive-address=local v4 PASV: a third host ($SRV4) connecting first to the advertised port is closed with 0 bytes (RETR pending), ftpgw logs 'refused', then the client's RETR 1MiB sha256" \
+	# redirect passive-address=local v4 PASV: a third host ($SRV4)
+	# connecting first to the advertised port is closed with 0 bytes (RETR
+	# pending), ftpgw logs 'refused', then the client's RETR 1MiB sha256
+	scenario "redirect passive-address=local v4 PASV: a hijacker is refused" \
 		sc_on_listener 8021 21 sc_hijack pasv retr $SRV4
-	scenario "redirect passive-address=local v6 EPSV: a third host ($SRV6) connecting first to [$GWC6]:port and sending junk is closed, ftpgw logs 'refused', then the client's STOR 1MiB sha256 on the server" \
+	# redirect passive-address=local v6 EPSV: a third host ($SRV6)
+	# connecting first to [$GWC6]:port and sending junk is closed, ftpgw
+	# logs 'refused', then the client's STOR 1MiB sha256 on the server
+	scenario "redirect passive-address=local v6 EPSV: a hijacker is refused" \
 		sc_on_listener 8021 21 sc_hijack epsv stor $SRV6 $GWC6
 	# 6. without a port-mapping stanza 2121 is a plain TCP relay.
-	scenario "redirect without port-mapping: 2121 (pyftpdlib) is plain TCP: login 230, 227 not rewritten, PASV and PORT transfers fail" \
+	# redirect without port-mapping: 2121 (pyftpdlib) is plain TCP: login
+	# 230, 227 not rewritten, PASV and PORT transfers fail
+	scenario "redirect without port-mapping: 2121 is plain TCP" \
 		sc_on_listener 8025 21,2121 cli_py --host $SRV4 --port 2121 nomap
 	lane_end
 }
@@ -665,33 +715,65 @@ lane_tls_redirect() {
 	LANE_SERVERS=tls
 	# The no-522 checks mean something only if vsftpd refuses a data
 	# connection that does not resume: ftplib does not resume.
-	scenario "tls direct (no gateway, from gw): ftplib FTP_TLS, whose data connections do not resume the TLS session, gets 522 from vsftpd (require_ssl_reuse is in force)" \
+	# tls direct (no gateway, from gw): ftplib FTP_TLS, whose data
+	# connections do not resume the TLS session, gets 522 from vsftpd
+	# (require_ssl_reuse is in force)
+	scenario "tls direct (no gateway): no TLS resumption -> vsftpd 522" \
 		gw_py --host $SRV4 --port 21 --tls explicit --cafile "$CA" expectfail --outcome 522
 	tls_matrix redirect $SRV4 21 $SRV6 21
-	scenario "tls redirect v4 PASV, TLS both legs: 30 RETRs of 1MiB on one session, sha256 each, vsftpd: no 522 (ftplib FTP_TLS; each server-leg data connection resumes the newest ticket)" \
+	# tls redirect v4 PASV, TLS both legs: 30 RETRs of 1MiB on one
+	# session, sha256 each, vsftpd: no 522 (ftplib FTP_TLS; each
+	# server-leg data connection resumes the newest ticket)
+	scenario "tls redirect v4 PASV: 30 RETRs of 1MiB on one session" \
 		tls_checked cli_py --host $SRV4 --port 21 --tls explicit --cafile "$CA" many --count 30
-	scenario "tls redirect control: ABOR (in band, as FTP_TLS.abort()) during a 64MiB PROT P RETR, then NOOP 200 and RETR 1MiB sha256, vsftpd: no 522" \
+	# tls redirect control: ABOR (in band, as FTP_TLS.abort()) during a
+	# 64MiB PROT P RETR, then NOOP 200 and RETR 1MiB sha256, vsftpd: no
+	# 522
+	scenario "tls redirect control: ABOR during a PROT P RETR" \
 		tls_checked cli_py --host $SRV4 --port 21 --tls explicit --cafile "$CA" abor
 	x="RETR 64MiB, STOR 64MiB, RETR 1MiB on one session, sha256, vsftpd: no 522"
-	scenario "tls redirect implicit FTPS (990) v4 PASV: $x (curl ftps://)" sc_tls_curl pasv ftps $SRV4 990
-	scenario "tls redirect implicit FTPS (990) v6 EPSV: $x (curl ftps://)" sc_tls_curl epsv ftps $SRV6 990
-	scenario "tls redirect implicit FTPS (990) v4 PORT: RETR+STOR 1MiB,64MiB + LIST, sha256, vsftpd: no 522 (ftplib FTP_TLS, TLS from the first byte)" \
+	# tls redirect implicit FTPS (990) v4 PASV: $x (curl ftps://)
+	scenario "tls redirect implicit FTPS (990) v4 PASV (curl)" sc_tls_curl pasv ftps $SRV4 990
+	# tls redirect implicit FTPS (990) v6 EPSV: $x (curl ftps://)
+	scenario "tls redirect implicit FTPS (990) v6 EPSV (curl)" sc_tls_curl epsv ftps $SRV6 990
+	# tls redirect implicit FTPS (990) v4 PORT: RETR+STOR 1MiB,64MiB +
+	# LIST, sha256, vsftpd: no 522 (ftplib FTP_TLS, TLS from the first
+	# byte)
+	scenario "tls redirect implicit FTPS (990) v4 PORT (ftplib)" \
 		sc_tls_py port $SRV4 990 --tls implicit
-	scenario "tls redirect mixed, server-side auto: TLS client (curl --ssl-reqd) -> plaintext pyftpdlib (refuses AUTH, its leg stays plaintext): $x" \
+	# tls redirect mixed, server-side auto: TLS client (curl --ssl-reqd)
+	# -> plaintext pyftpdlib (refuses AUTH, its leg stays plaintext): $x
+	scenario "tls redirect mixed: TLS client -> plaintext pyftpdlib (curl)" \
 		sc_tls_plain_leg sc_tls_curl pasv ftp $SRV4 2121
-	scenario "tls redirect PROT C on the client leg, PROT P on the server leg (vsftpd forces data TLS): RETR+STOR 1MiB,64MiB + LIST, client data plaintext, sha256, vsftpd: no 522 (ftplib FTP_TLS prot_c)" \
+	# tls redirect PROT C on the client leg, PROT P on the server leg
+	# (vsftpd forces data TLS): RETR+STOR 1MiB,64MiB + LIST, client data
+	# plaintext, sha256, vsftpd: no 522 (ftplib FTP_TLS prot_c)
+	scenario "tls redirect PROT C client leg, PROT P server leg (ftplib)" \
 		sc_tls_py pasv $SRV4 21 --prot C
-	scenario "tls redirect FEAT (client-side optional) lists AUTH TLS, PBSZ, PROT, once: vsftpd, and pyftpdlib (no TLS of its own)" \
+	# tls redirect FEAT (client-side optional) lists AUTH TLS, PBSZ, PROT,
+	# once: vsftpd, and pyftpdlib (no TLS of its own)
+	scenario "tls redirect FEAT lists AUTH TLS, PBSZ, PROT once" \
 		sc_tls_feat
-	scenario "tls redirect TLS 1.2 client leg (lftp ssl:priority -VERS-TLS1.3), TLS 1.3 server leg: get/put 64MiB, get 1MiB, ls, sha256, vsftpd: no 522" \
+	# tls redirect TLS 1.2 client leg (lftp ssl:priority -VERS-TLS1.3),
+	# TLS 1.3 server leg: get/put 64MiB, get 1MiB, ls, sha256, vsftpd: no
+	# 522
+	scenario "tls redirect TLS 1.2 client leg, TLS 1.3 server leg (lftp)" \
 		sc_tls_versions 'TLSv1\.2' 'TLSv1\.3' sc_tls_lftp on $SRV4 21 'set ssl:priority "NORMAL:-VERS-TLS1.3"'
-	scenario "tls redirect TLS 1.2 server leg (vsftpd 2112 capped by OpenSSL MaxProtocol), TLS 1.3 client leg: $x (curl)" \
+	# tls redirect TLS 1.2 server leg (vsftpd 2112 capped by OpenSSL
+	# MaxProtocol), TLS 1.3 client leg: $x (curl)
+	scenario "tls redirect TLS 1.2 server leg, TLS 1.3 client leg (curl)" \
 		sc_tls_versions 'TLSv1\.3' 'TLSv1\.2' sc_tls_curl pasv ftp $SRV4 2112
-	scenario "tls redirect TLS 1.2 both legs v4 PORT (ftplib max TLS 1.2 -> vsftpd 2112): RETR+STOR 1MiB,64MiB + LIST, sha256, vsftpd: no 522" \
+	# tls redirect TLS 1.2 both legs v4 PORT (ftplib max TLS 1.2 -> vsftpd
+	# 2112): RETR+STOR 1MiB,64MiB + LIST, sha256, vsftpd: no 522
+	scenario "tls redirect TLS 1.2 both legs v4 PORT (ftplib)" \
 		sc_tls_versions 'TLSv1\.2' 'TLSv1\.2' sc_tls_py port $SRV4 2112 --tls-max 1.2
-	scenario "tls redirect TLS 1.2 both legs v6 EPSV (curl --tls-max 1.2 -> vsftpd 2112): $x" \
+	# tls redirect TLS 1.2 both legs v6 EPSV (curl --tls-max 1.2 -> vsftpd
+	# 2112): $x
+	scenario "tls redirect TLS 1.2 both legs v6 EPSV (curl)" \
 		sc_tls_versions 'TLSv1\.2' 'TLSv1\.2' sc_tls_curl epsv ftp $SRV6 2112 --tls-max 1.2
-	scenario "tls redirect TLS 1.2 server leg (vsftpd 2112) v4 EPSV: 30 RETRs of 1MiB on one session, sha256 each, vsftpd: no 522 (ftplib FTP_TLS)" \
+	# tls redirect TLS 1.2 server leg (vsftpd 2112) v4 EPSV: 30 RETRs of
+	# 1MiB on one session, sha256 each, vsftpd: no 522 (ftplib FTP_TLS)
+	scenario "tls redirect TLS 1.2 server leg v4 EPSV: 30 RETRs of 1MiB" \
 		tls_checked cli_py --host $SRV4 --port 2112 --mode epsv --tls explicit --cafile "$CA" many --count 30
 	lane_end
 }
@@ -734,11 +816,18 @@ lane_tls_reverse() {
 	lane_begin tls-reverse setup_tls_reverse
 	LANE_SERVERS=tls
 	tls_matrix reverse $GWC4 9091 $GWC6 9092
-	scenario "tls reverse implicit FTPS (listener 9990, port-mapping ftps) v4 PASV: $x (curl ftps://)" \
+	# tls reverse implicit FTPS (listener 9990, port-mapping ftps) v4
+	# PASV: $x (curl ftps://)
+	scenario "tls reverse implicit FTPS (9990) v4 PASV (curl)" \
 		sc_tls_curl pasv ftps $GWC4 9990
-	scenario "tls reverse implicit FTPS (listener 9996 -> [$SRV6]:990, ftps by default) v6 EPSV: $x (curl ftps://)" \
+	# tls reverse implicit FTPS (listener 9996 -> [$SRV6]:990, ftps by
+	# default) v6 EPSV: $x (curl ftps://)
+	scenario "tls reverse implicit FTPS (9996, v6 upstream) v6 EPSV (curl)" \
 		sc_tls_curl epsv ftps $GWC6 9996
-	scenario "tls reverse implicit FTPS (listener 9990) v4 PORT: RETR+STOR 1MiB,64MiB + LIST, sha256, vsftpd: no 522 (ftplib FTP_TLS, TLS from the first byte)" \
+	# tls reverse implicit FTPS (listener 9990) v4 PORT: RETR+STOR
+	# 1MiB,64MiB + LIST, sha256, vsftpd: no 522 (ftplib FTP_TLS, TLS from
+	# the first byte)
+	scenario "tls reverse implicit FTPS (9990) v4 PORT (ftplib)" \
 		sc_tls_py port $GWC4 9990 --tls implicit
 	lane_end
 }
@@ -763,15 +852,26 @@ lane_tls_off() {
 	local x="RETR 64MiB, STOR 64MiB, RETR 1MiB on one session, sha256"
 	lane_begin tls-off setup_tls_off
 	LANE_SERVERS=tls
-	scenario "tls server-side=off v4 PASV: TLS client (curl --ssl-reqd) -> plaintext pyftpdlib, server leg plaintext: $x" \
+	# tls server-side=off v4 PASV: TLS client (curl --ssl-reqd) ->
+	# plaintext pyftpdlib, server leg plaintext: $x
+	scenario "tls server-side=off v4 PASV -> plaintext pyftpdlib (curl)" \
 		sc_tls_plain_leg sc_tls_curl pasv ftp $GWC4 9121
-	scenario "tls server-side=off v4 PORT: TLS client (ftplib FTP_TLS) -> plaintext pyftpdlib, server leg plaintext: RETR+STOR 1MiB,64MiB + LIST sha256" \
+	# tls server-side=off v4 PORT: TLS client (ftplib FTP_TLS) ->
+	# plaintext pyftpdlib, server leg plaintext: RETR+STOR 1MiB,64MiB +
+	# LIST sha256
+	scenario "tls server-side=off v4 PORT -> plaintext pyftpdlib (ftplib)" \
 		sc_tls_plain_leg sc_tls_py port $GWC4 9121
-	scenario "tls server-side=off v6 EPRT: TLS client (lftp) -> plaintext pyftpdlib, server leg plaintext: get/put 64MiB, get 1MiB, ls sha256" \
+	# tls server-side=off v6 EPRT: TLS client (lftp) -> plaintext
+	# pyftpdlib, server leg plaintext: get/put 64MiB, get 1MiB, ls sha256
+	scenario "tls server-side=off v6 EPRT -> plaintext pyftpdlib (lftp)" \
 		sc_tls_plain_leg sc_tls_lftp off $GWC6 9122
-	scenario "tls server-side=off implicit FTPS toward the client only (port-mapping ftps 9990 -> pyftpdlib): $x (curl ftps://)" \
+	# tls server-side=off implicit FTPS toward the client only
+	# (port-mapping ftps 9990 -> pyftpdlib): $x (curl ftps://)
+	scenario "tls server-side=off implicit FTPS toward the client only" \
 		sc_tls_plain_leg sc_tls_curl pasv ftps $GWC4 9990
-	scenario "tls server-side=off: TLS client -> TLS-only vsftpd: the server leg stays plaintext, vsftpd refuses the login with 530, no 230" \
+	# tls server-side=off: TLS client -> TLS-only vsftpd: the server leg
+	# stays plaintext, vsftpd refuses the login with 530, no 230
+	scenario "tls server-side=off: TLS-only vsftpd refuses the login" \
 		sc_tls_plain_leg cli_py --host $GWC4 --port 9091 --tls explicit --cafile "$CA" expectfail --outcome 530
 	lane_end
 }
@@ -806,19 +906,32 @@ lane_tls_required() {
 	local x="RETR+STOR 1MiB,64MiB + LIST on one session, sha256, vsftpd: no 522"
 	lane_begin tls-required setup_tls_required
 	LANE_SERVERS=tls
-	scenario "tls server-side=required v4 PASV: plaintext client (ftplib.FTP, no AUTH) -> TLS-only vsftpd, the gateway sends PBSZ 0/PROT P, server leg TLS 1.3: $x" \
+	# tls server-side=required v4 PASV: plaintext client (ftplib.FTP, no
+	# AUTH) -> TLS-only vsftpd, the gateway sends PBSZ 0/PROT P, server
+	# leg TLS 1.3: $x
+	scenario "tls server-side=required v4 PASV: plaintext client -> TLS" \
 		sc_tls_versions '' 'TLSv1\.3' sc_plain_to_tls pasv $GWC4 9091
-	scenario "tls server-side=required v6 EPRT: plaintext client (ftplib.FTP) -> TLS-only vsftpd: $x" \
+	# tls server-side=required v6 EPRT: plaintext client (ftplib.FTP) ->
+	# TLS-only vsftpd: $x
+	scenario "tls server-side=required v6 EPRT: plaintext client -> TLS" \
 		sc_plain_to_tls eprt $GWC6 9092
-	scenario "tls server-side=required, min-protocol=TLSv1.3 v4 PORT: TLS 1.3 both legs: $x (ftplib FTP_TLS)" \
+	# tls server-side=required, min-protocol=TLSv1.3 v4 PORT: TLS 1.3 both
+	# legs: $x (ftplib FTP_TLS)
+	scenario "tls min-protocol=TLSv1.3 v4 PORT: TLS 1.3 both legs" \
 		sc_tls_versions 'TLSv1\.3' 'TLSv1\.3' sc_tls_py port $GWC4 9091
-	scenario "tls min-protocol=TLSv1.3: a client offering at most TLS 1.2 fails the handshake after 234, ftpgw logs it and lives on" \
+	# tls min-protocol=TLSv1.3: a client offering at most TLS 1.2 fails
+	# the handshake after 234, ftpgw logs it and lives on
+	scenario "tls min-protocol=TLSv1.3: a TLS 1.2 client fails" \
 		sc_expect_fail 'TLS with the client failed' "the client handshake" \
 		--host $GWC4 --port 9091 --tls explicit --cafile "$CA" --tls-max 1.2 expectfail --outcome tls
-	scenario "tls min-protocol=TLSv1.3: vsftpd capped at TLS 1.2 (2112) -> 421 to the client, ftpgw logs 'TLS with the server ... failed'" \
+	# tls min-protocol=TLSv1.3: vsftpd capped at TLS 1.2 (2112) -> 421 to
+	# the client, ftpgw logs 'TLS with the server ... failed'
+	scenario "tls min-protocol=TLSv1.3: a TLS 1.2 server -> 421" \
 		sc_expect_fail 'TLS with the server .* failed' "the server handshake" \
 		--host $GWC4 --port 9112 expectfail --outcome 421
-	scenario "tls server-side=required: pyftpdlib refuses AUTH TLS -> 421 to the client, no 230, ftpgw logs it" \
+	# tls server-side=required: pyftpdlib refuses AUTH TLS -> 421 to the
+	# client, no 230, ftpgw logs it
+	scenario "tls server-side=required: AUTH refused by the server -> 421" \
 		sc_expect_fail 'refused AUTH TLS' "the refused AUTH" \
 		--host $GWC4 --port 9121 expectfail --outcome 421
 	lane_end
@@ -842,13 +955,23 @@ lane_tls_verify() {
 	local x="RETR+STOR 1MiB,64MiB + LIST on one session, sha256, vsftpd: no 522"
 	lane_begin tls-verify setup_tls_verify
 	LANE_SERVERS=tls
-	scenario "tls client-side=required: before AUTH, USER/PASS/PASV/RETR get 530 and no 230, FEAT offers AUTH TLS; after AUTH TLS RETR+STOR 1MiB sha256" \
+	# tls client-side=required: before AUTH, USER/PASS/PASV/RETR get 530
+	# and no 230, FEAT offers AUTH TLS; after AUTH TLS RETR+STOR 1MiB
+	# sha256
+	scenario "tls client-side=required: 530 before AUTH TLS" \
 		cli_py --host $GWC4 --port 9091 --cafile "$CA" tlsrequired
-	scenario "tls verify-server=true: vsftpd's certificate (CA-signed, IP SAN $SRV4) verifies, v4 PASV: $x (ftplib FTP_TLS)" \
+	# tls verify-server=true: vsftpd's certificate (CA-signed, IP SAN
+	# $SRV4) verifies, v4 PASV: $x (ftplib FTP_TLS)
+	scenario "tls verify-server=true: the certificate verifies, v4 PASV" \
 		sc_tls_py pasv $GWC4 9091
-	scenario "tls verify-server=true: vsftpd's certificate (IP SAN $SRV6) verifies, v6 EPRT: $x (ftplib FTP_TLS)" \
+	# tls verify-server=true: vsftpd's certificate (IP SAN $SRV6)
+	# verifies, v6 EPRT: $x (ftplib FTP_TLS)
+	scenario "tls verify-server=true: the certificate verifies, v6 EPRT" \
 		sc_tls_py eprt $GWC6 9092
-	scenario "tls verify-server=true: the self-signed certificate of the vsftpd on 2122 -> 421 to the client, ftpgw logs 'certificate verification failed'" \
+	# tls verify-server=true: the self-signed certificate of the vsftpd on
+	# 2122 -> 421 to the client, ftpgw logs 'certificate verification
+	# failed'
+	scenario "tls verify-server=true: a self-signed certificate -> 421" \
 		sc_expect_fail 'TLS with the server .* failed: certificate verification failed: ' "the rejected certificate" \
 		--host $GWC4 --port 9122 --tls explicit --cafile "$CA" expectfail --outcome 421
 	lane_end
@@ -889,6 +1012,7 @@ for lane in "${LANES[@]}"; do
 	while IFS= read -r line; do
 		case $line in
 		"ok - "*) n=$((n + 1)); echo "ok $n - ${line#ok - }" >&3 ;;
+		"not ok - "*"# TODO "*) n=$((n + 1)); echo "not ok $n - ${line#not ok - }" >&3 ;;
 		"not ok - "*) n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - ${line#not ok - }" >&3 ;;
 		*) echo "$line" >&3 ;;
 		esac
