@@ -121,17 +121,17 @@ static int
 parse_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
 	const struct conf_key *k = conf_key_find(section_of(cfg), opt->name);
-	const struct conf_name *word;
+	const struct word *word;
 	char want[128] = "";
 	long v;
 
 	assert(k != NULL && k->type == CONF_ENUM);
-	if ((word = conf_name_find(k->values, value)) != NULL) {
+	if ((word = word_find(k->values, value)) != NULL) {
 		v = word->value;
 		memcpy(result, &v, sizeof(v));
 		return 0;
 	}
-	for (const struct conf_name *n = k->values; n->name != NULL; n++) {
+	for (const struct word *n = k->values; n->name != NULL; n++) {
 		if (n != k->values)
 			strncat(want, "|", sizeof(want) - strlen(want) - 1);
 		strncat(want, n->name, sizeof(want) - strlen(want) - 1);
@@ -454,7 +454,7 @@ load_text(struct loader *ldp, char *text, size_t len)
 const char *
 listen_mode_name(enum listen_mode mode)
 {
-	return conf_name_of(conf_listen_modes, mode);
+	return word_name(conf_listen_modes, mode);
 }
 
 unsigned long long

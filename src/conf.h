@@ -70,7 +70,7 @@ struct config {
 	char *control_socket;                /* "" = none */
 	bool has_metrics;
 	struct sockaddr_storage metrics_addr; /* Prometheus text on HTTP GET */
-	int log_facility;                    /* index into conf_log_facilities */
+	int log_facility;                    /* index into log_facility_words */
 	char *transfer_log;                  /* xferlog path, NULL = none */
 	struct listen_conf *listens;
 	size_t n_listens;

@@ -26,7 +26,7 @@ const struct conf_key conf_keys[] = {
 	{ GLOBAL, "user", CONF_STR_UNSET,
 	    .doc = "switch to this user once the sockets are open" },
 	{ GLOBAL, "log-level", CONF_ENUM, .def_int = LL_INFO,
-	    .values = conf_log_levels, FIELD(config, log_level),
+	    .values = log_level_words, FIELD(config, log_level),
 	    .doc = "the lowest level logged" },
 	{ GLOBAL, "passive-ports", CONF_STR, .def_str = "50000-50999",
 	    .doc = "the ports of the gateway's own data listeners, LO-HI" },
@@ -63,7 +63,7 @@ const struct conf_key conf_keys[] = {
 	{ GLOBAL, "metrics-listen", CONF_STR, .def_str = "",
 	    .doc = "ADDRESS:PORT of the Prometheus metrics, \"\" = off" },
 	{ GLOBAL, "log-facility", CONF_STR, .def_str = "daemon",
-	    .values = conf_log_facilities,
+	    .values = log_facility_words,
 	    .doc = "the syslog facility in the background" },
 	{ GLOBAL, "transfer-log", CONF_STR, .def_str = "",
 	    .doc = "the xferlog file, \"\" = none" },
@@ -95,7 +95,7 @@ const struct conf_key conf_keys[] = {
 
 	/* port-mapping "NAME" { } */
 	{ PORT_MAPPING, "application", CONF_ENUM, .def_int = APP_FTP,
-	    .values = conf_app_kinds, FIELD(portmap, app),
+	    .values = app_kind_words, FIELD(portmap, app),
 	    .doc = "what the ports speak" },
 	{ PORT_MAPPING, "ports", CONF_INT_LIST_UNSET, .min = 1, .max = 65535,
 	    .doc = "the destination ports, required" },
@@ -178,7 +178,7 @@ conf_key_default_text(const struct conf_key *k, char *buf, size_t size)
 		break;
 	case CONF_ENUM:
 		n = snprintf(buf, size, "\"%s\"",
-		    conf_name_of(k->values, k->def_int));
+		    word_name(k->values, k->def_int));
 		break;
 	default:
 		return -1;

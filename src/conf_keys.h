@@ -39,7 +39,7 @@ struct conf_key {
 	const char *def_str;
 	long def_int;
 	long min, max;                       /* the integer types */
-	const struct conf_name *values;      /* CONF_ENUM */
+	const struct word *values;      /* CONF_ENUM */
 	/* CONF_INT, CONF_BOOL, CONF_ENUM kept as they are: where in the
 	 * section's struct (field_size 0: the snapshot code reads the key
 	 * itself, to check it or to convert it). */

@@ -20,6 +20,7 @@
 #include "conf_int.h"
 #include "conf_keys.h"
 #include "conf_names.h"
+#include "log.h"
 #include "portmap.h"
 
 /* Copy the keys of SECTION that conf_keys[] gives a field to, from SEC into
@@ -120,7 +121,7 @@ snap_operations(struct loader *ld, cfg_t *cfg, struct config *cf)
 	const char *metrics = cfg_getstr(cfg, "metrics-listen");
 	const char *facility = cfg_getstr(cfg, "log-facility");
 	const char *xferlog = cfg_getstr(cfg, "transfer-log");
-	const struct conf_name *fac;
+	const struct word *fac;
 
 	if (sock[0] != '\0' && (sock[0] != '/' || strlen(sock) >= 108))
 		conf_error(ld, conf_option_line(ld, cfg, "control-socket"),
@@ -133,11 +134,11 @@ snap_operations(struct loader *ld, cfg_t *cfg, struct config *cf)
 		conf_error(ld, conf_option_line(ld, cfg, "metrics-listen"),
 		    "metrics-listen \"%s\": ADDRESS:PORT or [IPV6]:PORT (or \"\" for none)",
 		    metrics);
-	if ((fac = conf_name_find(conf_log_facilities, facility)) == NULL)
+	if ((fac = word_find(log_facility_words, facility)) == NULL)
 		conf_error(ld, conf_option_line(ld, cfg, "log-facility"),
 		    "log-facility \"%s\": daemon, user or local0 ... local7", facility);
 	else
-		cf->log_facility = (int)(fac - conf_log_facilities);
+		cf->log_facility = (int)(fac - log_facility_words);
 	if (xferlog[0] != '\0' && xferlog[0] != '/')
 		conf_error(ld, conf_option_line(ld, cfg, "transfer-log"),
 		    "transfer-log \"%s\": an absolute path (or \"\" for none)", xferlog);
@@ -195,7 +196,7 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
     struct listen_conf *lc)
 {
 	const char *name = cfg_title(sec);
-	const struct conf_name *word;
+	const struct word *word;
 	const char *s;
 	int line = conf_section_line(ld, sec);
 
@@ -235,7 +236,7 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 		    "'upstream' (the server's address)", name);
 
 	s = cfg_getstr(sec, "passive-address");
-	if ((word = conf_name_find(conf_pasv_kinds, s)) != NULL)
+	if ((word = word_find(conf_pasv_kinds, s)) != NULL)
 		lc->pasv_kind = (enum passive_address_kind)word->value;
 	else if (host_parse(s, &lc->pasv_fixed) == 0 &&
 	    !addr_is_any((struct sockaddr *)&lc->pasv_fixed))

@@ -30,12 +30,13 @@
 static void reopen_operations(struct gateway *, const struct config *, const struct config *);
 
 /* ------------------------------------------------------------------ */
-/* The session registry; the limits are counted in gw->shared. */
+/* What sessions get of the gateway (struct session_env) */
 
-bool
-gateway_session_add(struct gateway *gw, struct gw_entry *e,
-    const struct sockaddr *client, const char **why)
+/* The limits are counted in gw->shared, for every worker. */
+static bool
+env_admit(void *arg, const struct sockaddr *client, const char **why)
 {
+	struct gateway *gw = arg;
 	enum shared_admit verdict = shared_admit(gw->shared, gw->worker, client,
 	    gw->cf->max_sessions, gw->cf->max_sessions_per_client);
 
@@ -43,44 +44,40 @@ gateway_session_add(struct gateway *gw, struct gw_entry *e,
 		*why = shared_admit_reason(verdict);
 		return false;
 	}
-	TAILQ_INSERT_TAIL(&gw->sessions, e, link);
-	gw->n_sessions++;
 	gw->stats->sessions_total++;
 	return true;
 }
 
-void
-gateway_session_remove(struct gateway *gw, struct gw_entry *e,
-    const struct sockaddr *client)
+static void
+env_release(void *arg, const struct sockaddr *client)
 {
+	struct gateway *gw = arg;
+
 	shared_release(gw->shared, gw->worker, client);
-	TAILQ_REMOVE(&gw->sessions, e, link);
-	gw->n_sessions--;
-	if (gw->stopping && gw->n_sessions == 0) {
+	/* The session has left the list already. */
+	if (gw->stopping && gw->sessions.n == 0) {
 		log_msg(LL_INFO, "last session ended; exiting");
 		event_base_loopexit(gw->base, NULL);
 	}
 }
 
-/* ------------------------------------------------------------------ */
-/* Pools and listeners, for the sessions */
-
-struct portpool *
-gateway_pool(struct gateway *gw, uint16_t lo, uint16_t hi)
+static bool
+env_is_own_listener(void *arg, const struct sockaddr *addr)
 {
-	return portpools_get(gw->pools, lo, hi);
-}
+	struct gateway *gw = arg;
 
-bool
-gateway_is_own_listener(struct gateway *gw, const struct sockaddr *addr)
-{
 	return listeners_own(&gw->listeners, addr);
 }
 
 static void
 accept_cb(struct listener *l, int fd, const struct sockaddr *peer, void *arg)
 {
-	session_accept(arg, l, fd, peer);
+	struct gateway *gw = arg;
+	struct session_origin origin = {
+		.cf = gw->cf, .tls = gw->tls, .lc = l->lc, .pool = l->pool,
+	};
+
+	session_accept(&gw->env, &gw->sessions, &origin, fd, peer);
 }
 
 /* For ftpgwctl sessions. */
@@ -88,10 +85,8 @@ static void
 describe_sessions(void *arg, struct evbuffer *out)
 {
 	struct gateway *gw = arg;
-	struct gw_entry *e;
 
-	TAILQ_FOREACH(e, &gw->sessions, link)
-		session_describe(e->session, out);
+	session_list_describe(&gw->sessions, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -101,15 +96,11 @@ static void
 stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gateway *gw = arg;
-	struct gw_entry *e, *next;
 
 	(void)fd;
 	(void)what;
-	log_msg(LL_INFO, "shutdown timeout: closing %u sessions", gw->n_sessions);
-	for (e = TAILQ_FIRST(&gw->sessions); e != NULL; e = next) {
-		next = TAILQ_NEXT(e, link);
-		session_shutdown(e->session, "421 Service shutting down.");
-	}
+	log_msg(LL_INFO, "shutdown timeout: closing %u sessions", gw->sessions.n);
+	session_list_shutdown(&gw->sessions, "421 Service shutting down.");
 	/* The loop ends when the last of them has written its 421. */
 }
 
@@ -123,13 +114,13 @@ gateway_stop(struct gateway *gw)
 	gw->stopping = true;
 	notify_systemd("STOPPING=1");
 	listeners_close(&gw->listeners);
-	if (gw->n_sessions == 0) {
+	if (gw->sessions.n == 0) {
 		log_msg(LL_INFO, "stopping");
 		event_base_loopexit(gw->base, NULL);
 		return;
 	}
 	log_msg(LL_INFO, "stopping: %u sessions may finish within %u seconds",
-	    gw->n_sessions, gw->cf->shutdown_timeout);
+	    gw->sessions.n, gw->cf->shutdown_timeout);
 	evtimer_add(gw->stop_timer, &tv);
 }
 
@@ -194,7 +185,7 @@ gateway_reload(struct gateway *gw)
 	/* Every worker reloads; the gateway reloaded once. */
 	if (gw->worker == 0)
 		gw->stats->reloads++;
-	log_msg(LL_INFO, "configuration reloaded; %u live sessions keep their settings", gw->n_sessions);
+	log_msg(LL_INFO, "configuration reloaded; %u live sessions keep their settings", gw->sessions.n);
 	notify_systemd("READY=1");
 }
 
@@ -273,7 +264,12 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 	gw->worker = worker;
 	gw->n_workers = shared_workers(sh);
 	gw->cf = config_ref(cf);
-	TAILQ_INIT(&gw->sessions);
+	session_list_init(&gw->sessions);
+	gw->env = (struct session_env){
+		.base = base, .shared = sh, .stats = gw->stats, .xferlog = &gw->xferlog,
+		.arg = gw, .admit = env_admit, .release = env_release,
+		.is_own_listener = env_is_own_listener,
+	};
 	gw->sig_term = evsignal_new(base, SIGTERM, signal_cb, gw);
 	gw->sig_int = evsignal_new(base, SIGINT, signal_cb, gw);
 	gw->sig_hup = evsignal_new(base, SIGHUP, signal_cb, gw);

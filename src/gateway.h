@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "listener.h"
+#include "session.h"
 #include "shared.h"
 #include "xferlog.h"
 
@@ -24,19 +25,13 @@ struct session;
 struct tls_engine;
 struct ctl;
 
-/* A session's place in the registry, embedded in the session. */
-struct gw_entry {
-	TAILQ_ENTRY(gw_entry) link;
-	struct session *session;
-};
-
 struct gateway {
 	struct event_base *base;
 	struct config *cf;               /* for new sessions; a reload swaps it */
 	struct tls_engine *tls;          /* cf's TLS, NULL without a certificate */
 	struct listener_set listeners;
-	TAILQ_HEAD(, gw_entry) sessions;
-	unsigned n_sessions;
+	struct session_list sessions;    /* this loop's live sessions */
+	struct session_env env;          /* what they get of the gateway */
 	struct portpools *pools;         /* this worker's slices, kept for its lifetime */
 	unsigned worker, n_workers;      /* this loop's index, and how many run */
 	bool stopping;
@@ -61,17 +56,5 @@ void gateway_reload(struct gateway *gw);
 /* Stop accepting; end when the last session is gone or after the
  * shutdown timeout (SIGTERM, SIGINT). */
 void gateway_stop(struct gateway *gw);
-
-/* The pool for passive range LO-HI: this worker's slice of it. */
-struct portpool *gateway_pool(struct gateway *gw, uint16_t lo, uint16_t hi);
-/* Is ADDR (host and port) one of our own control listeners? */
-bool gateway_is_own_listener(struct gateway *gw, const struct sockaddr *addr);
-
-/* Session registry, for limits and graceful stop. Returns false (and
- * registers nothing) when a limit refuses the session; *WHY says which. */
-bool gateway_session_add(struct gateway *gw, struct gw_entry *e,
-    const struct sockaddr *client, const char **why);
-void gateway_session_remove(struct gateway *gw, struct gw_entry *e,
-    const struct sockaddr *client);
 
 #endif

@@ -9,8 +9,30 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf_names.h"
 #include "log.h"
+
+const struct word log_level_words[] = {
+	{ "error", LL_ERROR },
+	{ "warn", LL_WARN },
+	{ "info", LL_INFO },
+	{ "debug", LL_DEBUG },
+	{ NULL, 0 }
+};
+
+/* In the order of struct config's log_facility index. */
+const struct word log_facility_words[] = {
+	{ "daemon", LOG_DAEMON },
+	{ "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 },
+	{ "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
+	{ NULL, 0 }
+};
 
 /* Longer lines are cut (with "..."): within PIPE_BUF, a line written to
  * a pipe (the journal) arrives whole. */
@@ -26,7 +48,7 @@ static const int level_syslog[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 static const char *
 log_level_name(int level)
 {
-	return conf_name_of(conf_log_levels, level);
+	return word_name(log_level_words, level);
 }
 
 void
@@ -41,9 +63,9 @@ log_init(const char *ident, bool to_stderr, int level)
 void
 log_set_facility(int index)
 {
-	for (int i = 0; index >= 0 && conf_log_facilities[i].name != NULL; i++)
+	for (int i = 0; index >= 0 && log_facility_words[i].name != NULL; i++)
 		if (i == index) {
-			log_facility = (int)conf_log_facilities[i].value;
+			log_facility = (int)log_facility_words[i].value;
 			return;
 		}
 }

@@ -7,10 +7,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "words.h"
+
 enum log_level { LL_ERROR = 0, LL_WARN, LL_INFO, LL_DEBUG };
 
 void log_init(const char *ident, bool to_stderr, int level);
-/* Index into conf_log_facilities (the log-facility key: daemon, user,
+/* The words of log-level (enum log_level) and log-facility (syslog's
+ * LOG_*, in the order of struct config's log_facility index). */
+extern const struct word log_level_words[];
+extern const struct word log_facility_words[];
+
+/* Index into log_facility_words (the log-facility key: daemon, user,
  * local0 ... local7); takes effect at the next log_init() to syslog. */
 void log_set_facility(int index);
 

@@ -7,20 +7,26 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "conf_names.h"
 #include "portmap.h"
+
+const struct word app_kind_words[] = {
+	{ "ftp", APP_FTP },
+	{ "ftps", APP_FTPS },
+	{ "tcp", APP_TCP },
+	{ NULL, 0 }
+};
 
 /* The words are those of the application key. */
 const char *
 app_kind_name(enum app_kind app)
 {
-	return conf_name_of(conf_app_kinds, app);
+	return word_name(app_kind_words, app);
 }
 
 int
 app_kind_from_string(const char *s)
 {
-	const struct conf_name *word = conf_name_find(conf_app_kinds, s);
+	const struct word *word = word_find(app_kind_words, s);
 
 	return word != NULL ? (int)word->value : -1;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "addr.h"
+#include "words.h"
 
 enum app_kind { APP_FTP, APP_FTPS, APP_TCP };
 
@@ -18,6 +19,9 @@ struct portmap {
 	struct addr_prefix *servers;   /* never empty: the default is 0.0.0.0/0 and ::/0 */
 	size_t nservers;
 };
+
+/* The words of application (enum app_kind). */
+extern const struct word app_kind_words[];
 
 const char *app_kind_name(enum app_kind app);     /* "ftp", "ftps", "tcp" */
 int app_kind_from_string(const char *s);          /* -1 when unknown */

@@ -30,7 +30,6 @@
 #include "conf.h"
 #include "data.h"
 #include "ftp_proto.h"
-#include "gateway.h"
 #include "log.h"
 #include "portmap.h"
 #include "relay.h"
@@ -285,7 +284,7 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		SSL *ssl = bev_ssl(s->cbev);
 
-		s->gw->stats->tls_handshakes++;
+		s->env->stats->tls_handshakes++;
 		log_sess(LL_DEBUG, s->id, "TLS with the client: %s %s", SSL_get_version(ssl),
 		    SSL_get_cipher_name(ssl));
 		session_feed(s, EE_CLIENT_TLS_UP, NULL, 0);
@@ -296,7 +295,7 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (engine_client_tls(s->eng)) {
 			char e[160];
 
-			s->gw->stats->tls_failures++;
+			s->env->stats->tls_failures++;
 			log_sess(LL_INFO, s->id, "TLS with the client failed: %s",
 			    session_tls_error(s->cbev, e, sizeof(e)));
 		}
@@ -319,7 +318,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		SSL *ssl = bev_ssl(s->sbev);
 
 		if (phase == EP_SERVER_TLS) {
-			s->gw->stats->tls_handshakes++;
+			s->env->stats->tls_handshakes++;
 			log_sess(LL_INFO, s->id, "TLS with the server: %s %s", SSL_get_version(ssl),
 			    SSL_get_cipher_name(ssl));
 			session_feed(s, EE_SERVER_TLS_UP, NULL, 0);
@@ -342,7 +341,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		char e[160];
 
 		if (phase == EP_SERVER_TLS || phase == EP_CONNECTING)
-			s->gw->stats->tls_failures++;
+			s->env->stats->tls_failures++;
 		log_sess(phase == EP_SERVER_TLS || phase == EP_CONNECTING ? LL_WARN : LL_INFO, s->id,
 		    "TLS with the server %s failed: %s", addr_str(&s->server, a),
 		    session_tls_error(s->sbev, e, sizeof(e)));
@@ -367,7 +366,7 @@ session_arm_idle_timer(struct session *s)
 	/* Re-armed on every command and reply: a libevent common timeout (a
 	 * FIFO per duration) makes that O(1) however many sessions wait,
 	 * instead of a heap operation. */
-	const struct timeval *common = event_base_init_common_timeout(s->gw->base, &tv);
+	const struct timeval *common = event_base_init_common_timeout(s->env->base, &tv);
 
 	if (s->ending || s->finished)
 		return;
@@ -451,10 +450,13 @@ session_finish(struct session *s)
 		close(s->sfd);
 	engine_free(s->eng);
 	s->eng = NULL;
-	s->gw->stats->bytes_to_server += s->data_to_server;
-	s->gw->stats->bytes_to_client += s->data_to_client;
-	if (s->registered)
-		gateway_session_remove(s->gw, &s->entry, SA(&s->client));
+	s->env->stats->bytes_to_server += s->data_to_server;
+	s->env->stats->bytes_to_client += s->data_to_client;
+	if (s->registered) {
+		TAILQ_REMOVE(&s->list->head, s, link);
+		s->list->n--;
+		s->env->release(s->env->arg, SA(&s->client));
+	}
 	log_sess(LL_INFO, s->id,
 	    "end: client %s server %s app %s user \"%s\" transfers %u bytes up %llu down %llu time %lds: %s",
 	    addr_str(&s->client, a), addr_str(&s->server, b), app_kind_name(s->app),
@@ -463,7 +465,7 @@ session_finish(struct session *s)
 	    s->end_reason ? s->end_reason : "closed");
 	config_unref(s->cf);
 	/* Callers up the stack may still look at the session: free it later. */
-	if (event_base_once(s->gw->base, -1, EV_TIMEOUT, session_free_cb, s, &zero) == -1)
+	if (event_base_once(s->env->base, -1, EV_TIMEOUT, session_free_cb, s, &zero) == -1)
 		free(s);
 }
 
@@ -527,7 +529,7 @@ session_end(struct session *s, const char *reply, const char *reason)
 	session_teardown(s);
 }
 
-void
+static void
 session_describe(const struct session *s, struct evbuffer *out)
 {
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
@@ -559,9 +561,31 @@ session_describe(const struct session *s, struct evbuffer *out)
 }
 
 void
-session_shutdown(struct session *s, const char *reply)
+session_list_init(struct session_list *list)
 {
-	session_end(s, reply, "gateway shutdown");
+	TAILQ_INIT(&list->head);
+	list->n = 0;
+}
+
+void
+session_list_describe(const struct session_list *list, struct evbuffer *out)
+{
+	const struct session *s;
+
+	TAILQ_FOREACH(s, &list->head, link)
+		session_describe(s, out);
+}
+
+void
+session_list_shutdown(struct session_list *list, const char *reply)
+{
+	struct session *s, *next;
+
+	/* A session may leave the list at once (nothing left to flush). */
+	for (s = TAILQ_FIRST(&list->head); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, link);
+		session_end(s, reply, "gateway shutdown");
+	}
 }
 
 int

@@ -1,22 +1,66 @@
 /* session.h: one client's control connection and everything hanging off it:
- * the server connection, the FTP state, the current data channel. */
+ * the server connection, the FTP state, the current data channel.
+ *
+ * A session knows nothing of the gateway that runs it: it gets a narrow
+ * environment (the event loop, the shared counters, the transfer log, and
+ * three callbacks for the limits and the loop check) and lives in a list
+ * its owner walks for ftpgwctl and for a graceful stop. */
 #ifndef FTPGW_SESSION_H
 #define FTPGW_SESSION_H
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
-struct gateway;
-struct listener;
-struct session;
-
-/* A client connected to listener L (FD is ours from now on). */
-void session_accept(struct gateway *gw, struct listener *l, int fd,
-    const struct sockaddr *peer);
+struct config;
 struct evbuffer;
-/* One line for ftpgwctl: id client server app state bytes-up bytes-down
- * age-seconds user. */
-void session_describe(const struct session *s, struct evbuffer *out);
-/* Graceful stop: tell the client why and close. */
-void session_shutdown(struct session *s, const char *reply);
+struct event_base;
+struct gw_stats;
+struct listen_conf;
+struct portpool;
+struct session;
+struct shared;
+struct tls_engine;
+
+struct session_env {
+	struct event_base *base;
+	struct shared *shared;           /* session ids */
+	struct gw_stats *stats;          /* this loop's counters */
+	FILE *const *xferlog;            /* the transfer log, *xferlog NULL if none */
+	void *arg;                       /* for the callbacks */
+	/* Count a new session from CLIENT's host unless a limit refuses it
+	 * (then *WHY says which). */
+	bool (*admit)(void *arg, const struct sockaddr *client, const char **why);
+	/* A session admit() counted has ended. */
+	void (*release)(void *arg, const struct sockaddr *client);
+	/* Is ADDR one of our own control listeners (a connection loop)? */
+	bool (*is_own_listener)(void *arg, const struct sockaddr *addr);
+};
+
+/* Where a connection came in, and the settings it starts with. */
+struct session_origin {
+	struct config *cf;               /* the session takes a reference */
+	struct tls_engine *tls;          /* NULL without a certificate; referenced */
+	const struct listen_conf *lc;    /* in cf */
+	struct portpool *pool;           /* the listener's passive ports */
+};
+
+/* The live sessions of one event loop. */
+struct session_list {
+	TAILQ_HEAD(, session) head;
+	unsigned n;
+};
+
+void session_list_init(struct session_list *list);
+/* A client connected (FD is ours from now on); the session joins LIST
+ * when ENV admits it. ENV and LIST outlive every session. */
+void session_accept(const struct session_env *env, struct session_list *list,
+    const struct session_origin *origin, int fd, const struct sockaddr *peer);
+/* One line per session for ftpgwctl: id client server app phase
+ * bytes-up bytes-down age-seconds user. */
+void session_list_describe(const struct session_list *list, struct evbuffer *out);
+/* Graceful stop: every session gets REPLY as its last line and closes. */
+void session_list_shutdown(struct session_list *list, const char *reply);
 
 #endif

@@ -17,7 +17,6 @@
 
 #include "addr.h"
 #include "conf.h"
-#include "gateway.h"
 #include "log.h"
 #include "portmap.h"
 #include "relay.h"
@@ -56,7 +55,7 @@ tcp_connected_cb(evutil_socket_t fd, short what, void *arg)
 		session_end(s, NULL, "server unreachable");
 		return;
 	}
-	s->tcp_relay = relay_new(s->gw->base, s->cfd, s->sfd, tcp_relay_cb, s);
+	s->tcp_relay = relay_new(s->env->base, s->cfd, s->sfd, tcp_relay_cb, s);
 	s->cfd = s->sfd = -1;            /* the relay's, even when it failed */
 	if (s->tcp_relay == NULL) {
 		session_end(s, NULL, "out of memory");
@@ -98,7 +97,7 @@ find_server(struct session *s, int fd, const char **why)
 	 * only the listener check applies there.) */
 	if ((lc->mode == MODE_REDIRECT &&
 	    addr_equal(SA(&s->server), SA(&s->client_local))) ||
-	    gateway_is_own_listener(s->gw, SA(&s->server))) {
+	    s->env->is_own_listener(s->env->arg, SA(&s->server))) {
 		*why = "original destination is the gateway itself (not redirected)";
 		return -1;
 	}
@@ -106,14 +105,14 @@ find_server(struct session *s, int fd, const char **why)
 }
 
 void
-session_accept(struct gateway *gw, struct listener *l, int fd,
-    const struct sockaddr *peer)
+session_accept(const struct session_env *env, struct session_list *list,
+    const struct session_origin *origin, int fd, const struct sockaddr *peer)
 {
 	struct session *s;
 	const struct portmap *map;
 	const char *why = NULL, *what = "";
 	struct sockaddr_storage src;
-	bool tproxy = l->lc->mode == MODE_TPROXY;
+	bool tproxy = origin->lc->mode == MODE_TPROXY;
 	struct sock_opts opts = { .transparent = tproxy };
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
 	uint16_t map_port;
@@ -122,56 +121,58 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		early_reply(fd, "421 Out of memory.\r\n");
 		close(fd);
-		gw->stats->refused_other++;
+		env->stats->refused_other++;
 		return;
 	}
-	s->id = shared_next_session_id(gw->shared);
-	s->gw = gw;
-	s->cf = config_ref(gw->cf);
-	s->tls = tls_engine_ref(gw->tls);
-	s->lc = l->lc;
-	s->pool = l->pool;
+	s->id = shared_next_session_id(env->shared);
+	s->env = env;
+	s->list = list;
+	s->cf = config_ref(origin->cf);
+	s->tls = tls_engine_ref(origin->tls);
+	s->lc = origin->lc;
+	s->pool = origin->pool;
 	s->cfd = fd;
 	s->sfd = -1;
 	s->started = time(NULL);
 	memcpy(&s->client, peer, addr_len(peer));
 	addr_unmap(&s->client);
 	sock_local(fd, &s->client_local);
-	s->timer = evtimer_new(gw->base, session_timer_cb, s);
+	s->timer = evtimer_new(env->base, session_timer_cb, s);
 	if (s->timer == NULL) {
 		session_end(s, NULL, "out of memory");
 		return;
 	}
-	s->entry.session = s;
-	if (!gateway_session_add(gw, &s->entry, SA(&s->client), &why)) {
+	if (!env->admit(env->arg, SA(&s->client), &why)) {
 		log_sess(LL_WARN, s->id, "client %s refused: %s", addr_str(&s->client, a), why);
 		early_reply(fd, "421 Too many connections; try again later.\r\n");
-		gw->stats->refused_limit++;
+		env->stats->refused_limit++;
 		session_end(s, NULL, why);
 		return;
 	}
 	s->registered = true;
+	TAILQ_INSERT_TAIL(&list->head, s, link);
+	list->n++;
 	if (find_server(s, fd, &why) == -1) {
 		log_sess(LL_WARN, s->id, "client %s to %s refused: %s", addr_str(&s->client, a),
 		    addr_str(&s->server, b), why);
 		early_reply(fd, "421 Service not available: not redirected.\r\n");
-		gw->stats->refused_loop++;
+		env->stats->refused_loop++;
 		session_end(s, NULL, why);
 		return;
 	}
 	/* reverse: the port the client reached selects the mapping; without
 	 * a stanza for it, the upstream's own port does (9091 -> :21 is ftp). */
-	map_port = l->lc->mode == MODE_REVERSE ? addr_port(SA(&s->client_local)) :
+	map_port = s->lc->mode == MODE_REVERSE ? addr_port(SA(&s->client_local)) :
 	    addr_port(SA(&s->server));
 	map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->server), map_port);
-	if (map == NULL && l->lc->mode == MODE_REVERSE)
+	if (map == NULL && s->lc->mode == MODE_REVERSE)
 		map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->server),
 		    addr_port(SA(&s->server)));
 	s->app = map != NULL ? map->app : APP_TCP;
 	s->map_name = map != NULL ? map->name : "(none: plain relay)";
 	log_sess(LL_INFO, s->id, "client %s to %s via %s \"%s\": port-mapping %s, application %s",
-	    addr_str(&s->client, a), addr_str(&s->server, b), listen_mode_name(l->lc->mode),
-	    l->lc->name, s->map_name, app_kind_name(s->app));
+	    addr_str(&s->client, a), addr_str(&s->server, b), listen_mode_name(s->lc->mode),
+	    s->lc->name, s->map_name, app_kind_name(s->app));
 	if (s->app == APP_FTPS && s->tls == NULL) {
 		session_end(s, NULL, "ftps needs TLS");
 		return;
@@ -199,7 +200,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 			session_end(s, NULL, "server unreachable");
 			return;
 		}
-		s->connect_ev = event_new(gw->base, sfd, EV_WRITE, tcp_connected_cb, s);
+		s->connect_ev = event_new(env->base, sfd, EV_WRITE, tcp_connected_cb, s);
 		if (s->connect_ev == NULL || event_add(s->connect_ev, &tv) == -1)
 			session_end(s, NULL, "out of memory");
 		return;
@@ -227,14 +228,14 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 			session_end(s, NULL, "tls setup");
 			return;
 		}
-		s->cbev = bufferevent_openssl_socket_new(gw->base, fd, cssl,
+		s->cbev = bufferevent_openssl_socket_new(env->base, fd, cssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		if (s->cbev == NULL)
 			SSL_free(cssl);
 		else
 			bufferevent_openssl_set_allow_dirty_shutdown(s->cbev, 1);
 		if (sssl != NULL && s->cbev != NULL) {
-			s->sbev = bufferevent_openssl_socket_new(gw->base, sfd, sssl,
+			s->sbev = bufferevent_openssl_socket_new(env->base, sfd, sssl,
 			    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 			if (s->sbev == NULL)
 				SSL_free(sssl);
@@ -245,7 +246,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 		} else
 			SSL_free(sssl);
 	} else
-		s->cbev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		s->cbev = bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->cbev == NULL) {
 		if (sfd != -1)
 			close(sfd);
@@ -254,7 +255,7 @@ session_accept(struct gateway *gw, struct listener *l, int fd,
 	}
 	s->cfd = -1;
 	if (s->sbev == NULL && sfd != -1 &&
-	    (s->sbev = bufferevent_socket_new(gw->base, sfd, BEV_OPT_CLOSE_ON_FREE)) != NULL)
+	    (s->sbev = bufferevent_socket_new(env->base, sfd, BEV_OPT_CLOSE_ON_FREE)) != NULL)
 		sfd = -1;
 	if (s->sbev == NULL) {
 		if (sfd != -1)

@@ -46,13 +46,13 @@ session_transfer_end(void *ctx, int code, bool ok)
 	(void)code;
 	s->transfers++;
 	session_arm_idle_timer(s);
-	if (s->gw->xferlog == NULL || (s->xfer_verb != FTP_V_RETR && !upload))
+	if (*s->env->xferlog == NULL || (s->xfer_verb != FTP_V_RETR && !upload))
 		return;
 	if (s->dc != NULL)
 		bytes = upload ? dc_bytes_to_server(s->dc) : dc_bytes_to_client(s->dc);
 	else                             /* dropped already, by ABOR say */
 		bytes = upload ? s->xfer_dropped_up : s->xfer_dropped_down;
-	xferlog_write(s->gw->xferlog, time(NULL), (long)(time(NULL) - s->xfer_start),
+	xferlog_write(*s->env->xferlog, time(NULL), (long)(time(NULL) - s->xfer_start),
 	    addr_fmt_host(SA(&s->client), host, sizeof(host)), (unsigned long long)bytes,
 	    s->xfer_path, upload ? 'i' : 'o', s->user, ok);
 	s->xfer_verb = FTP_V_UNKNOWN;
@@ -222,10 +222,10 @@ session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_r
 
 	session_drop_dc(s);
 	if (client_passive)
-		s->gw->stats->data_passive++;
+		s->env->stats->data_passive++;
 	else
-		s->gw->stats->data_active++;
-	s->dc = dc_new(s->gw->base, s->id, s->cf->data_timeout, dc_event_cb, s);
+		s->env->stats->data_active++;
+	s->dc = dc_new(s->env->base, s->id, s->cf->data_timeout, dc_event_cb, s);
 	if (s->dc == NULL)
 		REFUSE("425 Can't open data connection.");
 	if (engine_client_prot_p(s->eng))

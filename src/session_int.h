@@ -19,7 +19,9 @@
 #include "addr.h"
 #include "engine.h"
 #include "ftp_proto.h"
-#include "gateway.h"
+#include "session.h"
+#include "shared.h"
+#include "xferlog.h"
 #include "portmap.h"
 #include "tls.h"
 
@@ -36,9 +38,10 @@
 #define QUEUED_EVENTS_MAX  4
 
 struct session {
-	struct gw_entry entry;           /* in the gateway's registry */
+	TAILQ_ENTRY(session) link;       /* in its list, once admitted */
+	struct session_list *list;
 	uint64_t id;
-	struct gateway *gw;
+	const struct session_env *env;
 	struct config *cf;               /* the snapshot this session began with */
 	const struct listen_conf *lc;
 	enum app_kind app;

@@ -58,7 +58,7 @@ session_tls_start_server(void *ctx)
 	struct bufferevent *bev = NULL;
 
 	if (ssl != NULL)
-		bev = bufferevent_openssl_filter_new(s->gw->base, s->sbev, ssl,
+		bev = bufferevent_openssl_filter_new(s->env->base, s->sbev, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		SSL_free(ssl);
@@ -82,7 +82,7 @@ session_tls_start_client(void *ctx)
 	struct bufferevent *bev = NULL;
 
 	if (ssl != NULL)
-		bev = bufferevent_openssl_filter_new(s->gw->base, s->cbev, ssl,
+		bev = bufferevent_openssl_filter_new(s->env->base, s->cbev, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		SSL_free(ssl);

@@ -196,7 +196,7 @@ START_TEST(test_keys_in_man_page)
 				missing++;
 			}
 		}
-		for (const struct conf_name *w = k->values;
+		for (const struct word *w = k->values;
 		    k->type == CONF_ENUM && w->name != NULL; w++)
 			if (!has_word(entry, w->name)) {
 				fprintf(stderr, "ftpgw.conf.5: %s: no word "
@@ -365,11 +365,11 @@ START_TEST(test_table_consistent)
 			    k->def_int <= k->max, "%s: default out of range",
 			    k->name);
 		if (k->type == CONF_ENUM)
-			ck_assert_msg(k->values != NULL && strcmp(conf_name_of(
+			ck_assert_msg(k->values != NULL && strcmp(word_name(
 			    k->values, k->def_int), "?") != 0,
 			    "%s: default has no word", k->name);
 		if (k->type == CONF_STR && k->values != NULL)
-			ck_assert_msg(conf_name_find(k->values, k->def_str) !=
+			ck_assert_msg(word_find(k->values, k->def_str) !=
 			    NULL, "%s: default is not a word", k->name);
 		if (k->field_size != 0)
 			ck_assert_msg(k->type == CONF_INT ||
@@ -382,12 +382,12 @@ END_TEST
 
 START_TEST(test_names)
 {
-	ck_assert_str_eq(conf_name_of(conf_log_levels, LL_WARN), "warn");
-	ck_assert_str_eq(conf_name_of(conf_tls_versions, 0x0304), "TLSv1.3");
-	ck_assert_str_eq(conf_name_of(conf_app_kinds, 42), "?");
-	ck_assert_ptr_null(conf_name_find(conf_sdata_modes, "Same"));
-	ck_assert_ptr_null(conf_name_find(conf_sdata_modes, NULL));
-	ck_assert_int_eq(conf_name_find(conf_pasv_kinds, "local")->value,
+	ck_assert_str_eq(word_name(log_level_words, LL_WARN), "warn");
+	ck_assert_str_eq(word_name(conf_tls_versions, 0x0304), "TLSv1.3");
+	ck_assert_str_eq(word_name(app_kind_words, 42), "?");
+	ck_assert_ptr_null(word_find(conf_sdata_modes, "Same"));
+	ck_assert_ptr_null(word_find(conf_sdata_modes, NULL));
+	ck_assert_int_eq(word_find(conf_pasv_kinds, "local")->value,
 	    PASV_ADDR_LOCAL);
 }
 END_TEST

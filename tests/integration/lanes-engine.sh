@@ -24,11 +24,6 @@ ENGINE_CACHE=${FTPGW_IT_CACHE:-/var/cache/ftpgw-tests}
 ENGINE_PUREFTPD_PASV=42000:42999
 ENGINE_FLOOD_LIMIT_KB=1024     # the gateway worker's VmRSS may grow by less
 
-# Scenarios that fail on today's gateway (the session engine is being
-# fixed): their TAP lines carry "# TODO" with this reason.  Empty it when
-# the fix is in.
-ENGINE_TODO="session engine fix pending"
-
 # ---------------------------------------------------------------- pure-ftpd
 
 # engine_pureftpd_fetch: $ENGINE_CACHE/pure-ftpd/usr/sbin/pure-ftpd, from
@@ -200,7 +195,7 @@ engine_abor_matrix() {
 	local m=$1 dm host
 	for dm in pasv epsv port eprt; do
 		case $dm in pasv | port) host=$SRV4 ;; *) host=$SRV6 ;; esac
-		scenario_todo "$ENGINE_TODO" "engine $m ABOR pure-ftpd $(DMODE_UP $dm) x5" \
+		scenario "engine $m ABOR pure-ftpd $(DMODE_UP $dm) x5" \
 			sc_engine_abor pure-ftpd "$host" 2100 "$dm"
 		scenario "engine $m ABOR vsftpd $(DMODE_UP $dm) x5" sc_engine_abor vsftpd "$host" 21 "$dm"
 		scenario "engine $m ABOR pyftpdlib $(DMODE_UP $dm) x5" sc_engine_abor pyftpdlib "$host" 2121 "$dm"
@@ -307,9 +302,9 @@ lane_engine_redirect() {
 	lane_begin engine-redirect setup_engine_redirect
 	scenario "engine direct (no gateway) ABOR pure-ftpd, 4 modes x5" sc_engine_abor_direct
 	engine_abor_matrix redirect
-	scenario_todo "$ENGINE_TODO" "engine flood: client junk, replies unread, RSS < +1MiB" \
+	scenario "engine flood: client junk, replies unread, RSS < +1MiB" \
 		sc_engine_client_flood
-	scenario_todo "$ENGINE_TODO" "engine flood: server junk while 226 held, RSS < +1MiB" \
+	scenario "engine flood: server junk while 226 held, RSS < +1MiB" \
 		sc_engine_server_flood
 	lane_end
 }

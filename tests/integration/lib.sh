@@ -627,15 +627,6 @@ lane_setup() {
 # diagnostic after its result line (passed or not): measurements.
 sc_diag() { echo "$*"; echo "$*" >>"$LANE_DIR/diag"; }
 
-# scenario_todo REASON NAME FUNCTION ARGS...: a scenario known to fail
-# today: its result line carries "# TODO REASON" (TAP: an expected
-# failure; if it passes, the TAP driver reports an unexpected pass).
-scenario_todo() {
-	local SC_TODO=$1
-	shift
-	scenario "$@"
-}
-
 # scenario NAME FUNCTION ARGS...: one TAP line.  NAME is short (under ~70
 # characters); what the scenario checks is said in a comment above it.
 # FUNCTION's status: 0 ok, 77 skipped (its last output line says why, for
@@ -648,7 +639,6 @@ scenario() {
 	fi
 	lane_setup
 	SC_N=$((SC_N + 1))
-	name+=${SC_TODO:+ # TODO $SC_TODO}
 	rm -f "$LANE_DIR/diag"
 	if [ $(($(date +%s) - LANE_T0)) -gt "$IT_LANE_BUDGET" ]; then
 		result "not ok - $name"
@@ -675,7 +665,7 @@ scenario() {
 	t1=$(date +%s.%N)
 	if [ "$rc" = 77 ]; then
 		# The function cannot run here; its last output line says why.
-		result "ok - ${name%% # TODO *} # SKIP $(tail -n1 "$log")"
+		result "ok - $name # SKIP $(tail -n1 "$log")"
 		say "$LANE: skip   $name: $(tail -n1 "$log")"
 	elif [ "$rc" = 0 ]; then
 		result "ok - $name"
