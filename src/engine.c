@@ -15,10 +15,12 @@
  * ABOR during a transfer: servers answer it three ways: 426 for the
  * transfer then 226 for the ABOR (vsftpd, proftpd), 226 then 225, or one
  * 226 for both (pure-ftpd). Counting cannot tell the first two from the
- * third, so the gateway sends NOOP right after such an ABOR (a fence): a
- * 200 that arrives while the ABOR still waits is the fence's, and the
- * ABOR had no reply of its own. ABOR's own replies (225, 226, 426, 5xx)
- * are never 200. */
+ * third, so once the transfer has its final reply the gateway sends NOOP
+ * (a fence; not earlier: pure-ftpd drops what it reads during a
+ * transfer): a 200 that arrives while the ABOR still waits is the
+ * fence's, and the ABOR had no reply of its own. ABOR's own replies (225,
+ * 226, 426, 5xx) are never 200. Nothing else goes to the server until the
+ * ABOR is answered. */
 #include "config.h"
 
 #include <assert.h>
@@ -412,6 +414,16 @@ final_reply(struct engine *e, int code)
 		break;
 	case EK_TRANSFER:
 		transfer_reply(e, &p, code);
+		for (unsigned i = 0; i < e->n && !e->closed; i++) {
+			struct pending *abor = eng_fifo_at(e, i);
+
+			if (abor->kind == EK_ABOR && abor->fence) {
+				abor->fence = false;
+				assert(i == e->n - 1);   /* nothing goes behind an ABOR */
+				eng_send(e, EK_FENCE, "NOOP", 4);
+				break;
+			}
+		}
 		break;
 	case EK_FEAT:
 		feat_reply(e, code);

@@ -132,6 +132,11 @@ can_take(struct engine *e, enum ftp_verb verb)
 		return verb == FTP_V_ABOR;
 	if (head == NULL)
 		return true;
+	/* After an ABOR nothing goes until it is answered: its replies are
+	 * counted by the fence alone. */
+	for (unsigned i = 0; i < e->n; i++)
+		if (eng_fifo_at(e, i)->kind == EK_ABOR)
+			return false;
 	if (verb == FTP_V_ABOR && eng_transfer_outstanding(e))
 		return true;
 	if (head->kind == EK_TRANSFER && head->seen_1xx)
@@ -313,7 +318,7 @@ eng_abort(struct engine *e)
 	for (unsigned i = 0; i < e->n; i++)
 		if (eng_fifo_at(e, i)->kind == EK_TRANSFER)
 			eng_fifo_at(e, i)->aborted = true;
-	eng_send(e, EK_ABOR, "ABOR", 4);
-	if (fence)
-		eng_send(e, EK_FENCE, "NOOP", 4);
+	/* The fence goes once the transfer has its final reply: a server
+	 * busy with the transfer may drop what it reads then (pure-ftpd). */
+	eng_send(e, EK_ABOR, "ABOR", 4)->fence = fence;
 }

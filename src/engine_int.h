@@ -20,6 +20,8 @@ struct pending {
 	bool data_done;                  /* EK_TRANSFER: the client has every byte */
 	bool aborted;                    /* EK_TRANSFER: ABOR dropped its channel */
 	bool for_client;                 /* EK_SERVER_AUTH: part of the client's AUTH */
+	bool fence;                      /* EK_ABOR: a NOOP follows once the transfer
+	                                  * ahead has its final reply */
 };
 
 /* A byte buffer with a hard limit. */

@@ -146,8 +146,6 @@ def act_stall(args):
     s = pasv_connect(ftp, args)
     t0 = time.monotonic()
     ftp.putcmd("RETR " + args.file)
-    # (what the client is told about the RETR is the session's business:
-    # shown by after(), not judged)
     wait_closed(s, args.deadline, t0)
     try:
         left = s.recv(1 << 20, socket.MSG_DONTWAIT)
@@ -155,6 +153,18 @@ def act_stall(args):
     except OSError as e:
         log("data socket: %s" % e)
     s.close()
+    # The client never had every byte: its RETR must end in a failure
+    # (426 from the gateway if the server thought it a success).
+    while True:
+        try:
+            resp = ftp.getmultiline()
+        except (socket.timeout, EOFError, OSError) as e:
+            raise Fail("RETR: no final reply: %r" % e)
+        log("<- " + resp)
+        if not resp.startswith("1"):
+            break
+    if not resp.startswith("4"):
+        raise Fail("the stalled RETR got %r, expected a 4xx failure" % resp[:60])
     after(ftp, args)
 
 

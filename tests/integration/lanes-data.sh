@@ -70,14 +70,25 @@ lane_data() {
 	local after="then NOOP 200 and PASV + RETR 1MiB sha256 on the same session"
 	lane_begin data setup_data
 	LANE_SERVERS=tls
-	scenario "data timers: PASV, data connection made, no transfer command (data-timeout = $DT_TIMEOUT): $b, logged as no progress; $after" \
+	# PASV, data connection made, no transfer command (data-timeout =
+	# $DT_TIMEOUT): $b, logged as no progress; $after
+	scenario "data timers: unused data connection closed" \
 		dt_closed 9121 "data channel closed: no progress for $DT_TIMEOUT s" "the idle data connection" idle
-	scenario "data timers: PROT P (TLS both legs, vsftpd), PASV, data connection made, its TLS handshake never started: $b, logged as a TLS handshake with the client without progress; $after" \
+	# PROT P (TLS both legs, vsftpd), PASV, data connection made, its TLS
+	# handshake never started: $b, logged as a TLS handshake with the
+	# client without progress; $after
+	scenario "data timers: TLS data handshake never started" \
 		dt_closed 9091 "data channel closed: TLS handshakes? with the client.*no progress for $DT_TIMEOUT s" \
 		"the stuck handshake" --tls --cafile "$CA" idle
-	scenario "data timers: RETR 64MiB, the client never reads the data connection: $b, logged as no progress; $after" \
+	# RETR 64MiB, the client never reads the data connection: $b, logged
+	# as no progress, the RETR's final reply a 4xx (426); $after
+	scenario "data timers: stalled RETR closed, 4xx" \
 		dt_closed 9121 "data channel closed: no progress for $DT_TIMEOUT s" "the stalled RETR" --file file-64MiB stall
-	scenario "data listener out of descriptors: PASV, the gateway's RLIMIT_NOFILE lowered to its lowest free fd, the client connects: accept fails with EMFILE, the gateway does not spin (< 25% CPU) and logs it once; limit restored: the same data connection carries RETR 1MiB sha256; $after" \
+	# PASV, the gateway's RLIMIT_NOFILE lowered to its lowest free fd, the
+	# client connects: accept fails with EMFILE, the gateway does not spin
+	# (< 25% CPU) and logs it once; limit restored: the same data
+	# connection carries RETR 1MiB sha256; $after
+	scenario "data listener: EMFILE, no spin, service restored" \
 		dt_emfile
 	lane_end
 }

@@ -433,13 +433,28 @@ EOF
 
 lane_fds() {
 	lane_begin fds setup_fds
-	scenario "fds exhaustion: with $FDS_HOGS sessions open, the worker's descriptor limit lowered (prlimit) to what it holds: the next connection stays pending, a request to the control socket and the metrics endpoint too; the worker uses < 0.3 s CPU in 2 s and logs EMFILE at most once per listener; once the $FDS_HOGS sessions end the three pending ones are served, each listener logs 'accepting again', RETR+STOR 1MiB sha256 and ftpgwctl stats work; no descriptor leaked" \
+	# With $FDS_HOGS sessions open, the worker's descriptor limit lowered
+	# (prlimit) to what it holds: the next connection stays pending, a
+	# request to the control socket and the metrics endpoint too; the
+	# worker uses < 0.3 s CPU in 2 s and logs EMFILE at most once per
+	# listener; once the $FDS_HOGS sessions end the three pending ones are
+	# served, each listener logs 'accepting again', RETR+STOR 1MiB sha256
+	# and ftpgwctl stats work; no descriptor leaked.
+	scenario "fds exhaustion: listeners pause, no spin, service restored" \
 		sc_fds_exhaust
-	scenario "fds ctl deadline: a client sending one byte every 2 s to the control socket and one to the metrics endpoint: each closed within ${FDS_DEADLINE}+3 s, never answered; ftpgwctl stats and GET /metrics answered meanwhile" \
+	# A client sending one byte every 2 s to the control socket and one to
+	# the metrics endpoint: each closed within ${FDS_DEADLINE}+3 s, never
+	# answered; ftpgwctl stats and GET /metrics answered meanwhile.
+	scenario "fds ctl deadline: slow requests closed" \
 		sc_fds_slow
-	scenario "fds ctl cap: $((FDS_MAX_CONNS + 1)) idle connections to the control socket: the last closed at once, ftpgwctl meanwhile exits 1 ('closed the connection without answering'), logged once; the $FDS_MAX_CONNS others closed within ${FDS_DEADLINE}+3 s; ftpgwctl works after" \
+	# $((FDS_MAX_CONNS + 1)) idle connections to the control socket: the
+	# last closed at once, ftpgwctl meanwhile exits 1 ('closed the
+	# connection without answering'), logged once; the $FDS_MAX_CONNS
+	# others closed within ${FDS_DEADLINE}+3 s; ftpgwctl works after.
+	scenario "fds ctl cap: control socket connections capped" \
 		sc_fds_cap ctl
-	scenario "fds ctl cap: $((FDS_MAX_CONNS + 1)) idle connections to the metrics endpoint: the last closed at once, logged once; the $FDS_MAX_CONNS others closed within ${FDS_DEADLINE}+3 s; GET /metrics works after" \
+	# The same for the metrics endpoint; GET /metrics works after.
+	scenario "fds ctl cap: metrics connections capped" \
 		sc_fds_cap metrics
 	lane_end
 }
