@@ -11,15 +11,11 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -40,7 +36,6 @@
 
 /* How long the last reply may take to reach a closing client. */
 #define CLOSE_FLUSH_SEC    5
-
 
 /* ------------------------------------------------------------------ */
 /* The engine's effects */

@@ -52,7 +52,7 @@ tier "configure names a missing package" missing_package
 tier "build + unit + integration" build_and_check "$top/_build/default" --enable-debug
 tier "distcheck (unit tests)" sh -c "cd '$top/_build/default' && FTPGW_SKIP_INTEGRATION=1 make -j$jobs distcheck >/dev/null"
 tier "ASan+UBSan build + unit + integration" build_and_check "$top/_build/asan" --enable-sanitizers
-tier "fuzz (grammar, config loader)" sh "$top/tests/fuzz/run.sh" "$top" "$top/_build/default" "${FTPGW_FUZZ_SECONDS:-60}"
+tier "fuzz (grammar, session engine, config loader)" sh "$top/tests/fuzz/run.sh" "$top" "$top/_build/default" "${FTPGW_FUZZ_SECONDS:-60}"
 tier "man pages (mandoc -T lint)" sh -c "out=\$(mandoc -T lint -W warning '$top'/man/*.[58] 2>&1); echo \"\$out\"; [ -z \"\$out\" ]"
 
 echo "=== summary$results"
