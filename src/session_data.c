@@ -1,8 +1,10 @@
 /* session_data.c: the engine's data effects. The client's PASV, EPSV,
- * PORT and EPRT become the gateway's own listener or connect on the client
- * side and, per server-data-mode and the two families, PASV/EPSV/PORT/EPRT
- * toward the server; the server's reply is rewritten for the client; the
- * engine asks whether a transfer's final reply must wait for its data. */
+ * PORT and EPRT become a plan (xlate.c, pure code): the gateway's own
+ * listener or connect on the client side and, per server-data-mode and the
+ * two families, PASV/EPSV/PORT/EPRT toward the server. This file carries
+ * the plan out with data channels, hands the server's reply to xlate.c for
+ * the server's target and the client's reply, and tells the engine whether
+ * a transfer's final reply must wait for its data. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include "data.h"
 #include "log.h"
 #include "session_int.h"
+#include "xlate.h"
 
 void
 session_transfer_begin(void *ctx, const struct ftp_command *cmd)
@@ -96,202 +99,74 @@ dc_event_cb(struct data_channel *dc, enum dc_event ev, void *arg)
 	}
 }
 
-static bool
-verb_is_passive(enum ftp_verb v)
-{
-	return v == FTP_V_PASV || v == FTP_V_EPSV;
-}
-
-/* Where the gateway listens for the client's data connection, and what it
- * tells the client (passive-address). */
+/* The session's side of the translation: its listener and addresses. */
 static void
-plan_client_listener(struct session *s, struct sockaddr_storage *bind_host,
-    bool *transparent, struct sockaddr_storage *advertise)
+xlate_in_of(const struct session *s, struct xlate_in *in)
 {
-	const struct listen_conf *lc = s->lc;
-	int family = s->client.ss_family;
-
-	*transparent = false;
-	switch (lc->pasv_kind) {
-	case PASV_ADDR_ORIGINAL:
-		if (lc->mode == MODE_TPROXY) {
-			/* Bound to the server's own address: the client's data
-			 * connection is caught by -m socket --transparent and
-			 * sees only the server. */
-			*bind_host = s->server;
-			*transparent = true;
-			*advertise = s->server;
-			return;
-		}
-		if (lc->mode == MODE_REDIRECT) {
-			/* The passive range is REDIRECTed to us, to whichever
-			 * local address the kernel picks: listen on all. */
-			addr_any(bind_host, family, 0);
-			*advertise = s->server;
-			return;
-		}
-		/* reverse: the address the client reached us on */
-		*bind_host = s->client_local;
-		*advertise = s->client_local;
-		return;
-	case PASV_ADDR_LOCAL:
-		*bind_host = s->client_local;
-		*advertise = s->client_local;
-		return;
-	case PASV_ADDR_FIXED:
-		addr_any(bind_host, family, 0);
-		*advertise = lc->pasv_fixed;
-		return;
-	}
+	in->sid = s->id;
+	in->lc = s->lc;
+	in->client = &s->client;
+	in->client_local = &s->client_local;
+	in->server = &s->server;
+	in->server_local = &s->server_local;
 }
 
-/* FTP bounce (RFC 2577): data goes only to the client itself, and never
- * to a privileged port. */
-static bool
-check_active_target(struct session *s, const struct sockaddr_storage *target,
-    const char *verb, struct engine_data_req *req)
-{
-	char a[ADDR_STRLEN], b[ADDR_STRLEN];
-
-	if (!addr_equal_host(SA(target), SA(&s->client)) || addr_port(SA(target)) < 1024) {
-		log_sess(LL_WARN, s->id, "%s to %s refused: client is %s", verb,
-		    addr_str(target, a), addr_fmt_host(SA(&s->client), b, sizeof(b)));
-		snprintf(req->reply, sizeof(req->reply),
-		    "501 %s refused: data connections go only to your own address and a port above 1023.", verb);
-		return false;
-	}
-	return true;
-}
-
-#define REFUSE(...) do { snprintf(req->reply, sizeof(req->reply), __VA_ARGS__); return -1; } while (0)
-
-/* The client's target of PORT/EPRT, checked; 0 or -1 with REQ->reply. */
-static int
-active_target(struct session *s, const struct ftp_command *cmd,
-    struct sockaddr_storage *target, struct engine_data_req *req)
-{
-	int cfam = s->client.ss_family;
-
-	if (cmd->verb == FTP_V_PORT) {
-		struct sockaddr_in sin;
-
-		if (ftp_port_arg_decode(cmd->arg, cmd->arg_len, &sin) == -1)
-			REFUSE("501 Bad PORT argument.");
-		if (cfam != AF_INET)
-			REFUSE("522 Network protocol not supported, use (2)");
-		memset(target, 0, sizeof(*target));
-		memcpy(target, &sin, sizeof(sin));
-	} else {
-		if (ftp_eprt_arg_decode(cmd->arg, cmd->arg_len, target) == -1)
-			REFUSE("501 Bad EPRT argument.");
-		addr_unmap(target);
-		if (target->ss_family != cfam)
-			REFUSE("522 Network protocol not supported, use (%d)", cfam == AF_INET ? 1 : 2);
-	}
-	return check_active_target(s, target, ftp_verb_name(cmd->verb), req) ? 0 : -1;
-}
-
-/* The engine's data_open: PASV, EPSV, PORT, EPRT from the client. */
+/* The engine's data_open: PASV, EPSV, PORT, EPRT from the client. The
+ * plan is xlate.c's; this carries it out. */
 int
 session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_req *req)
 {
 	struct session *s = ctx;
-	bool client_passive = verb_is_passive(cmd->verb);
-	bool client_ext = cmd->verb == FTP_V_EPSV || cmd->verb == FTP_V_EPRT;
-	int cfam = s->client.ss_family, sfam = s->server.ss_family;
-	bool server_passive, server_ext, tproxy = s->lc->mode == MODE_TPROXY;
-	struct sockaddr_storage target, bind_host, bound;
-	bool transparent;
+	struct xlate_in in;
+	struct xlate_plan plan;
+	enum xlate_verdict v;
+	struct sockaddr_storage bound;
 	int n;
 
-	if (cmd->verb == FTP_V_EPSV) {
-		switch (ftp_epsv_arg_parse(cmd->arg, cmd->arg_len)) {
-		case FTP_EPSV_V4:
-			if (cfam != AF_INET)
-				REFUSE("522 Network protocol not supported, use (2)");
-			break;
-		case FTP_EPSV_V6:
-			if (cfam != AF_INET6)
-				REFUSE("522 Network protocol not supported, use (1)");
-			break;
-		default:                     /* ALL and bad ones are the engine's */
-			break;
-		}
-	} else if (!client_passive && active_target(s, cmd, &target, req) == -1)
+	memset(&bound, 0, sizeof(bound));
+	xlate_in_of(s, &in);
+	v = xlate_plan(&in, cmd, &plan, req->reply, sizeof(req->reply));
+	if (v == XLATE_REFUSED)
 		return -1;
 
 	session_drop_dc(s);
-	if (client_passive)
+	if (plan.client.listen)
 		s->env->stats->data_passive++;
 	else
 		s->env->stats->data_active++;
+	if (v == XLATE_UNSERVED)
+		return -1;
 	s->dc = dc_new(s->env->base, s->id, s->cf->data_timeout, dc_event_cb, s);
-	if (s->dc == NULL)
-		REFUSE("425 Can't open data connection.");
+	if (s->dc == NULL) {
+		snprintf(req->reply, sizeof(req->reply), "425 Can't open data connection.");
+		return -1;
+	}
 	if (engine_client_prot_p(s->eng))
 		dc_set_tls(s->dc, DC_CLIENT, s->tls, NULL, SA(&s->server));
 	if (engine_server_prot_p(s->eng))
 		dc_set_tls(s->dc, DC_SERVER, s->tls, &s->ticket, SA(&s->server));
 
 	/* The client's end. */
-	if (client_passive) {
-		plan_client_listener(s, &bind_host, &transparent, &s->advertise);
-		if (cmd->verb == FTP_V_PASV && s->advertise.ss_family != AF_INET) {
-			snprintf(req->reply, sizeof(req->reply), "425 PASV cannot name an IPv6 address: use EPSV.");
-			goto fail;
-		}
-		if (dc_listen(s->dc, DC_CLIENT, SA(&bind_host), transparent, s->pool,
-		    SA(&s->client), &bound) == -1)
+	if (plan.client.listen) {
+		s->advertise = plan.advertise;
+		if (dc_listen(s->dc, DC_CLIENT, SA(&plan.client.host), plan.client.transparent,
+		    s->pool, SA(&s->client), &bound) == -1)
 			goto fail;
 		addr_set_port(SA(&s->advertise), addr_port(SA(&bound)));
-	} else {
-		struct sockaddr_storage src;
+	} else
+		dc_connect_to(s->dc, DC_CLIENT, SA(&plan.client.target),
+		    plan.client.has_src ? SA(&plan.client.src) : NULL, plan.client.transparent);
 
-		/* tproxy: the client sees the data come from the server. */
-		if (tproxy) {
-			src = s->server;
-			addr_set_port(SA(&src), 0);
-		}
-		dc_connect_to(s->dc, DC_CLIENT, SA(&target), tproxy ? SA(&src) : NULL, tproxy);
-	}
-
-	/* The server's end: mirror the client unless told otherwise; the
-	 * extended forms where the families differ or the server is IPv6. */
-	switch (s->lc->sdata) {
-	case SDATA_PASSIVE:
-		server_passive = true;
-		break;
-	case SDATA_ACTIVE:
-		server_passive = false;
-		break;
-	default:
-		server_passive = client_passive;
-		break;
-	}
-	server_ext = cfam == sfam ? client_ext : sfam == AF_INET6;
-	if (sfam == AF_INET6)
-		server_ext = true;
-
-	if (server_passive) {
-		struct sockaddr_storage src;
-
-		if (tproxy) {
-			src = s->client;
-			addr_set_port(SA(&src), 0);
-		}
-		dc_connect_to(s->dc, DC_SERVER, NULL, tproxy ? SA(&src) : NULL, tproxy);
-		req->server_verb = server_ext ? FTP_V_EPSV : FTP_V_PASV;
-		n = snprintf(req->line, sizeof(req->line), "%s", server_ext ? "EPSV" : "PASV");
-	} else {
-		/* tproxy: the server sees its client's address in PORT. */
-		bind_host = tproxy ? s->client : s->server_local;
-		if (dc_listen(s->dc, DC_SERVER, SA(&bind_host), tproxy, s->pool,
-		    SA(&s->server), &bound) == -1)
+	/* The server's end. */
+	if (plan.server.listen) {
+		if (dc_listen(s->dc, DC_SERVER, SA(&plan.server.host), plan.server.transparent,
+		    s->pool, SA(&s->server), &bound) == -1)
 			goto fail;
-		req->server_verb = server_ext ? FTP_V_EPRT : FTP_V_PORT;
-		n = server_ext ? ftp_eprt_format(req->line, sizeof(req->line), SA(&bound)) :
-		    ftp_port_format(req->line, sizeof(req->line), (struct sockaddr_in *)&bound);
-	}
+	} else
+		dc_connect_to(s->dc, DC_SERVER, NULL,
+		    plan.server.has_src ? SA(&plan.server.src) : NULL, plan.server.transparent);
+	req->server_verb = plan.server_verb;
+	n = xlate_server_line(plan.server_verb, &bound, req->line, sizeof(req->line));
 	if (n <= 0 || (size_t)n >= sizeof(req->line))
 		goto fail;
 	req->len = (size_t)n;
@@ -303,15 +178,14 @@ fail:
 	return -1;
 }
 
-#undef REFUSE
-
 /* The engine's data_reply: the server answered our PASV/EPSV/PORT/EPRT. */
 size_t
 session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_verb,
     int code, const char *text, size_t len, char *line, size_t size)
 {
 	struct session *s = ctx;
-	struct sockaddr_storage target;
+	struct xlate_in in;
+	struct xlate_target target;
 	int n = -1;
 
 	if (s->dc == NULL) {
@@ -322,49 +196,20 @@ session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_ve
 		n = snprintf(line, size, "425 Can't open data connection.");
 		return n > 0 && (size_t)n < size ? (size_t)n : 0;
 	}
-	switch (server_verb) {
-	case FTP_V_PASV: {
-		struct sockaddr_in sin;
-		char a[ADDR_STRLEN];
-
-		if (code != 227)
-			goto refused;
-		if (ftp_227_decode(text, len, &sin) == -1)
-			goto bad;
-		/* Connect to the server we already talk to; a 227 naming
-		 * another host (NAT'd servers send private ones; a hostile
-		 * one names a victim) is followed only when the listener's
-		 * follow-pasv-address says so. */
-		target = s->server;
-		addr_set_port(SA(&target), ntohs(sin.sin_port));
-		if (sin.sin_addr.s_addr != ((struct sockaddr_in *)&s->server)->sin_addr.s_addr) {
-			if (s->lc->follow_pasv_address && s->server.ss_family == AF_INET) {
-				memset(&target, 0, sizeof(target));
-				memcpy(&target, &sin, sizeof(sin));
-				log_sess(LL_INFO, s->id, "227 names %s; following it (follow-pasv-address)",
-				    addr_fmt((struct sockaddr *)&sin, a, sizeof(a)));
-			} else
-				log_sess(LL_INFO, s->id, "227 names %s; connecting to the control peer instead",
-				    addr_fmt((struct sockaddr *)&sin, a, sizeof(a)));
-		}
-		dc_set_target(s->dc, DC_SERVER, SA(&target));
+	xlate_in_of(s, &in);
+	switch (xlate_server_reply(&in, server_verb, code, text, len, &target)) {
+	case XLATE_ANSWER_REFUSED:
+		/* The server's own refusal says it best. */
+		session_drop_dc(s);
+		return 0;
+	case XLATE_ANSWER_BAD:
+		session_drop_dc(s);
+		n = snprintf(line, size, "425 Can't open data connection: bad reply from the server.");
+		return n > 0 && (size_t)n < size ? (size_t)n : 0;
+	case XLATE_ANSWER_CONNECT:
+		dc_set_target(s->dc, DC_SERVER, SA(&target.addr));
 		break;
-	}
-	case FTP_V_EPSV: {
-		uint16_t port;
-
-		if (code != 229)
-			goto refused;
-		if (ftp_229_decode(text, len, &port) == -1)
-			goto bad;
-		target = s->server;
-		addr_set_port(SA(&target), port);
-		dc_set_target(s->dc, DC_SERVER, SA(&target));
-		break;
-	}
-	default:                              /* PORT, EPRT */
-		if (code / 100 != 2)
-			goto refused;
+	case XLATE_ANSWER_ACCEPTED:
 		break;
 	}
 	if (dc_start(s->dc) == -1) {
@@ -372,30 +217,7 @@ session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_ve
 		n = snprintf(line, size, "425 Can't open data connection.");
 		return n > 0 && (size_t)n < size ? (size_t)n : 0;
 	}
-	switch (client_verb) {
-	case FTP_V_PASV:
-		n = ftp_227_format(line, size, (struct sockaddr_in *)&s->advertise);
-		break;
-	case FTP_V_EPSV:
-		n = ftp_229_format(line, size, addr_port(SA(&s->advertise)));
-		break;
-	case FTP_V_PORT:
-		n = snprintf(line, size, "200 PORT command successful.");
-		break;
-	default:
-		n = snprintf(line, size, "200 EPRT command successful.");
-		break;
-	}
-	return n > 0 && (size_t)n < size ? (size_t)n : 0;
-refused:
-	/* The server's own refusal says it best. */
-	session_drop_dc(s);
-	return 0;
-bad:
-	log_sess(LL_WARN, s->id, "malformed %d reply from the server", code);
-	session_drop_dc(s);
-	n = snprintf(line, size, "425 Can't open data connection: bad reply from the server.");
-	return n > 0 && (size_t)n < size ? (size_t)n : 0;
+	return xlate_client_reply(client_verb, &s->advertise, line, size);
 }
 
 /* The engine's data_pending: the final reply of RETR/STOR/... must not
