@@ -180,7 +180,7 @@ eng_reply(struct engine *e, const char *fmt, ...)
 	log_sess(LL_DEBUG, e->conf.sid, "G> %s", line);
 	line[n++] = '\r';
 	line[n++] = '\n';
-	e->ops.to_client(e->ops.ctx, line, (size_t)n);
+	e->ops->to_client(e->ctx, line, (size_t)n);
 }
 
 /* A command line (no CRLF) to the server, as KIND in the FIFO. */
@@ -202,7 +202,7 @@ eng_send(struct engine *e, enum engine_pending kind, const char *line, size_t le
 	memcpy(out, line, len);
 	out[len] = '\r';
 	out[len + 1] = '\n';
-	e->ops.to_server(e->ops.ctx, out, len + 2);
+	e->ops->to_server(e->ctx, out, len + 2);
 	return eng_fifo_push(e, kind);
 }
 
@@ -216,7 +216,7 @@ eng_close(struct engine *e, const char *last, const char *reason)
 		eng_reply(e, "%s", last);
 	eng_set_phase(e, last != NULL ? EP_CLOSING : EP_CLOSED);
 	e->closed = true;
-	e->ops.close(e->ops.ctx, reason);
+	e->ops->close(e->ctx, reason);
 }
 
 /* ------------------------------------------------------------------ */
@@ -235,11 +235,11 @@ eng_release_held(struct engine *e, bool data_ok)
 		eng_reply(e, "426 Data connection failed; transfer aborted.");
 	else {
 		log_sess(LL_DEBUG, e->conf.sid, "S> (released after the data connection)");
-		e->ops.to_client(e->ops.ctx, e->held.p, e->held.len);
+		e->ops->to_client(e->ctx, e->held.p, e->held.len);
 	}
 	e->held.len = 0;
-	e->ops.transfer_end(e->ops.ctx, code, data_ok && code / 100 == 2);
-	e->ops.data_drop(e->ops.ctx);
+	e->ops->transfer_end(e->ctx, code, data_ok && code / 100 == 2);
+	e->ops->data_drop(e->ctx);
 	if (e->server_gone)
 		eng_close(e, e->n > 0 || e->deferred != NULL ?
 		    "421 Service not available: the server closed the connection." : NULL,
@@ -256,11 +256,11 @@ transfer_reply(struct engine *e, const struct pending *p, int code)
 	if (p->failed && !p->aborted && code / 100 == 2) {
 		log_sess(LL_INFO, e->conf.sid, "the server said %d, but the data channel failed", code);
 		eng_reply(e, "426 Data connection failed; transfer aborted.");
-		e->ops.transfer_end(e->ops.ctx, code, false);
-		e->ops.data_drop(e->ops.ctx);
+		e->ops->transfer_end(e->ctx, code, false);
+		e->ops->data_drop(e->ctx);
 		return;
 	}
-	if (e->ops.data_pending(e->ops.ctx, p->seen_1xx, code)) {
+	if (e->ops->data_pending(e->ctx, p->seen_1xx, code)) {
 		log_sess(LL_DEBUG, e->conf.sid, "reply %d held until the data connection is done", code);
 		tmp = e->held;           /* swap: the collected reply becomes the held one */
 		e->held = e->reply;
@@ -270,9 +270,9 @@ transfer_reply(struct engine *e, const struct pending *p, int code)
 		return;
 	}
 	/* Whatever the server says after an ABOR, the data did not all go. */
-	e->ops.transfer_end(e->ops.ctx, code, code / 100 == 2 && !p->failed && !p->aborted);
-	e->ops.to_client(e->ops.ctx, e->reply.p, e->reply.len);
-	e->ops.data_drop(e->ops.ctx);
+	e->ops->transfer_end(e->ctx, code, code / 100 == 2 && !p->failed && !p->aborted);
+	e->ops->to_client(e->ctx, e->reply.p, e->reply.len);
+	e->ops->data_drop(e->ctx);
 }
 
 /* The client has every data byte: a held reply goes out; a transfer whose
@@ -309,7 +309,7 @@ on_data_failed(struct engine *e)
 			p->failed = !p->data_done;
 			return;
 		}
-	e->ops.data_drop(e->ops.ctx);
+	e->ops->data_drop(e->ctx);
 	e->data_armed = false;
 }
 
@@ -326,7 +326,7 @@ feat_reply(struct engine *e, int code)
 	char *out;
 
 	if (code != 211) {
-		e->ops.to_client(e->ops.ctx, e->reply.p, e->reply.len);
+		e->ops->to_client(e->ctx, e->reply.p, e->reply.len);
 		return;
 	}
 	if ((out = malloc(size)) == NULL) {
@@ -335,7 +335,7 @@ feat_reply(struct engine *e, int code)
 	}
 	n = ftp_feat_rewrite(e->reply.p, e->reply.len, offer, out, size);
 	assert(n > 0);
-	e->ops.to_client(e->ops.ctx, out, n);
+	e->ops->to_client(e->ctx, out, n);
 	free(out);
 }
 
@@ -345,10 +345,10 @@ data_setup_reply(struct engine *e, const struct pending *p, int code)
 	char line[256];
 	size_t n;
 
-	n = e->ops.data_reply(e->ops.ctx, p->client_verb, p->server_verb, code,
+	n = e->ops->data_reply(e->ctx, p->client_verb, p->server_verb, code,
 	    e->reply.p, e->reply.len, line, sizeof(line) - 2);
 	if (n == 0) {
-		e->ops.to_client(e->ops.ctx, e->reply.p, e->reply.len);
+		e->ops->to_client(e->ctx, e->reply.p, e->reply.len);
 		return;
 	}
 	assert(n < sizeof(line) - 2);
@@ -356,7 +356,7 @@ data_setup_reply(struct engine *e, const struct pending *p, int code)
 	log_sess(LL_DEBUG, e->conf.sid, "G> %.*s", (int)n, line);
 	line[n++] = '\r';
 	line[n++] = '\n';
-	e->ops.to_client(e->ops.ctx, line, n);
+	e->ops->to_client(e->ctx, line, n);
 }
 
 static void
@@ -378,7 +378,7 @@ server_auth_reply(struct engine *e, const struct pending *p, int code)
 	if (code == 234) {
 		e->server_tls = true;
 		eng_set_phase(e, EP_SERVER_TLS);
-		e->ops.tls_server(e->ops.ctx);
+		e->ops->tls_server(e->ctx);
 		return;
 	}
 	if (p->for_client) {
@@ -517,12 +517,12 @@ on_server_line(struct engine *e, const char *text, size_t len)
 	case RD_PASS:
 		if (eng_buf_add(&e->reply, line, len) == 0)
 			break;
-		e->ops.to_client(e->ops.ctx, e->reply.p, e->reply.len);
+		e->ops->to_client(e->ctx, e->reply.p, e->reply.len);
 		e->reply.len = 0;
 		e->disp = RD_STREAM;
 		/* FALLTHROUGH */
 	case RD_STREAM:
-		e->ops.to_client(e->ops.ctx, line, len);
+		e->ops->to_client(e->ctx, line, len);
 		break;
 	case RD_COLLECT:
 		if (eng_buf_add(&e->reply, line, len) == -1) {
@@ -536,7 +536,7 @@ on_server_line(struct engine *e, const char *text, size_t len)
 	}
 	if (!e->rp.in_multiline) {       /* the reply is complete */
 		if (e->disp == RD_PASS && e->reply.len > 0) {
-			e->ops.to_client(e->ops.ctx, e->reply.p, e->reply.len);
+			e->ops->to_client(e->ctx, e->reply.p, e->reply.len);
 			e->reply.len = 0;
 		}
 		if (e->rp.code < 200) {
@@ -548,7 +548,7 @@ on_server_line(struct engine *e, const char *text, size_t len)
 		} else if (!e->unsolicited)
 			final_reply(e, e->rp.code);
 		if (!e->closed)
-			e->ops.active(e->ops.ctx);
+			e->ops->active(e->ctx);
 	}
 }
 
@@ -615,7 +615,7 @@ engine_event(struct engine *e, const struct engine_event *ev)
 			break;
 		eng_set_phase(e, EP_GREETING);
 		eng_fifo_push(e, EK_GREETING);
-		e->ops.active(e->ops.ctx);
+		e->ops->active(e->ctx);
 		break;
 	case EE_SERVER_TLS_UP:
 		if (e->phase != EP_SERVER_TLS)
@@ -686,14 +686,15 @@ engine_event(struct engine *e, const struct engine_event *ev)
 /* Life, and what others may ask */
 
 struct engine *
-engine_new(const struct engine_conf *conf, const struct engine_ops *ops)
+engine_new(const struct engine_conf *conf, const struct engine_ops *ops, void *ctx)
 {
 	struct engine *e = calloc(1, sizeof(*e));
 
 	if (e == NULL)
 		return NULL;
 	e->conf = *conf;
-	e->ops = *ops;
+	e->ops = ops;
+	e->ctx = ctx;
 	e->phase = EP_CONNECTING;
 	e->client_tls = conf->client_implicit_tls;
 	e->server_tls = conf->server_implicit_tls;

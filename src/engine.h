@@ -27,7 +27,7 @@
 
 #include "ftp_proto.h"
 
-#define ENGINE_PENDING_MAX   16
+#define ENGINE_PENDING_MAX   8
 #define ENGINE_REPLY_MAX     (64 * 1024)
 /* engine_buffered() never exceeds this: a reply being read, a held one,
  * a waiting client line. */
@@ -97,12 +97,12 @@ struct engine_data_req {
 	char reply[160];                  /* when refused: the client's reply, no CRLF */
 };
 
-/* The effects the engine asks for. CTX is engine_ops.ctx. Every effect
+/* The effects the engine asks for, each called with the CTX given to
+ * engine_new(). The table is the caller's and outlives the engine. Every effect
  * may be called from inside engine_event(); none may feed an event back
  * (the engine_*() queries below are fine). A failure inside an effect is
  * reported by the caller as an event after engine_event() returns. */
 struct engine_ops {
-	void *ctx;
 	/* Bytes for the client / the server (whole lines, CRLF included). */
 	void (*to_client)(void *ctx, const char *buf, size_t len);
 	void (*to_server)(void *ctx, const char *buf, size_t len);
@@ -157,7 +157,8 @@ struct engine_conf {
 
 struct engine;
 
-struct engine *engine_new(const struct engine_conf *conf, const struct engine_ops *ops);
+struct engine *engine_new(const struct engine_conf *conf, const struct engine_ops *ops,
+    void *ctx);
 void engine_free(struct engine *e);
 
 /* The driver: every event goes through here. */

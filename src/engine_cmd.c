@@ -45,7 +45,7 @@ eng_start_client_tls(struct engine *e)
 	eng_reply(e, "234 AUTH TLS successful.");
 	e->client_tls = true;
 	eng_set_phase(e, EP_CLIENT_TLS);
-	e->ops.tls_client(e->ops.ctx);
+	e->ops->tls_client(e->ctx);
 }
 
 /* AUTH, PBSZ, PROT and CCC are the gateway's to answer, per leg; with
@@ -168,7 +168,7 @@ data_setup(struct engine *e, const struct ftp_command *cmd)
 	}
 	memset(&req, 0, sizeof(req));
 	e->data_armed = false;
-	if (e->ops.data_open(e->ops.ctx, cmd, &req) == -1) {
+	if (e->ops->data_open(e->ctx, cmd, &req) == -1) {
 		eng_reply(e, "%s", req.reply[0] != '\0' ? req.reply : "425 Can't open data connection.");
 		return;
 	}
@@ -201,7 +201,7 @@ handle_command(struct engine *e, const char *line, size_t len)
 	case FTP_V_USER:
 		/* Escaped once here: it goes into logs and ftpgwctl output. */
 		log_escape(cmd.arg, cmd.arg_len, esc, sizeof(esc));
-		e->ops.user(e->ops.ctx, esc);
+		e->ops->user(e->ctx, esc);
 		break;
 	case FTP_V_FEAT:
 		eng_send(e, EK_FEAT, line, len);
@@ -216,7 +216,7 @@ handle_command(struct engine *e, const char *line, size_t len)
 		break;
 	}
 	if (ftp_verb_is_transfer(cmd.verb)) {
-		e->ops.transfer_begin(e->ops.ctx, &cmd);
+		e->ops->transfer_begin(e->ctx, &cmd);
 		eng_send(e, EK_TRANSFER, line, len)->client_verb = cmd.verb;
 		return;
 	}
@@ -247,7 +247,7 @@ eng_client_line(struct engine *e, const char *text, size_t len)
 	line[len] = '\0';
 	if (len == 0)
 		return;
-	e->ops.active(e->ops.ctx);
+	e->ops->active(e->ctx);
 	if (!can_take(e, ftp_command_parse(line, len, &peek) == 0 ? peek.verb : FTP_V_UNKNOWN)) {
 		if ((e->deferred = malloc(len + 1)) == NULL) {
 			eng_close(e, "421 Out of memory.", "out of memory");
@@ -289,7 +289,7 @@ eng_client_too_long(struct engine *e)
 		log_sess(LL_WARN, e->conf.sid, "a client line arrived while another waits: dropped");
 		return;
 	}
-	e->ops.active(e->ops.ctx);
+	e->ops->active(e->ctx);
 	if (can_take(e, FTP_V_UNKNOWN)) {
 		too_long_reply(e);
 		return;
@@ -312,7 +312,7 @@ eng_abort(struct engine *e)
 	eng_release_held(e, true);
 	if (e->closed)
 		return;
-	e->ops.data_drop(e->ops.ctx);
+	e->ops->data_drop(e->ctx);
 	e->data_armed = false;
 	fence = eng_transfer_outstanding(e);
 	for (unsigned i = 0; i < e->n; i++)

@@ -6,15 +6,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine.h"
 #include "ftp_policy.h"
 #include "ftp_proto.h"
 
+/* Small: every session carries ENGINE_PENDING_MAX of them. */
+_Static_assert(FTP_V_COUNT <= UINT8_MAX, "a verb fits in a byte");
 struct pending {
-	enum engine_pending kind;
-	enum ftp_verb client_verb;       /* EK_PLAIN, EK_DATA_SETUP, EK_TRANSFER */
-	enum ftp_verb server_verb;       /* EK_DATA_SETUP, EK_INTERNAL */
+	uint8_t kind;                    /* enum engine_pending */
+	uint8_t client_verb;             /* enum ftp_verb: EK_PLAIN, EK_DATA_SETUP, EK_TRANSFER */
+	uint8_t server_verb;             /* enum ftp_verb: EK_DATA_SETUP, EK_INTERNAL */
 	bool seen_1xx;                   /* EK_TRANSFER: the transfer started */
 	bool failed;                     /* EK_TRANSFER: its data channel failed */
 	bool data_done;                  /* EK_TRANSFER: the client has every byte */
@@ -39,7 +42,8 @@ enum disposition { RD_PASS, RD_STREAM, RD_COLLECT, RD_SWALLOW };
 
 struct engine {
 	struct engine_conf conf;
-	struct engine_ops ops;
+	const struct engine_ops *ops;    /* the caller's table */
+	void *ctx;                       /* for every effect */
 	enum engine_phase phase;
 
 	struct pending fifo[ENGINE_PENDING_MAX];

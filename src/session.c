@@ -586,7 +586,6 @@ session_list_shutdown(struct session_list *list, const char *reply)
 int
 session_engine_new(struct session *s)
 {
-	struct engine_ops ops = session_engine_ops;
 	struct engine_conf ec = {
 		.sid = s->id,
 		.strict = s->cf->strict,
@@ -599,8 +598,7 @@ session_engine_new(struct session *s)
 		.server_implicit_tls = s->app == APP_FTPS && s->cf->tls.server_side != TLS_SERVER_OFF,
 	};
 
-	ops.ctx = s;
-	s->eng = engine_new(&ec, &ops);
+	s->eng = engine_new(&ec, &session_engine_ops, s);
 	return s->eng != NULL ? 0 : -1;
 }
 

@@ -252,7 +252,6 @@ fx_close(void *ctx, const char *reason)
 }
 
 static const struct engine_ops OPS = {
-	.ctx = &F,
 	.to_client = fx_to_client,
 	.to_server = fx_to_server,
 	.data_open = fx_data_open,
@@ -452,7 +451,7 @@ count_line(const struct buf *b, const char *line)
 static void
 start(void)
 {
-	E = engine_new(&C, &OPS);
+	E = engine_new(&C, &OPS, &F);
 	ck_assert_ptr_nonnull(E);
 	expect_phase(EP_CONNECTING);
 	ck_assert(!engine_logged_in(E));

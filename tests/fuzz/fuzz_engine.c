@@ -648,7 +648,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.server_side = (int)((cf >> 5) % 3);
 	conf.server_implicit_tls = conf.tls_available && (mode & 0x80) != 0;
 	conf.client_implicit_tls = conf.tls_available && (mode & 0x40) != 0;
-	W.e = engine_new(&conf, &OPS);
+	W.e = engine_new(&conf, &OPS, NULL);
 	REQUIRE(W.e != NULL);
 	REQUIRE(engine_phase(W.e) == EP_CONNECTING);
 	while (in_left > 0)
