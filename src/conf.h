@@ -28,6 +28,10 @@ struct listen_conf {
 	/* Connect to the host a server's 227 names, not only to the server
 	 * itself (off: bounce protection, RFC 2577). */
 	bool follow_pasv_address;
+	/* follow-pasv-networks: where a followed 227 may point; none: any
+	 * address that is not ours, loopback, link-local or multicast. */
+	struct addr_prefix *follow_nets;
+	size_t n_follow_nets;
 	uint16_t pasv_lo, pasv_hi;           /* own "passive-ports", else the global range */
 	char *interface;                     /* client-facing, for -R; NULL: any but lo */
 };

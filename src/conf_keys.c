@@ -88,6 +88,8 @@ const struct conf_key conf_keys[] = {
 	{ LISTEN, "follow-pasv-address", CONF_BOOL, .def_int = false,
 	    FIELD(listen_conf, follow_pasv_address),
 	    .doc = "connect to the host a server's 227 names" },
+	{ LISTEN, "follow-pasv-networks", CONF_STR_LIST, .def_str = "{}",
+	    .doc = "the networks a followed 227 may name; empty: any public address" },
 	{ LISTEN, "passive-ports", CONF_STR_UNSET,
 	    .doc = "this listener's own passive range" },
 	{ LISTEN, "interface", CONF_STR_UNSET,

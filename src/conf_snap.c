@@ -199,6 +199,7 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 	const struct word *word;
 	const char *s;
 	int line = conf_section_line(ld, sec);
+	size_t n;
 
 	if ((lc->name = strdup(name)) == NULL)
 		return conf_oom(ld);
@@ -234,6 +235,19 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 	} else if (lc->mode == MODE_REVERSE)
 		conf_error(ld, line, "listen \"%s\": mode reverse needs "
 		    "'upstream' (the server's address)", name);
+
+	if ((n = cfg_size(sec, "follow-pasv-networks")) > 0 &&
+	    (lc->follow_nets = calloc(n, sizeof(*lc->follow_nets))) == NULL)
+		return conf_oom(ld);
+	for (size_t i = 0; i < n; i++) {
+		s = cfg_getnstr(sec, "follow-pasv-networks", (unsigned)i);
+		if (prefix_parse(s, &lc->follow_nets[lc->n_follow_nets]) == 0)
+			lc->n_follow_nets++;
+		else
+			conf_error(ld, conf_option_line(ld, sec, "follow-pasv-networks"),
+			    "listen \"%s\": follow-pasv-networks \"%s\" is not an "
+			    "address/prefix-length", name, s);
+	}
 
 	s = cfg_getstr(sec, "passive-address");
 	if ((word = word_find(conf_pasv_kinds, s)) != NULL)
@@ -476,6 +490,7 @@ config_free(struct config *cf)
 	free(cf->deny_commands);
 	for (size_t i = 0; i < cf->n_listens; i++) {
 		free(cf->listens[i].name);
+		free(cf->listens[i].follow_nets);
 		free(cf->listens[i].interface);
 	}
 	free(cf->listens);

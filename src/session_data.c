@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <ifaddrs.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -109,6 +110,32 @@ xlate_in_of(const struct session *s, struct xlate_in *in)
 	in->client_local = &s->client_local;
 	in->server = &s->server;
 	in->server_local = &s->server_local;
+	in->own = NULL;
+	in->n_own = 0;
+}
+
+#define OWN_MAX 64
+
+/* The gateway's interface addresses, for a 227 it may follow (a rare
+ * path: only with follow-pasv-address). Returns how many went into OWN. */
+static size_t
+own_addresses(struct sockaddr_storage *own, size_t max)
+{
+	struct ifaddrs *list, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&list) == -1)
+		return 0;
+	for (i = list; i != NULL && n < max; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET &&
+		    i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		memset(&own[n], 0, sizeof(own[n]));
+		memcpy(&own[n], i->ifa_addr, addr_len(i->ifa_addr));
+		n++;
+	}
+	freeifaddrs(list);
+	return n;
 }
 
 /* The engine's data_open: PASV, EPSV, PORT, EPRT from the client. The
@@ -186,6 +213,7 @@ session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_ve
 	struct session *s = ctx;
 	struct xlate_in in;
 	struct xlate_target target;
+	struct sockaddr_storage own[OWN_MAX];
 	int n = -1;
 
 	if (s->dc == NULL) {
@@ -197,7 +225,15 @@ session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_ve
 		return n > 0 && (size_t)n < size ? (size_t)n : 0;
 	}
 	xlate_in_of(s, &in);
+	if (s->lc->follow_pasv_address && server_verb == FTP_V_PASV) {
+		in.own = own;
+		in.n_own = own_addresses(own, OWN_MAX);
+	}
 	switch (xlate_server_reply(&in, server_verb, code, text, len, &target)) {
+	case XLATE_ANSWER_FORBIDDEN:
+		session_drop_dc(s);
+		n = snprintf(line, size, "425 Can't open data connection: the server named a forbidden address.");
+		return n > 0 && (size_t)n < size ? (size_t)n : 0;
 	case XLATE_ANSWER_REFUSED:
 		/* The server's own refusal says it best. */
 		session_drop_dc(s);

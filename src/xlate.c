@@ -210,6 +210,33 @@ xlate_server_line(enum ftp_verb server_verb, const struct sockaddr_storage *boun
 	}
 }
 
+/* Why a 227's target may not be followed, or NULL. A server that names
+ * the gateway itself, its loopback or a privileged port would make the
+ * gateway a bounce (RFC 2577) against what only it can reach. */
+static const char *
+follow_forbidden(const struct xlate_in *in, const struct sockaddr_in *sin)
+{
+	uint32_t a = ntohl(sin->sin_addr.s_addr);
+
+	if (ntohs(sin->sin_port) < 1024)
+		return "a port below 1024";
+	if ((a >> 24) == 0 || (a >> 24) == 127)
+		return "a loopback or unspecified address";
+	if ((a >> 16) == 0xa9fe)                  /* 169.254/16 */
+		return "a link-local address";
+	if ((a >> 28) >= 0xe)                     /* 224/4 multicast, 240/4 reserved */
+		return "a multicast or reserved address";
+	for (size_t i = 0; i < in->n_own; i++)
+		if (addr_equal_host(CSA(sin), CSA(&in->own[i])))
+			return "an address of the gateway";
+	if (in->lc->n_follow_nets == 0)
+		return NULL;
+	for (size_t i = 0; i < in->lc->n_follow_nets; i++)
+		if (prefix_contains(&in->lc->follow_nets[i], CSA(sin)))
+			return NULL;
+	return "outside follow-pasv-networks";
+}
+
 enum xlate_answer
 xlate_server_reply(const struct xlate_in *in, enum ftp_verb server_verb,
     int code, const char *text, size_t len, struct xlate_target *target)
@@ -237,6 +264,13 @@ xlate_server_reply(const struct xlate_in *in, enum ftp_verb server_verb,
 			return XLATE_ANSWER_CONNECT;
 		addr_fmt((const struct sockaddr *)&sin, a, sizeof(a));
 		if (in->lc->follow_pasv_address && in->server->ss_family == AF_INET) {
+			const char *why = follow_forbidden(in, &sin);
+
+			if (why != NULL) {
+				log_sess(LL_WARN, in->sid, "227 names %s, %s: refused (follow-pasv-address)",
+				    a, why);
+				return XLATE_ANSWER_FORBIDDEN;
+			}
 			memset(&target->addr, 0, sizeof(target->addr));
 			memcpy(&target->addr, &sin, sizeof(sin));
 			target->followed = true;

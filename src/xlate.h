@@ -26,6 +26,10 @@ struct xlate_in {
 	const struct sockaddr_storage *client_local; /* our end of the client's connection */
 	const struct sockaddr_storage *server;       /* where the client meant to go */
 	const struct sockaddr_storage *server_local; /* our end toward the server */
+	/* The gateway's own addresses (all its interfaces), which a followed
+	 * 227 may not name; filled only with follow-pasv-address. */
+	const struct sockaddr_storage *own;
+	size_t n_own;
 };
 
 /* One end of the data connection. Listening: bind HOST (port 0; the port
@@ -81,11 +85,16 @@ enum xlate_answer {
 	XLATE_ANSWER_BAD,       /* a 227/229 that does not parse (logged) */
 	XLATE_ANSWER_CONNECT,   /* 227/229: connect to TARGET */
 	XLATE_ANSWER_ACCEPTED,  /* PORT/EPRT accepted: the server connects to us */
+	XLATE_ANSWER_FORBIDDEN, /* a 227 to follow names a forbidden target (logged) */
 };
 
 /* Where the gateway connects after a 227/229. A 227 naming a host other
  * than the control peer (FOREIGN) is followed only with
- * follow-pasv-address on an IPv4 server (FOLLOWED); the decision is logged. */
+ * follow-pasv-address on an IPv4 server (FOLLOWED); the decision is logged.
+ * A followed 227 may not name the unspecified, loopback, link-local,
+ * multicast or reserved addresses, one of the gateway's own, a port below
+ * 1024, or (with follow-pasv-networks) a host outside those networks:
+ * XLATE_ANSWER_FORBIDDEN. */
 struct xlate_target {
 	struct sockaddr_storage addr;
 	bool foreign;

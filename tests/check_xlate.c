@@ -455,6 +455,65 @@ START_TEST(test_227)
 }
 END_TEST
 
+/* follow-pasv-address has limits: what a followed 227 may not name. */
+START_TEST(test_227_follow_limits)
+{
+	static const char *const forbidden[] = {
+		"227 Entering Passive Mode (192,0,2,77,0,25).",      /* port 25 */
+		"227 Entering Passive Mode (192,0,2,77,3,255).",     /* port 1023 */
+		"227 Entering Passive Mode (127,0,0,1,195,80).",     /* loopback */
+		"227 Entering Passive Mode (127,1,2,3,195,80).",
+		"227 Entering Passive Mode (0,0,0,0,195,80).",       /* unspecified */
+		"227 Entering Passive Mode (169,254,1,1,195,80).",   /* link-local */
+		"227 Entering Passive Mode (224,0,0,1,195,80).",     /* multicast */
+		"227 Entering Passive Mode (255,255,255,255,195,80).",
+		"227 Entering Passive Mode (198,51,100,1,195,80).",  /* the gateway's */
+		"227 Entering Passive Mode (10,9,8,7,195,80).",      /* the gateway's */
+	};
+	struct sockaddr_storage own[2];
+	struct fix f;
+	struct xlate_target t;
+	struct addr_prefix nets[1];
+	char text[128];
+
+	fix_init(&f, false, false);
+	f.lc.follow_pasv_address = true;
+	set_addr(&own[0], "198.51.100.1:1");
+	set_addr(&own[1], "10.9.8.7:1");
+	f.in.own = own;
+	f.in.n_own = 2;
+	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+		snprintf(text, sizeof(text), "%s\r\n", forbidden[i]);
+		ck_assert_msg(answer(&f, FTP_V_PASV, 227, text, &t) == XLATE_ANSWER_FORBIDDEN,
+		    "followed: %s", forbidden[i]);
+	}
+	/* Port 1024 of a public host is fine. */
+	ck_assert_int_eq(answer(&f, FTP_V_PASV, 227,
+	    "227 Entering Passive Mode (192,0,2,77,4,0).\r\n", &t), XLATE_ANSWER_CONNECT);
+	ck_addr(&t.addr, "192.0.2.77:1024");
+	/* The control peer itself (not followed) may be loopback-free anyway:
+	 * the limits are for foreign hosts only. */
+	ck_assert_int_eq(answer(&f, FTP_V_PASV, 227,
+	    "227 Entering Passive Mode (203,0,113,5,0,20).\r\n", &t), XLATE_ANSWER_CONNECT);
+	/* Without follow-pasv-address nothing foreign is followed at all. */
+	f.lc.follow_pasv_address = false;
+	ck_assert_int_eq(answer(&f, FTP_V_PASV, 227,
+	    "227 Entering Passive Mode (127,0,0,1,195,80).\r\n", &t), XLATE_ANSWER_CONNECT);
+	ck_addr(&t.addr, "203.0.113.5:50000");
+	/* follow-pasv-networks narrows it. */
+	f.lc.follow_pasv_address = true;
+	ck_assert_int_eq(prefix_parse("192.0.2.0/25", &nets[0]), 0);
+	f.lc.follow_nets = nets;
+	f.lc.n_follow_nets = 1;
+	ck_assert_int_eq(answer(&f, FTP_V_PASV, 227,
+	    "227 Entering Passive Mode (192,0,2,77,195,80).\r\n", &t), XLATE_ANSWER_CONNECT);
+	ck_assert_int_eq(answer(&f, FTP_V_PASV, 227,
+	    "227 Entering Passive Mode (192,0,2,200,195,80).\r\n", &t), XLATE_ANSWER_FORBIDDEN);
+	ck_assert_int_eq(answer(&f, FTP_V_PASV, 227,
+	    "227 Entering Passive Mode (203,0,113,99,195,80).\r\n", &t), XLATE_ANSWER_FORBIDDEN);
+}
+END_TEST
+
 START_TEST(test_server_answers)
 {
 	struct fix f;
@@ -536,6 +595,7 @@ suite_xlate(void)
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_server_line);
 	tcase_add_test(tc, test_227);
+	tcase_add_test(tc, test_227_follow_limits);
 	tcase_add_test(tc, test_server_answers);
 	tcase_add_test(tc, test_client_reply);
 	suite_add_tcase(s, tc);

@@ -39,7 +39,8 @@ import threading
 import time
 
 MODES = ("normal", "pasv-foreign", "pasv-noparen", "pasv-multiline", "pasv-bad",
-         "longline", "manylines", "closehelp", "closemid", "stall", "nogreeting", "floodheld")
+         "longline", "manylines", "closehelp", "closemid", "stall", "nogreeting", "floodheld",
+         "pasv-loopback")
 BLOCK = 256 * 1024
 FLOOD_RATE = 256 * 1024
 FLOOD_SECONDS = 10
@@ -131,6 +132,8 @@ class Handler(socketserver.StreamRequestHandler):
         p = "%d,%d" % (port >> 8, port & 255)
         if self.mode == "pasv-foreign":
             self.reply("227 Entering Passive Mode (203,0,113,99,%s)." % p)
+        elif self.mode == "pasv-loopback":
+            self.reply("227 Entering Passive Mode (127,0,0,1,%s)." % p)
         elif self.mode == "pasv-noparen":
             self.reply("227 Entering Passive Mode %s,%s" % (h, p))
         elif self.mode == "pasv-multiline":

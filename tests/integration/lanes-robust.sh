@@ -35,7 +35,7 @@
 EXTRA_LANES+=(robust robust-server robust-limits robust-priv)
 
 ROB_FAKE_MODES=(normal pasv-foreign pasv-noparen pasv-multiline pasv-bad longline
-	manylines closemid stall nogreeting closehelp)   # fakeftpd ports 2200, 2201, ...
+	manylines closemid stall nogreeting closehelp pasv-loopback)   # fakeftpd ports 2200, 2201, ...
 
 # ---------------------------------------------------------------- helpers
 
@@ -433,8 +433,9 @@ listen "vsftpd" { address = "::"  port = 9221  mode = "reverse"  upstream = "$SR
 $listens
 port-mapping "fake" { application = "ftp"  ports = {$fports} }
 listen "follow" { address = "::"  port = 9260  mode = "reverse"  upstream = "$SRV4:$(rob_fport pasv-foreign)"  follow-pasv-address = true }
+listen "follow-lo" { address = "::"  port = 9261  mode = "reverse"  upstream = "$SRV4:$(rob_fport pasv-loopback)"  follow-pasv-address = true }
 EOF
-	gw_start "$LANE_DIR/ftpgw.conf" 9221 9200 $((9200 + ${#ROB_FAKE_MODES[@]} - 1)) 9260 || return 1
+	gw_start "$LANE_DIR/ftpgw.conf" 9221 9200 $((9200 + ${#ROB_FAKE_MODES[@]} - 1)) 9260 9261 || return 1
 	rob_gw_start idle 9301 9309 <<EOF
 passive-ports = "50500-50999"
 shutdown-timeout = 3
@@ -471,6 +472,33 @@ sc_rob_pasv227() {
 	fi
 	log_wants "$LANE_DIR/fakeftpd.log" "^[0-9:.]+ $port/$1 #[0-9]+ data connection from 203\.0\.113\.1:" \
 		"the gateway's data connection to fakeftpd's own address" || return 1
+	rob_normal main "$GWC4" 9221
+}
+
+# sc_rob_follow_loopback: a 227 naming 127.0.0.1 through a listener with
+# follow-pasv-address = true: the gateway refuses to follow it (the client's
+# PASV gets 425, the log says why) and opens no data connection to its own
+# loopback; the session goes on (NOOP 200).
+sc_rob_follow_loopback() {
+	log_mark "$LANE_DIR/ftpgw.log"
+	in_ns "$NS_CLI" "$PY" - "$GWC4" 9261 "$IT_USER" "$IT_PASS" <<'PY' || return 1
+import ftplib, sys
+host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+f = ftplib.FTP(timeout=8)
+f.connect(host, port)
+f.login(user, pw)
+try:
+    r = f.sendcmd("PASV")
+    sys.exit("FAIL: PASV -> %r: the gateway followed a 227 naming loopback" % r)
+except ftplib.error_temp as e:
+    print("PASV ->", e)
+    if not str(e).startswith("425"):
+        sys.exit("FAIL: expected 425")
+print("NOOP ->", f.sendcmd("NOOP"))
+f.quit()
+PY
+	log_wants "$LANE_DIR/ftpgw.log" '227 names 127\.0\.0\.1(:[0-9]+)?, a loopback or unspecified address: refused \(follow-pasv-address\)' \
+		"the refused 227" || return 1
 	rob_normal main "$GWC4" 9221
 }
 
@@ -576,6 +604,11 @@ lane_robust_server() {
 	# connection
 	scenario "robust server: follow-pasv-address = true follows the 227" \
 		sc_rob_follow
+	# robust server: a 227 naming 127.0.0.1 through a listener with
+	# follow-pasv-address = true -> refused: the client's PASV gets 425,
+	# the log says why, NOOP 200 after; $x
+	scenario "robust server: a followed 227 may not name loopback" \
+		sc_rob_follow_loopback
 	# robust server: 227 without parentheses -> understood, PASV RETR+STOR
 	# 1MiB sha256; $x
 	scenario "robust server: 227 without parentheses" \
