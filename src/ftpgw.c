@@ -105,6 +105,28 @@ check_fd_limit(const char *path, const struct config *cf, unsigned n_workers)
 		fprintf(stderr, "%s: warning: %s\n", path, msg);
 }
 
+/* ftpgw -t: a capability the configuration needs that this process lacks
+ * (systemd runs "ftpgw -t" as the service's user with its capabilities
+ * before every start, so this names what the unit must grant); a
+ * warning only. */
+static void
+check_caps(const char *path, const struct config *cf)
+{
+	static const struct {
+		int cap;
+		const char *name, *why;
+	} caps[] = {
+		{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "a listener in mode tproxy (IP_TRANSPARENT)" },
+		{ CAP_NET_BIND_SERVICE, "CAP_NET_BIND_SERVICE", "a port below 1024" },
+	};
+	uint64_t need = priv_caps_needed(cf);
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if ((need >> caps[i].cap) & 1 && !priv_has_cap(caps[i].cap))
+			fprintf(stderr, "%s: warning: %s needs %s, which this process "
+			    "does not have\n", path, caps[i].why, caps[i].name);
+}
+
 /* workers = 0: one per CPU this process may run on, but no more than
  * the smallest passive range has ports (each worker owns a slice), so a
  * configuration that runs on a small machine runs on a big one too. */
@@ -392,6 +414,7 @@ main(int argc, char *argv[])
 			tls_engine_unref(tls);
 		}
 		check_fd_limit(path, cf, worker_count(cf));
+		check_caps(path, cf);
 		printf("%s: configuration OK\n", path);
 		config_unref(cf);
 		return 0;

@@ -88,6 +88,50 @@ else
 		grep -q 'configuration OK' '$tmp/fds.out' || { cat '$tmp/fds.out'; exit 1; }"
 fi
 
+# The unit's LimitNOFILE holds the sample's max-sessions in one process
+# (workers = 1, the worst case): under that limit -t has nothing to say;
+# where the limit cannot be set that high, the descriptors -t says are
+# needed must not exceed it.
+unit="${BUILDDIR:-.}/contrib/systemd/ftpgw.service"
+name="the unit's LimitNOFILE holds the sample's max-sessions with one worker"
+if [ ! -f "$unit" ]; then
+	skip "$name" "$unit not built"
+else
+	{ cat "$SRCDIR/etc/ftpgw.conf"; echo "workers = 1"; } >"$tmp/unit-fds.conf"
+	check "$name" sh -c "
+		lim=\$(sed -n 's/^LimitNOFILE=//p' '$unit')
+		test -n \"\$lim\" || exit 1
+		if prlimit --nofile=\$lim:\$lim true 2>/dev/null; then
+			prlimit --nofile=\$lim:\$lim '$FTPGW' -t -c '$tmp/unit-fds.conf' >'$tmp/unit-fds.out' 2>&1 &&
+			! grep -q 'warning: max-sessions' '$tmp/unit-fds.out'
+		else
+			'$FTPGW' -t -c '$tmp/unit-fds.conf' >'$tmp/unit-fds.out' 2>&1
+			need=\$(sed -n 's/.*warning: max-sessions [0-9]* needs \\([0-9]*\\) open files.*/\\1/p' '$tmp/unit-fds.out')
+			test -n \"\$need\" && test \"\$need\" -le \"\$lim\"
+		fi || { echo \"LimitNOFILE=\$lim\"; cat '$tmp/unit-fds.out'; exit 1; }"
+fi
+
+# -t names a capability the configuration needs and this process lacks
+# (systemd runs it as the service's user before every start): mode tproxy
+# without CAP_NET_ADMIN; as root nothing is missing.
+name="-t as an unprivileged user warns that mode tproxy needs CAP_NET_ADMIN, exit 0"
+if ! command -v setpriv >/dev/null 2>&1; then
+	skip "$name" "setpriv not installed"
+else
+	# nobody must reach the binary and the file: a directory of their own.
+	pub=$(mktemp -d /tmp/ftpgw-caps.XXXXXX) && chmod 755 "$pub" &&
+	cp "$FTPGW" "$pub/ftpgw" &&
+	printf 'passive-ports = "50000-50999"\nlisten "t" { port = 8021  mode = "tproxy" }\n' >"$pub/caps.conf" &&
+	chmod 644 "$pub/caps.conf"
+	check "$name" sh -c "
+		setpriv --reuid nobody --regid nogroup --clear-groups --inh-caps=-all \
+		    '$pub/ftpgw' -t -c '$pub/caps.conf' >'$tmp/caps.out' 2>&1 &&
+		grep -q 'warning: a listener in mode tproxy (IP_TRANSPARENT) needs CAP_NET_ADMIN' '$tmp/caps.out' &&
+		'$pub/ftpgw' -t -c '$pub/caps.conf' >'$tmp/caps-root.out' 2>&1 &&
+		! grep -q CAP_NET_ADMIN '$tmp/caps-root.out' || { cat '$tmp/caps.out' '$tmp/caps-root.out'; exit 1; }"
+	rm -rf "$pub"
+fi
+
 check "an unknown option prints usage and exits 2" run 2 "$tmp/t4" "$FTPGW" -Z
 check "a stray argument prints usage and exits 2" run 2 "$tmp/t5" "$FTPGW" extra
 check "starting on a bad file fails with exit 1 before binding anything" run 1 "$tmp/t6" "$FTPGW" -f -c "$data/err-many.conf"
