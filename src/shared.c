@@ -57,6 +57,10 @@ struct header {
 
 struct shared {
 	pid_t creator;                   /* the one process that may destroy the mutex */
+	/* The sizes, private: what a process reads from the mapping is never
+	 * trusted as a loop bound or an index. */
+	size_t mask;                     /* slots - 1 */
+	unsigned n_workers;
 	void *map;
 	size_t map_len;
 	struct header *hdr;
@@ -100,8 +104,8 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 	sh->hdr = sh->map;
 	sh->workers = (struct worker_block *)((char *)sh->map + off_workers);
 	sh->slots = (struct slot *)((char *)sh->map + off_slots);
-	sh->hdr->n_workers = n_workers;
-	sh->hdr->mask = slots - 1;
+	sh->hdr->n_workers = sh->n_workers = n_workers;
+	sh->hdr->mask = sh->mask = slots - 1;
 	if (getrandom(sh->hdr->key, sizeof(sh->hdr->key), 0) != sizeof(sh->hdr->key)) {
 		/* Only predictable, not wrong: the limits still hold. */
 		sh->hdr->key[0] = (uint64_t)(uintptr_t)sh ^ 0x9e3779b97f4a7c15ULL;
@@ -138,22 +142,36 @@ shared_free(struct shared *sh)
 unsigned
 shared_workers(const struct shared *sh)
 {
-	return sh->hdr->n_workers;
+	return sh->n_workers;
 }
 
 size_t
 shared_capacity(const struct shared *sh)
 {
-	return (sh->hdr->mask + 1) / 8 * 7;
+	return (sh->mask + 1) / 8 * 7;
 }
+
+int shared_test_crash_step;
+
+/* For the unit tests: die here, holding the lock, as a killed worker. */
+static void
+crash_point(int step)
+{
+	if (shared_test_crash_step == step)
+		_exit(3);
+}
+
+static void repair(struct shared *sh);
 
 static void
 lock(struct shared *sh)
 {
-	/* EOWNERDEAD: a worker died inside; the table is consistent anyway,
-	 * as a worker's counts change in one step each. */
-	if (pthread_mutex_lock(&sh->hdr->lock) == EOWNERDEAD)
+	/* EOWNERDEAD: a worker died inside, maybe halfway through an update
+	 * of several fields: rebuild them before anyone relies on them. */
+	if (pthread_mutex_lock(&sh->hdr->lock) == EOWNERDEAD) {
+		repair(sh);
 		pthread_mutex_consistent(&sh->hdr->lock);
+	}
 }
 
 static void
@@ -209,9 +227,9 @@ cyclic_between(size_t from, size_t home, size_t to)
 static void
 slot_delete(struct shared *sh, size_t i)
 {
-	size_t mask = sh->hdr->mask, j = i;
+	size_t mask = sh->mask, j = i;
 
-	for (;;) {
+	for (size_t n = 0; n <= mask; n++) {
 		j = (j + 1) & mask;
 		if (sh->slots[j].sessions == 0)
 			break;
@@ -231,10 +249,11 @@ static size_t
 slot_find(struct shared *sh, const unsigned char host[16], uint32_t hash,
     unsigned worker, unsigned *total)
 {
-	size_t mask = sh->hdr->mask, i = hash & mask, mine = SIZE_MAX;
+	size_t mask = sh->mask, i = hash & mask, mine = SIZE_MAX;
 
 	*total = 0;
-	for (; sh->slots[i].sessions != 0; i = (i + 1) & mask) {
+	/* A run never fills the table (7/8 at most): the bound is a guard. */
+	for (size_t n = 0; n <= mask && sh->slots[i].sessions != 0; n++, i = (i + 1) & mask) {
 		if (sh->slots[i].hash != hash || memcmp(sh->slots[i].host, host, 16) != 0)
 			continue;
 		*total += sh->slots[i].sessions;
@@ -242,6 +261,47 @@ slot_find(struct shared *sh, const unsigned char host[16], uint32_t hash,
 			mine = i;
 	}
 	return mine != SIZE_MAX ? mine : i;
+}
+
+/* A worker died holding the lock, maybe between the fields of one update
+ * (a slot's count, the total, its own count) or in the middle of moving a
+ * slot back: rebuild the table from its slots (an exact duplicate is a
+ * torn move and counted once; a slot of a worker that does not exist is
+ * dropped) and every total from the table. O(slots), once per crash. */
+static void
+repair(struct shared *sh)
+{
+	size_t n = sh->mask + 1, kept = 0;
+	struct slot *copy = malloc(n * sizeof(*copy));
+
+	for (unsigned w = 0; w < sh->n_workers; w++)
+		sh->workers[w].sessions = 0;
+	sh->hdr->total = 0;
+	if (copy != NULL) {
+		for (size_t i = 0; i < n; i++)
+			if (sh->slots[i].sessions != 0 && sh->slots[i].worker < sh->n_workers)
+				copy[kept++] = sh->slots[i];
+		memset(sh->slots, 0, n * sizeof(*sh->slots));
+		sh->hdr->used = 0;
+		for (size_t k = 0; k < kept; k++) {
+			uint32_t hash = host_hash(sh, copy[k].host);
+			unsigned total;
+			size_t i = slot_find(sh, copy[k].host, hash, copy[k].worker, &total);
+
+			if (sh->slots[i].sessions != 0)
+				continue;        /* the same host and worker again */
+			sh->slots[i] = copy[k];
+			sh->slots[i].hash = hash;
+			sh->hdr->used++;
+		}
+		free(copy);
+	}
+	/* Out of memory: the slots stay; the totals are recounted anyway. */
+	for (size_t i = 0; i < n; i++)
+		if (sh->slots[i].sessions != 0 && sh->slots[i].worker < sh->n_workers) {
+			sh->hdr->total += sh->slots[i].sessions;
+			sh->workers[sh->slots[i].worker].sessions += sh->slots[i].sessions;
+		}
 }
 
 enum shared_admit
@@ -272,7 +332,9 @@ shared_admit(struct shared *sh, unsigned worker, const struct sockaddr *client,
 			sh->hdr->used++;
 		}
 		sh->slots[i].sessions++;
+		crash_point(1);
 		sh->hdr->total++;
+		crash_point(2);
 		sh->workers[worker].sessions++;
 	}
 	unlock(sh);
@@ -312,6 +374,7 @@ shared_release(struct shared *sh, unsigned worker, const struct sockaddr *client
 		if (--sh->slots[i].sessions == 0)
 			slot_delete(sh, i);
 		sh->hdr->total--;
+		crash_point(3);
 		sh->workers[worker].sessions--;
 	}
 	unlock(sh);
@@ -321,7 +384,7 @@ void
 shared_forget_worker(struct shared *sh, unsigned worker)
 {
 	lock(sh);
-	for (size_t i = 0; i <= sh->hdr->mask; i++)
+	for (size_t i = 0; i <= sh->mask; i++)
 		/* A deletion may move another of WORKER's entries into I. */
 		while (sh->slots[i].sessions != 0 && sh->slots[i].worker == worker)
 			slot_delete(sh, i);
@@ -384,7 +447,7 @@ void
 shared_stats_sum(const struct shared *sh, struct gw_stats *sum)
 {
 	memset(sum, 0, sizeof(*sum));
-	for (unsigned w = 0; w < sh->hdr->n_workers; w++) {
+	for (unsigned w = 0; w < sh->n_workers; w++) {
 		const struct gw_stats *in = &sh->workers[w].stats;
 
 		/* Each is written by its worker alone; an aligned 64-bit

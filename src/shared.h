@@ -105,6 +105,11 @@ unsigned shared_sessions_total(struct shared *sh);
 /* Live sessions of CLIENT's host, over all workers. */
 unsigned shared_client_sessions(struct shared *sh, const struct sockaddr *client);
 
+/* For the unit tests only: the step of shared_admit() (1, 2) or
+ * shared_release() (3) at which the calling process _exit()s holding the
+ * lock, as a worker killed mid-update would; 0, the default, never. */
+extern int shared_test_crash_step;
+
 /* A session id unique in the gateway (all workers, restarts included). */
 uint64_t shared_next_session_id(struct shared *sh);
 

@@ -382,6 +382,51 @@ START_TEST(test_shared_with_forked_process)
 }
 END_TEST
 
+/* A worker killed in the middle of an update, holding the lock (steps 1
+ * and 2 inside shared_admit, 3 inside shared_release): the next locker
+ * rebuilds the totals from the table, forgetting the dead worker leaves
+ * every count at zero, and max-sessions admits as many as before. */
+START_TEST(test_worker_killed_mid_update)
+{
+	for (int step = 1; step <= 3; step++) {
+		struct shared *sh = shared_new(2, 4);
+		struct sockaddr_storage a = host4("198.51.100.20", 1);
+		struct sockaddr_storage b = host4("198.51.100.21", 1);
+		pid_t pid;
+		int st;
+
+		/* Worker 0 has a session from B, worker 1 one from A. */
+		ck_assert_int_eq(shared_admit(sh, 0, SA(b), 4, 4), ADMIT_OK);
+		ck_assert_int_eq(shared_admit(sh, 1, SA(a), 4, 4), ADMIT_OK);
+		pid = fork();
+		ck_assert_int_ne(pid, -1);
+		if (pid == 0) {
+			shared_test_crash_step = step;
+			if (step == 3)
+				shared_release(sh, 1, SA(a));
+			else
+				(void)shared_admit(sh, 1, SA(a), 4, 4);
+			_exit(0);        /* not reached: it dies at the step */
+		}
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "step %d: no crash", step);
+		/* The supervisor forgets the dead worker 1. */
+		shared_forget_worker(sh, 1);
+		ck_assert_msg(shared_sessions_total(sh) == 1, "step %d: total %u, expected 1",
+		    step, shared_sessions_total(sh));
+		ck_assert_uint_eq(shared_sessions(sh, 0), 1);
+		ck_assert_uint_eq(shared_sessions(sh, 1), 0);
+		ck_assert_uint_eq(shared_client_sessions(sh, SA(a)), 0);
+		ck_assert_uint_eq(shared_client_sessions(sh, SA(b)), 1);
+		/* max-sessions 4: three more fit, the fifth does not. */
+		for (int i = 0; i < 3; i++)
+			ck_assert_int_eq(shared_admit(sh, 1, SA(a), 4, 4), ADMIT_OK);
+		ck_assert_int_eq(shared_admit(sh, 1, SA(a), 4, 4), ADMIT_MAX_SESSIONS);
+		shared_free(sh);
+	}
+}
+END_TEST
+
 Suite *
 suite_shared(void)
 {
@@ -399,6 +444,7 @@ suite_shared(void)
 	tcase_add_test(tc, test_every_counter_summed);
 	tcase_add_test(tc, test_every_stat_in_stats_and_metrics);
 	tcase_add_test(tc, test_shared_with_forked_process);
+	tcase_add_test(tc, test_worker_killed_mid_update);
 	suite_add_tcase(s, tc);
 	return s;
 }

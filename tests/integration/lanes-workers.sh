@@ -271,6 +271,77 @@ sc_wk_crash() {
 	echo "the supervisor ($pid) lives on with workers $kids2"
 }
 
+# sc_wk_killloop: workers killed one after the other (SIGKILL, each older
+# than 5 s, alternating) while a client opens and closes sessions without
+# pause; once the load stops, the shared counts are whole again: stats
+# sessions_active 0 within 10 s, and max-sessions-per-client = 4 admits
+# exactly 4 concurrent sessions (a count leaked by a worker killed in the
+# middle of an update would refuse some).
+sc_wk_killloop() {
+	local d=$LANE_DIR/killloop.$SC_N pid load n victim w a k i active
+	mkdir -p "$d"
+	pid=$(gw_pid crash)
+	in_ns "$NS_CLI" "$PY" - "$GWC4" 9041 "$IT_USER" "$IT_PASS" "$d/stop" >"$d/load.out" 2>&1 <<'PY' &
+import ftplib, os, sys, time
+host, port, user, pw, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+ok = bad = 0
+while not os.path.exists(stop):
+    try:
+        f = ftplib.FTP(timeout=5)
+        f.connect(host, port)
+        f.login(user, pw)
+        f.voidcmd("NOOP")
+        f.quit()
+        ok += 1
+    except Exception:
+        bad += 1
+print("load: %d sessions, %d cut short" % (ok, bad))
+PY
+	load=$!
+	for n in 1 2 3 4; do
+		w=$(( n % 2 ))
+		for k in $(wk_children "$pid"); do
+			a=$(wk_age "$k")
+			[ -n "$a" ] && [ "$a" -lt 6 ] && sleep $((6 - a))
+		done
+		victim=$(wk_worker_pid crash "$w")
+		log_mark "$(gw_logf crash)"
+		echo "== kill $n: SIGKILL to worker $w (pid $victim)"
+		kill -KILL "$victim"
+		wait_log "$(gw_logf crash)" "worker $w ready" 10 || { : >"$d/stop"; wait "$load"; return 1; }
+	done
+	: >"$d/stop"
+	wait "$load"
+	cat "$d/load.out"
+	alive "$pid" || { echo "FAIL: the supervisor died"; return 1; }
+	for i in $(seq 50); do
+		active=$(gw_stat crash sessions_active)
+		[ "$active" = 0 ] && break
+		sleep 0.2
+	done
+	echo "sessions_active after the load: $active"
+	[ "$active" = 0 ] || { echo "FAIL: sessions_active $active, expected 0"; return 1; }
+	in_ns "$NS_CLI" "$PY" - "$GWC4" 9041 "$IT_USER" "$IT_PASS" <<'PY'
+import ftplib, sys
+host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+held = []
+for i in range(4):
+    f = ftplib.FTP(timeout=8)
+    f.connect(host, port)
+    f.login(user, pw)
+    held.append(f)
+print("4 concurrent sessions logged in")
+f = ftplib.FTP(timeout=8)
+try:
+    w = f.connect(host, port)
+    sys.exit("FAIL: a 5th session got %r" % w)
+except ftplib.error_temp as e:
+    print("the 5th:", e)
+for f in held:
+    f.quit()
+PY
+}
+
 # ---------------------------------------------------------------- 4. reload
 
 sc_wk_reload() {
@@ -379,6 +450,11 @@ lane_workers() {
 	# refused
 	scenario "workers crash: SIGKILL to a worker, restarted, others live" \
 		wk_on crash sc_wk_crash
+	# workers crash: 4 SIGKILLs, alternating workers, under a load of
+	# sessions opened and closed without pause: afterwards stats
+	# sessions_active 0, and max-sessions-per-client = 4 admits exactly 4
+	scenario "workers crash: kills under load leave the counts whole" \
+		wk_on crash sc_wk_killloop
 	# workers reload: SIGHUP to the supervisor with MKD added to
 	# deny-commands (MKD 257 before): both workers log 'configuration
 	# reloaded', 20 new sessions on both workers get '502 Command not
