@@ -154,6 +154,7 @@ worker_count(const struct config *cf)
 struct run {
 	const char *path;
 	struct config *cf;               /* the newest good configuration */
+	struct tls_engine *tls;          /* its TLS, loaded while root: NULL without */
 	struct shared *shared;
 	bool foreground;
 	int detach_fd;                   /* to the waiting parent; -1 in the foreground */
@@ -264,7 +265,7 @@ run_loop(struct run *r, unsigned index, int ready_fd)
 		log_msg(LL_ERROR, "cannot create the event loop");
 		return 1;
 	}
-	if (gateway_init(&gw, base, r->cf, r->shared, index) == -1 ||
+	if (gateway_init(&gw, base, r->cf, r->tls, r->shared, index) == -1 ||
 	    drop_privileges(r->cf) == -1) {
 		gateway_free(&gw);
 		event_base_free(base);
@@ -297,6 +298,7 @@ worker_main(unsigned index, unsigned n, int ready_fd, void *arg)
 	log_msg(LL_INFO, "worker %u of %u (pid %ld) starting", index, n, (long)getpid());
 	status = run_loop(r, index, ready_fd);
 	log_msg(LL_INFO, "worker %u stopped", index);
+	tls_engine_unref(r->tls);
 	config_unref(r->cf);
 	shared_free(r->shared);
 	return status;
@@ -323,8 +325,18 @@ supervisor_reload(void *arg)
 {
 	struct run *r = arg;
 	FILE *devnull = fopen("/dev/null", "w");
-	struct config *cf = config_load(r->path, devnull != NULL ? devnull : stderr);
+	FILE *quiet = devnull != NULL ? devnull : stderr;
+	struct config *cf = config_load(r->path, quiet);
+	struct tls_engine *tls = NULL;
 
+	/* A worker started from now on gets the new TLS files if this
+	 * (unprivileged) process can read them, else those of the start. */
+	if (cf != NULL && cf->tls.enabled &&
+	    (tls = tls_engine_new(&cf->tls, r->path, quiet)) == NULL) {
+		log_msg(LL_WARN, "reload: the supervisor cannot read the TLS files "
+		    "as its user; workers started again keep those of the start");
+		tls = tls_engine_ref(r->tls);
+	}
 	if (devnull != NULL)
 		fclose(devnull);
 	if (cf == NULL)
@@ -332,6 +344,8 @@ supervisor_reload(void *arg)
 	if (worker_count(cf) != shared_workers(r->shared))
 		log_msg(LL_WARN, "workers: the change to %u takes effect at the next start "
 		    "(%u run now)", worker_count(cf), shared_workers(r->shared));
+	tls_engine_unref(r->tls);
+	r->tls = tls;
 	config_unref(r->cf);
 	r->cf = cf;
 }
@@ -436,6 +450,12 @@ main(int argc, char *argv[])
 	}
 	r.path = path;
 	r.cf = cf;
+	r.tls = NULL;
+	if (cf->tls.enabled && (r.tls = tls_engine_new(&cf->tls, path, stderr)) == NULL) {
+		shared_free(r.shared);
+		config_unref(cf);
+		return 1;
+	}
 	r.foreground = foreground;
 	r.detach_fd = foreground ? -1 : detach();
 	log_msg(LL_INFO, "ftpgw %s starting with %s, %u worker%s", PACKAGE_VERSION, path,
@@ -456,6 +476,7 @@ main(int argc, char *argv[])
 		status = workers_run(n_workers, &hooks);
 		log_msg(LL_INFO, "ftpgw stopped");
 	}
+	tls_engine_unref(r.tls);
 	config_unref(r.cf);
 	shared_free(r.shared);
 	return status;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,7 +256,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 int
 gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
-    struct shared *sh, unsigned worker)
+    struct tls_engine *tls, struct shared *sh, unsigned worker)
 {
 	memset(gw, 0, sizeof(*gw));
 	gw->base = base;
@@ -288,9 +289,23 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 	/* Only with several workers: otherwise a second ftpgw started by
 	 * mistake would silently take half the connections. */
 	gw->listeners.reuse_port = gw->n_workers > 1;
+	/* Shared by workers that drop root: the listeners belong to the
+	 * user already, so one started again after a crash can join them. */
+	if (gw->listeners.reuse_port && cf->user != NULL) {
+		struct passwd *pw = getpwnam(cf->user);
+
+		if (pw != NULL) {
+			gw->listeners.has_owner = true;
+			gw->listeners.owner = pw->pw_uid;
+		}
+	}
 	gw->listeners.fn = accept_cb;
 	gw->listeners.arg = gw;
-	if (cf->tls.enabled && (gw->tls = tls_engine_new(&cf->tls, cf->path, stderr)) == NULL)
+	/* Loaded before root was dropped, when given: a worker started again
+	 * after a crash cannot read a key only root may read. */
+	if (tls != NULL)
+		gw->tls = tls_engine_ref(tls);
+	else if (cf->tls.enabled && (gw->tls = tls_engine_new(&cf->tls, cf->path, stderr)) == NULL)
 		return -1;
 	if (listeners_replace(&gw->listeners, cf) == -1)
 		return -1;

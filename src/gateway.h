@@ -46,10 +46,11 @@ struct gateway {
 };
 
 /* Bind every listener of CF for worker WORKER of the shared_workers(SH)
- * that share SH (0 of 1 when there is one loop). On failure print why and
- * return -1; gateway_free() is still needed. */
+ * that share SH (0 of 1 when there is one loop), with TLS (CF's, loaded
+ * while the process was root; NULL: loaded from CF now, if it has TLS).
+ * On failure print why and return -1; gateway_free() is still needed. */
 int gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
-    struct shared *sh, unsigned worker);
+    struct tls_engine *tls, struct shared *sh, unsigned worker);
 void gateway_free(struct gateway *gw);
 /* Re-read the configuration file (SIGHUP). */
 void gateway_reload(struct gateway *gw);

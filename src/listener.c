@@ -186,6 +186,8 @@ listener_open(struct listener_set *set, struct listener *l, const struct listen_
 		.transparent = lc->mode == MODE_TPROXY,
 		.dual_stack = true,
 		.reuse_port = set->reuse_port,
+		.has_owner = set->has_owner,
+		.owner = set->owner,
 	};
 	const char *what = "";
 	char a[ADDR_STRLEN], name[128];

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define ACCEPTOR_PAUSE_MS 250
 
@@ -62,6 +63,8 @@ struct listener_set {
 	struct event_base *base;
 	struct portpools *pools;         /* where the passive ranges come from */
 	bool reuse_port;                 /* SO_REUSEPORT: several workers bind */
+	bool has_owner;                  /* their sockets belong to OWNER (sock.h) */
+	uid_t owner;
 	listener_fn *fn;                 /* called for every connection */
 	void *arg;
 	struct listener *v;

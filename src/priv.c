@@ -32,6 +32,17 @@ priv_caps_needed(const struct config *cf)
 	return caps;
 }
 
+/* No execve() may ever grant more (setuid binaries, file capabilities). */
+static int
+no_new_privs(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) == -1) {
+		fprintf(stderr, "ftpgw: PR_SET_NO_NEW_PRIVS: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 priv_drop(const char *user, uint64_t keep)
 {
@@ -47,10 +58,19 @@ priv_drop(const char *user, uint64_t keep)
 	}
 	if (getuid() != 0) {
 		if (getuid() == pw->pw_uid)
-			return 0;        /* started as that user already (systemd User=) */
+			return no_new_privs();   /* started as that user (systemd User=) */
 		fprintf(stderr, "ftpgw: user \"%s\": only root can switch users\n", user);
 		return -1;
 	}
+	/* While root (CAP_SETPCAP): the bounding set keeps only KEEP, so
+	 * nothing executed later could regain more. */
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (!((keep >> cap) & 1) && prctl(PR_CAPBSET_DROP, (long)cap, 0L, 0L, 0L) == -1 &&
+		    errno != EINVAL) {
+			fprintf(stderr, "ftpgw: dropping capability %d from the bounding set: %s\n",
+			    cap, strerror(errno));
+			return -1;
+		}
 	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) == -1 ||
 	    setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
@@ -69,7 +89,7 @@ priv_drop(const char *user, uint64_t keep)
 		fprintf(stderr, "ftpgw: could become root again after dropping it\n");
 		return -1;
 	}
-	return 0;
+	return no_new_privs();
 }
 
 bool

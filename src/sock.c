@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/fsuid.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/netfilter_ipv4.h>
@@ -26,7 +27,15 @@ sock_make(int family, const struct sockaddr *bind_addr,
 {
 	int fd, saved;
 
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (opts != NULL && opts->has_owner && geteuid() == 0) {
+		uid_t was = (uid_t)setfsuid(opts->owner);
+
+		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+		saved = errno;
+		(void)setfsuid(was);
+		errno = saved;
+	} else
+		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd == -1) {
 		*what = "socket";
 		return -1;

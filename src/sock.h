@@ -6,12 +6,19 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 /* How a socket is bound. */
 struct sock_opts {
 	bool transparent;    /* IP_TRANSPARENT / IPV6_TRANSPARENT: bind a non-local address */
 	bool reuse_port;     /* SO_REUSEPORT (control listeners shared by workers) */
 	bool dual_stack;     /* AF_INET6 wildcard also accepts IPv4 (IPV6_V6ONLY = 0) */
+	/* The socket belongs to OWNER (made with that file-system uid) even
+	 * while we are root: an SO_REUSEPORT group admits only sockets of its
+	 * first socket's owner, so a worker started again after root was
+	 * dropped could not join one made by root. */
+	bool has_owner;
+	uid_t owner;
 };
 
 /* A non-blocking listening socket bound to ADDR. Returns the fd, or -1 with

@@ -841,18 +841,39 @@ listen "main" { address = "::"  port = 8021  mode = "tproxy"  passive-address = 
 EOF
 	rules tproxy add FTPGW_IFACE=eth0 FTPGW_LISTEN_PORT=8021 FTPGW_CONTROL_PORTS=21 \
 		FTPGW_PASSIVE_PORTS="$GW_PASV" || return 1
-	gw_start "$LANE_DIR/ftpgw.conf" 8021
+	gw_start "$LANE_DIR/ftpgw.conf" 8021 || return 1
+	# The TLS gateway's key: root's alone.
+	install -m 600 "$IT_TLS/gw.key" "$LANE_DIR/gw-root.key" &&
+	cp "$IT_TLS/gw.pem" "$LANE_DIR/gw.pem" || return 1
+	rob_gw_start tlspriv 9071 <<EOF
+user = "nobody"
+workers = 2
+passive-ports = "52000-52199"
+shutdown-timeout = 3
+control-socket = "$LANE_DIR/tlspriv.sock"
+listen "tls" { address = "::"  port = 9071  mode = "reverse"  upstream = "$SRV4:21" }
+tls {
+	certificate = "$LANE_DIR/gw.pem"
+	key = "$LANE_DIR/gw-root.key"
+	client-side = "required"
+	server-side = "off"
+}
+EOF
 }
 
 sc_rob_privs() {
-	local pid p uid cap n=0
+	local pid p uid cap bnd nnp n=0
 	pid=$(cat "$LANE_DIR/ftpgw.pid")
 	# The supervisor and every worker (workers = 0: one per CPU).
 	for p in "$pid" $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
 		grep -E '^(Uid|Gid|CapPrm|CapEff):' "/proc/$p/status"
 		uid=$(awk '/^Uid:/ { print $2 "," $3 "," $4 "," $5 }' "/proc/$p/status")
 		cap=$(awk '/^CapEff:/ { print $2 }' "/proc/$p/status")
-		sc_diag "ftpgw pid $p (user = nobody): Uid $uid, CapEff $cap"
+		bnd=$(awk '/^CapBnd:/ { print $2 }' "/proc/$p/status")
+		nnp=$(awk '/^NoNewPrivs:/ { print $2 }' "/proc/$p/status")
+		sc_diag "ftpgw pid $p (user = nobody): Uid $uid, CapEff $cap, CapBnd $bnd, NoNewPrivs $nnp"
+		[ "$bnd" = 0000000000001000 ] || { echo "FAIL: pid $p: CapBnd $bnd, expected 0000000000001000 (CAP_NET_ADMIN only)"; return 1; }
+		[ "$nnp" = 1 ] || { echo "FAIL: pid $p: NoNewPrivs $nnp, expected 1"; return 1; }
 		[ "$uid" = 65534,65534,65534,65534 ] || { echo "FAIL: pid $p: Uid $uid, expected 65534 (nobody) for all four"; return 1; }
 		[ "$cap" = 0000000000001000 ] || { echo "FAIL: pid $p: CapEff $cap, expected 0000000000001000 (CAP_NET_ADMIN only)"; return 1; }
 		n=$((n + 1))
@@ -864,6 +885,33 @@ sc_rob_privs() {
 		echo "FAIL: the 'running as root' warning although user is set"
 		return 1
 	fi
+}
+
+# sc_rob_tls_restart: a TLS gateway (client-side required, 2 workers) as
+# nobody, its key readable by root only: both workers killed in turn
+# (SIGKILL, each older than 5 s) come back, and a TLS session (AUTH TLS,
+# PROT P, RETR+STOR 1MiB) is served by the restarted ones: the key was
+# loaded before root was dropped, not read again.
+sc_rob_tls_restart() {
+	local pid w victim k a
+	pid=$(gw_pid tlspriv)
+	for w in 1 0; do
+		for k in $(wk_children "$pid"); do
+			a=$(wk_age "$k")
+			[ -n "$a" ] && [ "$a" -lt 6 ] && sleep $((6 - a))
+		done
+		victim=$(wk_worker_pid tlspriv "$w")
+		[ -n "$victim" ] || { echo "FAIL: no pid for worker $w"; return 1; }
+		log_mark "$(gw_logf tlspriv)"
+		echo "== SIGKILL to worker $w (pid $victim)"
+		kill -KILL "$victim"
+		wait_log "$(gw_logf tlspriv)" "worker $w ready" 10 || {
+			log_new "$(gw_logf tlspriv)" | tail -n 5; return 1; }
+	done
+	alive "$pid" || { echo "FAIL: the supervisor died"; return 1; }
+	grep -E '^(Uid|NoNewPrivs):' "/proc/$(wk_worker_pid tlspriv 0)/status"
+	cli_py --host "$GWC4" --port 9071 --mode pasv --tls explicit --cafile "$CA" \
+		xfer --sizes 1MiB
 }
 
 # 64 sessions RETR 1 MiB at once through the gateway running as nobody,
@@ -948,5 +996,10 @@ lane_robust_priv() {
 	# ok, 'pipe budget:' logged, some data channels splice and some copy
 	scenario "robust privileges: pipe budget: 64 slow RETRs, splice and copy" \
 		sc_rob_pipe_budget
+	# robust privileges: a TLS gateway as nobody, 2 workers, its key
+	# readable by root only: both workers killed in turn come back, and a
+	# TLS session (PROT P RETR+STOR 1MiB, sha256) is served
+	scenario "robust privileges: workers restarted as nobody serve TLS" \
+		sc_rob_tls_restart
 	rob_lane_end
 }

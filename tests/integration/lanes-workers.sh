@@ -44,15 +44,6 @@ WK_CRASH_PASV=51200-51399
 
 # ---------------------------------------------------------------- helpers
 
-# wk_children PID: the child processes of PID (one line, sorted).
-wk_children() { tr ' ' '\n' <"/proc/$1/task/$1/children" 2>/dev/null | grep . | sort -n | tr '\n' ' ' | sed 's/ $//'; }
-
-# wk_worker_pid GW I: the pid of worker I from the newest "worker I of N
-# (pid P) starting" line of GW's log.
-wk_worker_pid() {
-	grep -oE "worker $2 of [0-9]+ \(pid [0-9]+\) starting" "$(gw_logf "$1")" | tail -n1 | grep -oE 'pid [0-9]+' | cut -c5-
-}
-
 # wk_py ACTION [ARGS]: wkclient.py, in cli.
 wk_py() {
 	in_ns "$NS_CLI" "$PY" "$IT_SRC/wkclient.py" --fixtures "$IT_HOME" --user "$IT_USER" \
@@ -211,10 +202,6 @@ sc_wk_maxsess() {
 # ---------------------------------------------------------------- 3. crash
 
 # wk_age PID: whole seconds since PID started (/proc/PID/stat field 22).
-wk_age() {
-	awk -v hz="$(getconf CLK_TCK)" -v up="$(cut -d' ' -f1 /proc/uptime)" \
-		'{ sub(/^.*\) /, ""); print int(up - $20 / hz) }' "/proc/$1/stat" 2>/dev/null
-}
 
 sc_wk_crash() {
 	local d=$LANE_DIR/crash.$SC_N pid kids k a victim other new i py rc kids2

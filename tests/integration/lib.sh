@@ -359,6 +359,21 @@ extra_gw_start() {
 	alive "$pid" || { echo "ftpgw $name exited"; tail -n 20 "$log"; return 1; }
 }
 
+# wk_children PID: the child processes of PID (one line, sorted).
+wk_children() { tr ' ' '\n' <"/proc/$1/task/$1/children" 2>/dev/null | grep . | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+
+# wk_worker_pid GW I: the pid of worker I from the newest "worker I of N
+# (pid P) starting" line of GW's log.
+wk_worker_pid() {
+	grep -oE "worker $2 of [0-9]+ \(pid [0-9]+\) starting" "$(gw_logf "$1")" | tail -n1 | grep -oE 'pid [0-9]+' | cut -c5-
+}
+
+# wk_age PID: seconds since process PID started.
+wk_age() {
+	awk -v hz="$(getconf CLK_TCK)" -v up="$(cut -d' ' -f1 /proc/uptime)" \
+		'{ sub(/^.*\) /, ""); print int(up - $20 / hz) }' "/proc/$1/stat" 2>/dev/null
+}
+
 # gw_stop_pid PIDFILE LOG WHAT: SIGTERM, up to 5 s, then SIGKILL.  Fails if
 # the gateway had died before, if it needed the SIGKILL, if it did not exit
 # 0 (SIGTERM lets sessions finish up to shutdown-timeout, then exits 0), or
