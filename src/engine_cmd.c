@@ -28,7 +28,7 @@ list_refusal(const struct engine *e, const struct ftp_command *cmd, const char *
 
 	for (size_t i = 0; i < e->conf.n_deny; i++)
 		if (ftp_command_matches(cmd, e->conf.deny[i])) {
-			*why = "deny-commands";
+			*why = "denied by deny-commands";
 			return "502 Command not allowed by the gateway.";
 		}
 	if (e->conf.n_allow == 0)
@@ -45,7 +45,7 @@ list_refusal(const struct engine *e, const struct ftp_command *cmd, const char *
 		allowed = ftp_command_matches(cmd, e->conf.allow[i]);
 	if (allowed)
 		return NULL;
-	*why = "allow-commands";
+	*why = "not in allow-commands";
 	return "502 Command not allowed by the gateway.";
 }
 
@@ -231,7 +231,7 @@ handle_command(struct engine *e, const char *line, size_t len)
 		return;
 	}
 	if ((refusal = list_refusal(e, &cmd, &why)) != NULL) {
-		log_sess(LL_INFO, e->conf.sid, "refused by %s: %s", why,
+		log_sess(LL_INFO, e->conf.sid, "%s: %s", why,
 		    log_escape(line, len, esc, sizeof(esc)));
 		eng_reply(e, "%s", refusal);
 		return;
