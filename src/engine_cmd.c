@@ -242,6 +242,7 @@ handle_command(struct engine *e, const char *line, size_t len)
 	case FTP_V_LPRT: case FTP_V_LPSV:
 		/* RFC 1639 addresses: the gateway does not translate them,
 		 * and one passed on would name the server's side. */
+		log_sess(LL_INFO, e->conf.sid, "%s refused: RFC 1639 addresses are not translated", cmd.name);
 		eng_reply(e, "502 %s is not available through this gateway: use EPRT or EPSV.",
 		    cmd.name);
 		return;
