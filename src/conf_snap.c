@@ -61,9 +61,10 @@ dup_or_null(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-/* "SITE EXEC", "DELE" (deny-commands, allow-commands): a verb of 3-4 letters, then optional words, each
- * after one space. The verb is stored upper-case, as the session matches
- * FTP verbs. Returns a copy or NULL (errno 0 when malformed). */
+/* "SITE EXEC", "DELE" (deny-commands, allow-commands): a verb of 3-4
+ * letters, then optional words, each after one space. The verb is stored
+ * upper-case, as the session matches FTP verbs. Returns a copy or NULL
+ * (errno 0 when malformed). */
 static char *
 deny_command_parse(const char *s)
 {

@@ -9,8 +9,9 @@
  * for their replies (which pairs every server reply with its command), the
  * reply being read (multi-line aware), the final reply of a transfer held
  * until the data has reached the client, the one client line that waits
- * behind a command, the login as the replies tell it, strict-mode and
- * deny-commands and allow-commands policy, the TLS verbs (AUTH, PBSZ, PROT, CCC) and FEAT.
+ * behind a command, the login as the replies tell it, strict mode, the
+ * deny-commands and allow-commands lists, the TLS verbs (AUTH, PBSZ, PROT,
+ * CCC) and FEAT.
  *
  * Bounds: a command or reply line is at most FTP_LINE_MAX bytes (the caller
  * cuts lines); a collected reply (FEAT, data setup, a transfer's final
