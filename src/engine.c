@@ -477,9 +477,10 @@ reply_disposition(struct engine *e, int code)
 static void
 on_server_line(struct engine *e, const char *text, size_t len)
 {
-	char line[FTP_LINE_MAX + 3];
+	char line[FTP_LINE_MAX], out[2 * FTP_LINE_MAX + 2];
 	bool first;
 	int code;
+	size_t n;
 
 	if (len > FTP_LINE_MAX) {
 		log_sess(LL_WARN, e->conf.sid, "the server sent a malformed or overlong reply");
@@ -524,21 +525,25 @@ on_server_line(struct engine *e, const char *text, size_t len)
 
 		log_sess(LL_DEBUG, e->conf.sid, "S> %s", log_escape(line, len, esc, sizeof(esc)));
 	}
-	line[len++] = '\r';
-	line[len++] = '\n';
+	/* The line as parsed, a data byte 255 as IAC IAC (RFC 854): a client
+	 * doing its own Telnet processing must not find a reply's end, or a
+	 * reply, where the gateway saw none. */
+	n = ftp_telnet_escape(line, len, out);
+	out[n++] = '\r';
+	out[n++] = '\n';
 	switch (e->is_228 ? RD_SWALLOW : e->disp) {
 	case RD_PASS:
-		if (eng_buf_add(&e->reply, line, len) == 0)
+		if (eng_buf_add(&e->reply, out, n) == 0)
 			break;
 		e->ops->to_client(e->ctx, e->reply.p, e->reply.len);
 		e->reply.len = 0;
 		e->disp = RD_STREAM;
 		/* FALLTHROUGH */
 	case RD_STREAM:
-		e->ops->to_client(e->ctx, line, len);
+		e->ops->to_client(e->ctx, out, n);
 		break;
 	case RD_COLLECT:
-		if (eng_buf_add(&e->reply, line, len) == -1) {
+		if (eng_buf_add(&e->reply, out, n) == -1) {
 			log_sess(LL_WARN, e->conf.sid, "a server reply over %d bytes", ENGINE_REPLY_MAX);
 			eng_close(e, "421 The server sent an overlong reply; closing.", "bad server reply");
 			return;

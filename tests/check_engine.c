@@ -759,6 +759,24 @@ START_TEST(test_deny_telnet)
 }
 END_TEST
 
+/* The same toward the client: a reply's data byte 255 goes on as IAC
+ * IAC, so a client doing Telnet processing cannot find the end of a
+ * multi-line reply (and a 228 behind it) where the gateway saw an inner
+ * line. */
+START_TEST(test_reply_telnet)
+{
+	start_ready();
+	feed_client("HELP");
+	feed_server("214-Help");
+	feed_server("\xff\xff\xf1" "214 not the end");
+	feed_server("228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)");
+	feed_server("214 end");
+	expect_client("214-Help\r\n\xff\xff\xf1" "214 not the end\r\n"
+	    "228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)\r\n214 end\r\n");
+	ck_assert_uint_eq(engine_outstanding(E), 0);
+}
+END_TEST
+
 /* allow-commands: only what it names goes; the gateway's own verbs and
  * QUIT are not subject to it; deny-commands comes first. */
 START_TEST(test_allow)
@@ -1980,6 +1998,7 @@ suite_engine(void)
 	tcase_add_test(tc, test_deny);
 	tcase_add_test(tc, test_deny_alias);
 	tcase_add_test(tc, test_deny_telnet);
+	tcase_add_test(tc, test_reply_telnet);
 	tcase_add_test(tc, test_allow);
 	tcase_add_test(tc, test_lprt_lpsv);
 	tcase_add_test(tc, test_228_never_passes);

@@ -14,8 +14,8 @@
  *         closed with a 421 or the client left. ABOR is left out of this
  *         mode: one server reply may answer an ABOR and its transfer.
  *
- * Both modes: no reply with code 228 reaches the client; no LPRT, LPSV or
- * bare 0xFF reaches the server. Bit 2 of the first byte sets an
+ * Both modes: no reply with code 228 reaches the client; no LPRT or LPSV
+ * reaches the server; no bare 0xFF reaches either. Bit 2 of the first byte sets an
  * allow-commands list.
  *
  * The second byte is the configuration (strict, deny-commands, TLS). The
@@ -159,6 +159,10 @@ client_line_done(const char *line, size_t len)
 
 	if (W.model)
 		REQUIRE(st != FTP_REPLY_BAD);
+	/* A data byte 255 goes as IAC IAC, in replies too (RFC 854). */
+	for (size_t j = 0; j < len; j++)
+		if ((unsigned char)line[j] == 0xff)
+			REQUIRE(j + 1 < len && (unsigned char)line[++j] == 0xff);
 	/* A 228 (LPSV's) carries an address nobody translated. */
 	REQUIRE(st == FTP_REPLY_BAD || W.cp.lines > 1 || W.cp.code != 228);
 	if (st == FTP_REPLY_DONE && W.cp.code >= 200)
