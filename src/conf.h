@@ -70,6 +70,8 @@ struct config {
 	bool strict;
 	char **deny_commands;
 	size_t n_deny_commands;
+	char **allow_commands;               /* none: no allow-list */
+	size_t n_allow_commands;
 	unsigned workers;                    /* 0 = one per CPU */
 	char *control_socket;                /* "" = none */
 	bool has_metrics;

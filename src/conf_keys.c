@@ -54,6 +54,8 @@ const struct conf_key conf_keys[] = {
 	    .doc = "refuse out-of-order commands at the gateway" },
 	{ GLOBAL, "deny-commands", CONF_STR_LIST, .def_str = "{\"SITE EXEC\"}",
 	    .doc = "commands answered 502 by the gateway, not forwarded" },
+	{ GLOBAL, "allow-commands", CONF_STR_LIST, .def_str = "{}",
+	    .doc = "when set, the only commands forwarded; others get 502" },
 	{ GLOBAL, "workers", CONF_INT, .def_int = 0,
 	    .min = 0, .max = 256, FIELD(config, workers),
 	    .doc = "worker processes, 0 = one per CPU" },

@@ -61,9 +61,10 @@ dup_or_null(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-/* "SITE EXEC", "DELE": a verb of 3-4 letters, then optional words, each
- * after one space. The verb is stored upper-case, as the session matches
- * FTP verbs. Returns a copy or NULL (errno 0 when malformed). */
+/* "SITE EXEC", "DELE" (deny-commands, allow-commands): a verb of 3-4
+ * letters, then optional words, each after one space. The verb is stored
+ * upper-case, as the session matches FTP verbs. Returns a copy or NULL
+ * (errno 0 when malformed). */
 static char *
 deny_command_parse(const char *s)
 {
@@ -87,6 +88,33 @@ deny_command_parse(const char *s)
 	for (size_t i = 0; i < verb; i++)
 		copy[i] = (char)toupper((unsigned char)copy[i]);
 	return copy;
+}
+
+/* deny-commands or allow-commands (KEY): the checked patterns into *LIST,
+ * *N. False only when out of memory. */
+static bool
+snap_commands(struct loader *ld, cfg_t *cfg, const char *key, char ***list,
+    size_t *n)
+{
+	unsigned size = cfg_size(cfg, key);
+
+	if (size > 0 && (*list = calloc(size, sizeof(char *))) == NULL)
+		return conf_oom(ld);
+	for (unsigned i = 0; i < size; i++) {
+		const char *s = cfg_getnstr(cfg, key, i);
+		char *copy = deny_command_parse(s);
+
+		if (copy == NULL && errno != 0)
+			return conf_oom(ld);
+		if (copy == NULL) {
+			conf_error(ld, conf_option_line(ld, cfg, key),
+			    "%s: \"%s\" is not a command (3-4 letters, "
+			    "then optional arguments after single spaces)", key, s);
+			continue;
+		}
+		(*list)[(*n)++] = copy;
+	}
+	return true;
 }
 
 /* A bare numeric host, no port: "192.0.2.1", "::", "[2001:db8::1]". */
@@ -150,8 +178,6 @@ snap_operations(struct loader *ld, cfg_t *cfg, struct config *cf)
 static bool
 snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
 {
-	unsigned n;
-
 	if (cfg_size(cfg, "user") > 0) {
 		const char *user = cfg_getstr(cfg, "user");
 
@@ -171,24 +197,10 @@ snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
 	if (!snap_operations(ld, cfg, cf))
 		return false;
 
-	n = cfg_size(cfg, "deny-commands");
-	if (n > 0 && (cf->deny_commands = calloc(n, sizeof(char *))) == NULL)
-		return conf_oom(ld);
-	for (unsigned i = 0; i < n; i++) {
-		const char *s = cfg_getnstr(cfg, "deny-commands", i);
-		char *copy = deny_command_parse(s);
-
-		if (copy == NULL && errno != 0)
-			return conf_oom(ld);
-		if (copy == NULL) {
-			conf_error(ld, conf_option_line(ld, cfg, "deny-commands"),
-			    "deny-commands: \"%s\" is not a command (3-4 letters, "
-			    "then optional arguments after single spaces)", s);
-			continue;
-		}
-		cf->deny_commands[cf->n_deny_commands++] = copy;
-	}
-	return true;
+	return snap_commands(ld, cfg, "deny-commands", &cf->deny_commands,
+	    &cf->n_deny_commands) &&
+	    snap_commands(ld, cfg, "allow-commands", &cf->allow_commands,
+	    &cf->n_allow_commands);
 }
 
 static bool
@@ -488,6 +500,9 @@ config_free(struct config *cf)
 	for (size_t i = 0; i < cf->n_deny_commands; i++)
 		free(cf->deny_commands[i]);
 	free(cf->deny_commands);
+	for (size_t i = 0; i < cf->n_allow_commands; i++)
+		free(cf->allow_commands[i]);
+	free(cf->allow_commands);
 	for (size_t i = 0; i < cf->n_listens; i++) {
 		free(cf->listens[i].name);
 		free(cf->listens[i].follow_nets);

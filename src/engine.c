@@ -44,6 +44,8 @@ static const char *const phase_names[EP_COUNT] = {
 };
 
 #define B(p) (1u << (p))
+/* What the client gets instead of a 228 (see on_server_line). */
+#define REPLY_228 "502 The server's reply carries an address the gateway does not translate.\r\n"
 /* A reply buffer bigger than this is freed once its reply is gone. */
 #define BUF_KEEP 4096
 
@@ -187,10 +189,11 @@ eng_reply(struct engine *e, const char *fmt, ...)
 struct pending *
 eng_send(struct engine *e, enum engine_pending kind, const char *line, size_t len)
 {
-	char out[FTP_LINE_MAX + 2];
+	char out[2 * FTP_LINE_MAX + 2];
+	size_t n;
 
-	if (len > FTP_LINE_MAX)
-		len = FTP_LINE_MAX;
+	/* Cut, it would not be the line that was checked. */
+	assert(len <= FTP_LINE_MAX);
 	if (log_enabled(LL_DEBUG)) {
 		char esc[256];
 
@@ -199,10 +202,14 @@ eng_send(struct engine *e, enum engine_pending kind, const char *line, size_t le
 		else
 			log_sess(LL_DEBUG, e->conf.sid, "C> %s", log_escape(line, len, esc, sizeof(esc)));
 	}
-	memcpy(out, line, len);
-	out[len] = '\r';
-	out[len + 1] = '\n';
-	e->ops->to_server(e->ctx, out, len + 2);
+	/* A literal 0xFF (the client's IAC IAC) goes as IAC IAC again (RFC
+	 * 854): a bare one would start a Telnet command at a server that
+	 * does its own Telnet processing, which would then read other
+	 * bytes than those the gateway checked. */
+	n = ftp_telnet_escape(line, len, out);
+	out[n++] = '\r';
+	out[n++] = '\n';
+	e->ops->to_server(e->ctx, out, n);
 	return eng_fifo_push(e, kind);
 }
 
@@ -470,8 +477,10 @@ reply_disposition(struct engine *e, int code)
 static void
 on_server_line(struct engine *e, const char *text, size_t len)
 {
-	char line[FTP_LINE_MAX + 3];
+	char line[FTP_LINE_MAX], out[2 * FTP_LINE_MAX + 2];
 	bool first;
+	int code;
+	size_t n;
 
 	if (len > FTP_LINE_MAX) {
 		log_sess(LL_WARN, e->conf.sid, "the server sent a malformed or overlong reply");
@@ -500,32 +509,41 @@ on_server_line(struct engine *e, const char *text, size_t len)
 		break;
 	}
 	first = e->rp.lines == 1;
+	code = e->rp.code;
 	if (first) {
 		/* A reply begun with nothing outstanding answers nothing, even
 		 * if a command goes out before its last line. */
 		e->unsolicited = e->n == 0;
 		e->disp = reply_disposition(e, e->rp.code);
+		/* 228 is LPSV's (RFC 1639), whose address the gateway does not
+		 * translate; it never sends LPSV, so a 228 answers nothing it
+		 * could stand for. */
+		e->is_228 = e->rp.code == 228;
 	}
 	if (log_enabled(LL_DEBUG)) {
 		char esc[256];
 
 		log_sess(LL_DEBUG, e->conf.sid, "S> %s", log_escape(line, len, esc, sizeof(esc)));
 	}
-	line[len++] = '\r';
-	line[len++] = '\n';
-	switch (e->disp) {
+	/* The line as parsed, a data byte 255 as IAC IAC (RFC 854): a client
+	 * doing its own Telnet processing must not find a reply's end, or a
+	 * reply, where the gateway saw none. */
+	n = ftp_telnet_escape(line, len, out);
+	out[n++] = '\r';
+	out[n++] = '\n';
+	switch (e->is_228 ? RD_SWALLOW : e->disp) {
 	case RD_PASS:
-		if (eng_buf_add(&e->reply, line, len) == 0)
+		if (eng_buf_add(&e->reply, out, n) == 0)
 			break;
 		e->ops->to_client(e->ctx, e->reply.p, e->reply.len);
 		e->reply.len = 0;
 		e->disp = RD_STREAM;
 		/* FALLTHROUGH */
 	case RD_STREAM:
-		e->ops->to_client(e->ctx, line, len);
+		e->ops->to_client(e->ctx, out, n);
 		break;
 	case RD_COLLECT:
-		if (eng_buf_add(&e->reply, line, len) == -1) {
+		if (eng_buf_add(&e->reply, out, n) == -1) {
 			log_sess(LL_WARN, e->conf.sid, "a server reply over %d bytes", ENGINE_REPLY_MAX);
 			eng_close(e, "421 The server sent an overlong reply; closing.", "bad server reply");
 			return;
@@ -535,18 +553,26 @@ on_server_line(struct engine *e, const char *text, size_t len)
 		break;
 	}
 	if (!e->rp.in_multiline) {       /* the reply is complete */
+		if (e->is_228) {
+			/* The command it answers gets a refusal of ours. */
+			log_sess(LL_WARN, e->conf.sid, "a 228 reply from the server replaced");
+			code = 502;
+			e->reply.len = 0;
+			if (!e->unsolicited && e->disp != RD_SWALLOW)
+				(void)eng_buf_add(&e->reply, REPLY_228, sizeof(REPLY_228) - 1);
+		}
 		if (e->disp == RD_PASS && e->reply.len > 0) {
 			e->ops->to_client(e->ctx, e->reply.p, e->reply.len);
 			e->reply.len = 0;
 		}
-		if (e->rp.code < 200) {
+		if (code < 200) {
 			struct pending *head = eng_fifo_head(e);
 
 			if (head != NULL && head->kind == EK_TRANSFER)
 				head->seen_1xx = true;
 			e->reply.len = 0;
 		} else if (!e->unsolicited)
-			final_reply(e, e->rp.code);
+			final_reply(e, code);
 		if (!e->closed)
 			e->ops->active(e->ctx);
 	}

@@ -9,8 +9,9 @@
  * for their replies (which pairs every server reply with its command), the
  * reply being read (multi-line aware), the final reply of a transfer held
  * until the data has reached the client, the one client line that waits
- * behind a command, the login as the replies tell it, strict-mode and
- * deny-commands policy, the TLS verbs (AUTH, PBSZ, PROT, CCC) and FEAT.
+ * behind a command, the login as the replies tell it, strict mode, the
+ * deny-commands and allow-commands lists, the TLS verbs (AUTH, PBSZ, PROT,
+ * CCC) and FEAT.
  *
  * Bounds: a command or reply line is at most FTP_LINE_MAX bytes (the caller
  * cuts lines); a collected reply (FEAT, data setup, a transfer's final
@@ -146,6 +147,8 @@ struct engine_conf {
 	bool strict;
 	const char *const *deny;          /* deny-commands patterns */
 	size_t n_deny;
+	const char *const *allow;         /* allow-commands patterns; none: */
+	size_t n_allow;                   /* no allow-list */
 	/* TLS: whether the gateway can offer it to the client at all, and
 	 * the sides' policies (conf.h enum values). */
 	bool tls_available;

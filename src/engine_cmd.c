@@ -1,6 +1,8 @@
 /* engine_cmd.c: the client's side of the engine: which command may go
  * now and which waits, what the gateway answers itself (the TLS verbs,
- * deny-commands, strict mode, EPSV ALL), and ABOR. */
+ * deny-commands and allow-commands, strict mode, EPSV ALL, LPRT and LPSV),
+ * and ABOR. What it checks is the line after Telnet stripping, and that
+ * line is what goes to the server (eng_send escapes a literal 0xFF). */
 #include "config.h"
 
 #include <assert.h>
@@ -13,6 +15,39 @@
 #include "engine_int.h"
 #include "log.h"
 
+
+/* deny-commands and allow-commands: the reply that refuses CMD, or NULL.
+ * Matched on the canonical command (ftp_command_matches), on the line as
+ * it will reach the server. The gateway's own verbs never reach the
+ * server and QUIT must always end a session: an allow-list does not
+ * apply to them. */
+static const char *
+list_refusal(const struct engine *e, const struct ftp_command *cmd, const char **why)
+{
+	bool allowed;
+
+	for (size_t i = 0; i < e->conf.n_deny; i++)
+		if (ftp_command_matches(cmd, e->conf.deny[i])) {
+			*why = "denied by deny-commands";
+			return "502 Command not allowed by the gateway.";
+		}
+	if (e->conf.n_allow == 0)
+		return NULL;
+	switch (cmd->verb) {
+	case FTP_V_AUTH: case FTP_V_PBSZ: case FTP_V_PROT: case FTP_V_CCC:
+	case FTP_V_QUIT:
+		return NULL;
+	default:
+		break;
+	}
+	allowed = false;
+	for (size_t i = 0; i < e->conf.n_allow && !allowed; i++)
+		allowed = ftp_command_matches(cmd, e->conf.allow[i]);
+	if (allowed)
+		return NULL;
+	*why = "not in allow-commands";
+	return "502 Command not allowed by the gateway.";
+}
 
 /* strict: refuse what is out of order here. False when refused. */
 static bool
@@ -109,11 +144,13 @@ tls_command(struct engine *e, const struct ftp_command *cmd)
 /* ------------------------------------------------------------------ */
 /* Client commands */
 
-/* May a command with VERB be taken now? */
+/* May the command CMD (NULL: not a command) be taken now? */
 static bool
-can_take(struct engine *e, enum ftp_verb verb)
+can_take(struct engine *e, const struct ftp_command *cmd)
 {
 	struct pending *head = eng_fifo_head(e);
+	enum ftp_verb verb = cmd != NULL ? cmd->verb : FTP_V_UNKNOWN;
+	const char *why;
 
 	switch (e->phase) {
 	case EP_CONNECTING: case EP_GREETING: case EP_SERVER_AUTH: case EP_SERVER_TLS:
@@ -125,6 +162,10 @@ can_take(struct engine *e, enum ftp_verb verb)
 	/* Room for the command, a fence behind an ABOR, our PBSZ and PROT. */
 	if (e->n + 3 > ENGINE_PENDING_MAX)
 		return false;
+	/* The lists' 502 is the gateway's answer: it waits its turn like any
+	 * other, even for the verbs that may go during a transfer. */
+	if (cmd != NULL && list_refusal(e, cmd, &why) != NULL)
+		return e->held.len == 0 && head == NULL;
 	/* Held: for the client the transfer still runs, and any answer
 	 * (the server's or ours) would overtake its final reply; ABOR
 	 * releases it first. */
@@ -181,6 +222,7 @@ static void
 handle_command(struct engine *e, const char *line, size_t len)
 {
 	struct ftp_command cmd;
+	const char *refusal, *why = NULL;
 	char esc[128];
 
 	if (ftp_command_parse(line, len, &cmd) == -1) {
@@ -188,16 +230,22 @@ handle_command(struct engine *e, const char *line, size_t len)
 		eng_reply(e, "500 Syntax error, command unrecognized.");
 		return;
 	}
-	for (size_t i = 0; i < e->conf.n_deny; i++)
-		if (ftp_command_matches(&cmd, e->conf.deny[i])) {
-			log_sess(LL_INFO, e->conf.sid, "denied by deny-commands: %s",
-			    log_escape(line, len, esc, sizeof(esc)));
-			eng_reply(e, "502 Command not allowed by the gateway.");
-			return;
-		}
+	if ((refusal = list_refusal(e, &cmd, &why)) != NULL) {
+		log_sess(LL_INFO, e->conf.sid, "%s: %s", why,
+		    log_escape(line, len, esc, sizeof(esc)));
+		eng_reply(e, "%s", refusal);
+		return;
+	}
 	if (tls_command(e, &cmd) || !strict_check(e, &cmd))
 		return;
 	switch (cmd.verb) {
+	case FTP_V_LPRT: case FTP_V_LPSV:
+		/* RFC 1639 addresses: the gateway does not translate them,
+		 * and one passed on would name the server's side. */
+		log_sess(LL_INFO, e->conf.sid, "%s refused: RFC 1639 addresses are not translated", cmd.name);
+		eng_reply(e, "502 %s is not available through this gateway: use EPRT or EPSV.",
+		    cmd.name);
+		return;
 	case FTP_V_USER:
 		/* Escaped once here: it goes into logs and ftpgwctl output. */
 		log_escape(cmd.arg, cmd.arg_len, esc, sizeof(esc));
@@ -248,7 +296,7 @@ eng_client_line(struct engine *e, const char *text, size_t len)
 	if (len == 0)
 		return;
 	e->ops->active(e->ctx);
-	if (!can_take(e, ftp_command_parse(line, len, &peek) == 0 ? peek.verb : FTP_V_UNKNOWN)) {
+	if (!can_take(e, ftp_command_parse(line, len, &peek) == 0 ? &peek : NULL)) {
 		if ((e->deferred = malloc(len + 1)) == NULL) {
 			eng_close(e, "421 Out of memory.", "out of memory");
 			return;
@@ -270,7 +318,7 @@ eng_run_deferred(struct engine *e)
 	if (line == NULL || e->closed)
 		return;
 	if (!can_take(e, ftp_command_parse(line, e->deferred_len, &peek) == 0 ?
-	    peek.verb : FTP_V_UNKNOWN))
+	    &peek : NULL))
 		return;
 	e->deferred = NULL;
 	if (e->deferred_len == 0)        /* an overlong line's turn */
@@ -290,7 +338,7 @@ eng_client_too_long(struct engine *e)
 		return;
 	}
 	e->ops->active(e->ctx);
-	if (can_take(e, FTP_V_UNKNOWN)) {
+	if (can_take(e, NULL)) {
 		too_long_reply(e);
 		return;
 	}

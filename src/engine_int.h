@@ -52,6 +52,7 @@ struct engine {
 	struct ftp_reply_parser rp;
 	enum disposition disp;           /* of the reply being read */
 	bool unsolicited;                /* it began with nothing outstanding */
+	bool is_228;                     /* it is a 228: never passed on */
 	struct buf reply;                /* a collected reply */
 	struct buf held;                 /* a transfer's final reply, held */
 	int held_code;
@@ -79,7 +80,8 @@ struct pending *eng_fifo_push(struct engine *e, enum engine_pending kind);
 bool eng_transfer_outstanding(struct engine *e);
 /* A reply of the gateway's own to the client. */
 void eng_reply(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A command line (no CRLF) to the server, queued as KIND. */
+/* A command line (no CRLF, at most FTP_LINE_MAX bytes) to the server,
+ * queued as KIND; a 0xFF byte in it goes as IAC IAC. */
 struct pending *eng_send(struct engine *e, enum engine_pending kind, const char *line, size_t len);
 /* The end: LAST (if any) is the client's last line. */
 void eng_close(struct engine *e, const char *last, const char *reason);

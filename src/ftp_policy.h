@@ -17,7 +17,8 @@ struct ftp_login {
 
 /* The server answered VERB with CODE: what it says of the login. */
 void ftp_login_track(struct ftp_login *login, enum ftp_verb verb, int code);
-/* Commands RFC 959 and its extensions allow before login. */
+/* Commands that may go before login: USER PASS ACCT AUTH PBSZ PROT FEAT
+ * SYST HELP NOOP QUIT OPTS CLNT HOST; nothing else, unknown verbs included. */
 bool ftp_verb_allowed_before_login(enum ftp_verb verb);
 /* strict mode: NULL when CMD may go now, else the reply that refuses it
  * (no CRLF), with *WHY a few words for the log. DATA_ARMED: a PORT, PASV,

@@ -43,6 +43,7 @@ static const char *const verb_names[FTP_V_COUNT] = {
 	[FTP_V_LANG] = "LANG", [FTP_V_HOST] = "HOST",
 	[FTP_V_XCUP] = "XCUP", [FTP_V_XCWD] = "XCWD", [FTP_V_XMKD] = "XMKD",
 	[FTP_V_XPWD] = "XPWD", [FTP_V_XRMD] = "XRMD",
+	[FTP_V_LPRT] = "LPRT", [FTP_V_LPSV] = "LPSV", [FTP_V_CLNT] = "CLNT",
 };
 
 /* The locale must not change what counts as a letter or a digit in a
@@ -196,6 +197,19 @@ ftp_telnet_strip(char *buf, size_t len)
 	return out;
 }
 
+size_t
+ftp_telnet_escape(const char *in, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)in[i] == TELNET_IAC)
+			out[o++] = (char)TELNET_IAC;
+		out[o++] = in[i];
+	}
+	return o;
+}
+
 int
 ftp_command_parse(const char *line, size_t len, struct ftp_command *cmd)
 {
@@ -245,6 +259,40 @@ ftp_verb_name(enum ftp_verb verb)
 	return verb_names[verb];
 }
 
+enum ftp_verb
+ftp_verb_canonical(enum ftp_verb verb)
+{
+	switch (verb) {
+	case FTP_V_XCUP:
+		return FTP_V_CDUP;
+	case FTP_V_XCWD:
+		return FTP_V_CWD;
+	case FTP_V_XMKD:
+		return FTP_V_MKD;
+	case FTP_V_XPWD:
+		return FTP_V_PWD;
+	case FTP_V_XRMD:
+		return FTP_V_RMD;
+	default:
+		return verb;
+	}
+}
+
+/* The canonical name of the verb NAME (LEN bytes, any case): "XMKD" is
+ * "MKD"; a verb not in the table is NAME itself. */
+static void
+canonical_name(const char *name, size_t len, const char **out, size_t *out_len)
+{
+	*out = name;
+	*out_len = len;
+	for (int v = FTP_V_UNKNOWN + 1; v < FTP_V_COUNT; v++)
+		if (equal_nocase(name, len, verb_names[v], strlen(verb_names[v]))) {
+			*out = verb_names[ftp_verb_canonical((enum ftp_verb)v)];
+			*out_len = strlen(*out);
+			return;
+		}
+}
+
 bool
 ftp_verb_is_transfer(enum ftp_verb verb)
 {
@@ -288,15 +336,19 @@ ftp_command_matches(const struct ftp_command *cmd, const char *pattern)
 {
 	const char *pword, *aword;
 	size_t plen, pword_len, aword_len, ppos = 0, apos = 0;
-	const char *arg;
-	size_t arg_len;
+	const char *arg, *pverb, *cverb;
+	size_t arg_len, pverb_len, cverb_len;
 
 	if (pattern == NULL || cmd->name[0] == '\0')
 		return false;
 	plen = strlen(pattern);
 	if (!next_word(pattern, plen, &ppos, &pword, &pword_len))
 		return false;
-	if (!equal_nocase(pword, pword_len, cmd->name, strlen(cmd->name)))
+	/* An alias is the same command: denying MKD and letting XMKD pass
+	 * would deny nothing (RFC 775 names, which servers still accept). */
+	canonical_name(pword, pword_len, &pverb, &pverb_len);
+	canonical_name(cmd->name, strlen(cmd->name), &cverb, &cverb_len);
+	if (!equal_nocase(pverb, pverb_len, cverb, cverb_len))
 		return false;
 
 	/* A deny-list must not be dodged by spacing: "SITE  EXEC" and

@@ -21,6 +21,10 @@
  * IAC <any other> -> dropped (IP, DM, AYT, ... as sent before ABOR).
  * A lone IAC at the end is dropped. Returns the new length. */
 size_t ftp_telnet_strip(char *buf, size_t len);
+/* The reverse for a line going out: every 0xFF byte of IN (LEN bytes) as
+ * IAC IAC, so that a peer doing its own Telnet processing reads exactly
+ * IN. Writes to OUT (at least 2 * LEN bytes) and returns the length. */
+size_t ftp_telnet_escape(const char *in, size_t len, char *out);
 
 enum ftp_verb {
 	FTP_V_UNKNOWN = 0,
@@ -33,6 +37,7 @@ enum ftp_verb {
 	FTP_V_OPTS, FTP_V_MLSD, FTP_V_MLST, FTP_V_SIZE, FTP_V_MDTM, FTP_V_AUTH,
 	FTP_V_PBSZ, FTP_V_PROT, FTP_V_CCC, FTP_V_LANG, FTP_V_HOST,
 	FTP_V_XCUP, FTP_V_XCWD, FTP_V_XMKD, FTP_V_XPWD, FTP_V_XRMD,
+	FTP_V_LPRT, FTP_V_LPSV, FTP_V_CLNT,
 	FTP_V_COUNT
 };
 
@@ -50,11 +55,17 @@ struct ftp_command {
  * line is empty, the verb is malformed, or the line holds NUL, CR or LF. */
 int ftp_command_parse(const char *line, size_t len, struct ftp_command *cmd);
 const char *ftp_verb_name(enum ftp_verb verb);    /* "RETR"; "" for UNKNOWN */
+/* The command a verb is another name of: the RFC 775 aliases XCUP XCWD
+ * XMKD XPWD XRMD are CDUP CWD MKD PWD RMD (RFC 1123 s.4.1.3.1); any other
+ * verb is itself. */
+enum ftp_verb ftp_verb_canonical(enum ftp_verb verb);
 /* RETR STOR STOU APPE LIST NLST MLSD: commands that use the data connection. */
 bool ftp_verb_is_transfer(enum ftp_verb verb);
-/* Does CMD match a deny-list PATTERN such as "SITE EXEC" or "DELE"? The
- * first word of PATTERN is compared with the verb, the rest (if any) with the
- * leading words of the argument, case-insensitively, on word boundaries. */
+/* Does CMD match a deny- or allow-list PATTERN such as "SITE EXEC" or
+ * "DELE"? The first word of PATTERN is compared with the verb, both taken
+ * as their canonical command ("MKD" matches XMKD and "XMKD" matches MKD),
+ * the rest (if any) with the leading words of the argument,
+ * case-insensitively, on word boundaries. */
 bool ftp_command_matches(const struct ftp_command *cmd, const char *pattern);
 
 /* The EPSV argument (RFC 2428 s.3). */

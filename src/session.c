@@ -591,6 +591,8 @@ session_engine_new(struct session *s)
 		.strict = s->cf->strict,
 		.deny = (const char *const *)s->cf->deny_commands,
 		.n_deny = s->cf->n_deny_commands,
+		.allow = (const char *const *)s->cf->allow_commands,
+		.n_allow = s->cf->n_allow_commands,
 		.tls_available = s->tls != NULL,
 		.client_side = s->cf->tls.client_side,
 		.server_side = s->tls != NULL ? (int)s->cf->tls.server_side : TLS_SERVER_OFF,

@@ -95,6 +95,11 @@ START_TEST(test_good_full)
 	ck_assert_str_eq(cf->deny_commands[0], "SITE EXEC");
 	ck_assert_str_eq(cf->deny_commands[1], "DELE");
 	ck_assert_str_eq(cf->deny_commands[2], "SITE chmod 777");
+	ck_assert_uint_eq(cf->n_allow_commands, 4);
+	ck_assert_str_eq(cf->allow_commands[0], "USER");
+	ck_assert_str_eq(cf->allow_commands[1], "PASS");
+	ck_assert_str_eq(cf->allow_commands[2], "XMKD");
+	ck_assert_str_eq(cf->allow_commands[3], "SITE chmod");
 	ck_assert_uint_eq(cf->workers, 4);
 
 	ck_assert_uint_eq(cf->n_listens, 3);
@@ -214,6 +219,8 @@ START_TEST(test_good_minimal_defaults)
 	ck_assert(cf->strict);
 	ck_assert_uint_eq(cf->n_deny_commands, 1);
 	ck_assert_str_eq(cf->deny_commands[0], "SITE EXEC");
+	ck_assert_uint_eq(cf->n_allow_commands, 0);
+	ck_assert_ptr_null(cf->allow_commands);
 	ck_assert_uint_eq(cf->workers, 0);
 
 	ck_assert_uint_eq(cf->n_listens, 1);
@@ -411,12 +418,13 @@ static const struct {
 		/* The line of "servers =", not of the list's '}'. */
 		{ 15, "port-mapping \"multi-line\": servers \"192.0.2.1/24\" "
 		    "is not an address prefix" } } },
-	{ "err-deny-commands.conf", 5, {
+	{ "err-deny-commands.conf", 6, {
 		{ 2, "deny-commands: \"SITEEXEC\" is not a command" },
 		{ 2, "deny-commands: \"SITE  EXEC\" is not a command" },
 		{ 2, "deny-commands: \"DE\" is not a command" },
 		{ 2, "deny-commands: \"SITE EXEC \" is not a command" },
-		{ 2, "deny-commands: \"ST0R\" is not a command" } } },
+		{ 2, "deny-commands: \"ST0R\" is not a command" },
+		{ 4, "allow-commands: \"RE TR\" is not a command" } } },
 	{ "err-bad-interface.conf", 3, {
 		{ 3, "listen \"a\": interface \"eth0;reboot\" is not an "
 		    "interface name" },

@@ -707,6 +707,232 @@ START_TEST(test_deny)
 }
 END_TEST
 
+/* An RFC 775 alias is denied with its command, whichever of the two the
+ * list names. */
+START_TEST(test_deny_alias)
+{
+	static const char *const deny[] = { "MKD", "XRMD", "CWD", "CDUP", "PWD" };
+	static const char *const refused[] = {
+		"XMKD d", "xmkd d", "MKD d", "RMD d", "XRMD d", "XCWD /", "CWD /",
+		"XCUP", "CDUP", "XPWD", "PWD",
+	};
+
+	C.deny = deny;
+	C.n_deny = sizeof(deny) / sizeof(deny[0]);
+	start_ready();
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		feed_client(refused[i]);
+		expect_client_code("502");
+		expect_server("");
+	}
+	feed_client("DELE f");
+	expect_server("DELE f\r\n");
+	feed_server("250 ok");
+	expect_client("250 ok\r\n");
+}
+END_TEST
+
+/* What the deny check sees is what the server reads: a client's IAC IAC
+ * (a data byte 255) goes on as IAC IAC, so a server doing its own Telnet
+ * processing cannot read "SITE CH<IAC><WILL>XMOD" as SITE CHMOD; a bare
+ * IAC WILL X is Telnet, stripped before the check. */
+START_TEST(test_deny_telnet)
+{
+	static const char *const deny[] = { "SITE CHMOD" };
+
+	C.deny = deny;
+	C.n_deny = 1;
+	start_ready();
+	feed_client("SITE CH\xff\xff\xfbXMOD 777 f");
+	expect_server("SITE CH\xff\xff\xfbXMOD 777 f\r\n");
+	feed_server("500 what");
+	expect_client("500 what\r\n");
+	feed_client("SITE CH\xff\xfbXMOD 777 f");
+	expect_client_code("502");
+	expect_server("");
+	feed_client("SITE C\xff\xf1HMOD 777 f");         /* IAC NOP */
+	expect_client_code("502");
+	expect_server("");
+	/* A data byte 255 in a name goes as the client sent it. */
+	feed_client("DELE \xff\xff" "a\xff\xff");
+	expect_server("DELE \xff\xff" "a\xff\xff\r\n");
+}
+END_TEST
+
+/* The same toward the client: a reply's data byte 255 goes on as IAC
+ * IAC, so a client doing Telnet processing cannot find the end of a
+ * multi-line reply (and a 228 behind it) where the gateway saw an inner
+ * line. */
+START_TEST(test_reply_telnet)
+{
+	start_ready();
+	feed_client("HELP");
+	feed_server("214-Help");
+	feed_server("\xff\xff\xf1" "214 not the end");
+	feed_server("228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)");
+	feed_server("214 end");
+	expect_client("214-Help\r\n\xff\xff\xf1" "214 not the end\r\n"
+	    "228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)\r\n214 end\r\n");
+	ck_assert_uint_eq(engine_outstanding(E), 0);
+}
+END_TEST
+
+/* allow-commands: only what it names goes; the gateway's own verbs and
+ * QUIT are not subject to it; deny-commands comes first. */
+START_TEST(test_allow)
+{
+	static const char *const allow[] = { "USER", "pass", "PASV", "RETR", "MKD",
+	    "SITE CHMOD" };
+	static const char *const deny[] = { "SITE CHMOD 777" };
+
+	C.allow = allow;
+	C.n_allow = sizeof(allow) / sizeof(allow[0]);
+	C.deny = deny;
+	C.n_deny = 1;
+	start_ready();
+	feed_client("SYST");
+	expect_client_code("502");
+	expect_server("");
+	feed_client("SITE EXEC x");
+	expect_client_code("502");
+	expect_server("");
+	feed_client("SITE CHMOD 777 f");
+	expect_client_code("502");
+	expect_server("");
+	feed_client("HELLO");
+	expect_client_code("500");
+	feed_client("HELO");
+	expect_client_code("502");
+	expect_server("");
+	feed_client("SITE CHMOD 644 f");
+	expect_server("SITE CHMOD 644 f\r\n");
+	feed_server("200 ok");
+	expect_client("200 ok\r\n");
+	feed_client("XMKD d");
+	expect_server("XMKD d\r\n");
+	feed_server("257 made");
+	expect_client("257 made\r\n");
+	/* PBSZ is the gateway's own answer, not the list's 502. */
+	feed_client("PBSZ 0");
+	expect_client_code("503");
+	expect_server("");
+	/* A refused NOOP during a transfer waits for the transfer's reply:
+	 * the 502 must not pass for RETR's. */
+	retr_started();
+	F.pending = false;
+	feed_client("NOOP");
+	expect_client("");
+	expect_server("");
+	feed_server("226 Done");
+	expect_client("226 Done\r\n502 Command not allowed by the gateway.\r\n");
+	feed_client("QUIT");
+	expect_server("QUIT\r\n");
+	ck_assert_int_eq(F.closes, 0);
+}
+END_TEST
+
+/* LPRT and LPSV (RFC 1639) are never forwarded: their addresses are not
+ * translated. */
+START_TEST(test_lprt_lpsv)
+{
+	start();
+	greet();
+	feed_client("LPSV");
+	expect_client_code("502");
+	expect_server("");
+	login();
+	feed_client("LPSV");
+	expect_client_code("502");
+	expect_server("");
+	feed_client("lprt 4,4,198,51,100,2,2,195,80");
+	expect_client_code("502");
+	expect_server("");
+	ck_assert_int_eq(F.opens, 0);
+	C.strict = true;
+	engine_free(E);
+	E = NULL;
+	start_ready();
+	feed_client("LPSV");
+	expect_client_code("502");
+	expect_server("");
+}
+END_TEST
+
+/* A 228 (LPSV's reply) never reaches the client, whatever it answers. */
+START_TEST(test_228_never_passes)
+{
+	start_ready();
+	feed_client("XLPS");                  /* unknown: the server's business */
+	expect_server("XLPS\r\n");
+	feed_server("228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)");
+	expect_client_code("502");
+	feed_client("SITE LPSV");
+	expect_server("SITE LPSV\r\n");
+	feed_server("228-Entering Long Passive Mode");
+	feed_server(" (4,4,10,0,0,5,2,4,1)");
+	feed_server("228 end");
+	expect_client_code("502");
+	/* Unsolicited: dropped. */
+	feed_server("228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)");
+	expect_client("");
+	/* To a data setup: the channel is refused, the 228 not passed. */
+	feed_client("PASV");
+	expect_server("PASV\r\n");
+	feed_server("228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)");
+	expect_client_code("502");
+	ck_assert_int_eq(F.reply_code, 502);          /* refused, not a 228 */
+	ck_assert_uint_eq(engine_outstanding(E), 0);
+	/* A transfer's final reply: the client gets 502, the transfer failed. */
+	retr_started();
+	feed_server("228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)");
+	expect_client_code("502");
+	ck_assert_int_eq(F.ends, 1);
+	ck_assert(!F.end_ok);
+	feed_client("NOOP");
+	feed_server("200 ok");
+	expect_client("200 ok\r\n");
+	ck_assert_uint_eq(engine_outstanding(E), 0);
+	ck_assert_int_eq(F.closes, 0);
+}
+END_TEST
+
+/* strict: before login only the issue's list reaches the server; an
+ * unknown verb, REIN and LANG get 530. */
+START_TEST(test_strict_before_login)
+{
+	static const char *const refused[] = {
+		"XYZW a", "SITE HELP", "REIN", "LANG en", "XCWD /", "CWD /", "MLST",
+	};
+
+	C.strict = true;
+	start();
+	greet();
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		feed_client(refused[i]);
+		expect_client_code("530");
+		expect_server("");
+	}
+	feed_client("CLNT fancy 1.0");
+	expect_server("CLNT fancy 1.0\r\n");
+	feed_server("200 noted");
+	expect_client("200 noted\r\n");
+	feed_client("HOST ftp.example.org");
+	expect_server("HOST ftp.example.org\r\n");
+	feed_server("220 ok");
+	expect_client("220 ok\r\n");
+	feed_client("OPTS UTF8 ON");
+	expect_server("OPTS UTF8 ON\r\n");
+	feed_server("200 ok");
+	expect_client("200 ok\r\n");
+	login();
+	/* Logged in, what the gateway does not know is the server's. */
+	feed_client("XYZW a");
+	expect_server("XYZW a\r\n");
+	feed_server("500 unknown");
+	expect_client("500 unknown\r\n");
+}
+END_TEST
+
 /* 5. A passive transfer. */
 START_TEST(test_transfer_held)
 {
@@ -1770,6 +1996,13 @@ suite_engine(void)
 	tcase_add_test(tc, test_strict_refused_setup);
 	tcase_add_test(tc, test_strict_off);
 	tcase_add_test(tc, test_deny);
+	tcase_add_test(tc, test_deny_alias);
+	tcase_add_test(tc, test_deny_telnet);
+	tcase_add_test(tc, test_reply_telnet);
+	tcase_add_test(tc, test_allow);
+	tcase_add_test(tc, test_lprt_lpsv);
+	tcase_add_test(tc, test_228_never_passes);
+	tcase_add_test(tc, test_strict_before_login);
 	tcase_add_test(tc, test_transfer_held);
 	tcase_add_test(tc, test_transfer_not_held);
 	tcase_add_test(tc, test_transfer_then_command);

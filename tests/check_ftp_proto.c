@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "unit.h"
+#include "ftp_policy.h"
 #include "ftp_proto.h"
 
 /* A string literal with its length, embedded NULs included. */
@@ -125,7 +126,85 @@ START_TEST(test_telnet_strip)
 }
 END_TEST
 
+/* The reverse of the strip: what was checked goes out with a data byte
+ * 255 as IAC IAC, and stripping that gives the checked line back. */
+START_TEST(test_telnet_escape)
+{
+	static const struct {
+		const char *in;
+		size_t in_len;
+		const char *out;
+		size_t out_len;
+	} cases[] = {
+		{ S(""), S("") },
+		{ S("NOOP"), S("NOOP") },
+		{ S("\xff"), S("\xff\xff") },
+		{ S("SITE CH\xff\xfbXMOD 777 f"), S("SITE CH\xff\xff\xfbXMOD 777 f") },
+		{ S("\xff\xff"), S("\xff\xff\xff\xff") },
+		{ S("a\0b\xfe"), S("a\0b\xfe") },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *in = dup_exact(cases[i].in, cases[i].in_len);
+		char *out = malloc(2 * cases[i].in_len + 1);
+		size_t n;
+
+		ck_assert_ptr_nonnull(out);
+		n = ftp_telnet_escape(in, cases[i].in_len, out);
+		ck_assert_msg(n == cases[i].out_len, "case %zu: length %zu, want %zu",
+		    i, n, cases[i].out_len);
+		ck_assert_mem_eq(out, cases[i].out, n);
+		n = ftp_telnet_strip(out, n);
+		ck_assert_uint_eq(n, cases[i].in_len);
+		ck_assert_mem_eq(out, cases[i].in, n);
+		free(in);
+		free(out);
+	}
+}
+END_TEST
+
 /* ---- Commands -------------------------------------------------------- */
+
+START_TEST(test_verb_canonical)
+{
+	static const enum ftp_verb alias[][2] = {
+		{ FTP_V_XCUP, FTP_V_CDUP }, { FTP_V_XCWD, FTP_V_CWD },
+		{ FTP_V_XMKD, FTP_V_MKD }, { FTP_V_XPWD, FTP_V_PWD },
+		{ FTP_V_XRMD, FTP_V_RMD },
+	};
+
+	for (int v = 0; v < FTP_V_COUNT; v++) {
+		enum ftp_verb want = (enum ftp_verb)v;
+
+		for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+			if (alias[i][0] == (enum ftp_verb)v)
+				want = alias[i][1];
+		ck_assert_msg(ftp_verb_canonical((enum ftp_verb)v) == want, "verb %s",
+		    ftp_verb_name((enum ftp_verb)v));
+	}
+}
+END_TEST
+
+/* strict: the list, and nothing else, before login. */
+START_TEST(test_before_login)
+{
+	static const enum ftp_verb before[] = {
+		FTP_V_USER, FTP_V_PASS, FTP_V_ACCT, FTP_V_AUTH, FTP_V_PBSZ,
+		FTP_V_PROT, FTP_V_FEAT, FTP_V_SYST, FTP_V_HELP, FTP_V_NOOP,
+		FTP_V_QUIT, FTP_V_OPTS, FTP_V_CLNT, FTP_V_HOST,
+	};
+
+	for (int v = 0; v < FTP_V_COUNT; v++) {
+		bool want = false;
+
+		for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++)
+			if (before[i] == (enum ftp_verb)v)
+				want = true;
+		ck_assert_msg(ftp_verb_allowed_before_login((enum ftp_verb)v) == want,
+		    "verb %d \"%s\"", v, ftp_verb_name((enum ftp_verb)v));
+	}
+}
+END_TEST
 
 static const struct {
 	const char *line;
@@ -312,6 +391,19 @@ static const struct {
 	{ "OPTS UTF8 ON", "OPTS UTF8 ON", true },
 	{ "OPTS UTF8 OFF", "OPTS UTF8 ON", false },
 	{ "XYZ a", "XYZ", true },                     /* unknown verbs by name */
+	/* An RFC 775 alias is its command, both ways. */
+	{ "XMKD d", "MKD", true },
+	{ "xmkd d", "mkd", true },
+	{ "MKD d", "XMKD", true },
+	{ "XCWD /", "CWD", true },
+	{ "XCUP", "CDUP", true },
+	{ "XPWD", "PWD", true },
+	{ "XRMD d", "RMD", true },
+	{ "RMD d", "XRMD", true },
+	{ "XRMD d", "MKD", false },
+	{ "XMKD d", "XRMD", false },
+	{ "XMKD d", "MKD e", false },
+	{ "XMKD e f", "MKD e", true },
 };
 
 START_TEST(test_command_matches)
@@ -1012,6 +1104,7 @@ suite_ftp_proto(void)
 	TCase *tc_fmt = tcase_create("format");
 
 	tcase_add_test(tc_telnet, test_telnet_strip);
+	tcase_add_test(tc_telnet, test_telnet_escape);
 	suite_add_tcase(s, tc_telnet);
 
 	tcase_add_test(tc_cmd, test_command_parse_ok);
@@ -1021,6 +1114,8 @@ suite_ftp_proto(void)
 	tcase_add_test(tc_cmd, test_verb_name_and_transfer);
 	tcase_add_test(tc_cmd, test_command_matches);
 	tcase_add_test(tc_cmd, test_command_matches_edges);
+	tcase_add_test(tc_cmd, test_verb_canonical);
+	tcase_add_test(tc_cmd, test_before_login);
 	tcase_add_test(tc_cmd, test_epsv_arg_parse);
 	suite_add_tcase(s, tc_cmd);
 

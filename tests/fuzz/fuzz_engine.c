@@ -14,6 +14,10 @@
  *         closed with a 421 or the client left. ABOR is left out of this
  *         mode: one server reply may answer an ABOR and its transfer.
  *
+ * Both modes: no reply with code 228 reaches the client; no LPRT or LPSV
+ * reaches the server; no bare 0xFF reaches either. Bit 2 of the first byte sets an
+ * allow-commands list.
+ *
  * The second byte is the configuration (strict, deny-commands, TLS). The
  * caller's contract is kept: a line is fed only while the engine wants
  * one, and lines are at most FTP_LINE_MAX bytes without LF. Build and run
@@ -53,6 +57,8 @@ static const char *const client_dict[] = {
 	"REIN", "QUIT", "SITE EXEC x", "SITE CHMOD 644 f", "DELE f", "ABOR",
 	("\xff\xf4\xff\xf2" "ABOR"), "", "  ", "hello world", "OPTS UTF8 ON", "REST 0",
 	"SIZE f", "MDTM f", "ACCT a", "\xff\xfb\x01",
+	"LPSV", "LPRT 4,4,10,0,0,9,2,4,2", "XMKD d", "MKD d", "CLNT x", "XYZW",
+	"SITE CH\xff\xff\xfbXMOD 644 f", "DE\xff\xf1LE f",
 };
 
 static const char *const server_dict[] = {
@@ -61,9 +67,12 @@ static const char *const server_dict[] = {
 	"229 Extended (|||1025|)", "211-Features:", " AUTH TLS", " MDTM", " PBSZ", "211 End",
 	"234 go", "421 bye", "\xff\xfb\x01", "500 no", "530 login", "hello", "",
 	" continuation", "200-", "200", "550 no",
+	"228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)", "228-",
 };
 
 static const char *const deny_list[] = { "SITE EXEC", "DELE" };
+static const char *const allow_list[] = { "USER", "PASS", "PASV", "EPSV", "RETR",
+	"NOOP", "MKD", "SITE CHMOD" };
 
 /* The script, consumed from the front; zeros once it is used up. */
 static const uint8_t *in_p;
@@ -150,6 +159,12 @@ client_line_done(const char *line, size_t len)
 
 	if (W.model)
 		REQUIRE(st != FTP_REPLY_BAD);
+	/* A data byte 255 goes as IAC IAC, in replies too (RFC 854). */
+	for (size_t j = 0; j < len; j++)
+		if ((unsigned char)line[j] == 0xff)
+			REQUIRE(j + 1 < len && (unsigned char)line[++j] == 0xff);
+	/* A 228 (LPSV's) carries an address nobody translated. */
+	REQUIRE(st == FTP_REPLY_BAD || W.cp.lines > 1 || W.cp.code != 228);
 	if (st == FTP_REPLY_DONE && W.cp.code >= 200)
 		W.finals++;
 	memset(W.last, 0, sizeof(W.last));
@@ -198,8 +213,13 @@ fx_to_server(void *ctx, const char *b, size_t len)
 		if (b[i] == '\n' && W.sline_len > 0 && W.sline[W.sline_len - 1] == '\r') {
 			struct ftp_command cmd;
 
-			/* Only valid commands go to a server. */
+			/* Only valid commands go to a server, never LPRT or
+			 * LPSV, and a data byte 255 as IAC IAC (RFC 854). */
 			REQUIRE(ftp_command_parse(W.sline, W.sline_len - 1, &cmd) == 0);
+			REQUIRE(cmd.verb != FTP_V_LPRT && cmd.verb != FTP_V_LPSV);
+			for (size_t j = 0; j + 1 < W.sline_len; j++)
+				if ((unsigned char)W.sline[j] == 0xff)
+					REQUIRE((unsigned char)W.sline[++j] == 0xff);
 			if (W.model)
 				model_push(cmd.verb, false);
 			W.sline_len = 0;
@@ -642,6 +662,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cf & 2) {
 		conf.deny = deny_list;
 		conf.n_deny = NELEM(deny_list);
+	}
+	if (mode & 2) {
+		conf.allow = allow_list;
+		conf.n_allow = NELEM(allow_list);
 	}
 	conf.tls_available = (cf & 4) != 0;
 	conf.client_side = (int)((cf >> 3) % 3);

@@ -8,7 +8,8 @@ PASS TYPE PASV EPSV PORT EPRT RETR STOR SIZE NOOP SYST FEAT HELP PWD CWD
 QUIT LIST NLST; any user and password log in.  RETR serves files of --home, STOR
 writes into it.  Every command and event is logged to --log as
     HH:MM:SS.mmm PORT/MODE #CONN EVENT
-so that the tests can tell what reached the server.
+so that the tests can tell what reached the server (bytes outside
+ASCII as backslash escapes).
 
 Modes:
   normal          a well-behaved server
@@ -23,6 +24,12 @@ Modes:
   closemid        RETR: 8 MiB of data, then data and control are closed
   stall           RETR: the data connection opens, then nothing is sent
   nogreeting      never sends anything (not even the 220)
+  telnet          does its own Telnet processing of command lines, as
+                  proftpd does (IAC IAC is a data byte 255, IAC WILL/WONT/
+                  DO/DONT <opt> and IAC <other> are dropped); SITE CHMOD
+                  gets 200 (logged "SITE CHMOD done"), any other SITE 500
+  lpsv228         HELP, PASV, EPSV and LPSV get a 228 (LPSV's reply, RFC
+                  1639) naming 203.0.113.2
   floodheld       RETR: 150, the data at FLOOD_RATE bytes/s for
                   FLOOD_SECONDS, and right after the 150 the final 226
                   (while the data still flows), then junk lines on the
@@ -40,7 +47,7 @@ import time
 
 MODES = ("normal", "pasv-foreign", "pasv-noparen", "pasv-multiline", "pasv-bad",
          "longline", "manylines", "closehelp", "closemid", "stall", "nogreeting", "floodheld",
-         "pasv-loopback")
+         "telnet", "lpsv228", "pasv-loopback")
 BLOCK = 256 * 1024
 FLOOD_RATE = 256 * 1024
 FLOOD_SECONDS = 10
@@ -48,6 +55,24 @@ FLOOD_SECONDS = 10
 _log_lock = threading.Lock()
 _log_file = None
 _conn_ids = iter(range(1, 1 << 30))
+
+
+def telnet_strip(raw):
+    """RFC 854 as a Telnet-aware server reads a command line."""
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        if raw[i] != 0xFF:
+            out.append(raw[i])
+            i += 1
+        elif i + 1 < len(raw) and raw[i + 1] == 0xFF:
+            out.append(0xFF)
+            i += 2
+        elif i + 1 < len(raw) and 0xFB <= raw[i + 1] <= 0xFE:
+            i += 3
+        else:
+            i += 2
+    return bytes(out)
 
 
 def log(tag, msg):
@@ -127,6 +152,8 @@ class Handler(socketserver.StreamRequestHandler):
     # -------------------------------------------------------------- commands
 
     def cmd_pasv(self, arg):
+        if self.mode == "lpsv228":
+            return self.reply(self.LPSV_228)
         host, port = self.open_pasv()
         h = host.replace(".", ",")
         p = "%d,%d" % (port >> 8, port & 255)
@@ -146,7 +173,21 @@ class Handler(socketserver.StreamRequestHandler):
         else:
             self.reply("227 Entering Passive Mode (%s,%s)." % (h, p))
 
+    LPSV_228 = "228 Entering Long Passive Mode (4,4,203,0,113,2,2,195,80)"
+
+    def cmd_lpsv(self, arg):
+        self.reply(self.LPSV_228)
+
+    def cmd_site(self, arg):
+        if self.mode == "telnet" and arg.upper().split(" ")[0] == "CHMOD":
+            log(self.tag, "SITE CHMOD done")
+            self.reply("200 SITE CHMOD command successful.")
+        else:
+            self.reply("500 SITE command not understood.")
+
     def cmd_epsv(self, arg):
+        if self.mode == "lpsv228":
+            return self.reply(self.LPSV_228)
         host, port = self.open_pasv()
         self.reply("229 Entering Extended Passive Mode (|||%d|)" % port)
 
@@ -322,7 +363,9 @@ class Handler(socketserver.StreamRequestHandler):
             self.reply("213 %d" % os.path.getsize(p))
 
     def cmd_help(self, arg):
-        if self.mode == "longline":
+        if self.mode == "lpsv228":
+            self.reply(self.LPSV_228)
+        elif self.mode == "longline":
             self.reply("214 " + "x" * 5000)
         elif self.mode == "manylines":
             log(self.tag, "S> 214- (2002 lines)")
@@ -367,10 +410,14 @@ class Handler(socketserver.StreamRequestHandler):
                 if not raw:
                     log(self.tag, "the client closed the connection")
                     break
-                line = raw.rstrip(b"\r\n").decode("latin-1")
+                raw = raw.rstrip(b"\r\n")
+                if self.mode == "telnet":
+                    raw = telnet_strip(raw)
+                line = raw.decode("latin-1")
                 verb, _, arg = line.partition(" ")
                 verb = verb.upper()
-                log(self.tag, "C> %s" % ("PASS ****" if verb == "PASS" else line[:200]))
+                shown = raw[:200].decode("ascii", "backslashreplace")
+                log(self.tag, "C> %s" % ("PASS ****" if verb == "PASS" else shown))
                 if self.mode == "nogreeting":
                     continue
                 if verb == "QUIT":

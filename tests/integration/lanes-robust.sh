@@ -10,7 +10,8 @@
 #                  "running as root" warning
 #   robust-server  reverse mode toward fakeftpd.py (one port per
 #                  misbehaviour: odd 227 replies, overlong replies, a
-#                  server that closes or stalls); a second gateway with
+#                  server that closes or stalls, Telnet processing, 228
+#                  replies); a second gateway with
 #                  idle-timeout = 3
 #   robust-limits  reverse mode, four gateways: strict = no; max-sessions
 #                  = 3; max-sessions-per-client = 2; data-timeout = 2 and
@@ -35,7 +36,7 @@
 EXTRA_LANES+=(robust robust-server robust-limits robust-priv)
 
 ROB_FAKE_MODES=(normal pasv-foreign pasv-noparen pasv-multiline pasv-bad longline
-	manylines closemid stall nogreeting closehelp pasv-loopback)   # fakeftpd ports 2200, 2201, ...
+	manylines closemid stall nogreeting closehelp telnet lpsv228 pasv-loopback)   # fakeftpd ports 2200, 2201, ...
 
 # ---------------------------------------------------------------- helpers
 
@@ -149,7 +150,8 @@ rob_steps() {
 }
 
 # ---------------------------------------------------------------- lane robust
-# Redirect mode, strict = yes (the default), deny-commands with DELE.
+# Redirect mode, strict = yes (the default), deny-commands with DELE and
+# XRMD (an RFC 775 alias: RMD is denied with it).
 
 setup_robust() {
 	LANE_HAS_GW=1
@@ -157,7 +159,7 @@ setup_robust() {
 passive-ports = "$GW_PASV"
 shutdown-timeout = 3
 control-socket = "$LANE_DIR/ctl.sock"
-deny-commands = {"SITE EXEC", "DELE"}
+deny-commands = {"SITE EXEC", "DELE", "XRMD"}
 listen "main" { address = "::"  port = 8021  mode = "redirect"  passive-address = "original" }
 port-mapping "alt" { application = "ftp"  ports = {2121} }
 EOF
@@ -319,14 +321,24 @@ lane_robust() {
 		sc_rob_blocked main $SRV4 21 21 PASS '' 'strict: PASS before USER refused' -- \
 		--step 'PASS ftpgwtest => ^503 Login with USER first\.$'
 	# robust strict: before login CWD LIST PASV RETR STOR SIZE PORT MKD ->
-	# 530 each from the gateway (log 'strict:'), SYST HELP OPTS and an
-	# unknown verb go to vsftpd (its log), which answers; $x
+	# 530 each from the gateway (log 'strict:'), SYST HELP OPTS go to
+	# vsftpd (its log), which answers; $x
 	scenario "robust strict: transfer commands before login -> 530" \
-		sc_rob_blocked main $SRV4 21 21 'CWD|LIST|PASV|RETR|STOR|SIZE|PORT|MKD' 'SYST HELP OPTS XYZZ' \
+		sc_rob_blocked main $SRV4 21 21 'CWD|LIST|PASV|RETR|STOR|SIZE|PORT|MKD' 'SYST HELP OPTS' \
 		'strict: CWD before login refused' 'strict: PASV before login refused' 'strict: PORT before login refused' -- \
 		"${ROB_STEPS[@]}" \
 		--step 'SYST => ^[25][0-9][0-9] ' --step 'HELP => ^[25][0-9][0-9] ' \
-		--step 'OPTS UTF8 ON => ^[25][0-9][0-9] ' --step 'XYZZ => ^5[0-9][0-9] '
+		--step 'OPTS UTF8 ON => ^[25][0-9][0-9] '
+	# robust strict: before login only USER PASS ACCT AUTH PBSZ PROT FEAT
+	# SYST HELP NOOP QUIT OPTS CLNT HOST go: an unknown verb (XYZZ), REIN,
+	# LANG, SITE HELP, XCWD -> 530 each from the gateway (log 'strict:'),
+	# CLNT goes to vsftpd (its log); $x
+	scenario "robust strict: unknown verbs, REIN, LANG before login -> 530" \
+		sc_rob_blocked main $SRV4 21 21 'XYZZ|REIN|LANG|SITE|XCWD' 'CLNT' \
+		'strict: XYZZ before login refused' 'strict: REIN before login refused' 'strict: LANG before login refused' -- \
+		--step "XYZZ => $ROB_LOGIN_530" --step "REIN => $ROB_LOGIN_530" \
+		--step "LANG en => $ROB_LOGIN_530" --step "SITE HELP => $ROB_LOGIN_530" \
+		--step "XCWD / => $ROB_LOGIN_530" --step 'CLNT robust => ^[25][0-9][0-9] '
 	# robust strict: logged in, RETR STOR APPE STOU LIST NLST MLSD without
 	# PASV/PORT -> 425 'Use PORT, PASV, EPRT or EPSV first.' each (log
 	# 'strict:'), $x
@@ -381,6 +393,16 @@ lane_robust() {
 	# normal session
 	scenario "robust limits: deny-commands {SITE EXEC, DELE} -> 502" \
 		sc_rob_deny
+	# robust deny: deny-commands has XRMD -> XRMD and RMD (its command)
+	# 502 each; LPRT and LPSV (RFC 1639, not translated) -> 502 from the
+	# gateway, log; vsftpd never gets them (its log); then a normal session
+	scenario "robust deny: RMD/XRMD aliases, LPRT, LPSV -> 502" \
+		sc_rob_blocked main $SRV4 21 21 'RMD|XRMD|LPRT|LPSV' '' \
+		'denied by deny-commands: RMD' 'denied by deny-commands: XRMD' 'LPSV refused: RFC 1639' -- --login \
+		--step 'RMD robust-x => ^502 Command not allowed by the gateway\.$' \
+		--step 'XRMD robust-x => ^502 Command not allowed by the gateway\.$' \
+		--step 'LPSV => ^502 LPSV is not available through this gateway: use EPRT or EPSV\.$' \
+		--step 'LPRT 4,4,198,51,100,2,2,195,80 => ^502 LPRT is not available through this gateway'
 	# 3. passive ports
 	# robust passive ports: 30 PASVs on one session -> ports within
 	# $GW_PASV, not increasing, not consecutive; then RETR 1MiB sha256
@@ -429,6 +451,7 @@ setup_robust_server() {
 passive-ports = "50000-50499"
 shutdown-timeout = 3
 control-socket = "$LANE_DIR/ctl.sock"
+deny-commands = {"SITE EXEC", "SITE CHMOD"}
 listen "vsftpd" { address = "::"  port = 9221  mode = "reverse"  upstream = "$SRV4:21" }
 $listens
 port-mapping "fake" { application = "ftp"  ports = {$fports} }
@@ -622,6 +645,18 @@ lane_robust_server() {
 	# $x
 	scenario "robust server: malformed 227 -> 425" \
 		sc_rob_idle_main_badpasv
+	# robust deny: deny-commands has SITE CHMOD; fakeftpd telnet (Telnet
+	# processing as proftpd) reads 'SITE CH<IAC><WILL>XMOD' as SITE CHMOD
+	# (200, straight); through the gateway SITE CHMOD and that line -> 502,
+	# 'SITE CH<IAC><IAC><WILL>XMOD' reaches fakeftpd with IAC IAC (it reads
+	# CH<0xFF><WILL>XMOD: 500), no SITE CHMOD done; $x
+	scenario "robust deny: IAC IAC reaches a Telnet-aware server as IAC IAC" \
+		sc_rob_telnet
+	# robust deny: fakeftpd lpsv228 answers HELP and PASV with 228 (LPSV's,
+	# straight) -> through the gateway 502 each, never the 228, log; LPSV
+	# -> 502, fakeftpd never gets it; $x
+	scenario "robust deny: a 228 reply never reaches the client" \
+		sc_rob_228
 	# robust server: a 5000-byte reply line -> 421 'The server sent a
 	# malformed reply; closing.', session closed, log; $x
 	scenario "robust server: a 5000-byte reply line -> 421" \
@@ -677,6 +712,45 @@ lane_robust_server() {
 	scenario "robust limits: idle-timeout = 3 counts from the end of a transfer" \
 		sc_rob_idle '' cli_py --host $GWC4 --port 9301 rob-slowretr --seconds 10 --fast-after 4.2 --then-wait 2
 	rob_lane_end
+}
+
+# sc_rob_telnet: deny-commands has SITE CHMOD; fakeftpd telnet reads
+# Telnet sequences as proftpd does.
+sc_rob_telnet() {
+	local port
+	port=$(rob_fport telnet)
+	echo "== straight to fakeftpd telnet ($SRV4:$port): IAC WILL X hides CHMOD"
+	gw_py --host "$SRV4" --port "$port" rob-seq --login \
+		--step 'SITE CH\xff\xfbXMOD 644 file-1B => ^200 SITE CHMOD' || return 1
+	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
+	echo "== through the gateway"
+	cli_py --host "$GWC4" --port $((port + 7000)) rob-seq --login \
+		--step 'SITE CHMOD 644 file-1B => ^502 Command not allowed by the gateway\.$' \
+		--step 'SITE CH\xff\xfbXMOD 644 file-1B => ^502 Command not allowed by the gateway\.$' \
+		--step 'SITE CH\xff\xff\xfbXMOD 644 file-1B => ^500 ' || return 1
+	log_wants "$LANE_DIR/ftpgw.log" 'denied by deny-commands: SITE CHMOD' "SITE CHMOD" || return 1
+	log_wants "$LANE_DIR/fakeftpd.log" 'C> SITE CH\\xff\\xfbXMOD 644 file-1B$' \
+		"the data byte 255 as fakeftpd read it" || return 1
+	log_lacks "$LANE_DIR/fakeftpd.log" 'SITE CHMOD done' '"SITE CHMOD done"' || return 1
+	rob_normal main "$GWC4" 9221
+}
+
+# sc_rob_228: fakeftpd lpsv228 answers HELP, PASV, EPSV and LPSV with 228.
+sc_rob_228() {
+	local port
+	port=$(rob_fport lpsv228)
+	echo "== straight to fakeftpd lpsv228 ($SRV4:$port)"
+	gw_py --host "$SRV4" --port "$port" rob-seq --login --step 'HELP => ^228 ' || return 1
+	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/fakeftpd.log"
+	echo "== through the gateway"
+	cli_py --host "$GWC4" --port $((port + 7000)) rob-seq --login \
+		--step "HELP => ^502 The server's reply carries an address the gateway does not translate\.$" \
+		--step "PASV => ^502 The server's reply carries an address the gateway does not translate\.$" \
+		--step 'LPSV => ^502 LPSV is not available through this gateway' || return 1
+	log_wants "$LANE_DIR/ftpgw.log" 'a 228 reply from the server replaced' "the 228" || return 1
+	log_wants "$LANE_DIR/fakeftpd.log" 'S> 228 ' "fakeftpd's 228" || return 1
+	log_lacks "$LANE_DIR/fakeftpd.log" 'C> LPSV' "LPSV" || return 1
+	rob_normal main "$GWC4" 9221
 }
 
 # The malformed 227: a rob-seq session through the gateway to pasv-bad.
