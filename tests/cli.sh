@@ -427,5 +427,34 @@ else
 			! grep -q 'restarting worker' '$tmp/twow.log' || { echo \"exit \$st\"; cat '$tmp/twow.log'; exit 1; }"
 fi
 
+# A relative -c names the same file on SIGHUP although the gateway, in the
+# background, has changed its directory to /: the reload succeeds (the
+# config_reloads counter, read through the control socket, goes to 1).
+# In the background the log goes to syslog, hence the counter.
+ctl="$(dirname "$FTPGW")/ftpgwctl"
+mkdir "$tmp/rel"
+printf 'workers = 1\ncontrol-socket = "%s"\npassive-ports = "50000-50099"\n%s\n' \
+    "$tmp/rel/ctl.sock" "$conf_line" >"$tmp/rel/rel.conf"
+name="a relative -c path is reloaded from the same file after daemonizing (cd /)"
+if [ -n "$netns_why" ]; then
+	skip "$name" "$netns_why"
+else
+	check "$name" netns_run "
+		(cd '$tmp/rel' && '$FTPGW' -c rel.conf) || { echo 'did not start'; exit 1; }
+		pid=\$(ss -Hltnp 'sport = :8021' | sed -n 's/.*pid=\\([0-9]*\\).*/\\1/p' | head -n 1)
+		[ -n \"\$pid\" ] || { echo 'no process on port 8021'; exit 1; }
+		kill -HUP \$pid
+		ok=1
+		for i in \$(seq 50); do
+			'$ctl' -s '$tmp/rel/ctl.sock' stats > '$tmp/rel/stats' 2>&1
+			grep -qx 'config_reloads 1' '$tmp/rel/stats' && { ok=0; break; }
+			sleep 0.1
+		done
+		kill -TERM \$pid
+		for i in \$(seq 100); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
+		[ \$ok = 0 ] || { echo 'no successful reload:'; cat '$tmp/rel/stats'; exit 1; }
+		! kill -0 \$pid 2>/dev/null || { echo 'still running after SIGTERM'; kill -KILL \$pid; exit 1; }"
+fi
+
 echo "1..$n"
 [ $fails -eq 0 ]
