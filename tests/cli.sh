@@ -442,6 +442,8 @@ fi
 #  opendir: a directory writable by others (not sticky) is refused.
 #  user: user "nobody": the directory made for the socket is nobody's,
 #   and nobody can remove the socket at the stop.
+#  nonroot: started as nobody (group users, member of nogroup) with
+#   control-socket-group "nogroup": 0660, nogroup.
 cat > "$tmp/ctlsock.sh" <<'EOF'
 set -u
 case=$1 dir=$2
@@ -451,8 +453,9 @@ conf() {   # conf LINES...: the configuration, with the socket at $sock
 	{ printf 'workers = 1\ncontrol-socket = "%s"\npassive-ports = "50000-50099"\n' "$sock"
 	  printf '%s\n' "$@" "$CONF_LINE"; } > "$dir/c.conf"
 }
+runas=
 up() {
-	"$FTPGW" -d -c "$dir/c.conf" > "$dir/log" 2>&1 &
+	$runas "$FTPGW" -d -c "$dir/c.conf" > "$dir/log" 2>&1 &
 	pid=$!
 	for i in $(seq 50); do grep -q 'started' "$dir/log" && return 0; sleep 0.1; done
 	echo "not started:"; cat "$dir/log"; kill -TERM $pid; wait $pid; return 1
@@ -523,6 +526,16 @@ opendir)
 	[ ! -s "$dir/ls" ] || ! grep -q ctl.sock "$dir/ls" || say "made in a directory writable by others"
 	grep -q "control socket $sock: its directory is writable by others" "$dir/log" || say "no message"
 	;;
+nonroot)
+	# Started as nobody, group users, member of nogroup.
+	mkdir d && chown nobody d
+	conf 'control-socket-group = "nogroup"'
+	runas="setpriv --reuid=nobody --regid=users --groups=nogroup --inh-caps=-all"
+	up || exit 1
+	got=$(stat -c '%a %U %G %F' "$sock")
+	down
+	[ "$got" = "660 nobody nogroup socket" ] || say "got $got"
+	;;
 user)
 	conf 'user = "nobody"'; up || exit 1
 	got=$(stat -c '%U %G %a' "$dir/d")
@@ -545,7 +558,8 @@ for c in "born 600 - the control socket is born 0600 (umask 0): no moment with a
     "link - - a symbolic link at the control socket's path is left, its target untouched" \
     "file - - a file at the control socket's path is left untouched" \
     "opendir - - the control socket is not made in a directory writable by others" \
-    "user - - the control socket's directory is made for user, who removes the socket at the stop"; do
+    "user - - the control socket's directory is made for user, who removes the socket at the stop" \
+    "nonroot - - not root, a member of control-socket-group: the socket is 0660 and of that group"; do
 	set -- $c
 	case=$1 a=$2 b=$3
 	shift 3
@@ -555,6 +569,8 @@ for c in "born 600 - the control socket is born 0600 (umask 0): no moment with a
 		skip "$*" "strace not installed"
 	elif ! getent group nogroup >/dev/null || ! getent passwd nobody >/dev/null; then
 		skip "$*" "no user nobody or group nogroup"
+	elif [ $case = nonroot ] && { ! command -v setpriv >/dev/null 2>&1 || ! getent group users >/dev/null; }; then
+		skip "$*" "no setpriv or no group users"
 	else
 		check "$*" ctlsock $case $a $b
 	fi
