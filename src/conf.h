@@ -74,6 +74,7 @@ struct config {
 	size_t n_allow_commands;
 	unsigned workers;                    /* 0 = one per CPU */
 	char *control_socket;                /* "" = none */
+	char *control_socket_group;          /* NULL: mode 0600, our group */
 	bool has_metrics;
 	struct sockaddr_storage metrics_addr; /* Prometheus text on HTTP GET */
 	int log_facility;                    /* index into log_facility_words */

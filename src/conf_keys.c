@@ -62,6 +62,8 @@ const struct conf_key conf_keys[] = {
 	{ GLOBAL, "control-socket", CONF_STR,
 	    .def_str = "/run/ftpgw/ftpgw.sock",
 	    .doc = "the socket ftpgwctl talks to, \"\" = none" },
+	{ GLOBAL, "control-socket-group", CONF_STR_UNSET,
+	    .doc = "the group that may use the control socket (mode 0660)" },
 	{ GLOBAL, "metrics-listen", CONF_STR, .def_str = "",
 	    .doc = "ADDRESS:PORT of the Prometheus metrics, \"\" = off" },
 	{ GLOBAL, "log-facility", CONF_STR, .def_str = "daemon",

@@ -157,6 +157,17 @@ snap_operations(struct loader *ld, cfg_t *cfg, struct config *cf)
 		    "(or \"\" for none)", sock);
 	else if ((cf->control_socket = strdup(sock)) == NULL)
 		return conf_oom(ld);
+	if (cfg_size(cfg, "control-socket-group") > 0) {
+		const char *group = cfg_getstr(cfg, "control-socket-group");
+
+		/* Looked up when the socket is made: a missing group costs
+		 * ftpgwctl, not the gateway. */
+		if (group == NULL || *group == '\0')
+			conf_error(ld, conf_option_line(ld, cfg, "control-socket-group"),
+			    "control-socket-group: empty (leave it out for mode 0600)");
+		else if ((cf->control_socket_group = strdup(group)) == NULL)
+			return conf_oom(ld);
+	}
 	cf->has_metrics = metrics[0] != '\0';
 	if (cf->has_metrics && addr_parse(metrics, true, &cf->metrics_addr) == -1)
 		conf_error(ld, conf_option_line(ld, cfg, "metrics-listen"),
@@ -496,6 +507,7 @@ config_free(struct config *cf)
 	free(cf->path);
 	free(cf->user);
 	free(cf->control_socket);
+	free(cf->control_socket_group);
 	free(cf->transfer_log);
 	for (size_t i = 0; i < cf->n_deny_commands; i++)
 		free(cf->deny_commands[i]);

@@ -10,6 +10,10 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,43 +265,200 @@ ctl_listen(const struct ctl_source *src, int fd, bool http, const char *path,
 	return ctl;
 }
 
-struct ctl *
-ctl_open_socket(const struct ctl_source *src, const char *path)
+/* The control socket's directory DIR, open, made if missing (mode 0755,
+ * and given to OWNER, the service user, when made by root, so that the
+ * gateway can still remove its socket after dropping root). Refused
+ * unless only root, we or OWNER can change its entries: it must belong
+ * to one of them and be writable by no one else, unless sticky (/tmp),
+ * where others can neither rename nor remove our entries. From bind()
+ * on, the socket's name in it is then ours, so that nothing done to
+ * that name afterwards can be redirected by someone else. */
+static int
+open_socket_dir(const char *dir, const struct passwd *owner, const char **what)
+{
+	struct stat st;
+	mode_t old = umask(022);
+	bool made = mkdir(dir, 0755) == 0;
+	int fd = -1;
+
+	umask(old);
+	if (!made && errno != EEXIST) {
+		*what = "cannot make its directory";
+		return -1;
+	}
+	/* What we made is ours, not a link someone put in its place. */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (made ? O_NOFOLLOW : 0))) == -1 ||
+	    fstat(fd, &st) == -1) {
+		*what = "cannot open its directory";
+		goto fail;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid() && (owner == NULL || st.st_uid != owner->pw_uid)) {
+		*what = "its directory belongs to another user";
+		errno = EPERM;
+		goto fail;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		*what = "its directory is writable by others";
+		errno = EPERM;
+		goto fail;
+	}
+	if (made && owner != NULL && geteuid() == 0 && st.st_uid == 0 &&
+	    fchown(fd, owner->pw_uid, owner->pw_gid) == -1) {
+		*what = "cannot give its directory to the user";
+		goto fail;
+	}
+	return fd;
+fail:
+	if (fd != -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return -1;
+}
+
+/* bind() FD to NAME in the directory DIRFD (cwd juggling: bind() has no
+ * *at() form, and the path could lead elsewhere by now), born with MODE
+ * and, as root, with group GID ((gid_t)-1: ours): the umask and the
+ * effective group are what the kernel gives a new socket file, so there
+ * is no moment with a looser mode or another group, and nothing follows
+ * a link afterwards. The process has one thread, the umask and the
+ * group are restored before anything else runs. */
+static int
+bind_at(int fd, int dirfd, const char *name, mode_t mode, gid_t gid)
 {
 	struct sockaddr_un sun;
-	char dir[sizeof(sun.sun_path)], *slash, what[sizeof(sun.sun_path) + 32];
-	int fd;
+	gid_t egid = getegid();
+	mode_t old;
+	int cwd, rc, e;
 
-	assert(src->sessions != NULL);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	assert(strlen(name) < sizeof(sun.sun_path));
+	strcpy(sun.sun_path, name);
+	if ((cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fchdir(dirfd) == -1) {
+		e = errno;
+		close(cwd);
+		errno = e;
+		return -1;
+	}
+	if (gid != (gid_t)-1 && gid != egid && setegid(gid) == -1)
+		rc = -1;
+	else {
+		old = umask(~mode & 0777);
+		rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+		e = errno;
+		umask(old);
+		if (getegid() != egid && setegid(egid) == -1)
+			fatal("setegid back to %u: %s", (unsigned)egid, strerror(errno));
+		errno = e;
+	}
+	e = errno;
+	if (fchdir(cwd) == -1)
+		fatal("fchdir back after binding %s: %s", name, strerror(errno));
+	close(cwd);
+	errno = e;
+	return rc;
+}
+
+struct ctl *
+ctl_open_socket(const struct ctl_source *src, const char *path, const char *user,
+    const char *group)
+{
+	char dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)], what[sizeof(dir) + 32];
+	const char *name, *why = NULL;
+	struct passwd *owner = NULL;
+	struct group *gr = NULL;
+	struct stat st;
+	mode_t mode = group != NULL ? 0660 : 0600;
+	int fd = -1, dirfd = -1, e;
+
+	assert(src->sessions != NULL);
+	assert(path[0] == '/');          /* the configuration checks it */
+	if (strlen(path) >= sizeof(dir)) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
-	strcpy(sun.sun_path, path);
+	errno = 0;
+	if (user != NULL && (owner = getpwnam(user)) == NULL) {
+		why = "user unknown";
+		goto fail;
+	}
+	errno = 0;
+	if (group != NULL && (gr = getgrnam(group)) == NULL) {
+		why = "control-socket-group unknown";
+		goto fail;
+	}
 	/* /run/ftpgw exists under systemd (RuntimeDirectory=); by hand it
 	 * may not. */
 	strcpy(dir, path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		(void)mkdir(dir, 0755);
-	}
+	name = strrchr(path, '/') + 1;
+	dir[name - path > 1 ? name - path - 1 : 1] = '\0';
+	if ((dirfd = open_socket_dir(dir, owner, &why)) == -1)
+		goto fail;
+	/* A socket left by an earlier run that did not clean up goes;
+	 * anything else stays (a link, or a file the path names by
+	 * mistake), and so does the control socket. */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			why = "something else than a socket is there; not replaced";
+			errno = EEXIST;
+			goto fail;
+		}
+		if (unlinkat(dirfd, name, 0) == -1) {
+			why = "cannot remove the old socket";
+			goto fail;
+		}
+	} else if (errno != ENOENT)
+		goto fail;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		goto fail;
-	/* A socket file left by an earlier run that did not clean up. */
-	(void)unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0600) == -1 || listen(fd, CTL_MAX_CONNS) == -1) {
-		close(fd);
-		goto fail;
+	if (geteuid() == 0 || gr == NULL) {
+		if (bind_at(fd, dirfd, name, mode, gr != NULL ? gr->gr_gid : (gid_t)-1) == -1)
+			goto fail;
+	} else {
+		/* Not root: born 0600, then given to one of our groups. Only
+		 * root and we can change the directory's entries, so the name
+		 * is still the socket we made. */
+		if (bind_at(fd, dirfd, name, 0600, (gid_t)-1) == -1)
+			goto fail;
+		if (fchownat(dirfd, name, (uid_t)-1, gr->gr_gid, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    fchmodat(dirfd, name, mode, 0) == -1) {
+			why = "cannot give it to its group";
+			goto fail_unlink;
+		}
 	}
-	log_msg(LL_INFO, "control socket %s", path);
+	/* A set-group-ID directory overrides our group. */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		goto fail_unlink;
+	if (gr != NULL && st.st_gid != gr->gr_gid) {
+		why = "it got the group of a set-group-ID directory";
+		errno = EPERM;
+		goto fail_unlink;
+	}
+	if (listen(fd, CTL_MAX_CONNS) == -1)
+		goto fail_unlink;
+	close(dirfd);
+	log_msg(LL_INFO, "control socket %s (mode %04o%s%s)", path, (unsigned)mode,
+	    group != NULL ? ", group " : "", group != NULL ? group : "");
 	snprintf(what, sizeof(what), "control socket %s", path);
 	return ctl_listen(src, fd, false, path, what);
+fail_unlink:
+	e = errno;
+	(void)unlinkat(dirfd, name, 0);
+	errno = e;
 fail:
-	log_msg(LL_WARN, "control socket %s: %s (ftpgwctl will not work)", path, strerror(errno));
+	e = errno;
+	log_msg(LL_WARN, "control socket %s: %s%s%s (ftpgwctl will not work)", path,
+	    why != NULL ? why : "", why != NULL && e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+	if (fd != -1)
+		close(fd);
+	if (dirfd != -1)
+		close(dirfd);
 	return NULL;
 }
 

@@ -32,9 +32,15 @@ struct ctl_source {
 	void *arg;
 };
 
-/* The control socket at PATH (an AF_UNIX stream socket, mode 0600, its
- * directory made if missing). NULL on failure, logged. */
-struct ctl *ctl_open_socket(const struct ctl_source *src, const char *path);
+/* The control socket at PATH, an absolute path: an AF_UNIX stream socket,
+ * mode 0600, or 0660 and group GROUP unless that is NULL, from its
+ * creation on. Its directory is made if missing, given to USER (the
+ * service user; NULL: none) when made as root, and must be changeable by
+ * no one but root, us and USER (or be sticky). A stale socket at PATH is
+ * replaced, anything else (a link, a file) is left and the socket not
+ * made. NULL on failure, logged. */
+struct ctl *ctl_open_socket(const struct ctl_source *src, const char *path,
+    const char *user, const char *group);
 /* The metrics endpoint on ADDR. NULL on failure, logged. */
 struct ctl *ctl_open_metrics(const struct ctl_source *src, const struct sockaddr *addr);
 /* Close it and its connections. */

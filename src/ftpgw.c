@@ -160,6 +160,26 @@ struct run {
 	int detach_fd;                   /* to the waiting parent; -1 in the foreground */
 };
 
+/* PATH made absolute against the current directory (malloc'd, NULL when
+ * out of memory or the directory is unknown), so that a reload finds the
+ * same file after detach() has changed to /. Not realpath(): a symbolic
+ * link (/etc/ftpgw.conf -> ftpgw/site-a.conf) is followed again on each
+ * reload, so that repointing it and sending SIGHUP switches files. */
+static char *
+absolute_path(const char *path)
+{
+	char *cwd, *abs;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if ((cwd = getcwd(NULL, 0)) == NULL)
+		return NULL;
+	if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path) == -1)
+		abs = NULL;
+	free(cwd);
+	return abs;
+}
+
 /* In the background: fork, and let the parent wait until the child says
  * the gateway is listening (a byte on the returned descriptor) or dies,
  * so that the exit status of "ftpgw" tells whether it started, and start
@@ -364,6 +384,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *path = FTPGW_CONF;
+	char *abs_path = NULL;
 	bool foreground = false, debug = false, check_only = false;
 	bool rules = false, iptables = false;
 	struct config *cf;
@@ -400,6 +421,15 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || (iptables && !rules))
 		usage();
+	/* -t and -R name the file as given; a running gateway reloads it. */
+	if (!check_only && !rules) {
+		if ((abs_path = absolute_path(path)) == NULL) {
+			fprintf(stderr, "ftpgw: %s: cannot make the path absolute: %s\n",
+			    path, strerror(errno));
+			return 1;
+		}
+		path = abs_path;
+	}
 
 	cf = config_load(path, stderr);
 	if (rules) {
@@ -433,8 +463,10 @@ main(int argc, char *argv[])
 		config_unref(cf);
 		return 0;
 	}
-	if (cf == NULL)
+	if (cf == NULL) {
+		free(abs_path);
 		return 1;
+	}
 
 	log_init("ftpgw", true, debug ? LL_DEBUG : cf->log_level);
 	event_set_log_callback(libevent_log_cb);
@@ -446,6 +478,7 @@ main(int argc, char *argv[])
 	if ((r.shared = shared_new(n_workers, cf->max_sessions)) == NULL) {
 		log_msg(LL_ERROR, "cannot map the shared session table: %s", strerror(errno));
 		config_unref(cf);
+		free(abs_path);
 		return 1;
 	}
 	r.path = path;
@@ -479,5 +512,6 @@ main(int argc, char *argv[])
 	tls_engine_unref(r.tls);
 	config_unref(r.cf);
 	shared_free(r.shared);
+	free(abs_path);
 	return status;
 }

@@ -217,7 +217,7 @@ open_operations(struct gateway *gw, const struct config *cf)
 			snprintf(path, sizeof(path), "%s.%u", cf->control_socket, gw->worker);
 		else
 			snprintf(path, sizeof(path), "%s", cf->control_socket);
-		gw->ctl = ctl_open_socket(&src, path);
+		gw->ctl = ctl_open_socket(&src, path, cf->user, cf->control_socket_group);
 	}
 	if (gw->metrics == NULL && cf->has_metrics && gw->worker == 0)
 		gw->metrics = ctl_open_metrics(&src, (const struct sockaddr *)&cf->metrics_addr);

@@ -81,6 +81,7 @@ START_TEST(test_good_full)
 
 	ck_assert_str_eq(cf->path, test_data_path("good-full.conf"));
 	ck_assert_str_eq(cf->user, "nobody");
+	ck_assert_str_eq(cf->control_socket_group, "ftpgwctl");
 	ck_assert_int_eq(cf->log_level, LL_DEBUG);
 	ck_assert_uint_eq(cf->pasv_lo, 40000);
 	ck_assert_uint_eq(cf->pasv_hi, 40099);
@@ -207,6 +208,7 @@ START_TEST(test_good_minimal_defaults)
 	const struct portmap *m;
 
 	ck_assert_ptr_null(cf->user);
+	ck_assert_ptr_null(cf->control_socket_group);
 	ck_assert_int_eq(cf->log_level, LL_INFO);
 	ck_assert_uint_eq(cf->pasv_lo, 50000);
 	ck_assert_uint_eq(cf->pasv_hi, 50999);
@@ -425,6 +427,9 @@ static const struct {
 		{ 2, "deny-commands: \"SITE EXEC \" is not a command" },
 		{ 2, "deny-commands: \"ST0R\" is not a command" },
 		{ 4, "allow-commands: \"RE TR\" is not a command" } } },
+	{ "err-control-socket-group.conf", 1, {
+		{ 2, "control-socket-group: empty (leave it out for mode "
+		    "0600)" } } },
 	{ "err-bad-interface.conf", 3, {
 		{ 3, "listen \"a\": interface \"eth0;reboot\" is not an "
 		    "interface name" },

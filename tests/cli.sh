@@ -471,5 +471,183 @@ else
 			! grep -q 'restarting worker' '$tmp/twow.log' || { echo \"exit \$st\"; cat '$tmp/twow.log'; exit 1; }"
 fi
 
+# The control socket (in a namespace of their own, as root): ctlsock.sh
+# CASE DIR, in a directory of its own.
+#  born MODE GROUP: the gateway under strace, stopped right after its
+#   second bind() (the first is the listener's), with umask 0: the socket
+#   already has its final mode and group, there is no moment with a
+#   looser one.
+#  plain: a missing directory is made (0755), the socket is 0600, and
+#   removed at the stop.
+#  group: control-socket-group "nogroup": the socket is 0660, nogroup.
+#  link, file: a symbolic link to a file, or a file, at the socket's path
+#   is left as it is, the target's mode and owner too, and the socket is
+#   not made (the gateway runs without it, saying why).
+#  opendir: a directory writable by others (not sticky) is refused.
+#  user: user "nobody": the directory made for the socket is nobody's,
+#   and nobody can remove the socket at the stop.
+#  nonroot: started as nobody (group users, member of nogroup) with
+#   control-socket-group "nogroup": 0660, nogroup.
+cat > "$tmp/ctlsock.sh" <<'EOF'
+set -u
+case=$1 dir=$2
+cd "$dir" || exit 1
+sock=$dir/d/ctl.sock
+conf() {   # conf LINES...: the configuration, with the socket at $sock
+	{ printf 'workers = 1\ncontrol-socket = "%s"\npassive-ports = "50000-50099"\n' "$sock"
+	  printf '%s\n' "$@" "$CONF_LINE"; } > "$dir/c.conf"
+}
+runas=
+up() {
+	$runas "$FTPGW" -d -c "$dir/c.conf" > "$dir/log" 2>&1 &
+	pid=$!
+	for i in $(seq 50); do grep -q 'started' "$dir/log" && return 0; sleep 0.1; done
+	echo "not started:"; cat "$dir/log"; kill -TERM $pid; wait $pid; return 1
+}
+down() { kill -TERM $pid; wait $pid; }
+say() { echo "$*"; cat "$dir/log"; exit 1; }
+case $case in
+born)
+	want=$3 group=$4
+	if [ "$group" = - ]; then conf; else conf "control-socket-group = \"$group\""; fi
+	sh -c "umask 0; exec strace -f -qq -o /dev/null -e trace=bind \
+	    -e inject=bind:signal=SIGSTOP:when=2 '$FTPGW' -d -c '$dir/c.conf'" > "$dir/log" 2>&1 &
+	spid=$!
+	got= kid=
+	for i in $(seq 100); do
+		kill -0 $spid 2>/dev/null || break    # ended: a bad configuration
+		kid=$( { tr -d ' ' < /proc/$spid/task/$spid/children; } 2>/dev/null)
+		if [ -n "$kid" ] && [ -e "$sock" ] &&
+		    awk '{ exit !($3 == "t" || $3 == "T") }' /proc/$kid/stat 2>/dev/null; then
+			got=$(stat -c '%a %G %F' "$sock")
+			break
+		fi
+		sleep 0.1
+	done
+	[ -z "$kid" ] || kill -KILL $kid
+	wait $spid
+	want_group=$group
+	[ "$group" != - ] || want_group=$(id -gn)
+	[ "$got" = "$want $want_group socket" ] ||
+		say "just after bind(): '$got', expected '$want $want_group socket'"
+	;;
+plain)
+	conf; up || exit 1
+	got=$(stat -c '%a %U %F' "$dir/d" "$sock" | tr '\n' ' ')
+	down
+	[ "$got" = "755 root directory 600 root socket " ] || say "got $got"
+	[ ! -e "$sock" ] || say "the socket is still there after the stop"
+	;;
+group)
+	conf 'control-socket-group = "nogroup"'; up || exit 1
+	got=$(stat -c '%a %U %G %F' "$sock")
+	down
+	[ "$got" = "660 root nogroup socket" ] || say "got $got"
+	grep -q "control socket $sock (mode 0660, group nogroup)" "$dir/log" || say "not logged"
+	;;
+link|file)
+	mkdir d
+	echo secret > target
+	chown nobody:nogroup target
+	chmod 640 target
+	if [ $case = link ]; then ln -s "$dir/target" "$sock"; else cp -p target "$sock"; fi
+	before=$(stat -c '%a %U %G %F' target "$sock" | tr '\n' ' ')
+	conf; up || exit 1
+	down
+	after=$(stat -c '%a %U %G %F' target "$sock" 2>&1 | tr '\n' ' ')
+	[ "$before" = "$after" ] || say "before: $before; after: $after"
+	[ "$(cat target)" = secret ] || say "target changed"
+	[ $case = file ] || [ "$(readlink "$sock")" = "$dir/target" ] || say "the link changed"
+	grep -q "control socket $sock: something else than a socket is there; not replaced" "$dir/log" ||
+		say "no message"
+	;;
+opendir)
+	mkdir d
+	chmod 777 d
+	conf; up || exit 1
+	ls -l d > "$dir/ls"
+	down
+	[ ! -s "$dir/ls" ] || ! grep -q ctl.sock "$dir/ls" || say "made in a directory writable by others"
+	grep -q "control socket $sock: its directory is writable by others" "$dir/log" || say "no message"
+	;;
+nonroot)
+	# Started as nobody, group users, member of nogroup.
+	mkdir d && chown nobody d
+	conf 'control-socket-group = "nogroup"'
+	runas="setpriv --reuid=nobody --regid=users --groups=nogroup --inh-caps=-all"
+	up || exit 1
+	got=$(stat -c '%a %U %G %F' "$sock")
+	down
+	[ "$got" = "660 nobody nogroup socket" ] || say "got $got"
+	;;
+user)
+	conf 'user = "nobody"'; up || exit 1
+	got=$(stat -c '%U %G %a' "$dir/d")
+	down
+	[ "$got" = "nobody nogroup 755" ] || say "the directory: $got"
+	[ ! -e "$sock" ] || say "the socket is still there after the stop"
+	;;
+esac
+EOF
+ctlsock() {   # ctlsock CASE ARGS...: in a fresh directory and namespace
+	mkdir "$tmp/cs-$1-$n" &&
+	netns_run "FTPGW='$FTPGW' CONF_LINE='$conf_line' sh '$tmp/ctlsock.sh' $1 '$tmp/cs-$1-$n' $2 $3"
+}
+# The gateway as nobody must reach its directory: $tmp is 0700.
+chmod 711 "$tmp"
+for c in "born 600 - the control socket is born 0600 (umask 0): no moment with a looser mode" \
+    "born 660 nogroup with control-socket-group, the control socket is born 0660 and of that group" \
+    "plain - - the control socket is 0600 in a directory made 0755, and removed at the stop" \
+    "group - - control-socket-group nogroup makes the control socket 0660, group nogroup" \
+    "link - - a symbolic link at the control socket's path is left, its target untouched" \
+    "file - - a file at the control socket's path is left untouched" \
+    "opendir - - the control socket is not made in a directory writable by others" \
+    "user - - the control socket's directory is made for user, who removes the socket at the stop" \
+    "nonroot - - not root, a member of control-socket-group: the socket is 0660 and of that group"; do
+	set -- $c
+	case=$1 a=$2 b=$3
+	shift 3
+	if [ -n "$netns_why" ]; then
+		skip "$*" "$netns_why"
+	elif [ $case = born ] && ! command -v strace >/dev/null 2>&1; then
+		skip "$*" "strace not installed"
+	elif ! getent group nogroup >/dev/null || ! getent passwd nobody >/dev/null; then
+		skip "$*" "no user nobody or group nogroup"
+	elif [ $case = nonroot ] && { ! command -v setpriv >/dev/null 2>&1 || ! getent group users >/dev/null; }; then
+		skip "$*" "no setpriv or no group users"
+	else
+		check "$*" ctlsock $case $a $b
+	fi
+done
+
+# A relative -c names the same file on SIGHUP although the gateway, in the
+# background, has changed its directory to /: the reload succeeds (the
+# config_reloads counter, read through the control socket, goes to 1).
+# In the background the log goes to syslog, hence the counter.
+ctl="$(dirname "$FTPGW")/ftpgwctl"
+mkdir "$tmp/rel"
+printf 'workers = 1\ncontrol-socket = "%s"\npassive-ports = "50000-50099"\n%s\n' \
+    "$tmp/rel/ctl.sock" "$conf_line" >"$tmp/rel/rel.conf"
+name="a relative -c path is reloaded from the same file after daemonizing (cd /)"
+if [ -n "$netns_why" ]; then
+	skip "$name" "$netns_why"
+else
+	check "$name" netns_run "
+		(cd '$tmp/rel' && '$FTPGW' -c rel.conf) || { echo 'did not start'; exit 1; }
+		pid=\$(ss -Hltnp 'sport = :8021' | sed -n 's/.*pid=\\([0-9]*\\).*/\\1/p' | head -n 1)
+		[ -n \"\$pid\" ] || { echo 'no process on port 8021'; exit 1; }
+		kill -HUP \$pid
+		ok=1
+		for i in \$(seq 50); do
+			'$ctl' -s '$tmp/rel/ctl.sock' stats > '$tmp/rel/stats' 2>&1
+			grep -qx 'config_reloads 1' '$tmp/rel/stats' && { ok=0; break; }
+			sleep 0.1
+		done
+		kill -TERM \$pid
+		for i in \$(seq 100); do kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
+		[ \$ok = 0 ] || { echo 'no successful reload:'; cat '$tmp/rel/stats'; exit 1; }
+		! kill -0 \$pid 2>/dev/null || { echo 'still running after SIGTERM'; kill -KILL \$pid; exit 1; }"
+fi
+
 echo "1..$n"
 [ $fails -eq 0 ]
