@@ -988,7 +988,7 @@ sc_rob_tls_restart() {
 		xfer --sizes 1MiB
 }
 
-# 64 sessions RETR 1 MiB at once through the gateway running as nobody,
+# 96 sessions RETR 1 MiB at once through the gateway running as nobody,
 # each reading slowly with a small receive buffer, so that the gateway's
 # pipes stay full: more pipe bytes than the gateway's share of the user's
 # pipe budget (fs.pipe-user-pages-soft), so some data channels copy instead
@@ -998,7 +998,7 @@ sc_rob_pipe_budget() {
 	in_ns "$NS_CLI" "$PY" - "$SRV4" "$IT_USER" "$IT_PASS" "$(sha_fixture file-1MiB)" <<'PY' || return 1
 import ftplib, hashlib, socket, sys, threading, time
 host, user, password, want = sys.argv[1:5]
-N = 64
+N = 96
 bad = []
 # Log in one after the other (no thundering herd on the server), then all
 # RETR at once.
@@ -1065,10 +1065,10 @@ lane_robust_priv() {
 	# robust privileges: user = nobody, tproxy v6 EPSV: $x
 	scenario "robust privileges: user = nobody, tproxy v6 EPSV" \
 		sc_xfer epsv $SRV6 21 1MiB,64MiB --expect-data-peer $SRV6
-	# robust privileges: pipe budget: 64 parallel slow RETR 1MiB as nobody
+	# robust privileges: pipe budget: 96 parallel slow RETR 1MiB as nobody
 	# (more pipe bytes than fs.pipe-user-pages-soft allows): every sha256
 	# ok, 'pipe budget:' logged, some data channels splice and some copy
-	scenario "robust privileges: pipe budget: 64 slow RETRs, splice and copy" \
+	scenario "robust privileges: pipe budget: 96 slow RETRs, splice and copy" \
 		sc_rob_pipe_budget
 	# robust privileges: a TLS gateway as nobody, 2 workers, its key
 	# readable by root only: both workers killed in turn come back, and a
