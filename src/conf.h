@@ -45,15 +45,20 @@ enum tls_client_side { TLS_CLIENT_OFF, TLS_CLIENT_OPTIONAL, TLS_CLIENT_REQUIRED 
 enum tls_server_side { TLS_SERVER_OFF, TLS_SERVER_AUTO, TLS_SERVER_REQUIRED };
 
 struct tls_conf {
-	bool enabled;                        /* a certificate is configured */
+	/* What the settings amount to (conf_snap.c): client_side and
+	 * server_side are what is in effect, off when impossible. */
+	bool enabled;                        /* any TLS at all */
+	bool toward_clients;                 /* a certificate, client-side on */
 	char *certificate, *key, *ca_file;
 	enum tls_client_side client_side;
 	enum tls_server_side server_side;
 	bool verify_server;
 	/* The TLS wire version, equal to OpenSSL's TLS1_2_VERSION (0x0303)
 	 * or TLS1_3_VERSION (0x0304), for SSL_CTX_set_min_proto_version(). */
-	uint16_t min_protocol;
+	uint16_t min_version;
 	char *ciphers;                       /* "": OpenSSL's default list */
+	char *ciphersuites;                  /* the same, for TLS 1.3 */
+	bool require_session_reuse;
 };
 
 struct config {

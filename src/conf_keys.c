@@ -111,7 +111,7 @@ const struct conf_key conf_keys[] = {
 
 	/* tls { } */
 	{ TLS, "certificate", CONF_STR_UNSET,
-	    .doc = "the certificate chain in PEM; TLS is on when it is set" },
+	    .doc = "the certificate chain in PEM; TLS toward clients needs it" },
 	{ TLS, "key", CONF_STR_UNSET,
 	    .doc = "the private key in PEM; unset: the certificate file" },
 	{ TLS, "ca-file", CONF_STR,
@@ -126,11 +126,17 @@ const struct conf_key conf_keys[] = {
 	{ TLS, "verify-server", CONF_BOOL, .def_int = false,
 	    FIELD(tls_conf, verify_server),
 	    .doc = "verify the server's certificate against ca-file" },
-	{ TLS, "min-protocol", CONF_ENUM, .def_int = CONF_TLS_WIRE_1_2,
-	    .values = conf_tls_versions, FIELD(tls_conf, min_protocol),
-	    .doc = "the oldest TLS version accepted" },
+	{ TLS, "min-version", CONF_ENUM, .def_int = CONF_TLS_WIRE_1_2,
+	    .values = conf_tls_versions, FIELD(tls_conf, min_version),
+	    .doc = "the oldest TLS version accepted, on both sides" },
 	{ TLS, "ciphers", CONF_STR, .def_str = "",
 	    .doc = "the TLS 1.2 cipher list, \"\" = OpenSSL's default" },
+	{ TLS, "ciphersuites", CONF_STR, .def_str = "",
+	    .doc = "the TLS 1.3 cipher suites, \"\" = OpenSSL's default" },
+	{ TLS, "require-session-reuse", CONF_BOOL, .def_int = true,
+	    FIELD(tls_conf, require_session_reuse),
+	    .doc = "a client's protected data connections must resume its "
+	    "control connection's TLS session" },
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

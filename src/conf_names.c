@@ -43,7 +43,7 @@ const struct word conf_tls_server_sides[] = {
 };
 
 const struct word conf_tls_versions[] = {
-	{ "TLSv1.2", CONF_TLS_WIRE_1_2 },
-	{ "TLSv1.3", CONF_TLS_WIRE_1_3 },
+	{ "1.2", CONF_TLS_WIRE_1_2 },
+	{ "1.3", CONF_TLS_WIRE_1_3 },
 	{ NULL, 0 }
 };

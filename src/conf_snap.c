@@ -360,6 +360,70 @@ snap_listens(struct loader *ld, cfg_t *cfg, struct config *cf)
 	return true;
 }
 
+/* Is KEY written in the tls section, rather than left at its default? */
+static bool
+tls_written(cfg_t *sec, const char *key)
+{
+	cfg_opt_t *opt = cfg_getopt(sec, key);
+
+	return opt != NULL && (opt->flags & CFGF_MODIFIED) != 0;
+}
+
+/* A TLS setting that cannot take effect is an error, never silently off:
+ * one that is written where nothing would use it. Settings left at their
+ * defaults give way instead (client-side and server-side are off without
+ * what they need). */
+static void
+tls_refuse(struct loader *ld, cfg_t *sec, const char *key, const char *why)
+{
+	conf_error(ld, conf_option_line(ld, sec, key), "tls: %s cannot take effect: %s",
+	    key, why);
+}
+
+static void
+tls_check(struct loader *ld, cfg_t *sec, struct tls_conf *tls)
+{
+	bool has_cert = tls->certificate != NULL && tls->certificate[0] != '\0';
+	static const char *const need_tls[] = {
+		"min-version", "ciphers", "ciphersuites",
+	};
+
+	if (tls_written(sec, "key") && !has_cert)
+		tls_refuse(ld, sec, "key", "there is no certificate");
+	if (!has_cert && tls->client_side != TLS_CLIENT_OFF) {
+		if (tls_written(sec, "client-side"))
+			tls_refuse(ld, sec, "client-side",
+			    "TLS toward clients needs a certificate");
+		tls->client_side = TLS_CLIENT_OFF;
+	}
+	if (has_cert && tls->client_side == TLS_CLIENT_OFF)
+		tls_refuse(ld, sec, "certificate",
+		    "client-side = \"off\": nothing would present it");
+	/* auto follows the client's AUTH TLS. */
+	if (tls->client_side == TLS_CLIENT_OFF && tls->server_side == TLS_SERVER_AUTO) {
+		if (tls_written(sec, "server-side"))
+			tls_refuse(ld, sec, "server-side", "\"auto\" follows the client's "
+			    "AUTH TLS, and TLS toward clients is off (use \"required\")");
+		tls->server_side = TLS_SERVER_OFF;
+	}
+	tls->toward_clients = tls->client_side != TLS_CLIENT_OFF;
+	tls->enabled = tls->toward_clients || tls->server_side != TLS_SERVER_OFF;
+
+	if (tls->verify_server && tls->server_side == TLS_SERVER_OFF)
+		tls_refuse(ld, sec, "verify-server", "there is no TLS toward servers");
+	if (tls_written(sec, "ca-file") && !tls->verify_server)
+		tls_refuse(ld, sec, "ca-file", "only verify-server = true reads it");
+	if (tls_written(sec, "require-session-reuse") && !tls->toward_clients)
+		tls_refuse(ld, sec, "require-session-reuse", "there is no TLS toward clients");
+	for (size_t i = 0; i < sizeof(need_tls) / sizeof(need_tls[0]); i++)
+		if (tls_written(sec, need_tls[i]) && !tls->enabled)
+			tls_refuse(ld, sec, need_tls[i], "the gateway speaks no TLS "
+			    "(no certificate, and server-side is not \"required\")");
+	if (tls->enabled && tls->ciphers[0] != '\0' && tls->min_version > CONF_TLS_WIRE_1_2)
+		tls_refuse(ld, sec, "ciphers", "it is for TLS 1.2, and min-version excludes it "
+		    "(use ciphersuites)");
+}
+
 static bool
 snap_tls(struct loader *ld, cfg_t *cfg, struct config *cf)
 {
@@ -374,11 +438,13 @@ snap_tls(struct loader *ld, cfg_t *cfg, struct config *cf)
 	    (tls->key = dup_or_null(cfg_getstr(sec, "key"))) == NULL)
 		return conf_oom(ld);
 	if ((tls->ca_file = dup_or_null(cfg_getstr(sec, "ca-file"))) == NULL ||
-	    (tls->ciphers = dup_or_null(cfg_getstr(sec, "ciphers"))) == NULL)
+	    (tls->ciphers = dup_or_null(cfg_getstr(sec, "ciphers"))) == NULL ||
+	    (tls->ciphersuites = dup_or_null(cfg_getstr(sec, "ciphersuites"))) == NULL)
 		return conf_oom(ld);
-	tls->enabled = tls->certificate != NULL && *tls->certificate != '\0';
-	/* client-side, server-side, verify-server, min-protocol. */
+	/* client-side, server-side, verify-server, min-version,
+	 * require-session-reuse. */
 	copy_fields(sec, CONF_SEC_TLS, tls);
+	tls_check(ld, sec, tls);
 	return true;
 }
 
@@ -421,10 +487,10 @@ snap_portmap(struct loader *ld, cfg_t *sec, const struct config *cf,
 	}
 
 	copy_fields(sec, CONF_SEC_PORT_MAPPING, pm);    /* application */
-	if (pm->app == APP_FTPS && !cf->tls.enabled)
+	if (pm->app == APP_FTPS && !cf->tls.toward_clients)
 		conf_error(ld, conf_option_line(ld, sec, "application"),
-		    "port-mapping \"%s\": application ftps needs TLS "
-		    "(set tls { certificate ... })", name);
+		    "port-mapping \"%s\": application ftps needs TLS toward "
+		    "clients (set tls { certificate ... }, client-side not off)", name);
 	return true;
 }
 
@@ -463,7 +529,7 @@ snap_portmaps(struct loader *ld, cfg_t *cfg, struct config *cf)
 	cf->n_maps++;
 	if (!snap_default_portmap(ld, &cf->maps[n], "ftp", APP_FTP, 21))
 		return false;
-	if (!cf->tls.enabled)
+	if (!cf->tls.toward_clients)
 		return true;
 	cf->n_maps++;
 	return snap_default_portmap(ld, &cf->maps[n + 1], "ftps", APP_FTPS, 990);
@@ -531,6 +597,7 @@ config_free(struct config *cf)
 	free(cf->tls.key);
 	free(cf->tls.ca_file);
 	free(cf->tls.ciphers);
+	free(cf->tls.ciphersuites);
 	free(cf);
 }
 

@@ -63,8 +63,9 @@ struct data_channel {
 	uint64_t to_server, to_client;
 	/* PROT P per side. */
 	bool tls[2];
+	bool client_must_resume;         /* require-session-reuse */
 	struct tls_engine *tls_engine;
-	struct tls_ticket *ticket;
+	struct tls_ticket *ticket;       /* the FTP session's, it outlives us */
 	struct sockaddr_storage tls_server;
 	char error[200];                 /* why it failed (dc_error) */
 };
@@ -174,9 +175,13 @@ dc_free(struct data_channel *dc)
 
 void
 dc_set_tls(struct data_channel *dc, enum dc_side side, struct tls_engine *en,
-    struct tls_ticket *slot, const struct sockaddr *server)
+    struct tls_ticket *slot, const struct sockaddr *server, bool must_resume)
 {
+	assert(side == DC_CLIENT || !must_resume);
+	assert(dc->ticket == NULL || dc->ticket == slot);
 	dc->tls[side] = true;
+	if (side == DC_CLIENT)
+		dc->client_must_resume = must_resume;
 	if (dc->tls_engine == NULL)
 		dc->tls_engine = tls_engine_ref(en);
 	dc->ticket = slot;
@@ -190,6 +195,7 @@ dc_make_relay(struct data_channel *dc)
 {
 	int cfd = dc->end[DC_CLIENT].fd, sfd = dc->end[DC_SERVER].fd;
 	SSL *cssl = NULL, *sssl = NULL;
+	struct relay *r;
 
 	if (!dc->tls[DC_CLIENT] && !dc->tls[DC_SERVER]) {
 		dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
@@ -197,7 +203,7 @@ dc_make_relay(struct data_channel *dc)
 	}
 	/* Created now, not at PASV time, so the newest ticket is resumed. */
 	if (dc->tls[DC_CLIENT])
-		cssl = tls_ssl_for_client(dc->tls_engine);
+		cssl = tls_ssl_for_client(dc->tls_engine, dc->ticket);
 	if (dc->tls[DC_SERVER])
 		sssl = tls_ssl_for_server(dc->tls_engine, dc->ticket,
 		    (struct sockaddr *)&dc->tls_server);
@@ -207,8 +213,10 @@ dc_make_relay(struct data_channel *dc)
 		return NULL;
 	}
 	dc->end[DC_CLIENT].fd = dc->end[DC_SERVER].fd = -1;
-	return relay_new_tls(dc->base, cfd, cssl, true, sfd, sssl, false,
-	    relay_event_cb, dc);
+	r = relay_new_tls(dc->base, cfd, cssl, true, sfd, sssl, false, relay_event_cb, dc);
+	if (r != NULL && dc->client_must_resume)
+		relay_require_resumption(r, 0);
+	return r;
 }
 
 /* Close everything, keep why for dc_error, and tell the owner. Nothing

@@ -54,11 +54,14 @@ void dc_set_target(struct data_channel *dc, enum dc_side side,
     const struct sockaddr *target);
 /* Make SIDE's data connection TLS (PROT P on that leg): the gateway is the
  * TLS server toward the client and the TLS client toward the server,
- * resuming SLOT's newest ticket there (RFC 4217 session reuse). */
+ * resuming SLOT's newest ticket there (RFC 4217 session reuse). SLOT is
+ * the FTP session's TLS memory (the same for both sides). MUST_RESUME
+ * (client side only): the client's handshake must resume its control
+ * connection's session, or the channel fails. */
 struct tls_engine;
 struct tls_ticket;
 void dc_set_tls(struct data_channel *dc, enum dc_side side, struct tls_engine *en,
-    struct tls_ticket *slot, const struct sockaddr *server);
+    struct tls_ticket *slot, const struct sockaddr *server, bool must_resume);
 /* Start listening, start the timer, and connect what must go first.
  * Returns 0 or -1 (errno). */
 int dc_start(struct data_channel *dc);

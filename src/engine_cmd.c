@@ -126,6 +126,12 @@ tls_command(struct engine *e, const struct ftp_command *cmd)
 			e->client_prot_p = true;
 			eng_reply(e, "200 Protection level set to Private.");
 		} else if (cmd->arg_len == 1 && (cmd->arg[0] == 'C' || cmd->arg[0] == 'c')) {
+			if (e->conf.client_side == TLS_CLIENT_REQUIRED) {
+				/* RFC 4217 9: the policy may refuse it. */
+				log_sess(LL_INFO, e->conf.sid, "PROT C refused: client-side = required");
+				eng_reply(e, "534 Request denied for policy reasons: data must be protected (PROT P).");
+				return true;
+			}
 			e->client_prot_p = false;
 			eng_reply(e, "200 Protection level set to Clear.");
 		} else if (cmd->arg_len == 1 && strchr("SsEe", cmd->arg[0]) != NULL)
@@ -139,6 +145,27 @@ tls_command(struct engine *e, const struct ftp_command *cmd)
 	default:
 		return false;
 	}
+}
+
+/* A transfer the TLS policy forbids, as the reply to give (NULL: it may
+ * go): data in clear on a leg that must be protected, or a data channel
+ * prepared under another protection level than the one now in force. */
+static const char *
+protection_refusal(const struct engine *e, const char **why)
+{
+	if (e->conf.client_side == TLS_CLIENT_REQUIRED && !e->client_prot_p) {
+		*why = "the client's data would be in clear (client-side = required)";
+		return "521 Data connection cannot be opened with this PROT setting: use PROT P.";
+	}
+	if (e->conf.server_side == TLS_SERVER_REQUIRED && !e->server_prot_p) {
+		*why = "the server refused PROT P (server-side = required)";
+		return "521 The server refuses protected data connections, which the gateway requires.";
+	}
+	if (e->data_armed && e->data_prot_p != e->client_prot_p) {
+		*why = "PROT changed after the data channel was set up";
+		return "425 Can't open data connection: PROT changed since PASV/PORT; send it again.";
+	}
+	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -209,6 +236,7 @@ data_setup(struct engine *e, const struct ftp_command *cmd)
 	}
 	memset(&req, 0, sizeof(req));
 	e->data_armed = false;
+	e->data_prot_p = e->client_prot_p;       /* what the channel is made for */
 	if (e->ops->data_open(e->ctx, cmd, &req) == -1) {
 		eng_reply(e, "%s", req.reply[0] != '\0' ? req.reply : "425 Can't open data connection.");
 		return;
@@ -262,6 +290,14 @@ handle_command(struct engine *e, const char *line, size_t len)
 		return;
 	default:
 		break;
+	}
+	if (ftp_verb_is_transfer(cmd.verb) && (refusal = protection_refusal(e, &why)) != NULL) {
+		log_sess(LL_INFO, e->conf.sid, "%s refused: %s", cmd.name, why);
+		eng_reply(e, "%s", refusal);
+		/* A channel made for this transfer is of no more use. */
+		e->ops->data_drop(e->ctx);
+		e->data_armed = false;
+		return;
 	}
 	if (ftp_verb_is_transfer(cmd.verb)) {
 		e->ops->transfer_begin(e->ctx, &cmd);

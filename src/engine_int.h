@@ -65,6 +65,7 @@ struct engine {
 	bool data_armed;                 /* a data setup succeeded (strict: 425) */
 	bool client_tls, server_tls;
 	bool client_prot_p, server_prot_p;
+	bool data_prot_p;                /* client_prot_p when the channel was set up */
 	bool client_auth_waiting;        /* the client's AUTH waits for the server leg */
 	bool server_gone;                /* the server closed while a reply was held */
 	bool closed;                     /* ops.close was called */

@@ -77,6 +77,8 @@ struct relay {
 	relay_event_fn *cb;
 	void *arg;
 	bool reported;           /* DONE or FAILED has been reported */
+	bool failed;             /* FAILED: no close_notify, connections reset */
+	bool must_resume[2];     /* relay_require_resumption() */
 	/* TLS backend: a bufferevent per side, OpenSSL on the TLS ones. */
 	struct bufferevent *bev[2];
 	SSL *ssl[2];
@@ -220,8 +222,12 @@ relay_free(struct relay *r)
 		if (r->bev[i] == NULL)
 			continue;
 		/* Even an aborted connection keeps its session resumable:
-		 * the next data connection resumes the newest ticket. */
-		tls_close_notify(r->ssl[i]);
+		 * the next data connection resumes the newest ticket. A
+		 * failed one sends no close_notify: it was cut short. */
+		if (r->failed)
+			tls_close_quietly(r->ssl[i]);
+		else
+			tls_close_notify(r->ssl[i]);
 		bufferevent_free(r->bev[i]);    /* frees the SSL, closes the fd */
 		r->fd[i] = -1;
 	}
@@ -247,8 +253,13 @@ relay_fail(struct relay *r, int err)
 	if (r->reported)
 		return;
 	r->reported = true;
+	r->failed = true;
 	if (r->timer != NULL)
 		event_del(r->timer);
+	/* Cut short: neither peer may take a FIN (or a close_notify, see
+	 * relay_free) for the end of the data. */
+	for (int i = 0; i < 2; i++)
+		(void)sock_abort(r->dir[i].in);
 	for (int i = 0; i < 2; i++) {
 		if (r->bev[i] != NULL) {
 			bufferevent_disable(r->bev[i], EV_READ | EV_WRITE);
@@ -493,9 +504,7 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 	else
 		snprintf(r->error, sizeof(r->error), "no progress for %u s", r->timeout);
 	/* Unsent bytes toward a peer that stopped reading would keep a FIN
-	 * (and the socket) waiting: reset both connections instead. */
-	for (int i = 0; i < 2; i++)
-		(void)sock_abort(r->dir[i].in);
+	 * (and the socket) waiting: relay_fail resets both connections. */
 	relay_fail(r, ETIMEDOUT);        /* may free r */
 }
 
@@ -599,6 +608,13 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		r->handshakes++;
+		if (r->must_resume[i] && !tls_resumed(r->ssl[i])) {
+			snprintf(r->error, sizeof(r->error), "TLS with %s: the data connection "
+			    "did not resume the control connection's TLS session "
+			    "(require-session-reuse)", r->name[i]);
+			relay_fail(r, EPROTO);   /* may free r */
+			return;
+		}
 		/* Side I's handshake is done: an end of stream that waited
 		 * for it can go through now. */
 		tls_maybe_finish(r, 1 - i);      /* may free r */
@@ -607,6 +623,16 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		if (r->dir[i].eof)
 			return;
+		/* A bare FIN is no end of data under TLS; after our end
+		 * toward side I it is only I closing in turn. */
+		if (r->ssl[i] != NULL && !tls_peer_closed_cleanly(r->ssl[i]) &&
+		    !r->dir[1 - i].done) {
+			snprintf(r->error, sizeof(r->error), "TLS with %s: %s", r->name[i],
+			    tls_handshaking(r, i) ? "closed during the handshake" :
+			    "ended without close_notify (the data may be cut short)");
+			relay_fail(r, EPROTO);   /* may free r */
+			return;
+		}
 		r->dir[i].eof = true;
 		tls_move(r, i);
 		tls_maybe_finish(r, i);          /* may free r */
@@ -632,6 +658,14 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			;
 		relay_fail(r, EPROTO);           /* may free r */
 	}
+}
+
+void
+relay_require_resumption(struct relay *r, int side)
+{
+	assert(side == 0 || side == 1);
+	assert(r->ssl[side] != NULL && r->handshakes == 0);
+	r->must_resume[side] = true;
 }
 
 struct relay *

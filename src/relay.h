@@ -42,11 +42,19 @@ struct relay *relay_new(struct event_base *base, int fd_a, int fd_b,
  * the gateway is A's TLS server, else its client). The handshakes run
  * first; each direction's end is passed on as close_notify, then FIN, so
  * the peer knows the data is complete and the session stays resumable.
+ * A TLS side that ends without close_notify (a bare FIN: the data may be
+ * cut short) fails the relay, unless the other direction had already
+ * ended toward it (it is only closing in turn).
+ * A failed relay never sends close_notify: both connections are reset, so
+ * neither peer takes what it got for the whole (relay_free).
  * Takes the fds and SSLs in every case, as relay_new does. */
 struct relay *relay_new_tls(struct event_base *base, int fd_a, SSL *ssl_a,
     bool a_accepts, int fd_b, SSL *ssl_b, bool b_accepts,
     relay_event_fn *cb, void *arg);
 void relay_free(struct relay *relay);
+/* Side A's (0) or B's (1) TLS handshake must resume a session, or the
+ * relay fails (require-session-reuse). */
+void relay_require_resumption(struct relay *relay, int side);
 /* Fail the relay (RELAY_FAILED, ETIMEDOUT) when for SEC seconds neither
  * direction has moved a byte nor a TLS handshake finished: a peer that
  * stopped reading, one that stopped sending without a FIN, a connection

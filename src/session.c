@@ -258,6 +258,32 @@ session_client_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Free a control leg, with close_notify unless the other leg was cut
+ * short (then neither peer may take the end for a clean one). */
+static void
+leg_free(struct session *s, struct bufferevent *bev)
+{
+	if (s->tls_cut)
+		tls_close_quietly(bev_ssl(bev));
+	else
+		tls_close_notify(bev_ssl(bev));
+	bufferevent_free(bev);
+}
+
+/* A control leg's end of stream: with TLS, was it a clean one? */
+static void
+leg_eof(struct session *s, struct bufferevent *bev, const char *peer)
+{
+	SSL *ssl = bev_ssl(bev);
+
+	if (ssl == NULL || !SSL_is_init_finished(ssl) || tls_peer_closed_cleanly(ssl) ||
+	    s->tls_cut)
+		return;
+	s->tls_cut = true;
+	log_sess(LL_INFO, s->id, "the %s's control TLS ended without close_notify: "
+	    "the other leg ends the same way", peer);
+}
+
 void
 session_server_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -271,6 +297,8 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		leg_eof(s, s->cbev, "client");
 	if (s->ending) {                 /* flushing the last reply */
 		if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 			session_teardown(s);
@@ -332,6 +360,8 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
+	if (what & BEV_EVENT_EOF)
+		leg_eof(s, s->sbev, "server");
 	if ((what & BEV_EVENT_ERROR) && engine_server_tls(s->eng)) {
 		char e[160];
 
@@ -423,13 +453,11 @@ session_finish(struct session *s)
 		relay_free(s->tcp_relay);
 	}
 	if (s->cbev != NULL) {
-		tls_close_notify(bev_ssl(s->cbev));
-		bufferevent_free(s->cbev);
+		leg_free(s, s->cbev);
 		s->cbev = NULL;
 	}
 	if (s->sbev != NULL) {
-		tls_close_notify(bev_ssl(s->sbev));
-		bufferevent_free(s->sbev);
+		leg_free(s, s->sbev);
 		s->sbev = NULL;
 	}
 	/* After every SSL that points at it is gone. */
@@ -485,8 +513,7 @@ session_teardown(struct session *s)
 	s->ending = true;
 	session_drop_dc(s);
 	if (s->sbev != NULL) {
-		tls_close_notify(bev_ssl(s->sbev));
-		bufferevent_free(s->sbev);
+		leg_free(s, s->sbev);
 		s->sbev = NULL;
 	}
 	if (s->cbev == NULL || evbuffer_get_length(bufferevent_get_output(s->cbev)) == 0 ||
@@ -593,7 +620,8 @@ session_engine_new(struct session *s)
 		.n_deny = s->cf->n_deny_commands,
 		.allow = (const char *const *)s->cf->allow_commands,
 		.n_allow = s->cf->n_allow_commands,
-		.tls_available = s->tls != NULL,
+		.tls_available = tls_engine_serves_clients(s->tls) &&
+		    s->cf->tls.client_side != TLS_CLIENT_OFF,
 		.client_side = s->cf->tls.client_side,
 		.server_side = s->tls != NULL ? (int)s->cf->tls.server_side : TLS_SERVER_OFF,
 		.client_implicit_tls = s->app == APP_FTPS,

@@ -142,6 +142,11 @@ session_accept(const struct session_env *env, struct session_list *list,
 		session_end(s, NULL, "out of memory");
 		return;
 	}
+	if (s->tls != NULL && tls_ticket_init(&s->ticket) == -1) {
+		early_reply(fd, "421 Service not available.\r\n");
+		session_end(s, NULL, "no random bytes for TLS");
+		return;
+	}
 	if (!env->admit(env->arg, SA(&s->client), &why)) {
 		log_sess(LL_WARN, s->id, "client %s refused: %s", addr_str(&s->client, a), why);
 		early_reply(fd, "421 Too many connections; try again later.\r\n");
@@ -173,7 +178,7 @@ session_accept(const struct session_env *env, struct session_list *list,
 	log_sess(LL_INFO, s->id, "client %s to %s via %s \"%s\": port-mapping %s, application %s",
 	    addr_str(&s->client, a), addr_str(&s->server, b), listen_mode_name(s->lc->mode),
 	    s->lc->name, s->map_name, app_kind_name(s->app));
-	if (s->app == APP_FTPS && s->tls == NULL) {
+	if (s->app == APP_FTPS && !tls_engine_serves_clients(s->tls)) {
 		session_end(s, NULL, "ftps needs TLS");
 		return;
 	}
@@ -216,7 +221,7 @@ session_accept(const struct session_env *env, struct session_list *list,
 	if (s->app == APP_FTPS) {
 		/* Implicit FTPS: TLS from the first byte toward the client, and
 		 * toward the server unless server-side = off. */
-		SSL *cssl = tls_ssl_for_client(s->tls), *sssl = NULL;
+		SSL *cssl = tls_ssl_for_client(s->tls, &s->ticket), *sssl = NULL;
 		bool server_tls = s->cf->tls.server_side != TLS_SERVER_OFF;
 
 		if (server_tls)

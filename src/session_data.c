@@ -169,9 +169,10 @@ session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_r
 		return -1;
 	}
 	if (engine_client_prot_p(s->eng))
-		dc_set_tls(s->dc, DC_CLIENT, s->tls, NULL, SA(&s->server));
+		dc_set_tls(s->dc, DC_CLIENT, s->tls, &s->ticket, SA(&s->server),
+		    s->cf->tls.require_session_reuse);
 	if (engine_server_prot_p(s->eng))
-		dc_set_tls(s->dc, DC_SERVER, s->tls, &s->ticket, SA(&s->server));
+		dc_set_tls(s->dc, DC_SERVER, s->tls, &s->ticket, SA(&s->server), false);
 
 	/* The client's end. */
 	if (plan.client.listen) {

@@ -84,7 +84,9 @@ struct session {
 
 	/* TLS, per leg: each side negotiates with the gateway on its own. */
 	struct tls_engine *tls;          /* NULL: no certificate configured */
-	struct tls_ticket ticket;        /* the server's newest session ticket */
+	struct tls_ticket ticket;        /* the session's TLS memory (tls.h) */
+	bool tls_cut;                    /* a control TLS leg ended without
+					  * close_notify: so does the other */
 
 	struct data_channel *dc;
 	struct sockaddr_storage advertise;    /* what the client is told in 227/229 */

@@ -78,7 +78,7 @@ void
 session_tls_start_client(void *ctx)
 {
 	struct session *s = ctx;
-	SSL *ssl = tls_ssl_for_client(s->tls);
+	SSL *ssl = tls_ssl_for_client(s->tls, &s->ticket);
 	struct bufferevent *bev = NULL;
 
 	if (ssl != NULL)

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "addr.h"
@@ -16,7 +17,7 @@
 
 struct tls_engine {
 	atomic_uint refs;
-	SSL_CTX *accept_ctx;         /* toward clients */
+	SSL_CTX *accept_ctx;         /* toward clients; NULL: no certificate */
 	SSL_CTX *connect_ctx;        /* toward servers */
 	bool verify_server;
 };
@@ -58,8 +59,8 @@ apply_common(SSL_CTX *ctx, const struct tls_conf *tc, const char *conf_path, FIL
 	char e[256];
 
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (!SSL_CTX_set_min_proto_version(ctx, tc->min_protocol)) {
-		fprintf(err, "%s: tls: min-protocol not supported: %s\n", conf_path,
+	if (!SSL_CTX_set_min_proto_version(ctx, tc->min_version)) {
+		fprintf(err, "%s: tls: min-version not supported: %s\n", conf_path,
 		    ssl_errors(e, sizeof(e)));
 		return false;
 	}
@@ -69,6 +70,60 @@ apply_common(SSL_CTX *ctx, const struct tls_conf *tc, const char *conf_path, FIL
 		    tc->ciphers, ssl_errors(e, sizeof(e)));
 		return false;
 	}
+	if (tc->ciphersuites != NULL && tc->ciphersuites[0] != '\0' &&
+	    !SSL_CTX_set_ciphersuites(ctx, tc->ciphersuites)) {
+		fprintf(err, "%s: tls: ciphersuites \"%s\": not a TLS 1.3 suite list: %s\n",
+		    conf_path, tc->ciphersuites, ssl_errors(e, sizeof(e)));
+		return false;
+	}
+	return true;
+}
+
+/* Toward clients: our certificate and key, checked to match, naming the
+ * file at fault. */
+static bool
+load_identity(SSL_CTX *ctx, const struct tls_conf *tc, const char *conf_path, FILE *err)
+{
+	const char *key = tc->key != NULL && tc->key[0] != '\0' ? tc->key : tc->certificate;
+	char e[256];
+	FILE *probe;
+
+	if ((probe = fopen(tc->certificate, "r")) == NULL) {
+		fprintf(err, "%s: tls: certificate %s: %s\n", conf_path, tc->certificate,
+		    strerror(errno));
+		return false;
+	}
+	fclose(probe);
+	if ((probe = fopen(key, "r")) == NULL) {
+		fprintf(err, "%s: tls: key %s: %s\n", conf_path, key, strerror(errno));
+		return false;
+	}
+	fclose(probe);
+	if (SSL_CTX_use_certificate_chain_file(ctx, tc->certificate) != 1) {
+		fprintf(err, "%s: tls: certificate %s: not a PEM certificate: %s\n", conf_path,
+		    tc->certificate, ssl_errors(e, sizeof(e)));
+		return false;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			fprintf(err, "%s: tls: key %s does not match certificate %s\n",
+			    conf_path, key, tc->certificate);
+			ERR_clear_error();
+		} else
+			fprintf(err, "%s: tls: key %s: not a PEM private key: %s\n", conf_path,
+			    key, ssl_errors(e, sizeof(e)));
+		return false;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		fprintf(err, "%s: tls: key %s does not match certificate %s\n", conf_path,
+		    key, tc->certificate);
+		ERR_clear_error();
+		return false;
+	}
+	/* Data connections resume their control connection's session
+	 * (tls.h); each SSL sets its FTP session's own id context. */
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"ftpgw", 5);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	return true;
 }
 
@@ -76,9 +131,7 @@ struct tls_engine *
 tls_engine_new(const struct tls_conf *tc, const char *conf_path, FILE *err)
 {
 	struct tls_engine *en;
-	const char *key = tc->key != NULL && tc->key[0] != '\0' ? tc->key : tc->certificate;
 	char e[256];
-	FILE *probe;
 
 	if (ticket_index == -1)
 		ticket_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
@@ -88,53 +141,17 @@ tls_engine_new(const struct tls_conf *tc, const char *conf_path, FILE *err)
 	}
 	atomic_init(&en->refs, 1);
 	en->verify_server = tc->verify_server;
-	en->accept_ctx = SSL_CTX_new(TLS_server_method());
+	if (tc->toward_clients)
+		en->accept_ctx = SSL_CTX_new(TLS_server_method());
 	en->connect_ctx = SSL_CTX_new(TLS_client_method());
-	if (en->accept_ctx == NULL || en->connect_ctx == NULL) {
+	if ((tc->toward_clients && en->accept_ctx == NULL) || en->connect_ctx == NULL) {
 		fprintf(err, "%s: tls: %s\n", conf_path, ssl_errors(e, sizeof(e)));
 		goto fail;
 	}
-	if (!apply_common(en->accept_ctx, tc, conf_path, err) ||
+	if ((en->accept_ctx != NULL && (!apply_common(en->accept_ctx, tc, conf_path, err) ||
+	    !load_identity(en->accept_ctx, tc, conf_path, err))) ||
 	    !apply_common(en->connect_ctx, tc, conf_path, err))
 		goto fail;
-
-	/* Our certificate, for clients. Name the file at fault. */
-	if ((probe = fopen(tc->certificate, "r")) == NULL) {
-		fprintf(err, "%s: tls: certificate %s: %s\n", conf_path, tc->certificate,
-		    strerror(errno));
-		goto fail;
-	}
-	fclose(probe);
-	if ((probe = fopen(key, "r")) == NULL) {
-		fprintf(err, "%s: tls: key %s: %s\n", conf_path, key, strerror(errno));
-		goto fail;
-	}
-	fclose(probe);
-	if (SSL_CTX_use_certificate_chain_file(en->accept_ctx, tc->certificate) != 1) {
-		fprintf(err, "%s: tls: certificate %s: not a PEM certificate: %s\n", conf_path,
-		    tc->certificate, ssl_errors(e, sizeof(e)));
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(en->accept_ctx, key, SSL_FILETYPE_PEM) != 1) {
-		if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
-			fprintf(err, "%s: tls: key %s does not match certificate %s\n",
-			    conf_path, key, tc->certificate);
-			ERR_clear_error();
-		} else
-			fprintf(err, "%s: tls: key %s: not a PEM private key: %s\n", conf_path,
-			    key, ssl_errors(e, sizeof(e)));
-		goto fail;
-	}
-	if (SSL_CTX_check_private_key(en->accept_ctx) != 1) {
-		fprintf(err, "%s: tls: key %s does not match certificate %s\n", conf_path,
-		    key, tc->certificate);
-		ERR_clear_error();
-		goto fail;
-	}
-	/* Clients may resume their data connections' sessions (lftp and
-	 * curl do); nothing demands it of them. */
-	SSL_CTX_set_session_id_context(en->accept_ctx, (const unsigned char *)"ftpgw", 5);
-	SSL_CTX_set_session_cache_mode(en->accept_ctx, SSL_SESS_CACHE_SERVER);
 
 	/* Toward servers: keep the tickets ourselves, per FTP session. */
 	SSL_CTX_set_session_cache_mode(en->connect_ctx,
@@ -168,15 +185,43 @@ tls_engine_unref(struct tls_engine *en)
 {
 	if (en == NULL || atomic_fetch_sub(&en->refs, 1) != 1)
 		return;
-	SSL_CTX_free(en->accept_ctx);
+	SSL_CTX_free(en->accept_ctx);          /* NULL is fine */
 	SSL_CTX_free(en->connect_ctx);
 	free(en);
 }
 
-SSL *
-tls_ssl_for_client(struct tls_engine *en)
+int
+tls_ticket_init(struct tls_ticket *slot)
 {
-	return SSL_new(en->accept_ctx);
+	slot->newest = NULL;
+	return RAND_bytes(slot->client_sid_ctx, sizeof(slot->client_sid_ctx)) == 1 ? 0 : -1;
+}
+
+bool
+tls_engine_serves_clients(const struct tls_engine *en)
+{
+	return en != NULL && en->accept_ctx != NULL;
+}
+
+SSL *
+tls_ssl_for_client(struct tls_engine *en, const struct tls_ticket *slot)
+{
+	SSL *ssl;
+
+	if (en->accept_ctx == NULL || (ssl = SSL_new(en->accept_ctx)) == NULL)
+		return NULL;
+	if (SSL_set_session_id_context(ssl, slot->client_sid_ctx,
+	    sizeof(slot->client_sid_ctx)) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+bool
+tls_resumed(SSL *ssl)
+{
+	return SSL_session_reused(ssl) == 1;
 }
 
 SSL *
@@ -231,4 +276,21 @@ tls_close_notify(SSL *ssl)
 	} else if (!SSL_is_init_finished(ssl))
 		return;
 	ERR_clear_error();
+}
+
+void
+tls_close_quietly(SSL *ssl)
+{
+	if (ssl == NULL)
+		return;
+	/* Marked as if both close_notify had gone: nothing is sent, and
+	 * SSL_free() does not take the session for a broken one. */
+	SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	ERR_clear_error();
+}
+
+bool
+tls_peer_closed_cleanly(SSL *ssl)
+{
+	return (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
 }

@@ -174,8 +174,10 @@ START_TEST(test_good_full)
 	ck_assert_int_eq(cf->tls.client_side, TLS_CLIENT_REQUIRED);
 	ck_assert_int_eq(cf->tls.server_side, TLS_SERVER_REQUIRED);
 	ck_assert(cf->tls.verify_server);
-	ck_assert_uint_eq(cf->tls.min_protocol, 0x0304);
-	ck_assert_str_eq(cf->tls.ciphers, "HIGH:!aNULL");
+	ck_assert_uint_eq(cf->tls.min_version, 0x0304);
+	ck_assert_str_eq(cf->tls.ciphers, "");
+	ck_assert_str_eq(cf->tls.ciphersuites, "TLS_AES_256_GCM_SHA384");
+	ck_assert(!cf->tls.require_session_reuse);
 	config_unref(cf);
 }
 END_TEST
@@ -246,15 +248,36 @@ START_TEST(test_good_minimal_defaults)
 	assert_prefix(&m->servers[0], "0.0.0.0/0");
 	assert_prefix(&m->servers[1], "::/0");
 
+	/* Without a certificate the defaults (optional, auto) give way. */
 	ck_assert(!cf->tls.enabled);
+	ck_assert(!cf->tls.toward_clients);
 	ck_assert_ptr_null(cf->tls.certificate);
 	ck_assert_ptr_null(cf->tls.key);
 	ck_assert_str_eq(cf->tls.ca_file, "/etc/ssl/certs/ca-certificates.crt");
-	ck_assert_int_eq(cf->tls.client_side, TLS_CLIENT_OPTIONAL);
-	ck_assert_int_eq(cf->tls.server_side, TLS_SERVER_AUTO);
+	ck_assert_int_eq(cf->tls.client_side, TLS_CLIENT_OFF);
+	ck_assert_int_eq(cf->tls.server_side, TLS_SERVER_OFF);
+	ck_assert(cf->tls.require_session_reuse);
+	ck_assert_str_eq(cf->tls.ciphersuites, "");
 	ck_assert(!cf->tls.verify_server);
-	ck_assert_uint_eq(cf->tls.min_protocol, 0x0303);
+	ck_assert_uint_eq(cf->tls.min_version, 0x0303);
 	ck_assert_str_eq(cf->tls.ciphers, "");
+	config_unref(cf);
+}
+END_TEST
+
+/* TLS toward servers needs no certificate; nothing toward clients then,
+ * not even the built-in implicit FTPS port. */
+START_TEST(test_good_tls_server_only)
+{
+	struct config *cf = load_good("good-tls-server-only.conf");
+
+	ck_assert(cf->tls.enabled);
+	ck_assert(!cf->tls.toward_clients);
+	ck_assert_int_eq(cf->tls.client_side, TLS_CLIENT_OFF);
+	ck_assert_int_eq(cf->tls.server_side, TLS_SERVER_REQUIRED);
+	ck_assert(cf->tls.verify_server);
+	ck_assert_uint_eq(cf->n_maps, 1);
+	ck_assert_int_eq(cf->maps[0].app, APP_FTP);
 	config_unref(cf);
 }
 END_TEST
@@ -362,8 +385,8 @@ static const struct {
 		{ 3, "listen \"main\": invalid value for option 'mode': "
 		    "'bridge' (redirect|tproxy|reverse)" } } },
 	{ "err-tls-enum.conf", 1, {
-		{ 5, "tls: invalid value for option 'min-protocol': 'TLSv1.1' "
-		    "(TLSv1.2|TLSv1.3)" } } },
+		{ 5, "tls: invalid value for option 'min-version': '1.1' "
+		    "(1.2|1.3)" } } },
 	{ "err-dup-title.conf", 1, {
 		{ 5, "found duplicate title 'a'" } } },
 	{ "err-portmap-port-range.conf", 1, {
@@ -437,9 +460,32 @@ static const struct {
 		    "interface name" },
 		{ 11, "listen \"c\": interface \"\" is not an interface "
 		    "name" } } },
-	{ "err-ftps-no-tls.conf", 1, {
+	{ "err-ftps-no-tls.conf", 2, {
+		{ 9, "tls: key cannot take effect: there is no certificate" },
 		{ 6, "port-mapping \"implicit\": application ftps needs TLS "
-		    "(set tls { certificate ... })" } } },
+		    "toward clients (set tls { certificate ... }, client-side "
+		    "not off)" } } },
+	{ "err-tls-no-cert.conf", 6, {
+		{ 5, "tls: key cannot take effect: there is no certificate" },
+		{ 6, "tls: client-side cannot take effect: TLS toward clients "
+		    "needs a certificate" },
+		{ 7, "tls: server-side cannot take effect: \"auto\" follows" },
+		{ 8, "tls: verify-server cannot take effect: there is no TLS "
+		    "toward servers" },
+		{ 9, "tls: require-session-reuse cannot take effect: there is "
+		    "no TLS toward clients" },
+		{ 10, "tls: min-version cannot take effect: the gateway speaks "
+		    "no TLS" } } },
+	{ "err-tls-unused.conf", 4, {
+		{ 5, "tls: certificate cannot take effect: client-side = "
+		    "\"off\": nothing would present it" },
+		{ 8, "tls: ca-file cannot take effect: only verify-server = "
+		    "true reads it" },
+		{ 9, "tls: min-version cannot take effect" },
+		{ 10, "tls: ciphersuites cannot take effect" } } },
+	{ "err-tls-ciphers13.conf", 1, {
+		{ 7, "tls: ciphers cannot take effect: it is for TLS 1.2, and "
+		    "min-version excludes it" } } },
 	{ "err-missing-brace.conf", 1, {
 		{ 6, "missing '}': the section opened on this line is never "
 		    "closed" } } },
@@ -496,6 +542,7 @@ suite_conf(void)
 	tcase_add_test(good, test_good_full);
 	tcase_add_test(good, test_good_full_lookup);
 	tcase_add_test(good, test_good_minimal_defaults);
+	tcase_add_test(good, test_good_tls_server_only);
 	tcase_add_test(good, test_good_lexing);
 	tcase_add_test(good, test_refcount);
 	tcase_add_test(good, test_mode_names);

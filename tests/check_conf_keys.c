@@ -383,7 +383,7 @@ END_TEST
 START_TEST(test_names)
 {
 	ck_assert_str_eq(word_name(log_level_words, LL_WARN), "warn");
-	ck_assert_str_eq(word_name(conf_tls_versions, 0x0304), "TLSv1.3");
+	ck_assert_str_eq(word_name(conf_tls_versions, 0x0304), "1.3");
 	ck_assert_str_eq(word_name(app_kind_words, 42), "?");
 	ck_assert_ptr_null(word_find(conf_sdata_modes, "Same"));
 	ck_assert_ptr_null(word_find(conf_sdata_modes, NULL));

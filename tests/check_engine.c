@@ -1890,6 +1890,125 @@ START_TEST(test_tls_required)
 }
 END_TEST
 
+/* Both legs secured through AUTH TLS (server-side auto), the server
+ * answering our PROT P with PROT_CODE, then logged in. */
+static void
+tls_both_legs(int client_side, int server_side, const char *prot_reply)
+{
+	C.tls_available = true;
+	C.client_side = client_side;
+	C.server_side = server_side;
+	start();
+	ev(EE_SERVER_CONNECTED);
+	feed_server("220 hi");
+	expect_client("220 hi\r\n");
+	/* required: the gateway's own AUTH right after the greeting. */
+	if (server_side != TLS_SERVER_REQUIRED)
+		feed_client("AUTH TLS");
+	expect_server("AUTH TLS\r\n");
+	feed_server("234 go");
+	ev(EE_SERVER_TLS_UP);
+	expect_server("PBSZ 0\r\nPROT P\r\n");
+	feed_server("200 PBSZ=0");
+	feed_server(prot_reply);
+	if (server_side == TLS_SERVER_REQUIRED)
+		feed_client("AUTH TLS");
+	expect_client_code("234");
+	ev(EE_CLIENT_TLS_UP);
+	expect_client("");
+	expect_server("");
+	login();
+}
+
+/* client-side = required: data never goes in clear on the client leg. */
+START_TEST(test_tls_required_prot_c)
+{
+	tls_both_legs(TLS_CLIENT_REQUIRED, TLS_SERVER_AUTO, "200 PROT P");
+	feed_client("PROT C");
+	expect_client_code("534");
+	expect_server("");
+	ck_assert(!engine_client_prot_p(E));
+	/* No PROT P yet: a transfer is refused before the server sees it,
+	 * and the channel made for it is dropped. */
+	feed_client("PASV");
+	expect_server("PASV\r\n");
+	feed_server("227 Entering Passive Mode (10,0,0,5,4,1).");
+	expect_client(PASV_REPLY "\r\n");
+	feed_client("RETR f");
+	expect_client_code("521");
+	expect_server("");
+	ck_assert_int_eq(F.begins, 0);
+	ck_assert_int_eq(F.drops, 1);
+	feed_client("PROT P");
+	expect_client_code("200");
+	feed_client("PASV");
+	expect_server("PASV\r\n");
+	feed_server("227 Entering Passive Mode (10,0,0,5,4,1).");
+	expect_client(PASV_REPLY "\r\n");
+	feed_client("RETR f");
+	expect_server("RETR f\r\n");
+	ck_assert_int_eq(F.begins, 1);
+	ck_assert_int_eq(F.closes, 0);
+}
+END_TEST
+
+/* server-side = required and the server refuses PROT P: no data at all;
+ * the rest of the dialogue goes on. */
+START_TEST(test_tls_server_refuses_prot_p)
+{
+	tls_both_legs(TLS_CLIENT_OPTIONAL, TLS_SERVER_REQUIRED, "536 PROT P not here");
+	ck_assert(!engine_server_prot_p(E));
+	feed_client("PROT P");
+	expect_client_code("200");
+	feed_client("LIST");
+	expect_client_code("521");
+	expect_server("");
+	ck_assert_int_eq(F.begins, 0);
+	feed_client("PWD");
+	expect_server("PWD\r\n");
+	feed_server("257 \"/\"");
+	expect_client_code("257");
+	ck_assert_int_eq(F.closes, 0);
+}
+END_TEST
+
+/* The same refusal under server-side = auto keeps a plaintext server leg
+ * (logged): the transfer goes. */
+START_TEST(test_tls_server_refuses_prot_p_auto)
+{
+	tls_both_legs(TLS_CLIENT_OPTIONAL, TLS_SERVER_AUTO, "536 PROT P not here");
+	feed_client("LIST");
+	expect_server("LIST\r\n");
+	ck_assert_int_eq(F.begins, 1);
+}
+END_TEST
+
+/* A channel set up under PROT C carries no PROT P transfer (the client
+ * would speak TLS into a plaintext relay), and the other way round. */
+START_TEST(test_tls_prot_changed_after_pasv)
+{
+	tls_both_legs(TLS_CLIENT_OPTIONAL, TLS_SERVER_AUTO, "200 PROT P");
+	feed_client("PASV");
+	expect_server("PASV\r\n");
+	feed_server("227 Entering Passive Mode (10,0,0,5,4,1).");
+	expect_client(PASV_REPLY "\r\n");
+	feed_client("PROT P");
+	expect_client_code("200");
+	feed_client("RETR f");
+	expect_client_code("425");
+	expect_server("");
+	ck_assert_int_eq(F.begins, 0);
+	ck_assert_int_eq(F.drops, 1);
+	feed_client("PASV");
+	expect_server("PASV\r\n");
+	feed_server("227 Entering Passive Mode (10,0,0,5,4,1).");
+	expect_client(PASV_REPLY "\r\n");
+	feed_client("RETR f");
+	expect_server("RETR f\r\n");
+	ck_assert_int_eq(F.begins, 1);
+}
+END_TEST
+
 /* 22. Timeouts. */
 START_TEST(test_timeout_ready)
 {
@@ -2046,6 +2165,10 @@ suite_engine(void)
 	tcase_add_test(tc, test_tls_server_required);
 	tcase_add_test(tc, test_tls_not_available);
 	tcase_add_test(tc, test_tls_required);
+	tcase_add_test(tc, test_tls_required_prot_c);
+	tcase_add_test(tc, test_tls_server_refuses_prot_p);
+	tcase_add_test(tc, test_tls_server_refuses_prot_p_auto);
+	tcase_add_test(tc, test_tls_prot_changed_after_pasv);
 	tcase_add_test(tc, test_timeout_ready);
 	tcase_add_test(tc, test_timeout_connecting);
 	tcase_add_test(tc, test_timeout_transfer);
