@@ -270,9 +270,10 @@ leg_free(struct session *s, struct bufferevent *bev)
 	bufferevent_free(bev);
 }
 
-/* A control leg's end of stream: with TLS, was it a clean one? */
+/* A control leg ended (end of stream or error): with TLS, was it a
+ * clean end? */
 static void
-leg_eof(struct session *s, struct bufferevent *bev, const char *peer)
+leg_ended(struct session *s, struct bufferevent *bev, const char *peer)
 {
 	SSL *ssl = bev_ssl(bev);
 
@@ -280,8 +281,10 @@ leg_eof(struct session *s, struct bufferevent *bev, const char *peer)
 	    s->tls_cut)
 		return;
 	s->tls_cut = true;
-	log_sess(LL_INFO, s->id, "the %s's control TLS ended without close_notify: "
-	    "the other leg ends the same way", peer);
+	/* After QUIT it is common and harmless; before, worth a line. */
+	log_sess(s->eng != NULL && engine_phase(s->eng) >= EP_CLOSING ? LL_DEBUG : LL_INFO,
+	    s->id, "the %s's control TLS ended without close_notify: the other leg "
+	    "ends the same way", peer);
 }
 
 void
@@ -297,8 +300,8 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_EOF)
-		leg_eof(s, s->cbev, "client");
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		leg_ended(s, s->cbev, "client");
 	if (s->ending) {                 /* flushing the last reply */
 		if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 			session_teardown(s);
@@ -360,8 +363,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
-	if (what & BEV_EVENT_EOF)
-		leg_eof(s, s->sbev, "server");
+	leg_ended(s, s->sbev, "server");
 	if ((what & BEV_EVENT_ERROR) && engine_server_tls(s->eng)) {
 		char e[160];
 
