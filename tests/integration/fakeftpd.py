@@ -636,6 +636,9 @@ def main():
     tls = None
     if a.cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        # An EOF without close_notify must read as one (Debian's python3
+        # sets OP_IGNORE_UNEXPECTED_EOF by default, which hides it).
+        tls.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
         tls.load_cert_chain(a.cert, a.key)
     if a.log:
         _log_file = open(a.log, "a")
