@@ -37,7 +37,9 @@
 #   or take it and then refuse the data channel);
 # - after the server's control TLS ends without close_notify, the client's
 #   control TLS ends without one too, within 10 s; replies before that (a
-#   421) are shown, not judged.
+#   421) are shown, not judged.  Conversely a server's clean end (221,
+#   close_notify) must reach the client as a close_notify: without that
+#   check the dirty one would pass on a gateway that never sends one.
 
 EXTRA_LANES+=(tls-hostile)
 
