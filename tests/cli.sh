@@ -321,6 +321,72 @@ if command -v openssl >/dev/null 2>&1 &&
 	    tls_t "$tmp/a.pem" "$tmp/b.key" "key $tmp/b.key does not match certificate $tmp/a.pem" 1
 	check "-t names a certificate file that is not PEM" \
 	    tls_t "$data/good-minimal.conf" "$tmp/a.key" "certificate $data/good-minimal.conf: not a PEM certificate" 1
+
+	# A TLS setting that cannot take effect is an error that names its
+	# key (issue 11, point 4), never silently off.  tls_bad KEYS-ERE
+	# LINE...: a listener and a tls section of LINEs; -t exits 1 with a
+	# message of the file naming one of KEYS-ERE as a word, other than
+	# "no such option" (a key -t does not know proves nothing).
+	cert="certificate = \"$tmp/a.pem\""
+	key="key = \"$tmp/a.key\""
+	tls_conf() {   # tls_conf LINE...: a listener and a tls section
+		{
+			echo 'listen "a" { port = 8021 }'
+			echo 'tls {'
+			for l; do echo " $l"; done
+			echo '}'
+		} > "$tmp/tlsk.conf"
+		cat "$tmp/tlsk.conf"
+	}
+	tls_bad() {
+		ere=$1; shift
+		tls_conf "$@"
+		"$FTPGW" -t -c "$tmp/tlsk.conf" > "$tmp/tlsk.out" 2>&1
+		rc=$?
+		cat "$tmp/tlsk.out"
+		[ $rc -eq 1 ] || { echo "exit status $rc, expected 1"; return 1; }
+		grep 'tlsk\.conf' "$tmp/tlsk.out" | grep -v 'no such option' |
+		    grep -Eq -- "(^|[^-a-z])($ere)([^-a-z]|\$)" ||
+		    { echo "no message naming $ere (other than 'no such option')"; return 1; }
+	}
+	tls_good() {   # tls_good LINE...: -t exits 0
+		tls_conf "$@"
+		"$FTPGW" -t -c "$tmp/tlsk.conf" > "$tmp/tlsk.out" 2>&1
+		rc=$?
+		cat "$tmp/tlsk.out"
+		[ $rc -eq 0 ] || { echo "exit status $rc, expected 0"; return 1; }
+	}
+	check "-t: client-side = required without a certificate is an error naming it" \
+	    tls_bad 'client-side|certificate' 'client-side = "required"'
+	check "-t: client-side = optional (written) without a certificate is an error naming it" \
+	    tls_bad 'client-side|certificate' 'client-side = "optional"'
+	check "-t: key without a certificate is an error naming it" \
+	    tls_bad 'key|certificate' "$key"
+	check "-t: server-side = auto (written) without a certificate is an error naming it" \
+	    tls_bad 'server-side|certificate' 'server-side = "auto"'
+	check "-t: verify-server = true with server-side = off is an error naming it" \
+	    tls_bad 'verify-server|server-side' "$cert" "$key" 'server-side = "off"' 'verify-server = true'
+	check "-t: ca-file with verify-server = false is an error naming it" \
+	    tls_bad 'ca-file' "$cert" "$key" "ca-file = \"$tmp/a.pem\""
+	check "-t: min-version without any TLS is an error naming it" \
+	    tls_bad 'min-version' 'min-version = "1.3"'
+	check "-t: ciphers without any TLS is an error naming it" \
+	    tls_bad 'ciphers' 'ciphers = "HIGH"'
+	check "-t: ciphersuites without any TLS is an error naming it" \
+	    tls_bad 'ciphersuites' 'ciphersuites = "TLS_AES_128_GCM_SHA256"'
+	check "-t: require-session-reuse without any TLS is an error naming it" \
+	    tls_bad 'require-session-reuse' 'require-session-reuse = false'
+	check "-t: ciphers = NOSUCHCIPHER (no usable cipher) is an error naming it" \
+	    tls_bad 'ciphers' "$cert" "$key" 'ciphers = "NOSUCHCIPHER"'
+	check "-t: a certificate with client-side = off and no ftps port-mapping is an error" \
+	    tls_bad 'certificate|client-side' "$cert" "$key" 'client-side = "off"'
+	check "-t accepts no tls section at all" \
+	    run 0 "$tmp/notls.out" "$FTPGW" -t -c "$data/good-minimal.conf"
+	check "-t accepts server-side = required without a certificate (the gateway is the TLS client)" \
+	    tls_good 'server-side = "required"'
+	check "-t accepts min-version, ciphers, ciphersuites, require-session-reuse with a certificate" \
+	    tls_good "$cert" "$key" 'min-version = "1.3"' 'ciphers = "HIGH"' \
+	    'ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"' 'require-session-reuse = false'
 else
 	skip "-t checks the TLS files" "openssl cannot make a test certificate"
 fi

@@ -72,11 +72,25 @@ def wait_closed(sock, deadline, t0):
         time.sleep(0.1)
 
 
+class ResumingFTPTLS(ftplib.FTP_TLS):
+    """FTP_TLS whose PROT P data connections resume the control
+    connection's TLS session (the gateway's require-session-reuse, like
+    vsftpd's require_ssl_reuse, refuses them otherwise); taken at data time:
+    TLS 1.3 tickets come after the handshake."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host,
+                                            session=self.sock.session)
+        return conn, size
+
+
 def session(args):
     if args.tls:
         ctx = ssl.create_default_context(cafile=args.cafile)
         ctx.check_hostname = False
-        ftp = ftplib.FTP_TLS(context=ctx, timeout=30)
+        ftp = ResumingFTPTLS(context=ctx, timeout=30)
     else:
         ftp = ftplib.FTP(timeout=30)
     ftp.connect(args.host, args.port)

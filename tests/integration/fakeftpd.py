@@ -35,19 +35,41 @@ Modes:
                   (while the data still flows), then junk lines on the
                   control connection as fast as it is read, until the
                   data is done; then both are closed
+
+TLS modes (need --cert and --key): AUTH TLS -> 234 and TLS on the control
+connection, PBSZ -> 200, PROT P|C -> 200; with PROT P every data
+connection is TLS (handshake after the 150, this end the TLS server).
+Every data connection's end is logged as seen here: RETR "... the data TLS
+ended with close_notify" or "without close_notify (FIN|RST)"; STOR "...
+data TLS end: close_notify" or "data TLS end: no close_notify (WHY)" (read
+with suppress_ragged_eofs off: only a close_notify is a clean end).  STOR
+always gets 226, however its data ended (a careless server: the gateway
+must not pass that 226 on after a dirty end).
+  tls-clean       every data TLS ends with close_notify; QUIT: close_notify
+                  on the control connection too
+  tls-dirty       RETR: the whole file, then a TCP FIN without close_notify
+                  (a truncation attack that cuts at the very end), 226
+  tls-half        RETR: half the file, then a FIN without close_notify, 226
+  tls-rst         RETR: half the file, then a TCP RST, 226
+  tls-ctldirty    HELP: the control connection ends with a FIN without
+                  close_notify (no reply)
+  tls-noprotp     PROT P -> 536 (a server that refuses to protect data)
 """
 
 import argparse
 import os
 import socket
 import socketserver
+import ssl
+import struct
 import sys
 import threading
 import time
 
 MODES = ("normal", "pasv-foreign", "pasv-noparen", "pasv-multiline", "pasv-bad",
          "longline", "manylines", "closehelp", "closemid", "stall", "nogreeting", "floodheld",
-         "telnet", "lpsv228", "pasv-loopback")
+         "telnet", "lpsv228", "pasv-loopback",
+         "tls-clean", "tls-dirty", "tls-half", "tls-rst", "tls-ctldirty", "tls-noprotp")
 BLOCK = 256 * 1024
 FLOOD_RATE = 256 * 1024
 FLOOD_SECONDS = 10
@@ -96,6 +118,92 @@ class Handler(socketserver.StreamRequestHandler):
         self.tag = "%d/%s #%d" % (self.server.server_address[1], self.mode, next(_conn_ids))
         self.pasv_sock = None
         self.port_target = None
+        self.tls_ctl = False      # the control connection is TLS
+        self.prot_p = False
+        self.ctl_dirty = False    # tls-ctldirty ended it without close_notify
+
+    # -------------------------------------------------------------- TLS
+
+    def cmd_auth(self, arg):
+        if not self.mode.startswith("tls-") or arg.upper() not in ("TLS", "SSL", "TLS-C"):
+            return self.reply("502 Command not implemented.")
+        if self.tls_ctl:
+            return self.reply("503 Already secured.")
+        self.reply("234 Proceed with negotiation.")
+        try:
+            tls = self.server.tls.wrap_socket(self.request, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            log(self.tag, "control TLS handshake failed: %s" % e)
+            return "close"
+        self.request = self.connection = tls
+        self.rfile = tls.makefile("rb")
+        self.wfile = socketserver._SocketWriter(tls)
+        self.tls_ctl = True
+        log(self.tag, "control TLS: %s %s" % (tls.version(), tls.cipher()[0]))
+
+    def cmd_pbsz(self, arg):
+        if not self.tls_ctl:
+            return self.reply("503 PBSZ needs AUTH first.")
+        self.reply("200 PBSZ=0")
+
+    def cmd_prot(self, arg):
+        if not self.tls_ctl:
+            return self.reply("503 PROT needs AUTH first.")
+        level = arg.strip().upper()
+        if level == "P" and self.mode == "tls-noprotp":
+            return self.reply("536 PROT P not supported here.")
+        if level not in ("P", "C"):
+            return self.reply("504 PROT %s not supported." % level)
+        self.prot_p = level == "P"
+        self.reply("200 PROT now %s." % ("Private" if self.prot_p else "Clear"))
+
+    def data_tls(self, conn, what):
+        """After the 150: TLS on data connection CONN if PROT P (this end
+        the server); None when the handshake fails."""
+        if not self.prot_p:
+            return conn
+        try:
+            tls = self.server.tls.wrap_socket(conn, server_side=True, suppress_ragged_eofs=False)
+        except (OSError, ssl.SSLError) as e:
+            log(self.tag, "%s: data TLS handshake failed: %s" % (what, e))
+            conn.close()
+            return None
+        log(self.tag, "%s: data TLS %s%s" % (what, tls.version(), ", resumed" if tls.session_reused else ""))
+        return tls
+
+    def data_end_clean(self, conn):
+        """close_notify (and the peer's back, if it comes), then close;
+        what happened, for the log."""
+        if not isinstance(conn, ssl.SSLSocket):
+            conn.close()
+            return "FIN (no TLS)"
+        how = "with close_notify"
+        conn.settimeout(5)
+        try:
+            conn.unwrap()
+            how += ", the peer's close_notify back"
+        except (OSError, ValueError) as e:
+            how += ", none back (%s)" % type(e).__name__
+        conn.close()
+        return how
+
+    @staticmethod
+    def data_end_dirty(conn, rst):
+        """End CONN without close_notify: a FIN (shutdown below TLS), or a
+        RST (SO_LINGER 0)."""
+        if rst:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            return "without close_notify (RST)"
+        try:
+            conn.shutdown(socket.SHUT_WR)    # an SSLSocket drops its TLS first
+            conn.settimeout(5)
+            while conn.recv(65536):          # wait for the peer's end (no RST
+                pass                         # from unread data at close)
+        except OSError:
+            pass
+        conn.close()
+        return "without close_notify (FIN)"
 
     # -------------------------------------------------------------- I/O
 
@@ -227,6 +335,12 @@ class Handler(socketserver.StreamRequestHandler):
             return
         size = os.path.getsize(p)
         self.reply("150 Opening BINARY mode data connection for %s (%d bytes)." % (arg, size))
+        conn = self.data_tls(conn, "RETR")
+        if conn is None:
+            self.reply("425 TLS on the data connection failed.")
+            return
+        if self.mode.startswith("tls-"):
+            return self.tls_retr(conn, p, arg)
         if self.mode == "stall":
             log(self.tag, "stall: the data connection is open, sending nothing")
             t = time.monotonic()
@@ -263,6 +377,28 @@ class Handler(socketserver.StreamRequestHandler):
                     return "close"
         conn.close()
         log(self.tag, "RETR %s: %d bytes sent" % (arg, sent))
+        self.reply("226 Transfer complete.")
+
+    def tls_retr(self, conn, path, arg):
+        """RETR in a TLS mode: all (or half) of the file, then the end the
+        mode asks for, then 226 whatever happened."""
+        with open(path, "rb") as f:
+            data = f.read()
+        if self.mode in ("tls-half", "tls-rst"):
+            data = data[:len(data) // 2]
+        try:
+            conn.sendall(data)
+        except OSError as e:
+            log(self.tag, "RETR %s: data connection lost: %s" % (arg, e))
+            conn.close()
+            return self.reply("426 Connection lost.")
+        if self.mode in ("tls-dirty", "tls-half"):
+            how = self.data_end_dirty(conn, False)
+        elif self.mode == "tls-rst":
+            how = self.data_end_dirty(conn, True)
+        else:
+            how = self.data_end_clean(conn)
+        log(self.tag, "RETR %s: %d bytes sent, the data TLS ended %s" % (arg, len(data), how))
         self.reply("226 Transfer complete.")
 
     def floodheld(self, conn, path):
@@ -318,16 +454,39 @@ class Handler(socketserver.StreamRequestHandler):
             self.reply("425 No data connection.")
             return
         self.reply("150 Ok to send data.")
+        conn = self.data_tls(conn, "STOR")
+        if conn is None:
+            self.reply("425 TLS on the data connection failed.")
+            return
         n = 0
+        end = None
         with open(p, "wb") as f:
             while True:
-                b = conn.recv(BLOCK)
+                try:
+                    b = conn.recv(BLOCK)
+                except ssl.SSLError as e:
+                    end = "no close_notify (%s: %s)" % (type(e).__name__, e)
+                    break
+                except OSError as e:
+                    end = "no close_notify (%s)" % type(e).__name__
+                    break
                 if not b:
                     break
                 f.write(b)
                 n += len(b)
-        conn.close()
-        log(self.tag, "STOR %s: %d bytes received" % (arg, n))
+        if isinstance(conn, ssl.SSLSocket):
+            if end is None:
+                end = "close_notify"
+                try:
+                    conn.settimeout(5)
+                    conn.unwrap()    # ours back
+                except (OSError, ValueError):
+                    pass
+            conn.close()
+            log(self.tag, "STOR %s: %d bytes received, data TLS end: %s" % (arg, n, end))
+        else:
+            conn.close()
+            log(self.tag, "STOR %s: %d bytes received%s" % (arg, n, "" if end is None else ", " + end))
         self.reply("226 Transfer complete.")
 
     def cmd_list(self, arg, names_only=False):
@@ -336,6 +495,10 @@ class Handler(socketserver.StreamRequestHandler):
             self.reply("425 No data connection.")
             return
         self.reply("150 Here comes the directory listing.")
+        conn = self.data_tls(conn, "LIST")
+        if conn is None:
+            self.reply("425 TLS on the data connection failed.")
+            return
         lines = []
         for n in sorted(os.listdir(self.home)):
             p = os.path.join(self.home, n)
@@ -349,7 +512,10 @@ class Handler(socketserver.StreamRequestHandler):
             conn.sendall("".join(l + "\r\n" for l in lines).encode("utf-8", "replace"))
         except OSError as e:
             log(self.tag, "LIST: data connection lost: %s" % e)
-        conn.close()
+        if isinstance(conn, ssl.SSLSocket):
+            self.data_end_clean(conn)
+        else:
+            conn.close()
         self.reply("226 Directory send OK.")
 
     def cmd_nlst(self, arg):
@@ -375,6 +541,11 @@ class Handler(socketserver.StreamRequestHandler):
             self.send("214 End of help.")
         elif self.mode == "closehelp":
             log(self.tag, "closehelp: closing the control connection without a reply")
+            return "close"
+        elif self.mode == "tls-ctldirty" and self.tls_ctl:
+            log(self.tag, "tls-ctldirty: ending the control TLS without close_notify (FIN)")
+            self.ctl_dirty = True
+            self.data_end_dirty(self.request, False)
             return "close"
         else:
             self.reply("214 Help OK.")
@@ -437,6 +608,12 @@ class Handler(socketserver.StreamRequestHandler):
             log(self.tag, "control connection error: %s" % e)
         finally:
             self.close_data_setup()
+            if self.tls_ctl and not self.ctl_dirty:
+                # socketserver would end it below TLS (shutdown without
+                # close_notify): a clean mode ends cleanly.
+                log(self.tag, "control TLS ended %s" % self.data_end_clean(self.request))
+            elif self.tls_ctl:
+                self.request.close()
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -453,7 +630,16 @@ def main():
                    help="a port and its behaviour (one of %s)" % ", ".join(MODES))
     p.add_argument("--home", required=True, help="files for RETR, the root for STOR")
     p.add_argument("--log", help="the log file (default stderr)")
+    p.add_argument("--cert", help="the TLS modes' certificate (PEM)")
+    p.add_argument("--key", help="its key (PEM)")
     a = p.parse_args()
+    tls = None
+    if a.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        # An EOF without close_notify must read as one (Debian's python3
+        # sets OP_IGNORE_UNEXPECTED_EOF by default, which hides it).
+        tls.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+        tls.load_cert_chain(a.cert, a.key)
     if a.log:
         _log_file = open(a.log, "a")
     servers = []
@@ -461,7 +647,10 @@ def main():
         port, _, mode = spec.partition(":")
         if mode not in MODES:
             p.error("unknown mode %r" % mode)
+        if mode.startswith("tls-") and tls is None:
+            p.error("mode %s needs --cert and --key" % mode)
         srv = Server((a.address, int(port)), Handler)
+        srv.tls = tls
         srv.mode = mode
         srv.home = os.path.abspath(a.home)
         servers.append(srv)

@@ -714,12 +714,13 @@ lane_tls_redirect() {
 	lane_begin tls-redirect setup_tls_redirect
 	LANE_SERVERS=tls
 	# The no-522 checks mean something only if vsftpd refuses a data
-	# connection that does not resume: ftplib does not resume.
+	# connection that does not resume: ftpclient.py --no-resume does not
+	# (plain ftplib FTP_TLS; by default ftpclient.py resumes).
 	# tls direct (no gateway, from gw): ftplib FTP_TLS, whose data
 	# connections do not resume the TLS session, gets 522 from vsftpd
 	# (require_ssl_reuse is in force)
 	scenario "tls direct (no gateway): no TLS resumption -> vsftpd 522" \
-		gw_py --host $SRV4 --port 21 --tls explicit --cafile "$CA" expectfail --outcome 522
+		gw_py --host $SRV4 --port 21 --tls explicit --cafile "$CA" --no-resume expectfail --outcome 522
 	tls_matrix redirect $SRV4 21 $SRV6 21
 	# tls redirect v4 PASV, TLS both legs: 30 RETRs of 1MiB on one
 	# session, sha256 each, vsftpd: no 522 (ftplib FTP_TLS; each
@@ -876,7 +877,7 @@ lane_tls_off() {
 	lane_end
 }
 
-# server-side = required, min-protocol = TLSv1.3.
+# server-side = required, min-version = 1.3.
 setup_tls_required() {
 	LANE_HAS_GW=1
 	write_conf <<EOF
@@ -887,7 +888,7 @@ listen "vs6"   { address = "::"  port = 9092  mode = "reverse"  upstream = "[$SR
 listen "py"    { address = "::"  port = 9121  mode = "reverse"  upstream = "$SRV4:2121" }
 listen "tls12" { address = "::"  port = 9112  mode = "reverse"  upstream = "$SRV4:2112" }
 port-mapping "alt" { application = "ftp"  ports = {2121, 2112} }
-$(tls_block optional required 'min-protocol = "TLSv1.3"')
+$(tls_block optional required 'min-version = "1.3"')
 EOF
 	gw_start "$LANE_DIR/ftpgw.conf" 9091 9092 9121 9112
 }
@@ -915,18 +916,18 @@ lane_tls_required() {
 	# TLS-only vsftpd: $x
 	scenario "tls server-side=required v6 EPRT: plaintext client -> TLS" \
 		sc_plain_to_tls eprt $GWC6 9092
-	# tls server-side=required, min-protocol=TLSv1.3 v4 PORT: TLS 1.3 both
+	# tls server-side=required, min-version=1.3 v4 PORT: TLS 1.3 both
 	# legs: $x (ftplib FTP_TLS)
-	scenario "tls min-protocol=TLSv1.3 v4 PORT: TLS 1.3 both legs" \
+	scenario "tls min-version=1.3 v4 PORT: TLS 1.3 both legs" \
 		sc_tls_versions 'TLSv1\.3' 'TLSv1\.3' sc_tls_py port $GWC4 9091
-	# tls min-protocol=TLSv1.3: a client offering at most TLS 1.2 fails
+	# tls min-version=1.3: a client offering at most TLS 1.2 fails
 	# the handshake after 234, ftpgw logs it and lives on
-	scenario "tls min-protocol=TLSv1.3: a TLS 1.2 client fails" \
+	scenario "tls min-version=1.3: a TLS 1.2 client fails" \
 		sc_expect_fail 'TLS with the client failed' "the client handshake" \
 		--host $GWC4 --port 9091 --tls explicit --cafile "$CA" --tls-max 1.2 expectfail --outcome tls
-	# tls min-protocol=TLSv1.3: vsftpd capped at TLS 1.2 (2112) -> 421 to
+	# tls min-version=1.3: vsftpd capped at TLS 1.2 (2112) -> 421 to
 	# the client, ftpgw logs 'TLS with the server ... failed'
-	scenario "tls min-protocol=TLSv1.3: a TLS 1.2 server -> 421" \
+	scenario "tls min-version=1.3: a TLS 1.2 server -> 421" \
 		sc_expect_fail 'TLS with the server .* failed' "the server handshake" \
 		--host $GWC4 --port 9112 expectfail --outcome 421
 	# tls server-side=required: pyftpdlib refuses AUTH TLS -> 421 to the
