@@ -79,6 +79,7 @@ struct relay {
 	bool reported;           /* DONE or FAILED has been reported */
 	bool failed;             /* FAILED: no close_notify, connections reset */
 	bool must_resume[2];     /* relay_require_resumption() */
+	bool hs_done[2];         /* side I's TLS handshake finished */
 	/* TLS backend: a bufferevent per side, OpenSSL on the TLS ones. */
 	struct bufferevent *bev[2];
 	SSL *ssl[2];
@@ -608,6 +609,7 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		r->handshakes++;
+		r->hs_done[i] = true;
 		if (r->must_resume[i] && !tls_resumed(r->ssl[i])) {
 			snprintf(r->error, sizeof(r->error), "TLS with %s: the data connection "
 			    "did not resume the control connection's TLS session "
@@ -641,10 +643,14 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_ERROR) {
 		char why[120];
 		const char *ctx = r->ssl[i] == NULL ? "connection with" :
-		    tls_handshaking(r, i) ? "TLS handshake with" : "TLS with";
+		    !r->hs_done[i] ? "TLS handshake with" : "TLS with";
 
 		e = bufferevent_get_openssl_error(bev);
-		if (e != 0)
+		if (e != 0 && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING &&
+		    r->hs_done[i])
+			snprintf(why, sizeof(why), "ended without close_notify "
+			    "(the data may be cut short)");
+		else if (e != 0)
 			ERR_error_string_n(e, why, sizeof(why));
 		else if (r->ssl[i] != NULL && (SSL_get_verify_mode(r->ssl[i]) & SSL_VERIFY_PEER) &&
 		    SSL_get_verify_result(r->ssl[i]) != X509_V_OK)

@@ -263,10 +263,24 @@ session_client_write_cb(struct bufferevent *bev, void *arg)
 static void
 leg_free(struct session *s, struct bufferevent *bev)
 {
+	struct bufferevent *under = bufferevent_get_underlying(bev);
+
 	if (s->tls_cut)
 		tls_close_quietly(bev_ssl(bev));
 	else
 		tls_close_notify(bev_ssl(bev));
+	/* A TLS filter (AUTH TLS) wrote its last records, close_notify
+	 * among them, into the plain bufferevent under it, which freeing
+	 * discards: hand them to the socket now (best effort, a few bytes
+	 * into a socket buffer). */
+	if (under != NULL) {
+		struct evbuffer *out = bufferevent_get_output(under);
+		size_t n = evbuffer_get_length(out);
+		unsigned char *p = n > 0 ? evbuffer_pullup(out, -1) : NULL;
+
+		if (p != NULL)
+			(void)send(bufferevent_getfd(under), p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
 	bufferevent_free(bev);
 }
 
