@@ -157,6 +157,8 @@ key_opt(const struct conf_key *k)
 		return (cfg_opt_t)CFG_STR(k->name, NULL, CFGF_NODEFAULT);
 	case CONF_STR_LIST:
 		return (cfg_opt_t)CFG_STR_LIST(k->name, def, CFGF_NONE);
+	case CONF_STR_LIST_UNSET:
+		return (cfg_opt_t)CFG_STR_LIST(k->name, NULL, CFGF_NODEFAULT);
 	case CONF_INT:
 		return (cfg_opt_t)CFG_INT(k->name, k->def_int, CFGF_NONE);
 	case CONF_INT_LIST_UNSET:

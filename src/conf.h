@@ -20,8 +20,10 @@ struct listen_conf {
 	char *name;
 	struct sockaddr_storage addr;        /* address and port to listen on */
 	enum listen_mode mode;
-	bool has_upstream;
-	struct sockaddr_storage upstream;    /* reverse only: host and port */
+	/* reverse only: the servers, host and port, taken in turn. */
+	struct sockaddr_storage *upstreams;
+	size_t n_upstreams;
+	unsigned upstream_recheck;           /* seconds a failed one is skipped */
 	enum passive_address_kind pasv_kind;
 	struct sockaddr_storage pasv_fixed;  /* PASV_ADDR_FIXED: host, port 0 */
 	enum server_data_mode sdata;

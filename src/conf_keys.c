@@ -80,8 +80,12 @@ const struct conf_key conf_keys[] = {
 	{ LISTEN, "mode", CONF_ENUM, .def_int = MODE_REDIRECT,
 	    .values = conf_listen_modes, FIELD(listen_conf, mode),
 	    .doc = "how connections reach the socket and where they go" },
-	{ LISTEN, "upstream", CONF_STR_UNSET,
-	    .doc = "the server of a reverse listener, ADDRESS[:PORT]" },
+	{ LISTEN, "upstream", CONF_STR_LIST_UNSET,
+	    .doc = "the servers of a reverse listener, ADDRESS[:PORT], "
+	    "taken in turn" },
+	{ LISTEN, "upstream-recheck", CONF_INT, .def_int = 30,
+	    .min = 1, .max = 86400, FIELD(listen_conf, upstream_recheck),
+	    .doc = "seconds an upstream that refused or timed out is skipped" },
 	{ LISTEN, "passive-address", CONF_STR, .def_str = "original",
 	    .values = conf_pasv_kinds,
 	    .doc = "what 227 replies tell the client: original, local or an "
@@ -167,7 +171,8 @@ conf_key_find(enum conf_section section, const char *name)
 bool
 conf_key_has_default(const struct conf_key *k)
 {
-	return k->type != CONF_STR_UNSET && k->type != CONF_INT_LIST_UNSET;
+	return k->type != CONF_STR_UNSET && k->type != CONF_STR_LIST_UNSET &&
+	    k->type != CONF_INT_LIST_UNSET;
 }
 
 int

@@ -24,6 +24,7 @@ enum conf_type {
 	CONF_STR,               /* a string with a default */
 	CONF_STR_UNSET,         /* a string without: cfg_size() 0 when unset */
 	CONF_STR_LIST,          /* a list of strings with a default */
+	CONF_STR_LIST_UNSET,    /* a list of strings without: cfg_size() 0 when unset */
 	CONF_INT,               /* an integer in MIN..MAX */
 	CONF_INT_LIST_UNSET,    /* a list of integers in MIN..MAX, no default */
 	CONF_BOOL,

@@ -238,22 +238,34 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 		addr_set_port((struct sockaddr *)&lc->addr,
 		    (uint16_t)cfg_getint(sec, "port"));
 
-	if (cfg_size(sec, "upstream") > 0) {
-		s = cfg_getstr(sec, "upstream");
-		if (lc->mode != MODE_REVERSE)
-			conf_error(ld, conf_option_line(ld, sec, "upstream"),
-			    "listen \"%s\": upstream is only for mode reverse "
-			    "(this is mode %s)", name, listen_mode_name(lc->mode));
-		else if (s == NULL || addr_parse(s, false, &lc->upstream) == -1 ||
-		    addr_is_any((struct sockaddr *)&lc->upstream))
-			conf_error(ld, conf_option_line(ld, sec, "upstream"),
-			    "listen \"%s\": upstream \"%s\" is not a numeric "
-			    "address with an optional port (A.B.C.D[:PORT] or "
-			    "[IPV6][:PORT])", name, s != NULL ? s : "");
-		else {
-			if (addr_port((struct sockaddr *)&lc->upstream) == 0)
-				addr_set_port((struct sockaddr *)&lc->upstream, 21);
-			lc->has_upstream = true;
+	if ((n = cfg_size(sec, "upstream")) > 0 && lc->mode != MODE_REVERSE)
+		conf_error(ld, conf_option_line(ld, sec, "upstream"),
+		    "listen \"%s\": upstream is only for mode reverse "
+		    "(this is mode %s)", name, listen_mode_name(lc->mode));
+	else if (n > 0) {
+		if ((lc->upstreams = calloc(n, sizeof(*lc->upstreams))) == NULL)
+			return conf_oom(ld);
+		for (size_t i = 0; i < n; i++) {
+			struct sockaddr_storage *up = &lc->upstreams[lc->n_upstreams];
+
+			s = cfg_getnstr(sec, "upstream", (unsigned)i);
+			if (s == NULL || addr_parse(s, false, up) == -1 ||
+			    addr_is_any((struct sockaddr *)up)) {
+				conf_error(ld, conf_option_line(ld, sec, "upstream"),
+				    "listen \"%s\": upstream \"%s\" is not a numeric "
+				    "address with an optional port (A.B.C.D[:PORT] or "
+				    "[IPV6][:PORT])", name, s != NULL ? s : "");
+				continue;
+			}
+			if (addr_port((struct sockaddr *)up) == 0)
+				addr_set_port((struct sockaddr *)up, 21);
+			for (size_t j = 0; j < lc->n_upstreams; j++)
+				if (addr_equal((struct sockaddr *)&lc->upstreams[j],
+				    (struct sockaddr *)up))
+					conf_error(ld, conf_option_line(ld, sec, "upstream"),
+					    "listen \"%s\": upstream \"%s\" is named twice",
+					    name, s);
+			lc->n_upstreams++;
 		}
 	} else if (lc->mode == MODE_REVERSE)
 		conf_error(ld, line, "listen \"%s\": mode reverse needs "
@@ -584,6 +596,7 @@ config_free(struct config *cf)
 	for (size_t i = 0; i < cf->n_listens; i++) {
 		free(cf->listens[i].name);
 		free(cf->listens[i].follow_nets);
+		free(cf->listens[i].upstreams);
 		free(cf->listens[i].interface);
 	}
 	free(cf->listens);

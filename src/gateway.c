@@ -26,6 +26,7 @@
 #include "portpool.h"
 #include "session.h"
 #include "tls.h"
+#include "upstream.h"
 #include "xferlog.h"
 
 static void reopen_operations(struct gateway *, const struct config *, const struct config *);
@@ -77,6 +78,10 @@ accept_cb(struct listener *l, int fd, const struct sockaddr *peer, void *arg)
 	struct session_origin origin = {
 		.cf = gw->cf, .tls = gw->tls, .lc = l->lc, .pool = l->pool,
 	};
+
+	if (l->lc->n_upstreams > 0)
+		origin.ups = upstream_pool_get(gw->upstreams, l->lc->upstreams,
+		    l->lc->n_upstreams);
 
 	session_accept(&gw->env, &gw->sessions, &origin, fd, peer);
 }
@@ -280,6 +285,10 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 		log_msg(LL_ERROR, "out of memory");
 		return -1;
 	}
+	if ((gw->upstreams = upstream_registry_new()) == NULL) {
+		log_msg(LL_ERROR, "out of memory");
+		return -1;
+	}
 	if ((gw->pools = portpools_new(worker, gw->n_workers)) == NULL) {
 		log_msg(LL_ERROR, "out of memory");
 		return -1;
@@ -324,6 +333,7 @@ gateway_free(struct gateway *gw)
 	ctl_close(gw->metrics);
 	xferlog_close(&gw->xferlog);
 	portpools_free(gw->pools);
+	upstream_registry_free(gw->upstreams);
 	if (gw->sig_term != NULL)
 		event_free(gw->sig_term);
 	if (gw->sig_int != NULL)

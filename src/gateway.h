@@ -21,6 +21,7 @@ struct event_base;
 struct config;
 struct portpool;
 struct portpools;
+struct upstream_registry;
 struct session;
 struct tls_engine;
 struct ctl;
@@ -33,6 +34,7 @@ struct gateway {
 	struct session_list sessions;    /* this loop's live sessions */
 	struct session_env env;          /* what they get of the gateway */
 	struct portpools *pools;         /* this worker's slices, kept for its lifetime */
+	struct upstream_registry *upstreams;  /* reverse servers' standing, the same */
 	unsigned worker, n_workers;      /* this loop's index, and how many run */
 	bool stopping;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;

@@ -367,6 +367,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		if (phase != EP_CONNECTING)
 			return;
+		session_upstream_report(s, true, NULL);
 		sock_local(bufferevent_getfd(s->sbev), &s->server_local);
 		log_sess(LL_DEBUG, s->id, "connected to %s from %s",
 		    addr_str(&s->server, a), addr_fmt(SA(&s->server_local), (char[ADDR_STRLEN]){0}, ADDR_STRLEN));
@@ -389,6 +390,9 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 	} else if (phase == EP_CONNECTING)
 		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, a),
 		    strerror(EVUTIL_SOCKET_ERROR()));
+	if (phase == EP_CONNECTING)
+		session_upstream_report(s, false, EVUTIL_SOCKET_ERROR() != 0 ?
+		    strerror(EVUTIL_SOCKET_ERROR()) : "connection closed");
 	/* Hand over what the server said last; what waits behind a held
 	 * reply stays until its data connection is done. */
 	session_pump(s);
@@ -433,8 +437,10 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		session_arm_idle_timer(s);   /* data flowing counts as activity */
 		return;
 	}
-	if (engine_phase(s->eng) == EP_CONNECTING)
+	if (engine_phase(s->eng) == EP_CONNECTING) {
 		log_sess(LL_WARN, s->id, "connect to the server timed out");
+		session_upstream_report(s, false, "connect timed out");
+	}
 	else
 		log_sess(LL_INFO, s->id, "idle for %u seconds", s->cf->idle_timeout);
 	session_feed(s, EE_TIMEOUT, NULL, 0);

@@ -39,11 +39,14 @@ struct session_env {
 };
 
 /* Where a connection came in, and the settings it starts with. */
+struct upstream_pool;
+
 struct session_origin {
 	struct config *cf;               /* the session takes a reference */
 	struct tls_engine *tls;          /* NULL without a certificate; referenced */
 	const struct listen_conf *lc;    /* in cf */
 	struct portpool *pool;           /* the listener's passive ports */
+	struct upstream_pool *ups;       /* reverse: lc's servers (upstream.h) */
 };
 
 /* The live sessions of one event loop. */

@@ -24,6 +24,7 @@
 #include "session_int.h"
 #include "sock.h"
 #include "tls.h"
+#include "upstream.h"
 
 /* ------------------------------------------------------------------ */
 /* Plain TCP mapping */
@@ -52,9 +53,11 @@ tcp_connected_cb(evutil_socket_t fd, short what, void *arg)
 	if (err != 0) {
 		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, a),
 		    strerror(err));
+		session_upstream_report(s, false, strerror(err));
 		session_end(s, NULL, "server unreachable");
 		return;
 	}
+	session_upstream_report(s, true, NULL);
 	s->tcp_relay = relay_new(s->env->base, s->cfd, s->sfd, tcp_relay_cb, s);
 	s->cfd = s->sfd = -1;            /* the relay's, even when it failed */
 	if (s->tcp_relay == NULL) {
@@ -71,15 +74,45 @@ early_reply(int fd, const char *line)
 	(void)send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+void
+session_upstream_report(struct session *s, bool ok, const char *why)
+{
+	char a[ADDR_STRLEN];
+
+	if (s->up == NULL)
+		return;
+	switch (upstream_report(s->up, ok, time(NULL), s->lc->upstream_recheck)) {
+	case UPSTREAM_WENT_DOWN:
+		log_msg(LL_WARN, "listen \"%s\": upstream %s out of service: %s; new sessions "
+		    "skip it for %u s", s->lc->name, addr_str(upstream_addr(s->up), a),
+		    why != NULL ? why : "failed", s->lc->upstream_recheck);
+		break;
+	case UPSTREAM_CAME_BACK:
+		log_msg(LL_INFO, "listen \"%s\": upstream %s back in service", s->lc->name,
+		    addr_str(upstream_addr(s->up), a));
+		break;
+	case UPSTREAM_SAME:
+		break;
+	}
+	s->up = NULL;
+}
+
 /* Where did the client mean to go? */
 static int
-find_server(struct session *s, int fd, const char **why)
+find_server(struct session *s, const struct session_origin *origin, int fd,
+    const char **why)
 {
 	const struct listen_conf *lc = s->lc;
 
 	switch (lc->mode) {
 	case MODE_REVERSE:
-		s->server = lc->upstream;
+		/* The next server in turn; the session stays on it. */
+		if (origin->ups == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		s->up = upstream_choose(origin->ups, time(NULL));
+		s->server = *upstream_addr(s->up);
 		return 0;
 	case MODE_TPROXY:
 		s->server = s->client_local;
@@ -157,7 +190,7 @@ session_accept(const struct session_env *env, struct session_list *list,
 	s->registered = true;
 	TAILQ_INSERT_TAIL(&list->head, s, link);
 	list->n++;
-	if (find_server(s, fd, &why) == -1) {
+	if (find_server(s, origin, fd, &why) == -1) {
 		log_sess(LL_WARN, s->id, "client %s to %s refused: %s", addr_str(&s->client, a),
 		    addr_str(&s->server, b), why);
 		early_reply(fd, "421 Service not available: not redirected.\r\n");
@@ -202,6 +235,7 @@ session_accept(const struct session_env *env, struct session_list *list,
 		    errno != EINPROGRESS) {
 			log_sess(LL_WARN, s->id, "cannot connect to %s: %s",
 			    addr_str(&s->server, b), strerror(errno));
+			session_upstream_report(s, false, strerror(errno));
 			session_end(s, NULL, "server unreachable");
 			return;
 		}
@@ -279,6 +313,7 @@ session_accept(const struct session_env *env, struct session_list *list,
 	if (bufferevent_socket_connect(s->sbev, SA(&s->server), (int)addr_len(SA(&s->server))) == -1) {
 		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, b),
 		    strerror(errno));
+		session_upstream_report(s, false, strerror(errno));
 		session_feed(s, EE_SERVER_CLOSED, NULL, 0);
 	}
 }

@@ -91,6 +91,8 @@ struct session {
 	struct data_channel *dc;
 	struct sockaddr_storage advertise;    /* what the client is told in 227/229 */
 	struct portpool *pool;
+	struct upstream *up;             /* reverse: the server chosen, until its
+					  * connection's outcome is reported */
 
 	char user[64];
 	time_t started;
@@ -120,6 +122,9 @@ void session_end(struct session *s, const char *reply, const char *reason);
 void session_fail(struct session *s, const char *reply, const char *reason);
 /* Idle time counts from now (a command, the end of a transfer). */
 void session_arm_idle_timer(struct session *s);
+/* The connection to the chosen upstream succeeded (OK) or failed (WHY):
+ * the next sessions learn it (upstream.h). Once per session. */
+void session_upstream_report(struct session *s, bool ok, const char *why);
 /* Feed an event to the engine, then act on what it asked for. */
 void session_feed(struct session *s, enum engine_ev type, const char *text, size_t len);
 /* A data-channel event (EE_DATA_*), fed now or after the running effect. */

@@ -108,7 +108,7 @@ START_TEST(test_good_full)
 	ck_assert_str_eq(l->name, "transparent");
 	ck_assert_str_eq(fmt(&l->addr), "[::]:2121");
 	ck_assert_int_eq(l->mode, MODE_TPROXY);
-	ck_assert(!l->has_upstream);
+	ck_assert_uint_eq(l->n_upstreams, 0);
 	ck_assert_int_eq(l->pasv_kind, PASV_ADDR_LOCAL);
 	ck_assert_int_eq(l->sdata, SDATA_PASSIVE);
 	ck_assert_uint_eq(l->pasv_lo, 41000);
@@ -117,8 +117,8 @@ START_TEST(test_good_full)
 	ck_assert_str_eq(l->name, "reverse6");
 	ck_assert_str_eq(fmt(&l->addr), "192.0.2.10:21");
 	ck_assert_int_eq(l->mode, MODE_REVERSE);
-	ck_assert(l->has_upstream);
-	ck_assert_str_eq(fmt(&l->upstream), "[2001:db8::21]:2121");
+	ck_assert_uint_eq(l->n_upstreams, 1);
+	ck_assert_str_eq(fmt(&l->upstreams[0]), "[2001:db8::21]:2121");
 	ck_assert_int_eq(l->pasv_kind, PASV_ADDR_FIXED);
 	ck_assert_str_eq(fmt(&l->pasv_fixed), "203.0.113.7:0");
 	ck_assert_int_eq(l->sdata, SDATA_ACTIVE);
@@ -127,8 +127,10 @@ START_TEST(test_good_full)
 	l = &cf->listens[2];
 	ck_assert_str_eq(l->name, "reverse4");
 	ck_assert_str_eq(fmt(&l->addr), "[2001:db8::10]:2100");
-	ck_assert(l->has_upstream);
-	ck_assert_str_eq(fmt(&l->upstream), "198.51.100.5:21");
+	ck_assert_uint_eq(l->n_upstreams, 2);
+	ck_assert_str_eq(fmt(&l->upstreams[0]), "198.51.100.5:21");
+	ck_assert_str_eq(fmt(&l->upstreams[1]), "198.51.100.6:2121");
+	ck_assert_uint_eq(l->upstream_recheck, 10);
 	ck_assert_int_eq(l->pasv_kind, PASV_ADDR_FIXED);
 	ck_assert_str_eq(fmt_host(&l->pasv_fixed), "2001:db8::7");
 	ck_assert_int_eq(l->sdata, SDATA_SAME);
@@ -232,7 +234,7 @@ START_TEST(test_good_minimal_defaults)
 	ck_assert_str_eq(l->name, "main");
 	ck_assert_str_eq(fmt(&l->addr), "0.0.0.0:8021");
 	ck_assert_int_eq(l->mode, MODE_REDIRECT);
-	ck_assert(!l->has_upstream);
+	ck_assert_uint_eq(l->n_upstreams, 0);
 	ck_assert_int_eq(l->pasv_kind, PASV_ADDR_ORIGINAL);
 	ck_assert_int_eq(l->sdata, SDATA_SAME);
 	ck_assert_uint_eq(l->pasv_lo, 50000);

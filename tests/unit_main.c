@@ -21,6 +21,7 @@ static const struct {
 	{ "portmap", suite_portmap },
 	{ "portpool", suite_portpool },
 	{ "shared", suite_shared },
+	{ "upstream", suite_upstream },
 	{ "xlate", suite_xlate },
 };
 
