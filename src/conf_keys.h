@@ -17,6 +17,7 @@ enum conf_section {
 	CONF_SEC_LISTEN,        /* listen "NAME" { }, struct listen_conf */
 	CONF_SEC_PORT_MAPPING,  /* port-mapping "NAME" { }, struct portmap */
 	CONF_SEC_TLS,           /* tls { }, struct tls_conf */
+	CONF_SEC_RULE,          /* rule "NAME" { }, struct rule (rules.h) */
 	CONF_NSECTIONS
 };
 
@@ -27,7 +28,8 @@ enum conf_type {
 	CONF_INT,               /* an integer in MIN..MAX */
 	CONF_INT_LIST_UNSET,    /* a list of integers in MIN..MAX, no default */
 	CONF_BOOL,
-	CONF_ENUM               /* one of the words of VALUES, kept as its value */
+	CONF_ENUM,              /* one of the words of VALUES, kept as its value */
+	CONF_STR_LIST_UNSET     /* a list of strings without a default */
 };
 
 struct conf_key {
