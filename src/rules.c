@@ -89,7 +89,8 @@ rules_eval(const struct rule_set *set, const struct rule_query *q)
 		return v;
 	v.action = set->default_action;
 	normalise(q->client, &client);
-	if (q->server != NULL) {
+	memset(&server, 0, sizeof(server));
+	if (q->server != NULL && q->server->sa_family != AF_UNSPEC) {
 		normalise(q->server, &server);
 		known |= RULE_F_SERVER;
 	}

@@ -57,7 +57,8 @@ struct rule_set {
 
 struct rule_query {
 	const struct sockaddr *client;   /* never NULL; v4-mapped is IPv4 */
-	const struct sockaddr *server;   /* with the port; NULL: not known yet */
+	const struct sockaddr *server;   /* with the port; NULL or AF_UNSPEC:
+	                                  * not known yet */
 	const char *user;                /* NULL: no USER yet */
 	const struct ftp_command *cmd;   /* NULL: no command yet */
 	/* RULE_F_*: the facts that are new at this evaluation. The verdict

@@ -310,6 +310,10 @@ START_TEST(test_stages)
 			.news = RULE_F_CLIENT,
 		};
 
+		struct sockaddr_storage unspec = { .ss_family = AF_UNSPEC };
+
+		ck_assert_int_eq(rules_eval(&cf2->rules, &q).rule, -1);
+		q.server = (struct sockaddr *)&unspec;
 		ck_assert_int_eq(rules_eval(&cf2->rules, &q).rule, -1);
 		q.server = (struct sockaddr *)sa("198.51.100.1:21");
 		q.news = RULE_F_SERVER;
