@@ -270,6 +270,9 @@ lane_rules() {
 	# workers: ftpgwctl stats and the metrics grow by exactly those;
 	# after SIGHUP (same rules) the counts stay and go on
 	scenario "rules: per-rule counters in stats and metrics, kept over reload" ru_counters
-	gw_stop_result deny "rules: the deny gateway exits 0 on SIGTERM"
+	# Only when the lane was set up (a scenario of it was selected).
+	if [ "$LANE_STATE" = up ]; then
+		gw_stop_result deny "rules: the deny gateway exits 0 on SIGTERM"
+	fi
 	lane_end
 }
