@@ -173,8 +173,8 @@ key_opt(const struct conf_key *k)
 	abort();
 }
 
-/* How many cfg_opt_t make_opts() fills: every key, the root's three
- * sections, and a CFG_END() per section. */
+/* How many cfg_opt_t make_opts() fills: every key, the root's sections
+ * (one per section but the root), and a CFG_END() per section. */
 #define NOPTS(nkeys) ((nkeys) + 2 * CONF_NSECTIONS - 1)
 
 /* Fill OPTS (NOPTS(conf_nkeys) entries) with libconfuse's options, made
@@ -203,6 +203,9 @@ make_opts(cfg_opt_t *opts)
 			opts[n++] = (cfg_opt_t)CFG_SEC(
 			    conf_section_name(CONF_SEC_TLS), start[CONF_SEC_TLS],
 			    CFGF_NONE);
+			opts[n++] = (cfg_opt_t)CFG_SEC(
+			    conf_section_name(CONF_SEC_RULE), start[CONF_SEC_RULE],
+			    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
 		}
 		opts[n++] = (cfg_opt_t)CFG_END();
 	}

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include "addr.h"
 #include "portmap.h"
+#include "rules.h"
 
 enum listen_mode { MODE_REDIRECT, MODE_TPROXY, MODE_REVERSE };
 enum passive_address_kind { PASV_ADDR_ORIGINAL, PASV_ADDR_LOCAL, PASV_ADDR_FIXED };
@@ -94,6 +95,8 @@ struct config {
 	struct portmap *maps;
 	size_t n_maps;
 	struct tls_conf tls;
+	/* rule "NAME" { } in file order, and default-action. */
+	struct rule_set rules;
 	unsigned refs;
 };
 

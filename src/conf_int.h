@@ -50,5 +50,8 @@ int conf_option_line(const struct loader *ld, cfg_t *sec, const char *name);
 /* Pass 3 (conf_snap.c): copy every value out of CFG into a new snapshot
  * and check every semantic rule; NULL when anything is wrong (reported). */
 struct config *conf_snapshot(struct loader *ld, cfg_t *cfg);
+/* conf_rules.c: the rule sections into CF->rules (default-action is
+ * copied with the globals). False only when out of memory. */
+bool conf_snap_rules(struct loader *ld, cfg_t *cfg, struct config *cf);
 
 #endif

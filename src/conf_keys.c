@@ -10,6 +10,7 @@
 #include "conf_names.h"
 #include "log.h"
 #include "portmap.h"
+#include "rules.h"
 
 /* Where a key's value is kept as it is, in struct TYPE. */
 #define FIELD(type, member) \
@@ -20,6 +21,7 @@
 #define LISTEN CONF_SEC_LISTEN
 #define PORT_MAPPING CONF_SEC_PORT_MAPPING
 #define TLS CONF_SEC_TLS
+#define RULE CONF_SEC_RULE
 
 const struct conf_key conf_keys[] = {
 	/* Global options. */
@@ -71,6 +73,9 @@ const struct conf_key conf_keys[] = {
 	    .doc = "the syslog facility in the background" },
 	{ GLOBAL, "transfer-log", CONF_STR, .def_str = "",
 	    .doc = "the xferlog file, \"\" = none" },
+	{ GLOBAL, "default-action", CONF_ENUM, .def_int = RULE_ALLOW,
+	    .values = rule_action_words, FIELD(config, rules.default_action),
+	    .doc = "what no access rule decides: allow or deny" },
 
 	/* listen "NAME" { } */
 	{ LISTEN, "address", CONF_STR, .def_str = "0.0.0.0",
@@ -141,6 +146,20 @@ const struct conf_key conf_keys[] = {
 	    FIELD(tls_conf, require_session_reuse),
 	    .doc = "a client's protected data connections must resume its "
 	    "control connection's TLS session" },
+
+	/* rule "NAME" { } (access rules, rules.h) */
+	{ RULE, "action", CONF_STR_UNSET, .values = rule_action_words,
+	    .doc = "allow or deny, required" },
+	{ RULE, "clients", CONF_STR_LIST_UNSET,
+	    .doc = "the client networks; absent: every client" },
+	{ RULE, "servers", CONF_STR_LIST_UNSET,
+	    .doc = "the server networks; absent: every server" },
+	{ RULE, "ports", CONF_INT_LIST_UNSET, .min = 1, .max = 65535,
+	    .doc = "the server ports; absent: every port" },
+	{ RULE, "users", CONF_STR_LIST_UNSET,
+	    .doc = "USER name globs, case-sensitive; absent: every user" },
+	{ RULE, "commands", CONF_STR_LIST_UNSET,
+	    .doc = "commands as in deny-commands; absent: every command" },
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
@@ -153,6 +172,7 @@ conf_section_name(enum conf_section section)
 		[CONF_SEC_LISTEN] = "listen",
 		[CONF_SEC_PORT_MAPPING] = "port-mapping",
 		[CONF_SEC_TLS] = "tls",
+		[CONF_SEC_RULE] = "rule",
 	};
 
 	return (unsigned)section < CONF_NSECTIONS ? names[section] : NULL;

@@ -17,6 +17,7 @@ enum conf_section {
 	CONF_SEC_LISTEN,        /* listen "NAME" { }, struct listen_conf */
 	CONF_SEC_PORT_MAPPING,  /* port-mapping "NAME" { }, struct portmap */
 	CONF_SEC_TLS,           /* tls { }, struct tls_conf */
+	CONF_SEC_RULE,          /* rule "NAME" { }, struct rule (rules.h) */
 	CONF_NSECTIONS
 };
 

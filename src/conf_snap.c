@@ -567,7 +567,7 @@ conf_snapshot(struct loader *ld, cfg_t *cfg)
 	/* TLS before the port mappings: ftps needs it. */
 	if (!snap_globals(ld, cfg, cf) || !snap_listens(ld, cfg, cf) ||
 	    !snap_tls(ld, cfg, cf) || !snap_portmaps(ld, cfg, cf) ||
-	    ld->nerrors > 0) {
+	    !conf_snap_rules(ld, cfg, cf) || ld->nerrors > 0) {
 		config_free(cf);
 		return NULL;
 	}
@@ -611,6 +611,7 @@ config_free(struct config *cf)
 	free(cf->tls.ca_file);
 	free(cf->tls.ciphers);
 	free(cf->tls.ciphersuites);
+	rules_free(&cf->rules);
 	free(cf);
 }
 

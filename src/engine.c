@@ -736,6 +736,7 @@ engine_free(struct engine *e)
 	free(e->reply.p);
 	free(e->held.p);
 	free(e->deferred);
+	free(e->rule_user);
 	free(e);
 }
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "ftp_proto.h"
+#include "rules.h"
 
 #define ENGINE_PENDING_MAX   8
 #define ENGINE_REPLY_MAX     (64 * 1024)
@@ -134,6 +135,9 @@ struct engine_ops {
 	void (*tls_client)(void *ctx);
 	/* The client's USER argument (escaped for logs). */
 	void (*user)(void *ctx, const char *name);
+	/* An access rule decided (a fresh verdict of a named rule, see
+	 * rules.h), for its counters. NULL: not counted. */
+	void (*rule_decided)(void *ctx, const struct rule_verdict *v);
 	/* Activity on the control connection: idle time starts again. */
 	void (*active)(void *ctx);
 	/* The session is over: flush what the client has and close both
@@ -156,6 +160,11 @@ struct engine_conf {
 	int server_side;                  /* enum tls_server_side */
 	bool client_implicit_tls;         /* implicit FTPS toward the client */
 	bool server_implicit_tls;         /* and toward the server */
+	/* Access rules, checked at USER and at every command; NULL: none.
+	 * They, CLIENT and SERVER (unmapped, the server with its port)
+	 * outlive the engine. */
+	const struct rule_set *rules;
+	const struct sockaddr *client, *server;
 };
 
 struct engine;

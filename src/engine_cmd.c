@@ -191,7 +191,8 @@ can_take(struct engine *e, const struct ftp_command *cmd)
 		return false;
 	/* The lists' 502 is the gateway's answer: it waits its turn like any
 	 * other, even for the verbs that may go during a transfer. */
-	if (cmd != NULL && list_refusal(e, cmd, &why) != NULL)
+	if (cmd != NULL && (list_refusal(e, cmd, &why) != NULL ||
+	    eng_rules_refuse(e, cmd)))
 		return e->held.len == 0 && head == NULL;
 	/* Held: for the client the transfer still runs, and any answer
 	 * (the server's or ours) would overtake its final reply; ABOR
@@ -264,6 +265,8 @@ handle_command(struct engine *e, const char *line, size_t len)
 		eng_reply(e, "%s", refusal);
 		return;
 	}
+	if (eng_rules_check(e, &cmd, line, len))
+		return;
 	if (tls_command(e, &cmd) || !strict_check(e, &cmd))
 		return;
 	switch (cmd.verb) {
@@ -278,6 +281,10 @@ handle_command(struct engine *e, const char *line, size_t len)
 		/* Escaped once here: it goes into logs and ftpgwctl output. */
 		log_escape(cmd.arg, cmd.arg_len, esc, sizeof(esc));
 		e->ops->user(e->ctx, esc);
+		if (!eng_rules_user(e, &cmd)) {
+			eng_close(e, "421 Out of memory.", "out of memory");
+			return;
+		}
 		break;
 	case FTP_V_FEAT:
 		eng_send(e, EK_FEAT, line, len);

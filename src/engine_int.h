@@ -69,6 +69,7 @@ struct engine {
 	bool client_auth_waiting;        /* the client's AUTH waits for the server leg */
 	bool server_gone;                /* the server closed while a reply was held */
 	bool closed;                     /* ops.close was called */
+	char *rule_user;                 /* the last USER name sent on, for the rules */
 };
 
 /* engine.c */
@@ -96,5 +97,15 @@ void eng_run_deferred(struct engine *e);
 void eng_abort(struct engine *e);
 void eng_protect_server_data(struct engine *e);
 void eng_start_client_tls(struct engine *e);
+/* engine_rules.c: the access rules at USER and at every command. */
+/* Would the rules refuse CMD now? (Pure: for can_take.) */
+bool eng_rules_refuse(const struct engine *e, const struct ftp_command *cmd);
+/* Refuse CMD (LINE, LEN) when the rules deny it: logged, counted and
+ * answered (530 for USER, 502 for others). True when refused. */
+bool eng_rules_check(struct engine *e, const struct ftp_command *cmd, const char *line,
+    size_t len);
+/* USER CMD goes to the server: its name is the user the rules see from
+ * now on. False when out of memory. */
+bool eng_rules_user(struct engine *e, const struct ftp_command *cmd);
 
 #endif

@@ -274,7 +274,7 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 	gw->env = (struct session_env){
 		.base = base, .shared = sh, .stats = gw->stats, .xferlog = &gw->xferlog,
 		.arg = gw, .admit = env_admit, .release = env_release,
-		.is_own_listener = env_is_own_listener,
+		.is_own_listener = env_is_own_listener, .worker = worker,
 	};
 	gw->sig_term = evsignal_new(base, SIGTERM, signal_cb, gw);
 	gw->sig_int = evsignal_new(base, SIGINT, signal_cb, gw);

@@ -94,6 +94,7 @@ static const struct engine_ops session_engine_ops = {
 	.tls_server = session_tls_start_server,
 	.tls_client = session_tls_start_client,
 	.user = eff_user,
+	.rule_decided = session_rule_decided,
 	.active = eff_active,
 	.close = eff_close,
 };
@@ -648,6 +649,9 @@ session_engine_new(struct session *s)
 		.server_side = s->tls != NULL ? (int)s->cf->tls.server_side : TLS_SERVER_OFF,
 		.client_implicit_tls = s->app == APP_FTPS,
 		.server_implicit_tls = s->app == APP_FTPS && s->cf->tls.server_side != TLS_SERVER_OFF,
+		.rules = &s->cf->rules,
+		.client = SA(&s->client),
+		.server = SA(&s->server),
 	};
 
 	s->eng = engine_new(&ec, &session_engine_ops, s);

@@ -25,7 +25,8 @@ struct tls_engine;
 
 struct session_env {
 	struct event_base *base;
-	struct shared *shared;           /* session ids */
+	struct shared *shared;           /* session ids, the rules' counters */
+	unsigned worker;                 /* this loop's index, for the counters */
 	struct gw_stats *stats;          /* this loop's counters */
 	FILE *const *xferlog;            /* the transfer log, *xferlog NULL if none */
 	void *arg;                       /* for the callbacks */

@@ -97,6 +97,56 @@ session_upstream_report(struct session *s, bool ok, const char *why)
 	s->up = NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Access rules at connect */
+
+void
+session_rule_decided(void *ctx, const struct rule_verdict *v)
+{
+	struct session *s = ctx;
+	static bool said_full;
+	int slot;
+
+	if (v->rule < 0 || !v->fresh)
+		return;
+	slot = shared_tally_slot(s->env->shared, "rule",
+	    rules_verdict_name(&s->cf->rules, v));
+	if (slot == -1) {
+		if (!said_full)
+			log_msg(LL_WARN, "rule \"%s\" is not counted: the gateway counts "
+			    "%d rule names at most since start (said once)",
+			    rules_verdict_name(&s->cf->rules, v), SHARED_TALLY_MAX);
+		said_full = true;
+		return;
+	}
+	shared_tally_add(s->env->shared, s->env->worker, slot, v->action, 1);
+}
+
+/* The rules on the client and the server: false when denied (logged and
+ * counted; an FTP client gets its 421). */
+static bool
+rules_admit(struct session *s, int fd)
+{
+	struct rule_query q = {
+		.client = SA(&s->client),
+		.server = SA(&s->server),
+		.news = RULE_F_CLIENT | RULE_F_SERVER,
+	};
+	struct rule_verdict v = rules_eval(&s->cf->rules, &q);
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+
+	session_rule_decided(s, &v);
+	if (v.action == RULE_ALLOW)
+		return true;
+	log_sess(LL_INFO, s->id, "%s%s%s: deny client %s server %s", v.rule >= 0 ? "rule \"" : "",
+	    rules_verdict_name(&s->cf->rules, &v), v.rule >= 0 ? "\"" : "",
+	    addr_str(&s->client, a), addr_str(&s->server, b));
+	/* Words only for a client that speaks FTP in clear. */
+	if (s->app == APP_FTP)
+		early_reply(fd, "421 Service not available: denied by the gateway.\r\n");
+	return false;
+}
+
 /* Where did the client mean to go? */
 static int
 find_server(struct session *s, const struct session_origin *origin, int fd,
@@ -211,6 +261,10 @@ session_accept(const struct session_env *env, struct session_list *list,
 	log_sess(LL_INFO, s->id, "client %s to %s via %s \"%s\": port-mapping %s, application %s",
 	    addr_str(&s->client, a), addr_str(&s->server, b), listen_mode_name(s->lc->mode),
 	    s->lc->name, s->map_name, app_kind_name(s->app));
+	if (!rules_admit(s, fd)) {
+		session_end(s, NULL, "denied by an access rule");
+		return;
+	}
 	if (s->app == APP_FTPS && !tls_engine_serves_clients(s->tls)) {
 		session_end(s, NULL, "ftps needs TLS");
 		return;

@@ -23,6 +23,7 @@
 #include "shared.h"
 #include "xferlog.h"
 #include "portmap.h"
+#include "rules.h"
 #include "tls.h"
 
 /* Client input waiting to be processed is capped here (read watermark). */
@@ -143,6 +144,10 @@ void session_client_write_cb(struct bufferevent *bev, void *arg);
 void session_client_event_cb(struct bufferevent *bev, short what, void *arg);
 void session_server_read_cb(struct bufferevent *bev, void *arg);
 void session_server_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* session_accept.c: an access rule decided (the engine's rule_decided
+ * effect, and the connect stage): count it. */
+void session_rule_decided(void *ctx, const struct rule_verdict *v);
 
 /* session_data.c: the engine's data effects */
 int session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_req *req);

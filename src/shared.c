@@ -11,9 +11,14 @@
  * shifts later entries back instead of leaving tombstones, so runs stay
  * short however long the gateway runs. The table has at least twice as
  * many slots as max-sessions at start and never fills beyond 7/8; the key
- * is random per start, so clients cannot choose addresses that collide. */
+ * is random per start, so clients cannot choose addresses that collide.
+ *
+ * The named counters (shared_tally_*) follow: their names, appended under
+ * the lock and published by a count stored last (so they are found
+ * without it), and one block of counters per worker. */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdalign.h>
@@ -53,6 +58,17 @@ struct header {
 	size_t mask;                     /* slots - 1 */
 	size_t used;                     /* slots in use */
 	uint64_t last_session_id;
+	uint32_t tally_n;                /* named-counter entries published */
+};
+
+struct tally_entry {
+	char kind[SHARED_TALLY_KIND_MAX + 1];
+	char name[SHARED_TALLY_NAME_MAX + 1];
+};
+
+/* One worker's named counters, on cache lines of its own. */
+struct tally_block {
+	alignas(CACHE_LINE) uint64_t v[SHARED_TALLY_MAX][SHARED_TALLY_COUNTERS];
 };
 
 struct shared {
@@ -66,6 +82,8 @@ struct shared {
 	struct header *hdr;
 	struct worker_block *workers;
 	struct slot *slots;
+	struct tally_entry *tally;       /* SHARED_TALLY_MAX entries */
+	struct tally_block *tallies;     /* one per worker */
 };
 
 static size_t
@@ -79,7 +97,7 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 {
 	struct shared *sh;
 	pthread_mutexattr_t ma;
-	size_t slots = MIN_SLOTS, off_workers, off_slots;
+	size_t slots = MIN_SLOTS, off_workers, off_slots, off_tally, off_tallies;
 
 	if (n_workers == 0) {
 		errno = EINVAL;
@@ -91,7 +109,10 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 		return NULL;
 	off_workers = round_up(sizeof(struct header), CACHE_LINE);
 	off_slots = round_up(off_workers + n_workers * sizeof(struct worker_block), CACHE_LINE);
-	sh->map_len = off_slots + slots * sizeof(struct slot);
+	off_tally = round_up(off_slots + slots * sizeof(struct slot), CACHE_LINE);
+	off_tallies = round_up(off_tally + SHARED_TALLY_MAX * sizeof(struct tally_entry),
+	    CACHE_LINE);
+	sh->map_len = off_tallies + n_workers * sizeof(struct tally_block);
 	/* Anonymous and shared: zero-filled, and inherited by fork(). Pages
 	 * are only allocated when touched, so a large table costs little. */
 	sh->map = mmap(NULL, sh->map_len, PROT_READ | PROT_WRITE,
@@ -104,6 +125,8 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 	sh->hdr = sh->map;
 	sh->workers = (struct worker_block *)((char *)sh->map + off_workers);
 	sh->slots = (struct slot *)((char *)sh->map + off_slots);
+	sh->tally = (struct tally_entry *)((char *)sh->map + off_tally);
+	sh->tallies = (struct tally_block *)((char *)sh->map + off_tallies);
 	sh->hdr->n_workers = sh->n_workers = n_workers;
 	sh->hdr->mask = sh->mask = slots - 1;
 	if (getrandom(sh->hdr->key, sizeof(sh->hdr->key), 0) != sizeof(sh->hdr->key)) {
@@ -462,6 +485,121 @@ shared_stats_sum(const struct shared *sh, struct gw_stats *sum)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Named counters */
+
+/* The entries published so far; what the mapping says is bounded, as it
+ * is never trusted as a loop bound. */
+static unsigned
+tally_count(const struct shared *sh)
+{
+	uint32_t n = __atomic_load_n(&sh->hdr->tally_n, __ATOMIC_ACQUIRE);
+
+	return n < SHARED_TALLY_MAX ? n : SHARED_TALLY_MAX;
+}
+
+static int
+tally_find(const struct shared *sh, unsigned n, const char *kind, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(sh->tally[i].kind, kind) == 0 &&
+		    strcmp(sh->tally[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+shared_tally_slot(struct shared *sh, const char *kind, const char *name)
+{
+	size_t klen = strlen(kind), nlen = strlen(name);
+	unsigned n;
+	int slot;
+
+	if (klen == 0 || klen > SHARED_TALLY_KIND_MAX || nlen == 0 ||
+	    nlen > SHARED_TALLY_NAME_MAX)
+		return -1;
+	if ((slot = tally_find(sh, tally_count(sh), kind, name)) != -1)
+		return slot;
+	lock(sh);
+	/* Another worker may have made it meanwhile. A worker that died
+	 * halfway through a new entry had not published it: it is written
+	 * again here. */
+	n = tally_count(sh);
+	if ((slot = tally_find(sh, n, kind, name)) == -1 && n < SHARED_TALLY_MAX) {
+		memset(&sh->tally[n], 0, sizeof(sh->tally[n]));
+		memcpy(sh->tally[n].kind, kind, klen);
+		memcpy(sh->tally[n].name, name, nlen);
+		__atomic_store_n(&sh->hdr->tally_n, n + 1, __ATOMIC_RELEASE);
+		slot = (int)n;
+	}
+	unlock(sh);
+	return slot;
+}
+
+void
+shared_tally_add(struct shared *sh, unsigned worker, int slot, unsigned counter,
+    uint64_t n)
+{
+	assert(worker < sh->n_workers);
+	assert(slot >= 0 && slot < SHARED_TALLY_MAX);
+	assert(counter < SHARED_TALLY_COUNTERS);
+	/* Written by its worker alone, read by any: atomic, never torn. */
+	__atomic_add_fetch(&sh->tallies[worker].v[slot][counter], n, __ATOMIC_RELAXED);
+}
+
+uint64_t
+shared_tally_get(const struct shared *sh, int slot, unsigned counter)
+{
+	uint64_t sum = 0;
+
+	assert(slot >= 0 && slot < SHARED_TALLY_MAX);
+	assert(counter < SHARED_TALLY_COUNTERS);
+	for (unsigned w = 0; w < sh->n_workers; w++)
+		sum += __atomic_load_n(&sh->tallies[w].v[slot][counter], __ATOMIC_RELAXED);
+	return sum;
+}
+
+static const struct tally_kind {
+	const char *kind, *name, *family, *key, *help;
+	const char *columns[SHARED_TALLY_COUNTERS];
+} tally_kinds[] = {
+#define TALLY_KIND(kind, name, family, key, help, c0, c1, c2, c3) \
+	{ kind, name, family, key, help, { c0, c1, c2, c3 } },
+	SHARED_TALLY_KINDS(TALLY_KIND)
+#undef TALLY_KIND
+};
+
+/* Every entry of every kind that is shown, in the order they were made. */
+static void
+tally_write(struct shared *sh, FILE *f, enum stats_format format)
+{
+	unsigned n = tally_count(sh);
+
+	for (size_t k = 0; k < sizeof(tally_kinds) / sizeof(tally_kinds[0]); k++) {
+		const struct tally_kind *tk = &tally_kinds[k];
+		bool first = true;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (strcmp(sh->tally[i].kind, tk->kind) != 0)
+				continue;
+			if (first && format == STATS_PROMETHEUS)
+				fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", tk->family,
+				    tk->help, tk->family);
+			first = false;
+			for (unsigned c = 0; c < SHARED_TALLY_COUNTERS; c++) {
+				if (tk->columns[c] == NULL)
+					continue;
+				/* Names are checked where they are made (a
+				 * rule's: no quote, no backslash). */
+				fprintf(f, "%s{%s=\"%.*s\",%s} %llu\n",
+				    format == STATS_TEXT ? tk->name : tk->family, tk->key,
+				    SHARED_TALLY_NAME_MAX, sh->tally[i].name, tk->columns[c],
+				    (unsigned long long)shared_tally_get(sh, (int)i, c));
+			}
+		}
+	}
+}
+
 /* The values of GW_STATS, counters and gauges, in one place. */
 struct report {
 #define REPORT_FIELD(field, type, name, family, labels, help) uint64_t field;
@@ -516,4 +654,5 @@ shared_stats_write(struct shared *sh, FILE *f, enum stats_format format)
 		else
 			fprintf(f, "%s %llu\n", d->family, (unsigned long long)v);
 	}
+	tally_write(sh, f, format);
 }

@@ -118,11 +118,41 @@ struct gw_stats *shared_stats(struct shared *sh, unsigned worker);
 /* The sum over all workers, into SUM. */
 void shared_stats_sum(const struct shared *sh, struct gw_stats *sum);
 
+/* Named counters: a small table of (kind, name) entries, each with
+ * SHARED_TALLY_COUNTERS counters per worker, summed when written. An entry
+ * is made on first use and never removed, so a name keeps its counts
+ * across reloads (an access rule's, per kind "rule"). The kinds that
+ * "ftpgwctl stats" and the metrics show, each with its columns:
+ *     X(kind, stats name, metric family, label key, help, columns...)
+ * where each of the SHARED_TALLY_COUNTERS columns is the label of that
+ * counter, or NULL for a counter not shown. Written as
+ *     STATSNAME{KEY="NAME",COLUMN} VALUE      (ftpgwctl stats)
+ *     FAMILY{KEY="NAME",COLUMN} VALUE          (metrics) */
+#define SHARED_TALLY_MAX       256
+#define SHARED_TALLY_COUNTERS  4
+#define SHARED_TALLY_KIND_MAX  15        /* bytes of a kind, NUL excluded */
+#define SHARED_TALLY_NAME_MAX  63        /* bytes of a name */
+#define SHARED_TALLY_KINDS(X) \
+	X("rule", "rule_matches", "ftpgw_rule_matches_total", "rule", \
+	    "Decisions of each access rule, by its action.", \
+	    "action=\"allow\"", "action=\"deny\"", NULL, NULL)
+
+/* The entry of KIND and NAME, made if it is new: its slot, or -1 when the
+ * table is full or KIND or NAME is too long or empty. Safe from any
+ * worker; making an entry takes the lock, finding one does not. */
+int shared_tally_slot(struct shared *sh, const char *kind, const char *name);
+/* Add N to counter COUNTER of SLOT, for WORKER. */
+void shared_tally_add(struct shared *sh, unsigned worker, int slot, unsigned counter,
+    uint64_t n);
+/* Counter COUNTER of SLOT, summed over the workers. */
+uint64_t shared_tally_get(const struct shared *sh, int slot, unsigned counter);
+
 enum stats_format {
 	STATS_TEXT,                      /* ftpgwctl stats: "NAME VALUE" lines */
 	STATS_PROMETHEUS,                /* text exposition format 0.0.4 */
 };
-/* Every number of GW_STATS, for the whole gateway, to F. */
+/* Every number of GW_STATS, then the named counters of SHARED_TALLY_KINDS,
+ * for the whole gateway, to F. */
 void shared_stats_write(struct shared *sh, FILE *f, enum stats_format format);
 
 #endif

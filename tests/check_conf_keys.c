@@ -48,6 +48,7 @@ man_section(enum conf_section section)
 		[CONF_SEC_LISTEN] = "LISTEN",
 		[CONF_SEC_PORT_MAPPING] = "PORT MAPPING",
 		[CONF_SEC_TLS] = "TLS",
+		[CONF_SEC_RULE] = "RULES",
 	};
 
 	return titles[section];

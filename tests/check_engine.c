@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "addr.h"
 #include "conf.h"
 #include "engine.h"
 #include "ftp_proto.h"
@@ -75,6 +76,7 @@ static struct fake {
 	int users;
 	char user[256];
 	int actives;
+	int rule_hits[4];                /* rule_decided, by rule index */
 	/* Client lines waiting for the engine to want them (pipelining). */
 	const char *queue[64];
 	size_t q_head, q_tail;
@@ -251,6 +253,15 @@ fx_close(void *ctx, const char *reason)
 	snprintf(F.close_reason, sizeof(F.close_reason), "%s", reason != NULL ? reason : "");
 }
 
+static void
+fx_rule_decided(void *ctx, const struct rule_verdict *v)
+{
+	(void)ctx;
+	effect();
+	ck_assert(v->rule >= 0 && v->rule < 4 && v->fresh);
+	F.rule_hits[v->rule]++;
+}
+
 static const struct engine_ops OPS = {
 	.to_client = fx_to_client,
 	.to_server = fx_to_server,
@@ -263,6 +274,7 @@ static const struct engine_ops OPS = {
 	.tls_server = fx_tls_server,
 	.tls_client = fx_tls_client,
 	.user = fx_user,
+	.rule_decided = fx_rule_decided,
 	.active = fx_active,
 	.close = fx_close,
 };
@@ -774,6 +786,73 @@ START_TEST(test_reply_telnet)
 	expect_client("214-Help\r\n\xff\xff\xf1" "214 not the end\r\n"
 	    "228 Entering Long Passive Mode (4,4,10,0,0,5,2,4,1)\r\n214 end\r\n");
 	ck_assert_uint_eq(engine_outstanding(E), 0);
+}
+END_TEST
+
+/* Access rules at USER and at every command: a denied USER gets 530 and
+ * the session goes on (another name may log in); a denied command gets
+ * 502 in its turn, after the replies ahead of it; QUIT is never denied;
+ * each fresh decision of a rule is counted. */
+START_TEST(test_rules)
+{
+	static char *bob[] = { "bob" }, *anon[] = { "anon*" };
+	static char *stor[] = { "STOR", "QUIT", "NOOP" };
+	static struct rule rules[] = {
+		{ .name = "no-bob", .action = RULE_DENY, .users = bob, .n_users = 1 },
+		{ .name = "anon-ro", .action = RULE_DENY, .users = anon, .n_users = 1,
+		    .commands = stor, .n_commands = 3 },
+	};
+	static const struct rule_set set = { .rules = rules, .n = 2 };
+	struct sockaddr_storage client, server;
+
+	rules_compute_needs(&rules[0]);
+	rules_compute_needs(&rules[1]);
+	ck_assert_int_eq(addr_parse("198.51.100.7", false, &client), 0);
+	ck_assert_int_eq(addr_parse("203.0.113.5:21", false, &server), 0);
+	C.rules = &set;
+	C.client = (struct sockaddr *)&client;
+	C.server = (struct sockaddr *)&server;
+	start();
+	greet();
+	feed_client("USER bob");
+	expect_client("530 Login denied by the gateway.\r\n");
+	expect_server("");
+	ck_assert_int_eq(F.rule_hits[0], 1);
+	feed_client("USER anonymous");
+	expect_server("USER anonymous\r\n");
+	feed_server("331 pw");
+	expect_client("331 pw\r\n");
+	feed_client("PASS x");
+	expect_server("PASS x\r\n");
+	feed_server("230 ok");
+	expect_client("230 ok\r\n");
+	/* STOR waits for the SYST's reply, then gets its 502. */
+	feed_client("SYST");
+	expect_server("SYST\r\n");
+	feed_client("stor f");
+	expect_client("");
+	expect_server("");
+	feed_server("215 UNIX");
+	expect_client("215 UNIX\r\n502 Command not allowed by the gateway.\r\n");
+	expect_server("");
+	ck_assert_int_eq(F.rule_hits[1], 1);
+	feed_client("XMKD d");
+	expect_server("XMKD d\r\n");
+	feed_server("257 made");
+	expect_client("257 made\r\n");
+	/* A denied NOOP during a transfer waits for the transfer's reply. */
+	retr_started();
+	F.pending = false;
+	feed_client("NOOP");
+	expect_client("");
+	expect_server("");
+	feed_server("226 Done");
+	expect_client("226 Done\r\n502 Command not allowed by the gateway.\r\n");
+	feed_client("QUIT");
+	expect_server("QUIT\r\n");
+	ck_assert_int_eq(F.rule_hits[0], 1);
+	ck_assert_int_eq(F.rule_hits[1], 2);
+	ck_assert_int_eq(F.closes, 0);
 }
 END_TEST
 
@@ -2119,6 +2198,7 @@ suite_engine(void)
 	tcase_add_test(tc, test_deny_telnet);
 	tcase_add_test(tc, test_reply_telnet);
 	tcase_add_test(tc, test_allow);
+	tcase_add_test(tc, test_rules);
 	tcase_add_test(tc, test_lprt_lpsv);
 	tcase_add_test(tc, test_228_never_passes);
 	tcase_add_test(tc, test_strict_before_login);

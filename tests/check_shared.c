@@ -427,6 +427,95 @@ START_TEST(test_worker_killed_mid_update)
 }
 END_TEST
 
+/* Named counters: one entry per (kind, name), found again by any worker,
+ * bounded, and never a name that does not fit. */
+START_TEST(test_tally_slots)
+{
+	struct shared *sh = shared_new(2, 10);
+	char name[80];
+	int a, b, c;
+
+	a = shared_tally_slot(sh, "rule", "a");
+	b = shared_tally_slot(sh, "rule", "b");
+	c = shared_tally_slot(sh, "upstream", "a");
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_ne(a, b);
+	ck_assert_int_ne(a, c);
+	ck_assert_int_eq(shared_tally_slot(sh, "rule", "a"), a);
+	ck_assert_int_eq(shared_tally_slot(sh, "", "a"), -1);
+	ck_assert_int_eq(shared_tally_slot(sh, "rule", ""), -1);
+	memset(name, 'x', sizeof(name));
+	name[SHARED_TALLY_NAME_MAX + 1] = '\0';
+	ck_assert_int_eq(shared_tally_slot(sh, "rule", name), -1);
+	name[SHARED_TALLY_NAME_MAX] = '\0';
+	ck_assert_int_ge(shared_tally_slot(sh, "rule", name), 0);
+	shared_tally_add(sh, 0, a, 1, 2);
+	shared_tally_add(sh, 1, a, 1, 5);
+	shared_tally_add(sh, 1, b, 0, 1);
+	ck_assert_uint_eq(shared_tally_get(sh, a, 1), 7);
+	ck_assert_uint_eq(shared_tally_get(sh, a, 0), 0);
+	ck_assert_uint_eq(shared_tally_get(sh, b, 0), 1);
+	/* Full: new names are refused, known ones still found. */
+	for (int i = 0; i < SHARED_TALLY_MAX; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		(void)shared_tally_slot(sh, "rule", name);
+	}
+	ck_assert_int_eq(shared_tally_slot(sh, "rule", "one-more"), -1);
+	ck_assert_int_eq(shared_tally_slot(sh, "rule", "b"), b);
+	ck_assert_uint_eq(shared_tally_get(sh, a, 1), 7);
+	shared_free(sh);
+}
+END_TEST
+
+/* Two workers, the second a forked process: the entries it makes are the
+ * parent's too, the counts are summed, and the stats and the metrics show
+ * every column of every rule. */
+START_TEST(test_tally_over_forked_workers)
+{
+	struct shared *sh = shared_new(2, 10);
+	int a = shared_tally_slot(sh, "rule", "no-anon");
+	char *text, *metrics;
+	pid_t pid;
+	int st;
+
+	ck_assert_int_ge(a, 0);
+	shared_tally_add(sh, 0, a, 1, 2);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		int mine = shared_tally_slot(sh, "rule", "no-anon");
+		int other = shared_tally_slot(sh, "rule", "lan");
+
+		if (mine != a || other < 0)
+			_exit(1);
+		shared_tally_add(sh, 1, mine, 1, 3);
+		shared_tally_add(sh, 1, other, 0, 4);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_uint_eq(shared_tally_get(sh, a, 1), 5);
+	ck_assert_uint_eq(shared_tally_get(sh, shared_tally_slot(sh, "rule", "lan"), 0), 4);
+	text = stats_text(sh, STATS_TEXT);
+	metrics = stats_text(sh, STATS_PROMETHEUS);
+	ck_assert_uint_eq(count_lines(text, "rule_matches{rule=\"no-anon\",action=\"deny\"} 5"), 1);
+	ck_assert_uint_eq(count_lines(text, "rule_matches{rule=\"no-anon\",action=\"allow\"} 0"), 1);
+	ck_assert_uint_eq(count_lines(text, "rule_matches{rule=\"lan\",action=\"allow\"} 4"), 1);
+	ck_assert_uint_eq(count_lines(text, "rule_matches{rule=\"lan\",action=\"deny\"} 0"), 1);
+	ck_assert_uint_eq(count_lines(metrics,
+	    "ftpgw_rule_matches_total{rule=\"no-anon\",action=\"deny\"} 5"), 1);
+	ck_assert_uint_eq(count_lines(metrics,
+	    "ftpgw_rule_matches_total{rule=\"lan\",action=\"allow\"} 4"), 1);
+	ck_assert_uint_eq(count_lines(metrics, "# TYPE ftpgw_rule_matches_total counter"), 1);
+	ck_assert(before(metrics, "# HELP ftpgw_rule_matches_total ",
+	    "ftpgw_rule_matches_total{rule=\"no-anon\""));
+	ck_assert(before(text, "workers ", "rule_matches{"));
+	free(text);
+	free(metrics);
+	shared_free(sh);
+}
+END_TEST
+
 Suite *
 suite_shared(void)
 {
@@ -445,6 +534,8 @@ suite_shared(void)
 	tcase_add_test(tc, test_every_stat_in_stats_and_metrics);
 	tcase_add_test(tc, test_shared_with_forked_process);
 	tcase_add_test(tc, test_worker_killed_mid_update);
+	tcase_add_test(tc, test_tally_slots);
+	tcase_add_test(tc, test_tally_over_forked_workers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -57,6 +57,39 @@ check "-t names an unreadable certificate file" sh -c "
 	'$FTPGW' -t -c '$tmp/tls.conf' > '$tmp/tls.out' 2>&1; rc=\$?
 	test \$rc -eq 1 && grep -q 'certificate $tmp/missing.pem' '$tmp/tls.out'"
 
+# Access rules: every mistake of a rule section at its line, all of them.
+cat > "$tmp/rules.conf" <<'EOF'
+listen "a" { port = 8021 }
+rule "no-action" {
+	clients = {"198.51.100.0/24"}
+}
+rule "bad-prefix" {
+	action = "deny"
+	servers = {"198.51.100.1/24", "2001:db8::/32"}
+}
+rule "bad-verb" {
+	action = "deny"
+	commands = {"STOR", "FROB"}
+}
+rule "empty" {
+	action = "allow"
+	users = {}
+}
+EOF
+check "-t names each bad rule at its line" sh -c "
+	'$FTPGW' -t -c '$tmp/rules.conf' > '$tmp/rules.out' 2>&1; rc=\$?
+	cat '$tmp/rules.out'
+	test \$rc -eq 1 &&
+	grep -q 'rules.conf:2: rule \"no-action\": needs action' '$tmp/rules.out' &&
+	grep -q 'rules.conf:7: rule \"bad-prefix\": servers \"198.51.100.1/24\" is not an address prefix' '$tmp/rules.out' &&
+	grep -q 'rules.conf:11: rule \"bad-verb\": commands \"FROB\" is not a known FTP command' '$tmp/rules.out' &&
+	grep -q 'rules.conf:15: rule \"empty\": users is empty' '$tmp/rules.out'"
+check "-t rejects two rules of the same name" sh -c "
+	printf 'listen \"a\" { port = 8021 }\nrule \"x\" { action = \"deny\" }\nrule \"x\" { action = \"allow\" }\n' > '$tmp/rules2.conf'
+	'$FTPGW' -t -c '$tmp/rules2.conf' > '$tmp/rules2.out' 2>&1; rc=\$?
+	cat '$tmp/rules2.out'
+	test \$rc -eq 1 && grep -q \"rules2.conf:3: found duplicate title 'x'\" '$tmp/rules2.out'"
+
 # -t warns, and still exits 0, when the open-files limit (the hard one: the
 # gateway raises its own to it) cannot hold a worker's share of
 # max-sessions, 9 descriptors a transferring session: 10000 over 2 workers

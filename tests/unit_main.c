@@ -23,6 +23,7 @@ static const struct {
 	{ "shared", suite_shared },
 	{ "upstream", suite_upstream },
 	{ "xlate", suite_xlate },
+	{ "rules", suite_rules },
 };
 
 const char *
