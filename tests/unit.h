@@ -12,6 +12,7 @@ Suite *suite_ftp_proto(void);
 Suite *suite_fwrules(void);
 Suite *suite_portmap(void);
 Suite *suite_portpool(void);
+Suite *suite_ratelimit(void);
 Suite *suite_shared(void);
 Suite *suite_xlate(void);
 
