@@ -223,6 +223,8 @@ START_TEST(test_shared_table_forgets_full_buckets)
 		c = host4(ip, 1);
 		ck_assert_uint_eq(shared_rate_take(sh, SA(c), 0, rate, now, rl_burst(rate)), 0);
 		ck_assert_uint_le(shared_rate_entries(sh), cap);
+		/* And it got a bucket of its own: limited, not let through. */
+		ck_assert_uint_gt(shared_rate_take(sh, SA(c), 0, rate, now, 4096), 0);
 		now += NS;
 	}
 	/* All busy within one burst time: nobody can be forgotten. */
