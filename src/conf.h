@@ -37,6 +37,9 @@ struct listen_conf {
 	size_t n_follow_nets;
 	uint16_t pasv_lo, pasv_hi;           /* own "passive-ports", else the global range */
 	char *interface;                     /* client-facing, for -R; NULL: any but lo */
+	/* Bandwidth limits, bytes/s per direction, 0 = none: the global
+	 * values unless the section sets its own. */
+	uint64_t rate_session, rate_client;
 };
 
 /* The TLS wire versions of min-protocol, equal to OpenSSL's TLS1_2_VERSION
@@ -87,6 +90,10 @@ struct config {
 	struct sockaddr_storage metrics_addr; /* Prometheus text on HTTP GET */
 	int log_facility;                    /* index into log_facility_words */
 	char *transfer_log;                  /* xferlog path, NULL = none */
+	/* rate-limit-session, rate-limit-client: bytes/s per direction of a
+	 * session's data channels, of all sessions of one client host;
+	 * 0 = none. */
+	uint64_t rate_session, rate_client;
 	struct listen_conf *listens;
 	size_t n_listens;
 	/* The port-mapping stanzas in file order, then the built-in defaults

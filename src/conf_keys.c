@@ -76,6 +76,12 @@ const struct conf_key conf_keys[] = {
 	{ GLOBAL, "default-action", CONF_ENUM, .def_int = RULE_ALLOW,
 	    .values = rule_action_words, FIELD(config, rules.default_action),
 	    .doc = "what no access rule decides: allow or deny" },
+	{ GLOBAL, "rate-limit-session", CONF_STR, .def_str = "0",
+	    .doc = "bytes/s per direction of one session's data, K/M/G = "
+	    "1024-based, 0 = none" },
+	{ GLOBAL, "rate-limit-client", CONF_STR, .def_str = "0",
+	    .doc = "bytes/s per direction of all data of one client host, "
+	    "0 = none" },
 
 	/* listen "NAME" { } */
 	{ LISTEN, "address", CONF_STR, .def_str = "0.0.0.0",
@@ -107,6 +113,10 @@ const struct conf_key conf_keys[] = {
 	    .doc = "this listener's own passive range" },
 	{ LISTEN, "interface", CONF_STR_UNSET,
 	    .doc = "the clients' interface, for the rules of ftpgw -R" },
+	{ LISTEN, "rate-limit-session", CONF_STR_UNSET,
+	    .doc = "this listener's own rate-limit-session" },
+	{ LISTEN, "rate-limit-client", CONF_STR_UNSET,
+	    .doc = "this listener's own rate-limit-client" },
 
 	/* port-mapping "NAME" { } */
 	{ PORT_MAPPING, "application", CONF_ENUM, .def_int = APP_FTP,

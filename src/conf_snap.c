@@ -22,6 +22,7 @@
 #include "conf_names.h"
 #include "log.h"
 #include "portmap.h"
+#include "ratelimit.h"
 
 /* Copy the keys of SECTION that conf_keys[] gives a field to, from SEC into
  * the struct at DST. Integers were range-checked while parsing. */
@@ -186,6 +187,32 @@ snap_operations(struct loader *ld, cfg_t *cfg, struct config *cf)
 	return true;
 }
 
+/* rate-limit-session and rate-limit-client of SEC (a listen section
+ * NAME, or the globals for NULL) into *SESSION and *CLIENT; a key a listen
+ * section leaves unset keeps the value given (the global one). */
+static void
+snap_rates(struct loader *ld, cfg_t *sec, const char *name, uint64_t *session,
+    uint64_t *client)
+{
+	static const char *const keys[2] = { "rate-limit-session", "rate-limit-client" };
+	uint64_t *dst[2] = { session, client };
+
+	for (int i = 0; i < 2; i++) {
+		const char *s;
+
+		if (cfg_size(sec, keys[i]) == 0)
+			continue;
+		s = cfg_getstr(sec, keys[i]);
+		if (rl_parse_rate(s, dst[i]) == -1)
+			conf_error(ld, conf_option_line(ld, sec, keys[i]),
+			    "%s%s%s%s \"%s\" is not a rate (bytes per second, "
+			    "digits with an optional K, M or G = 1024, 1024^2, "
+			    "1024^3; 0 = none; at most 1024G)",
+			    name != NULL ? "listen \"" : "", name != NULL ? name : "",
+			    name != NULL ? "\": " : "", keys[i], s != NULL ? s : "");
+	}
+}
+
 static bool
 snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
 {
@@ -205,6 +232,7 @@ snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
 		    "1 <= LO <= HI <= 65535)", cfg_getstr(cfg, "passive-ports"));
 	/* log-level, max-sessions, the timeouts, strict, workers. */
 	copy_fields(cfg, CONF_SEC_GLOBAL, cf);
+	snap_rates(ld, cfg, NULL, &cf->rate_session, &cf->rate_client);
 	if (!snap_operations(ld, cfg, cf))
 		return false;
 
@@ -228,6 +256,9 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 		return conf_oom(ld);
 	/* mode, server-data-mode, follow-pasv-address. */
 	copy_fields(sec, CONF_SEC_LISTEN, lc);
+	lc->rate_session = cf->rate_session;
+	lc->rate_client = cf->rate_client;
+	snap_rates(ld, sec, name, &lc->rate_session, &lc->rate_client);
 
 	s = cfg_getstr(sec, "address");
 	if (host_parse(s, &lc->addr) == -1)

@@ -67,6 +67,10 @@ struct data_channel {
 	struct tls_engine *tls_engine;
 	struct tls_ticket *ticket;       /* the FTP session's, it outlives us */
 	struct sockaddr_storage tls_server;
+	/* Bandwidth limits (dc_set_rate), NULL take for none. */
+	relay_take_fn *take;
+	void *take_arg;
+	size_t take_chunk;
 	char error[200];                 /* why it failed (dc_error) */
 };
 
@@ -186,6 +190,15 @@ dc_set_tls(struct data_channel *dc, enum dc_side side, struct tls_engine *en,
 		dc->tls_engine = tls_engine_ref(en);
 	dc->ticket = slot;
 	memcpy(&dc->tls_server, server, addr_len(server));
+}
+
+void
+dc_set_rate(struct data_channel *dc, relay_take_fn *take, void *arg, size_t chunk)
+{
+	assert(dc->relay == NULL && take != NULL && chunk > 0);
+	dc->take = take;
+	dc->take_arg = arg;
+	dc->take_chunk = chunk;
 }
 
 /* Both ends connected: the splice relay for plaintext, the TLS one when
@@ -424,7 +437,8 @@ dc_end_connected(struct data_channel *dc, enum dc_side side)
 	/* From here the relay's timer is the channel's: it ends a relay
 	 * that moves nothing (nor finishes a handshake) for the timeout. */
 	relay_set_names(dc->relay, "the client", "the server");
-	if (relay_set_timeout(dc->relay, dc->timeout) == -1) {
+	if (relay_set_timeout(dc->relay, dc->timeout) == -1 || (dc->take != NULL &&
+	    relay_set_rate(dc->relay, dc->take, dc->take_arg, dc->take_chunk) == -1)) {
 		dc_fail(dc, "data relay timer: %s", strerror(errno));
 		return;
 	}

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "relay.h"
+
 struct event_base;
 struct portpool;
 struct data_channel;
@@ -62,6 +64,11 @@ struct tls_engine;
 struct tls_ticket;
 void dc_set_tls(struct data_channel *dc, enum dc_side side, struct tls_engine *en,
     struct tls_ticket *slot, const struct sockaddr *server, bool must_resume);
+/* Bandwidth limits for the relay (relay_set_rate): TAKE's DIR is 0 for
+ * the bytes toward the server, 1 for those toward the client. Before the
+ * channel relays; ARG must outlive the channel. */
+void dc_set_rate(struct data_channel *dc, relay_take_fn *take, void *arg,
+    size_t chunk);
 /* Start listening, start the timer, and connect what must go first.
  * Returns 0 or -1 (errno). */
 int dc_start(struct data_channel *dc);

@@ -38,6 +38,7 @@
 #include <event2/event.h>
 
 #include "relay.h"
+#include "relay_int.h"
 #include "sock.h"
 #include "tls.h"
 
@@ -50,47 +51,6 @@
 #define RELAY_COPY_SIZE   (256 * 1024)
 /* Rounds per callback, so one fast stream cannot starve the loop. */
 #define RELAY_ROUNDS      16
-/* TLS backend: bytes queued toward one side before reading the other stops. */
-#define RELAY_TLS_QUEUE   (1024 * 1024)
-
-struct relay_dir {
-	struct relay *relay;
-	enum relay_backend backend;
-	bool setup;              /* has its pipe or buffer (set up lazily) */
-	int in, out;
-	int pipe[2];             /* splice backend */
-	char *buf;               /* copy backend */
-	size_t buf_off;          /* copy: first unsent byte in buf */
-	size_t held;             /* bytes in pipe or buf waiting for `out` */
-	size_t cap;              /* pipe or buffer capacity */
-	bool eof;                /* `in` reached end of stream */
-	bool done;               /* eof seen, everything written, out shut */
-	struct event *rev, *wev;
-	uint64_t bytes;
-};
-
-struct relay {
-	struct event_base *base;
-	int fd[2];
-	enum relay_backend backend;  /* RELAY_TLS, or what the directions use */
-	struct relay_dir dir[2]; /* [0] a -> b, [1] b -> a */
-	relay_event_fn *cb;
-	void *arg;
-	bool reported;           /* DONE or FAILED has been reported */
-	bool failed;             /* FAILED: no close_notify, connections reset */
-	bool must_resume[2];     /* relay_require_resumption() */
-	bool hs_done[2];         /* side I's TLS handshake finished */
-	/* TLS backend: a bufferevent per side, OpenSSL on the TLS ones. */
-	struct bufferevent *bev[2];
-	SSL *ssl[2];
-	unsigned handshakes;     /* TLS handshakes finished */
-	/* The no-progress timer (relay_set_timeout). */
-	struct event *timer;
-	unsigned timeout;
-	uint64_t progress_seen;  /* relay_progress() at its last firing */
-	const char *name[2];
-	char error[160];
-};
 
 static void relay_read_cb(evutil_socket_t, short, void *);
 static void relay_write_cb(evutil_socket_t, short, void *);
@@ -239,6 +199,8 @@ relay_free(struct relay *r)
 			event_free(d->rev);
 		if (d->wev != NULL)
 			event_free(d->wev);
+		if (d->rate_ev != NULL)
+			event_free(d->rate_ev);
 		close_pipe(d);
 		free(d->buf);
 	}
@@ -262,6 +224,8 @@ relay_fail(struct relay *r, int err)
 	for (int i = 0; i < 2; i++)
 		(void)sock_abort(r->dir[i].in);
 	for (int i = 0; i < 2; i++) {
+		if (r->dir[i].rate_ev != NULL)
+			event_del(r->dir[i].rate_ev);
 		if (r->bev[i] != NULL) {
 			bufferevent_disable(r->bev[i], EV_READ | EV_WRITE);
 			continue;
@@ -310,6 +274,10 @@ dir_fill(struct relay_dir *d)
 {
 	size_t room = d->cap - d->held;
 
+	/* Limited: never more than granted (dir_pump asked first). */
+	if (d->relay->take != NULL && (uint64_t)d->credit < room)
+		room = (size_t)d->credit;
+
 	if (d->backend == RELAY_SPLICE)
 		return splice(d->in, NULL, d->pipe[1], NULL, room,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -322,6 +290,10 @@ dir_finish(struct relay_dir *d)
 {
 	struct relay *r = d->relay;
 
+	if (d->rate_ev != NULL) {
+		event_del(d->rate_ev);
+		d->rate_wait = false;
+	}
 	if (r->bev[0] == NULL) {
 		event_del(d->rev);
 		event_del(d->wev);
@@ -341,7 +313,7 @@ dir_finish(struct relay_dir *d)
 
 /* Move bytes until `in` is empty, `out` is full, or the round budget is
  * spent. Sets up the events for whichever of those happened. */
-static void
+void
 dir_pump(struct relay_dir *d)
 {
 	if (!d->setup && !d->eof) {
@@ -368,9 +340,13 @@ dir_pump(struct relay_dir *d)
 			dir_finish(d);
 			return;
 		}
+		if (d->relay->take != NULL && d->credit <= 0 && !dir_rate_grant(d))
+			return;          /* the rate timer calls again */
 		n = dir_fill(d);
 		if (n > 0) {
 			d->held += (size_t)n;
+			if (d->relay->take != NULL)
+				d->credit -= n;
 			continue;
 		}
 		if (n == 0) {
@@ -491,7 +467,10 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	assert(!r->reported);
-	if (now != r->progress_seen) {
+	/* A direction paused by its bandwidth limit is no stalled peer:
+	 * even a limit so low that a chunk takes longer than the timeout
+	 * keeps the relay alive. */
+	if (now != r->progress_seen || r->dir[0].rate_wait || r->dir[1].rate_wait) {
 		r->progress_seen = now;
 		return;                  /* EV_PERSIST: fires again in r->timeout */
 	}
@@ -575,6 +554,13 @@ tls_move(struct relay *r, int i)
 	}
 	if (evbuffer_get_length(out) >= RELAY_TLS_QUEUE)
 		bufferevent_disable(r->bev[i], EV_READ);
+	/* Limited: what was read is paid for now, and reading pauses while
+	 * the bucket cannot pay (the debt is one read at most). */
+	if (r->take != NULL && n > 0 && !r->dir[i].eof) {
+		r->dir[i].credit -= (int64_t)n;
+		if (r->dir[i].credit <= 0)
+			(void)dir_rate_grant(&r->dir[i]);
+	}
 }
 
 static void
@@ -597,7 +583,8 @@ tls_write_cb(struct bufferevent *bev, void *arg)
 		tls_maybe_finish(r, i);          /* may free r */
 		return;
 	}
-	bufferevent_enable(r->bev[i], EV_READ);
+	if (!r->dir[i].rate_wait)                /* else its rate timer will */
+		bufferevent_enable(r->bev[i], EV_READ);
 }
 
 static void

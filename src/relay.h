@@ -63,6 +63,18 @@ void relay_require_resumption(struct relay *relay, int side);
  * so a stall ends within SEC to 2 x SEC. Both connections are then reset,
  * not closed. SEC 0 (the default): no timer. Returns 0 or -1 (ENOMEM). */
 int relay_set_timeout(struct relay *relay, unsigned sec);
+/* Bandwidth limits: before a direction reads, it asks TAKE (ARG; DIR 0
+ * for A -> B, 1 for B -> A) for CHUNK bytes. TAKE returns 0 when they
+ * may go (it has spent them), else the nanoseconds to wait; the direction
+ * then stops reading (its read event, or its bufferevent's reading, off)
+ * until a timer asks again. A plaintext direction reads at most what it
+ * was granted, still by splice; a TLS one counts what it read and goes
+ * into debt by at most one read, paid before it reads again. Such a wait
+ * is no stall for relay_set_timeout. Set once, before any byte moves;
+ * without it nothing is asked. Returns 0 or -1 (ENOMEM). */
+typedef uint64_t relay_take_fn(void *arg, int dir, size_t chunk);
+int relay_set_rate(struct relay *relay, relay_take_fn *take, void *arg,
+    size_t chunk);
 /* What relay_error calls sides A and B ("the client", "the server");
  * static strings. Default: "side A", "side B". */
 void relay_set_names(struct relay *relay, const char *a, const char *b);

@@ -168,6 +168,7 @@ session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_r
 		snprintf(req->reply, sizeof(req->reply), "425 Can't open data connection.");
 		return -1;
 	}
+	session_rate_apply(s);
 	if (engine_client_prot_p(s->eng))
 		dc_set_tls(s->dc, DC_CLIENT, s->tls, &s->ticket, SA(&s->server),
 		    s->cf->tls.require_session_reuse);

@@ -24,6 +24,7 @@
 #include "xferlog.h"
 #include "portmap.h"
 #include "rules.h"
+#include "ratelimit.h"
 #include "tls.h"
 
 /* Client input waiting to be processed is capped here (read watermark). */
@@ -95,6 +96,12 @@ struct session {
 	struct upstream *up;             /* reverse: the server chosen, until its
 					  * connection's outcome is reported */
 
+	/* Bandwidth limits (session_rate.c): rate-limit-session's buckets,
+	 * [0] toward the server, [1] toward the client, for all the
+	 * session's data channels. */
+	struct rl_bucket rate_bucket[2];
+	bool rate_logged;
+
 	char user[64];
 	time_t started;
 	uint64_t data_to_server, data_to_client;
@@ -158,6 +165,10 @@ void session_data_drop(void *ctx);
 void session_transfer_begin(void *ctx, const struct ftp_command *cmd);
 void session_transfer_end(void *ctx, int code, bool ok);
 void session_drop_dc(struct session *s);
+
+/* session_rate.c */
+/* The bandwidth limits of the session's listener on its new channel. */
+void session_rate_apply(struct session *s);
 
 /* session_tls.c */
 const char *session_tls_error(struct bufferevent *bev, char *buf, size_t size);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
+#include "ratelimit.h"
 #include "shared.h"
 
 #define CACHE_LINE 64
@@ -71,6 +72,28 @@ struct tally_block {
 	alignas(CACHE_LINE) uint64_t v[SHARED_TALLY_MAX][SHARED_TALLY_COUNTERS];
 };
 
+/* The per-client rate buckets (shared_rate_take), apart from the client
+ * table: a host's entry there is one per worker, a bucket must be one per
+ * host. Same hashing, probing and deletion; entries are made by a take
+ * and dropped when full (a full bucket is no different from none). */
+struct rate_slot {
+	unsigned char host[16];
+	uint32_t hash;
+	uint32_t used;                   /* 0: free; set last when filled */
+	struct rl_bucket bucket[2];      /* per direction */
+};
+
+struct rate_table {
+	alignas(CACHE_LINE) size_t used; /* slots in use */
+	struct rate_slot slots[];
+};
+
+static size_t
+rate_table_size(size_t slots)
+{
+	return sizeof(struct rate_table) + slots * sizeof(struct rate_slot);
+}
+
 struct shared {
 	pid_t creator;                   /* the one process that may destroy the mutex */
 	/* The sizes, private: what a process reads from the mapping is never
@@ -84,6 +107,7 @@ struct shared {
 	struct slot *slots;
 	struct tally_entry *tally;       /* SHARED_TALLY_MAX entries */
 	struct tally_block *tallies;     /* one per worker */
+	struct rate_table *rate;         /* per-client rate limits, its own table */
 };
 
 static size_t
@@ -97,7 +121,7 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 {
 	struct shared *sh;
 	pthread_mutexattr_t ma;
-	size_t slots = MIN_SLOTS, off_workers, off_slots, off_tally, off_tallies;
+	size_t slots = MIN_SLOTS, off_workers, off_slots, off_tally, off_tallies, off_rate;
 
 	if (n_workers == 0) {
 		errno = EINVAL;
@@ -112,7 +136,8 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 	off_tally = round_up(off_slots + slots * sizeof(struct slot), CACHE_LINE);
 	off_tallies = round_up(off_tally + SHARED_TALLY_MAX * sizeof(struct tally_entry),
 	    CACHE_LINE);
-	sh->map_len = off_tallies + n_workers * sizeof(struct tally_block);
+	off_rate = round_up(off_tallies + n_workers * sizeof(struct tally_block), CACHE_LINE);
+	sh->map_len = off_rate + rate_table_size(slots);
 	/* Anonymous and shared: zero-filled, and inherited by fork(). Pages
 	 * are only allocated when touched, so a large table costs little. */
 	sh->map = mmap(NULL, sh->map_len, PROT_READ | PROT_WRITE,
@@ -127,6 +152,7 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 	sh->slots = (struct slot *)((char *)sh->map + off_slots);
 	sh->tally = (struct tally_entry *)((char *)sh->map + off_tally);
 	sh->tallies = (struct tally_block *)((char *)sh->map + off_tallies);
+	sh->rate = (struct rate_table *)((char *)sh->map + off_rate);
 	sh->hdr->n_workers = sh->n_workers = n_workers;
 	sh->hdr->mask = sh->mask = slots - 1;
 	if (getrandom(sh->hdr->key, sizeof(sh->hdr->key), 0) != sizeof(sh->hdr->key)) {
@@ -655,4 +681,111 @@ shared_stats_write(struct shared *sh, FILE *f, enum stats_format format)
 			fprintf(f, "%s %llu\n", d->family, (unsigned long long)v);
 	}
 	tally_write(sh, f, format);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-client rate limits */
+
+/* HOST's entry, or the free slot that ends its run. */
+static size_t
+rate_find(struct shared *sh, const unsigned char host[16], uint32_t hash)
+{
+	struct rate_slot *t = sh->rate->slots;
+	size_t mask = sh->mask, i = hash & mask;
+
+	for (size_t n = 0; n <= mask && t[i].used != 0; n++, i = (i + 1) & mask)
+		if (t[i].hash == hash && memcmp(t[i].host, host, 16) == 0)
+			return i;
+	return i;
+}
+
+/* Free entry I, moving later entries of its run back (as slot_delete). */
+static void
+rate_delete(struct shared *sh, size_t i)
+{
+	struct rate_slot *t = sh->rate->slots;
+	size_t mask = sh->mask, j = i;
+
+	for (size_t n = 0; n <= mask; n++) {
+		j = (j + 1) & mask;
+		if (t[j].used == 0)
+			break;
+		if (cyclic_between(i, t[j].hash & mask, j))
+			continue;
+		t[i] = t[j];
+		i = j;
+	}
+	memset(&t[i], 0, sizeof(t[i]));
+}
+
+/* The table is full: drop every entry whose buckets are full at NOW (at
+ * RATE: hosts with other limits are judged by this one, which at worst
+ * forgets a partly spent bucket), and count the rest again (a worker
+ * killed in the middle of an update may have left the count off). */
+static void
+rate_sweep(struct shared *sh, uint64_t rate, uint64_t now)
+{
+	struct rate_slot *t = sh->rate->slots;
+	size_t used = 0;
+
+	for (size_t i = 0; i <= sh->mask; i++)
+		while (t[i].used != 0 && rl_idle(&t[i].bucket[0], rate, now) &&
+		    rl_idle(&t[i].bucket[1], rate, now))
+			rate_delete(sh, i);
+	for (size_t i = 0; i <= sh->mask; i++)
+		used += t[i].used != 0;
+	sh->rate->used = used;
+}
+
+uint64_t
+shared_rate_take(struct shared *sh, const struct sockaddr *client, int dir,
+    uint64_t rate, uint64_t now, uint64_t n)
+{
+	unsigned char host[16];
+	uint32_t hash;
+	struct rate_slot *e;
+	uint64_t wait;
+	size_t i;
+
+	if (dir != 0 && dir != 1) {
+		errno = EINVAL;
+		return 0;
+	}
+	host_key(client, host);
+	hash = host_hash(sh, host);
+	lock(sh);
+	i = rate_find(sh, host, hash);
+	e = &sh->rate->slots[i];
+	if (e->used == 0 && sh->rate->used >= shared_capacity(sh)) {
+		rate_sweep(sh, rate, now);
+		i = rate_find(sh, host, hash);
+		e = &sh->rate->slots[i];
+	}
+	if (e->used == 0) {
+		if (sh->rate->used >= shared_capacity(sh)) {
+			/* More hosts transferring than max-sessions at start
+			 * (raised by a reload): this one goes unlimited. */
+			unlock(sh);
+			return 0;
+		}
+		memcpy(e->host, host, 16);
+		e->hash = hash;
+		memset(e->bucket, 0, sizeof(e->bucket));
+		e->used = 1;
+		sh->rate->used++;
+	}
+	wait = rl_take(&e->bucket[dir], rate, now, n);
+	unlock(sh);
+	return wait;
+}
+
+size_t
+shared_rate_entries(struct shared *sh)
+{
+	size_t n;
+
+	lock(sh);
+	n = sh->rate->used;
+	unlock(sh);
+	return n;
 }

@@ -49,6 +49,13 @@
 	    "mode=\"passive\"", "Data channels set up, by the client's mode.") \
 	X(data_active, counter, "data_channels_active", "ftpgw_data_channels_total", \
 	    "mode=\"active\"", "Data channels set up, by the client's mode.") \
+	/* bandwidth limits (rate-limit-session, rate-limit-client) */ \
+	X(rate_waits, counter, "data_rate_limit_waits", \
+	    "ftpgw_data_rate_limit_waits_total", "", \
+	    "Times a data direction paused for its bandwidth limit.") \
+	X(rate_wait_ms, counter, "data_rate_limit_wait_ms", \
+	    "ftpgw_data_rate_limit_wait_milliseconds_total", "", \
+	    "Milliseconds data directions paused for their bandwidth limits.") \
 	X(tls_handshakes, counter, "tls_handshakes", "ftpgw_tls_handshakes_total", "", \
 	    "Control-connection TLS handshakes completed.") \
 	X(tls_failures, counter, "tls_failures", "ftpgw_tls_failures_total", "", \
@@ -146,6 +153,18 @@ void shared_tally_add(struct shared *sh, unsigned worker, int slot, unsigned cou
     uint64_t n);
 /* Counter COUNTER of SLOT, summed over the workers. */
 uint64_t shared_tally_get(const struct shared *sh, int slot, unsigned counter);
+/* Per-client bandwidth limit (rate-limit-client): take N bytes, in
+ * direction DIR (0 or 1), from the bucket of CLIENT's host (its port is
+ * ignored, as for shared_admit), shared by every session of that host on
+ * every worker, refilling at RATE bytes/s (ratelimit.h; N at most
+ * rl_burst(RATE)). NOW: CLOCK_MONOTONIC in ns. Returns 0 when the bytes
+ * were taken, else the ns to wait before asking again. One lock per call:
+ * callers take chunks (rl_chunk), not single reads. A host's bucket is
+ * made by its first take and forgotten once full again. */
+uint64_t shared_rate_take(struct shared *sh, const struct sockaddr *client,
+    int dir, uint64_t rate, uint64_t now, uint64_t n);
+/* Hosts with a bucket (for the tests). */
+size_t shared_rate_entries(struct shared *sh);
 
 enum stats_format {
 	STATS_TEXT,                      /* ftpgwctl stats: "NAME VALUE" lines */

@@ -89,6 +89,19 @@ check "-t rejects two rules of the same name" sh -c "
 	'$FTPGW' -t -c '$tmp/rules2.conf' > '$tmp/rules2.out' 2>&1; rc=\$?
 	cat '$tmp/rules2.out'
 	test \$rc -eq 1 && grep -q \"rules2.conf:3: found duplicate title 'x'\" '$tmp/rules2.out'"
+# Bandwidth limits: K/M/G suffixes (1024-based) are accepted, quoted or
+# not, globally and per listen section; a bad value is named with its line,
+# the global one and the listener's both.
+printf 'rate-limit-session = 2M\nrate-limit-client = "512k"\nlisten "a" {\n port = 8021\n rate-limit-session = 0\n rate-limit-client = 1024G\n}\n' >"$tmp/rate-ok.conf"
+printf 'rate-limit-session = 2MB\nrate-limit-client = -1\nlisten "a" {\n port = 8021\n rate-limit-client = 1025G\n}\n' >"$tmp/rate-bad.conf"
+check "-t accepts rate limits with K/M/G suffixes" run 0 "$tmp/rate1" "$FTPGW" -t -c "$tmp/rate-ok.conf"
+check "-t names bad rate limits as FILE:LINE" sh -c "
+	'$FTPGW' -t -c '$tmp/rate-bad.conf' > '$tmp/rate.out' 2>&1; rc=\$?
+	test \$rc -eq 1 &&
+	grep -q 'rate-bad\.conf:1: rate-limit-session \"2MB\" is not a rate' '$tmp/rate.out' &&
+	grep -q 'rate-bad\.conf:2: rate-limit-client \"-1\" is not a rate' '$tmp/rate.out' &&
+	grep -q 'rate-bad\.conf:5: listen \"a\": rate-limit-client \"1025G\" is not a rate' '$tmp/rate.out' ||
+	{ cat '$tmp/rate.out'; exit 1; }"
 
 # -t warns, and still exits 0, when the open-files limit (the hard one: the
 # gateway raises its own to it) cannot hold a worker's share of

@@ -13,6 +13,7 @@ Suite *suite_fwrules(void);
 Suite *suite_portmap(void);
 Suite *suite_portpool(void);
 Suite *suite_upstream(void);
+Suite *suite_ratelimit(void);
 Suite *suite_shared(void);
 Suite *suite_xlate(void);
 Suite *suite_rules(void);

@@ -20,6 +20,7 @@ static const struct {
 	{ "fwrules", suite_fwrules },
 	{ "portmap", suite_portmap },
 	{ "portpool", suite_portpool },
+	{ "ratelimit", suite_ratelimit },
 	{ "shared", suite_shared },
 	{ "upstream", suite_upstream },
 	{ "xlate", suite_xlate },
