@@ -12,7 +12,7 @@
 #include "addr.h"
 #include "portmap.h"
 
-enum listen_mode { MODE_REDIRECT, MODE_TPROXY, MODE_REVERSE };
+enum listen_mode { MODE_REDIRECT, MODE_TPROXY, MODE_REVERSE, MODE_PROXY };
 enum passive_address_kind { PASV_ADDR_ORIGINAL, PASV_ADDR_LOCAL, PASV_ADDR_FIXED };
 enum server_data_mode { SDATA_SAME, SDATA_PASSIVE, SDATA_ACTIVE };
 
@@ -84,6 +84,7 @@ struct config {
 	struct sockaddr_storage metrics_addr; /* Prometheus text on HTTP GET */
 	int log_facility;                    /* index into log_facility_words */
 	char *transfer_log;                  /* xferlog path, NULL = none */
+	char *resolv_conf;                   /* mode proxy's resolver settings */
 	struct listen_conf *listens;
 	size_t n_listens;
 	/* The port-mapping stanzas in file order, then the built-in defaults

@@ -71,6 +71,8 @@ const struct conf_key conf_keys[] = {
 	    .doc = "the syslog facility in the background" },
 	{ GLOBAL, "transfer-log", CONF_STR, .def_str = "",
 	    .doc = "the xferlog file, \"\" = none" },
+	{ GLOBAL, "resolv-conf", CONF_STR, .def_str = "/etc/resolv.conf",
+	    .doc = "the name servers mode proxy asks, in resolv.conf(5) form" },
 
 	/* listen "NAME" { } */
 	{ LISTEN, "address", CONF_STR, .def_str = "0.0.0.0",

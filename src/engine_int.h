@@ -69,6 +69,12 @@ struct engine {
 	bool client_auth_waiting;        /* the client's AUTH waits for the server leg */
 	bool server_gone;                /* the server closed while a reply was held */
 	bool closed;                     /* ops.close was called */
+
+	/* Proxy mode (engine_proxy.c). */
+	bool no_server;                  /* before USER user@host: no server */
+	char *proxy_user;                /* the USER still to send, once the
+	                                  * server leg is ready */
+	char *proxy_target;              /* "host:port" as the client named it */
 };
 
 /* engine.c */
@@ -96,5 +102,21 @@ void eng_run_deferred(struct engine *e);
 void eng_abort(struct engine *e);
 void eng_protect_server_data(struct engine *e);
 void eng_start_client_tls(struct engine *e);
+
+/* engine.c: where a session rests when nothing is outstanding. */
+enum engine_phase eng_rest_phase(const struct engine *e);
+
+/* engine_proxy.c */
+/* The gateway's greeting to a proxy client. */
+void eng_proxy_greet(struct engine *e);
+/* CMD in proxy mode: true when handled here (before the server is
+ * known, everything; after, USER). */
+bool eng_proxy_command(struct engine *e, const struct ftp_command *cmd);
+/* The server's greeting (a whole reply, collected) with code CODE. */
+void eng_proxy_greeting(struct engine *e, int code);
+/* The server leg is ready (greeted, secured as the policy wants): the
+ * client's USER goes now, if it waits. */
+void eng_proxy_send_user(struct engine *e);
+void eng_proxy_free(struct engine *e);
 
 #endif

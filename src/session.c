@@ -96,6 +96,7 @@ static const struct engine_ops session_engine_ops = {
 	.user = eff_user,
 	.active = eff_active,
 	.close = eff_close,
+	.proxy_connect = session_proxy_connect,
 };
 
 static void session_teardown(struct session *s);
@@ -419,7 +420,9 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		session_arm_idle_timer(s);   /* data flowing counts as activity */
 		return;
 	}
-	if (engine_phase(s->eng) == EP_CONNECTING)
+	if (engine_phase(s->eng) == EP_CONNECTING && s->lookup != NULL)
+		log_sess(LL_WARN, s->id, "looking up %s timed out", s->proxy_host);
+	else if (engine_phase(s->eng) == EP_CONNECTING)
 		log_sess(LL_WARN, s->id, "connect to the server timed out");
 	else
 		log_sess(LL_INFO, s->id, "idle for %u seconds", s->cf->idle_timeout);
@@ -449,6 +452,7 @@ session_finish(struct session *s)
 	assert(!s->in_engine);
 	s->finished = true;
 	session_drop_dc(s);
+	session_proxy_release(s);
 	if (s->tcp_relay != NULL) {
 		s->data_to_server += relay_bytes_a_to_b(s->tcp_relay);
 		s->data_to_client += relay_bytes_b_to_a(s->tcp_relay);
@@ -628,6 +632,7 @@ session_engine_new(struct session *s)
 		.server_side = s->tls != NULL ? (int)s->cf->tls.server_side : TLS_SERVER_OFF,
 		.client_implicit_tls = s->app == APP_FTPS,
 		.server_implicit_tls = s->app == APP_FTPS && s->cf->tls.server_side != TLS_SERVER_OFF,
+		.proxy = s->lc->mode == MODE_PROXY,
 	};
 
 	s->eng = engine_new(&ec, &session_engine_ops, s);

@@ -23,6 +23,7 @@
 #include "shared.h"
 #include "xferlog.h"
 #include "portmap.h"
+#include "proxy_login.h"
 #include "tls.h"
 
 /* Client input waiting to be processed is capped here (read watermark). */
@@ -92,6 +93,12 @@ struct session {
 	struct sockaddr_storage advertise;    /* what the client is told in 227/229 */
 	struct portpool *pool;
 
+	/* mode proxy (session_proxy.c): the server USER named */
+	struct event *proxy_ev;          /* starts the lookup outside the engine */
+	struct proxy_lookup *lookup;     /* the name lookup under way, if any */
+	char proxy_host[PROXY_HOST_MAX + 1];
+	uint16_t proxy_port;
+
 	char user[64];
 	time_t started;
 	uint64_t data_to_server, data_to_client;
@@ -148,6 +155,15 @@ void session_data_drop(void *ctx);
 void session_transfer_begin(void *ctx, const struct ftp_command *cmd);
 void session_transfer_end(void *ctx, int code, bool ok);
 void session_drop_dc(struct session *s);
+
+/* session_proxy.c: mode proxy */
+/* The client's connection of a proxy listener, admitted, on FD: set up
+ * its leg; the gateway greets it. */
+void session_proxy_accept(struct session *s, int fd);
+/* The engine's proxy_connect effect. */
+void session_proxy_connect(void *ctx, const char *host, uint16_t port);
+/* A lookup under way is cancelled (session_finish). */
+void session_proxy_release(struct session *s);
 
 /* session_tls.c */
 const char *session_tls_error(struct bufferevent *bev, char *buf, size_t size);

@@ -22,6 +22,7 @@ static const struct {
 	{ "portpool", suite_portpool },
 	{ "shared", suite_shared },
 	{ "xlate", suite_xlate },
+	{ "proxy_login", suite_proxy_login },
 };
 
 const char *
