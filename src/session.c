@@ -631,7 +631,10 @@ session_engine_new(struct session *s)
 		.client_side = s->cf->tls.client_side,
 		.server_side = s->tls != NULL ? (int)s->cf->tls.server_side : TLS_SERVER_OFF,
 		.client_implicit_tls = s->app == APP_FTPS,
-		.server_implicit_tls = s->app == APP_FTPS && s->cf->tls.server_side != TLS_SERVER_OFF,
+		/* (mode proxy: the server's port is the client's choice; its
+		 * leg is explicit, AUTH TLS, as server-side says.) */
+		.server_implicit_tls = s->app == APP_FTPS && s->cf->tls.server_side != TLS_SERVER_OFF &&
+		    s->lc->mode != MODE_PROXY,
 		.proxy = s->lc->mode == MODE_PROXY,
 	};
 

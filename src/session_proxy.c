@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -29,6 +30,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "log.h"
+#include "portmap.h"
 #include "session_int.h"
 #include "sock.h"
 
@@ -40,19 +42,38 @@ struct proxy_lookup {
 void
 session_proxy_accept(struct session *s, int fd)
 {
+	const struct portmap *map;
 	char a[ADDR_STRLEN];
 
-	s->app = APP_FTP;
-	s->map_name = "(proxy)";
-	log_sess(LL_INFO, s->id, "client %s via proxy \"%s\"", addr_str(&s->client, a),
-	    s->lc->name);
+	/* FTP, or implicit FTPS toward the client when a port-mapping makes
+	 * the listen port ftps (lftp's "ftp:proxy ftps://gw:port"). */
+	map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->client_local),
+	    addr_port(SA(&s->client_local)));
+	s->app = map != NULL && map->app == APP_FTPS ? APP_FTPS : APP_FTP;
+	s->map_name = map != NULL && map->app == APP_FTPS ? map->name : "(proxy)";
+	log_sess(LL_INFO, s->id, "client %s via proxy \"%s\", application %s",
+	    addr_str(&s->client, a), s->lc->name, app_kind_name(s->app));
+	if (s->app == APP_FTPS && !tls_engine_serves_clients(s->tls)) {
+		session_end(s, NULL, "ftps needs TLS");
+		return;
+	}
 	if (session_engine_new(s) == -1) {
 		session_end(s, NULL, "out of memory");
 		return;
 	}
 	(void)sock_oob_inline(fd);
 	(void)sock_nodelay(fd);
-	if ((s->cbev = bufferevent_socket_new(s->env->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if (s->app == APP_FTPS) {
+		SSL *ssl = tls_ssl_for_client(s->tls, &s->ticket);
+
+		if (ssl != NULL && (s->cbev = bufferevent_openssl_socket_new(s->env->base, fd,
+		    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+			SSL_free(ssl);
+		if (s->cbev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(s->cbev, 1);
+	} else
+		s->cbev = bufferevent_socket_new(s->env->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->cbev == NULL) {
 		session_end(s, NULL, "out of memory");
 		return;
 	}
