@@ -400,14 +400,8 @@ server_auth_reply(struct engine *e, const struct pending *p, int code)
 		eng_start_client_tls(e);
 		return;
 	}
-	if (e->proxy_user != NULL && e->conf.server_side == TLS_SERVER_AUTO) {
-		/* Proxy mode, the client's leg secured before the server
-		 * was known: the same as above, the login goes on. */
-		log_sess(LL_WARN, e->conf.sid, "the server refused AUTH TLS (%d): its leg stays in plaintext", code);
-		eng_set_phase(e, EP_LOGIN);
-		eng_proxy_send_user(e);
+	if (eng_proxy_auth_refused(e, code))
 		return;
-	}
 	log_sess(LL_WARN, e->conf.sid, "the server refused AUTH TLS (%d), which server-side = required needs", code);
 	eng_close(e, "421 Service not available: the server does not accept TLS, which this gateway requires toward it.",
 	    "server refused TLS");
@@ -632,8 +626,6 @@ settle(struct engine *e)
 	switch (e->phase) {
 	case EP_CONNECTING: case EP_SERVER_AUTH: case EP_SERVER_TLS: case EP_CLIENT_TLS:
 		return;              /* left by their own events */
-	case EP_PROXY_LOGIN:
-		return;              /* left by USER user@host */
 	case EP_GREETING:
 		if (e->n > 0 && eng_fifo_head(e)->kind == EK_GREETING)
 			return;

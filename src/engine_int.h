@@ -117,6 +117,9 @@ void eng_proxy_greeting(struct engine *e, int code);
 /* The server leg is ready (greeted, secured as the policy wants): the
  * client's USER goes now, if it waits. */
 void eng_proxy_send_user(struct engine *e);
+/* The server refused our AUTH TLS with CODE: true when the login goes
+ * on regardless (server-side auto, the client's leg secured first). */
+bool eng_proxy_auth_refused(struct engine *e, int code);
 void eng_proxy_free(struct engine *e);
 
 #endif

@@ -166,6 +166,18 @@ eng_proxy_command(struct engine *e, const struct ftp_command *cmd)
 	return true;
 }
 
+bool
+eng_proxy_auth_refused(struct engine *e, int code)
+{
+	if (e->proxy_user == NULL || e->conf.server_side != TLS_SERVER_AUTO)
+		return false;
+	/* As for a client's AUTH under auto: the legs are independent. */
+	log_sess(LL_WARN, e->conf.sid, "the server refused AUTH TLS (%d): its leg stays in plaintext", code);
+	eng_set_phase(e, EP_LOGIN);
+	eng_proxy_send_user(e);
+	return true;
+}
+
 void
 eng_proxy_greeting(struct engine *e, int code)
 {
