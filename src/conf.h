@@ -13,7 +13,7 @@
 #include "portmap.h"
 #include "rules.h"
 
-enum listen_mode { MODE_REDIRECT, MODE_TPROXY, MODE_REVERSE };
+enum listen_mode { MODE_REDIRECT, MODE_TPROXY, MODE_REVERSE, MODE_PROXY };
 enum passive_address_kind { PASV_ADDR_ORIGINAL, PASV_ADDR_LOCAL, PASV_ADDR_FIXED };
 enum server_data_mode { SDATA_SAME, SDATA_PASSIVE, SDATA_ACTIVE };
 
@@ -94,6 +94,7 @@ struct config {
 	 * session's data channels, of all sessions of one client host;
 	 * 0 = none. */
 	uint64_t rate_session, rate_client;
+	char *resolv_conf;                   /* mode proxy's resolver settings */
 	struct listen_conf *listens;
 	size_t n_listens;
 	/* The port-mapping stanzas in file order, then the built-in defaults

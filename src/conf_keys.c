@@ -82,6 +82,8 @@ const struct conf_key conf_keys[] = {
 	{ GLOBAL, "rate-limit-client", CONF_STR, .def_str = "0",
 	    .doc = "bytes/s per direction of all data of one client host, "
 	    "0 = none" },
+	{ GLOBAL, "resolv-conf", CONF_STR, .def_str = "/etc/resolv.conf",
+	    .doc = "the name servers mode proxy asks, in resolv.conf(5) form" },
 
 	/* listen "NAME" { } */
 	{ LISTEN, "address", CONF_STR, .def_str = "0.0.0.0",

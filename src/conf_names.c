@@ -11,6 +11,7 @@ const struct word conf_listen_modes[] = {
 	{ "redirect", MODE_REDIRECT },
 	{ "tproxy", MODE_TPROXY },
 	{ "reverse", MODE_REVERSE },
+	{ "proxy", MODE_PROXY },
 	{ NULL, 0 }
 };
 

@@ -235,6 +235,15 @@ snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
 	snap_rates(ld, cfg, NULL, &cf->rate_session, &cf->rate_client);
 	if (!snap_operations(ld, cfg, cf))
 		return false;
+	{
+		const char *rc = cfg_getstr(cfg, "resolv-conf");
+
+		if (rc[0] != '/')
+			conf_error(ld, conf_option_line(ld, cfg, "resolv-conf"),
+			    "resolv-conf \"%s\": an absolute path", rc);
+		else if ((cf->resolv_conf = strdup(rc)) == NULL)
+			return conf_oom(ld);
+	}
 
 	return snap_commands(ld, cfg, "deny-commands", &cf->deny_commands,
 	    &cf->n_deny_commands) &&
@@ -618,6 +627,7 @@ config_free(struct config *cf)
 	free(cf->control_socket);
 	free(cf->control_socket_group);
 	free(cf->transfer_log);
+	free(cf->resolv_conf);
 	for (size_t i = 0; i < cf->n_deny_commands; i++)
 		free(cf->deny_commands[i]);
 	free(cf->deny_commands);

@@ -36,7 +36,7 @@
 
 
 static const char *const phase_names[EP_COUNT] = {
-	[EP_CONNECTING] = "connecting", [EP_GREETING] = "greeting",
+	[EP_PROXY_LOGIN] = "proxy-login", [EP_CONNECTING] = "connecting", [EP_GREETING] = "greeting",
 	[EP_SERVER_AUTH] = "server-auth", [EP_SERVER_TLS] = "server-tls",
 	[EP_CLIENT_TLS] = "client-tls", [EP_LOGIN] = "login", [EP_READY] = "ready",
 	[EP_TRANSFER] = "transfer", [EP_HELD] = "reply-held",
@@ -53,11 +53,12 @@ static const char *const phase_names[EP_COUNT] = {
 #define RESTING (B(EP_LOGIN) | B(EP_READY) | B(EP_TRANSFER) | B(EP_HELD))
 #define ENDING  (B(EP_CLOSING) | B(EP_CLOSED))
 static const unsigned allowed[EP_COUNT] = {
+	[EP_PROXY_LOGIN] = B(EP_CONNECTING) | B(EP_CLIENT_TLS) | ENDING,
 	[EP_CONNECTING] = B(EP_GREETING) | ENDING,
 	[EP_GREETING] = RESTING | B(EP_SERVER_AUTH) | ENDING,
 	[EP_SERVER_AUTH] = RESTING | B(EP_SERVER_TLS) | B(EP_CLIENT_TLS) | ENDING,
 	[EP_SERVER_TLS] = RESTING | B(EP_CLIENT_TLS) | ENDING,
-	[EP_CLIENT_TLS] = RESTING | ENDING,
+	[EP_CLIENT_TLS] = RESTING | B(EP_PROXY_LOGIN) | ENDING,
 	[EP_LOGIN] = RESTING | B(EP_SERVER_AUTH) | B(EP_CLIENT_TLS) | ENDING,
 	[EP_READY] = RESTING | B(EP_SERVER_AUTH) | B(EP_CLIENT_TLS) | ENDING,
 	[EP_TRANSFER] = RESTING | ENDING,
@@ -369,6 +370,10 @@ data_setup_reply(struct engine *e, const struct pending *p, int code)
 static void
 greeting_reply(struct engine *e, int code)
 {
+	if (e->conf.proxy) {
+		eng_proxy_greeting(e, code);
+		return;
+	}
 	if (code / 100 != 2)
 		return;                  /* the server will close */
 	if (e->server_tls)               /* implicit TLS toward the server */
@@ -395,6 +400,8 @@ server_auth_reply(struct engine *e, const struct pending *p, int code)
 		eng_start_client_tls(e);
 		return;
 	}
+	if (eng_proxy_auth_refused(e, code))
+		return;
 	log_sess(LL_WARN, e->conf.sid, "the server refused AUTH TLS (%d), which server-side = required needs", code);
 	eng_close(e, "421 Service not available: the server does not accept TLS, which this gateway requires toward it.",
 	    "server refused TLS");
@@ -455,6 +462,10 @@ reply_disposition(struct engine *e, int code)
 {
 	struct pending *head = eng_fifo_head(e);
 
+	/* Proxy mode: the client has the gateway's greeting; the server's
+	 * is for the log, or, when it refuses, the answer to USER. */
+	if (head != NULL && head->kind == EK_GREETING && e->conf.proxy)
+		return code < 200 ? RD_SWALLOW : RD_COLLECT;
 	if (head == NULL || code < 200)
 		return RD_PASS;
 	/* A 200 while an ABOR waits with its fence behind: the fence's; the
@@ -627,7 +638,15 @@ settle(struct engine *e)
 	else if (eng_transfer_outstanding(e))
 		eng_set_phase(e, EP_TRANSFER);
 	else
-		eng_set_phase(e, e->login.logged_in ? EP_READY : EP_LOGIN);
+		eng_set_phase(e, eng_rest_phase(e));
+}
+
+enum engine_phase
+eng_rest_phase(const struct engine *e)
+{
+	if (e->no_server)
+		return EP_PROXY_LOGIN;
+	return e->login.logged_in ? EP_READY : EP_LOGIN;
 }
 
 void
@@ -649,17 +668,19 @@ engine_event(struct engine *e, const struct engine_event *ev)
 		eng_protect_server_data(e);
 		if (e->client_auth_waiting)
 			eng_start_client_tls(e);
-		else
-			eng_set_phase(e, e->login.logged_in ? EP_READY : EP_LOGIN);
+		else {
+			eng_set_phase(e, eng_rest_phase(e));
+			eng_proxy_send_user(e);
+		}
 		break;
 	case EE_CLIENT_TLS_UP:
 		if (e->phase == EP_CLIENT_TLS)
-			eng_set_phase(e, e->login.logged_in ? EP_READY : EP_LOGIN);
+			eng_set_phase(e, eng_rest_phase(e));
 		break;
 	case EE_CLIENT_LINE:
 		/* Decrypted lines mean the client's handshake is done. */
 		if (e->phase == EP_CLIENT_TLS)
-			eng_set_phase(e, e->login.logged_in ? EP_READY : EP_LOGIN);
+			eng_set_phase(e, eng_rest_phase(e));
 		eng_client_line(e, ev->text, ev->len);
 		break;
 	case EE_SERVER_LINE:
@@ -696,6 +717,10 @@ engine_event(struct engine *e, const struct engine_event *ev)
 	case EE_SHUTDOWN:
 		eng_close(e, ev->text, "gateway shutdown");
 		break;
+	case EE_PROXY_GREET:
+		if (e->phase == EP_PROXY_LOGIN)
+			eng_proxy_greet(e);
+		break;
 	}
 	/* The phase first: the waiting line is judged by it. */
 	settle(e);
@@ -721,7 +746,8 @@ engine_new(const struct engine_conf *conf, const struct engine_ops *ops, void *c
 	e->conf = *conf;
 	e->ops = ops;
 	e->ctx = ctx;
-	e->phase = EP_CONNECTING;
+	e->phase = conf->proxy ? EP_PROXY_LOGIN : EP_CONNECTING;
+	e->no_server = conf->proxy;
 	e->client_tls = conf->client_implicit_tls;
 	e->server_tls = conf->server_implicit_tls;
 	ftp_reply_parser_init(&e->rp);
@@ -737,6 +763,7 @@ engine_free(struct engine *e)
 	free(e->held.p);
 	free(e->deferred);
 	free(e->rule_user);
+	eng_proxy_free(e);
 	free(e);
 }
 
@@ -758,7 +785,7 @@ engine_wants_server_line(const struct engine *e)
 	/* Held: the replies behind it wait in the server's socket. Server
 	 * TLS: the caller's next bytes are the handshake's. */
 	return !e->closed && e->held.len == 0 && e->phase != EP_SERVER_TLS &&
-	    e->phase != EP_CONNECTING;
+	    e->phase != EP_CONNECTING && e->phase != EP_PROXY_LOGIN;
 }
 
 bool engine_logged_in(const struct engine *e) { return e->login.logged_in; }

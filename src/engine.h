@@ -37,6 +37,7 @@
 
 /* The phase of a session. */
 enum engine_phase {
+	EP_PROXY_LOGIN,     /* proxy mode: no server yet; waiting for USER user@host */
 	EP_CONNECTING,      /* the server connection is being opened */
 	EP_GREETING,        /* waiting for the server's 220 */
 	EP_SERVER_AUTH,     /* our AUTH TLS to the server waits for its reply */
@@ -83,6 +84,8 @@ enum engine_ev {
 	                         * moves (the caller re-arms it while data does) */
 	EE_SHUTDOWN,            /* the session must end: TEXT (a C string,
 	                         * or NULL) is the client's last line */
+	EE_PROXY_GREET,         /* proxy mode: the client's connection is set
+	                         * up; the gateway greets it itself */
 };
 
 struct engine_event {
@@ -143,6 +146,12 @@ struct engine_ops {
 	/* The session is over: flush what the client has and close both
 	 * legs. REASON is for the log. Called once. */
 	void (*close)(void *ctx, const char *reason);
+	/* Proxy mode: the client logged in as user@HOST[:PORT]: resolve
+	 * HOST (a name or a numeric address, no brackets), connect, and
+	 * report EE_SERVER_CONNECTED or EE_SERVER_CLOSED (or end the
+	 * session, EE_SHUTDOWN) as for the other modes' connect. Called
+	 * once, in EP_CONNECTING. */
+	void (*proxy_connect)(void *ctx, const char *host, uint16_t port);
 };
 
 /* What the engine needs to know of the configuration. */
@@ -165,6 +174,10 @@ struct engine_conf {
 	 * outlive the engine. */
 	const struct rule_set *rules;
 	const struct sockaddr *client, *server;
+	/* Explicit proxy mode: the engine starts in EP_PROXY_LOGIN, greets
+	 * the client (EE_PROXY_GREET) and learns the server from USER
+	 * user@host[:port] (engine_proxy.c). */
+	bool proxy;
 };
 
 struct engine;

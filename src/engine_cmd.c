@@ -105,8 +105,11 @@ tls_command(struct engine *e, const struct ftp_command *cmd)
 			eng_reply(e, "503 The connection is already secured.");
 		else if (!ftp_auth_type_ok(cmd))
 			eng_reply(e, "504 AUTH type not supported: use AUTH TLS.");
-		else if (!e->server_tls && e->conf.server_side == TLS_SERVER_AUTO) {
-			/* Secure the server leg first; answer the client then. */
+		else if (!e->server_tls && e->conf.server_side == TLS_SERVER_AUTO &&
+		    !e->no_server) {
+			/* Secure the server leg first; answer the client then.
+			 * (Proxy mode before USER: no server yet; its leg is
+			 * secured once known, engine_proxy.c.) */
 			e->client_auth_waiting = true;
 			eng_send(e, EK_SERVER_AUTH, "AUTH TLS", 8)->for_client = true;
 			eng_set_phase(e, EP_SERVER_AUTH);
@@ -268,6 +271,8 @@ handle_command(struct engine *e, const char *line, size_t len)
 	if (eng_rules_check(e, &cmd, line, len))
 		return;
 	if (tls_command(e, &cmd) || !strict_check(e, &cmd))
+		return;
+	if (e->conf.proxy && eng_proxy_command(e, &cmd))
 		return;
 	switch (cmd.verb) {
 	case FTP_V_LPRT: case FTP_V_LPSV:

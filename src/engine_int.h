@@ -70,6 +70,12 @@ struct engine {
 	bool server_gone;                /* the server closed while a reply was held */
 	bool closed;                     /* ops.close was called */
 	char *rule_user;                 /* the last USER name sent on, for the rules */
+
+	/* Proxy mode (engine_proxy.c). */
+	bool no_server;                  /* before USER user@host: no server */
+	char *proxy_user;                /* the USER still to send, once the
+	                                  * server leg is ready */
+	char *proxy_target;              /* "host:port" as the client named it */
 };
 
 /* engine.c */
@@ -107,5 +113,24 @@ bool eng_rules_check(struct engine *e, const struct ftp_command *cmd, const char
 /* USER CMD goes to the server: its name is the user the rules see from
  * now on. False when out of memory. */
 bool eng_rules_user(struct engine *e, const struct ftp_command *cmd);
+
+/* engine.c: where a session rests when nothing is outstanding. */
+enum engine_phase eng_rest_phase(const struct engine *e);
+
+/* engine_proxy.c */
+/* The gateway's greeting to a proxy client. */
+void eng_proxy_greet(struct engine *e);
+/* CMD in proxy mode: true when handled here (before the server is
+ * known, everything; after, USER). */
+bool eng_proxy_command(struct engine *e, const struct ftp_command *cmd);
+/* The server's greeting (a whole reply, collected) with code CODE. */
+void eng_proxy_greeting(struct engine *e, int code);
+/* The server leg is ready (greeted, secured as the policy wants): the
+ * client's USER goes now, if it waits. */
+void eng_proxy_send_user(struct engine *e);
+/* The server refused our AUTH TLS with CODE: true when the login goes
+ * on regardless (server-side auto, the client's leg secured first). */
+bool eng_proxy_auth_refused(struct engine *e, int code);
+void eng_proxy_free(struct engine *e);
 
 #endif

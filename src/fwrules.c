@@ -381,7 +381,7 @@ put_reverse(struct fw *fw)
 	for (size_t i = 0; i < cf->n_listens; i++) {
 		const struct listen_conf *lc = &cf->listens[i];
 
-		if (lc->mode != MODE_REVERSE)
+		if (lc->mode != MODE_REVERSE && lc->mode != MODE_PROXY)
 			continue;
 		fputs("\n# ", fw->out);
 		put_listen(fw, lc);

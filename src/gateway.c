@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "addr.h"
@@ -30,6 +31,7 @@
 #include "xferlog.h"
 
 static void reopen_operations(struct gateway *, const struct config *, const struct config *);
+static void resolver_update(struct gateway *, const struct config *);
 
 /* ------------------------------------------------------------------ */
 /* What sessions get of the gateway (struct session_env) */
@@ -183,6 +185,7 @@ gateway_reload(struct gateway *gw)
 		return;
 	}
 	reopen_operations(gw, gw->cf, cf);
+	resolver_update(gw, cf);
 	config_unref(gw->cf);
 	gw->cf = cf;
 	tls_engine_unref(gw->tls);
@@ -243,6 +246,70 @@ reopen_operations(struct gateway *gw, const struct config *old, const struct con
 		gw->metrics = NULL;
 	}
 	open_operations(gw, cf);
+}
+
+/* ------------------------------------------------------------------ */
+/* The resolver of mode proxy */
+
+/* evdns speaks to stderr by default; its words go to our log. */
+static void
+evdns_log_cb(int is_warn, const char *msg)
+{
+	log_msg(is_warn ? LL_INFO : LL_DEBUG, "evdns: %s", msg);
+}
+
+static bool
+has_proxy_listener(const struct config *cf)
+{
+	for (size_t i = 0; i < cf->n_listens; i++)
+		if (cf->listens[i].mode == MODE_PROXY)
+			return true;
+	return false;
+}
+
+/* Name servers from CF's resolv-conf, and the hosts file, which evdns
+ * reads only when asked (it knows nothing of NSS: nsswitch.conf, LDAP,
+ * mDNS are not consulted). */
+static void
+resolver_load(struct evdns_base *dns, const struct config *cf)
+{
+	int r;
+
+	evdns_base_clear_host_addresses(dns);
+	if (evdns_base_load_hosts(dns, "/etc/hosts") != 0)
+		log_msg(LL_WARN, "mode proxy: cannot read /etc/hosts");
+	r = evdns_base_resolv_conf_parse(dns, DNS_OPTION_NAMESERVERS | DNS_OPTION_SEARCH |
+	    DNS_OPTION_MISC, cf->resolv_conf);
+	if (r != 0)
+		log_msg(LL_WARN, "mode proxy: resolv-conf %s: %s", cf->resolv_conf,
+		    r == 1 ? "cannot be read; asking 127.0.0.1" :
+		    r == 6 ? "no name server in it; asking 127.0.0.1" : "malformed");
+	log_msg(LL_DEBUG, "mode proxy: %d name server(s) from %s",
+	    evdns_base_count_nameservers(dns), cf->resolv_conf);
+}
+
+/* The resolver exists while a listener has mode proxy; a reload reads
+ * the name servers and the hosts file again. Lookups under way are
+ * suspended and sent again to the new name servers. */
+static void
+resolver_update(struct gateway *gw, const struct config *cf)
+{
+	if (!has_proxy_listener(cf))
+		return;                  /* one made before stays, idle */
+	if (gw->dns == NULL) {
+		evdns_set_log_fn(evdns_log_cb);
+		gw->dns = evdns_base_new(gw->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		if (gw->dns == NULL) {
+			log_msg(LL_ERROR, "mode proxy: cannot make a resolver");
+			return;
+		}
+		resolver_load(gw->dns, cf);
+		gw->env.dns = gw->dns;
+		return;
+	}
+	evdns_base_clear_nameservers_and_suspend(gw->dns);
+	resolver_load(gw->dns, cf);
+	evdns_base_resume(gw->dns);
 }
 
 static void
@@ -322,6 +389,7 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 	evsignal_add(gw->sig_int, NULL);
 	evsignal_add(gw->sig_hup, NULL);
 	open_operations(gw, cf);
+	resolver_update(gw, cf);
 	return 0;
 }
 
@@ -343,5 +411,8 @@ gateway_free(struct gateway *gw)
 	if (gw->stop_timer != NULL)
 		event_free(gw->stop_timer);
 	tls_engine_unref(gw->tls);
+	/* Sessions are gone or never to run again: no callback for them. */
+	if (gw->dns != NULL)
+		evdns_base_free(gw->dns, 0);
 	config_unref(gw->cf);
 }

@@ -25,6 +25,7 @@ struct upstream_registry;
 struct session;
 struct tls_engine;
 struct ctl;
+struct evdns_base;
 
 struct gateway {
 	struct event_base *base;
@@ -41,6 +42,7 @@ struct gateway {
 	FILE *xferlog;                   /* transfer-log, NULL if none; see xferlog.h */
 	struct ctl *ctl;                 /* control socket, NULL if none */
 	struct ctl *metrics;             /* Prometheus endpoint, NULL if none */
+	struct evdns_base *dns;          /* mode proxy's resolver, NULL if none */
 	/* Session counts for the limits, and counters, shared by the workers;
 	 * owned by main(). */
 	struct shared *shared;

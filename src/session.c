@@ -97,6 +97,7 @@ static const struct engine_ops session_engine_ops = {
 	.rule_decided = session_rule_decided,
 	.active = eff_active,
 	.close = eff_close,
+	.proxy_connect = session_proxy_connect,
 };
 
 static void session_teardown(struct session *s);
@@ -438,11 +439,12 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		session_arm_idle_timer(s);   /* data flowing counts as activity */
 		return;
 	}
-	if (engine_phase(s->eng) == EP_CONNECTING) {
+	if (engine_phase(s->eng) == EP_CONNECTING && s->lookup != NULL)
+		log_sess(LL_WARN, s->id, "looking up %s timed out", s->proxy_host);
+	else if (engine_phase(s->eng) == EP_CONNECTING) {
 		log_sess(LL_WARN, s->id, "connect to the server timed out");
 		session_upstream_report(s, false, "connect timed out");
-	}
-	else
+	} else
 		log_sess(LL_INFO, s->id, "idle for %u seconds", s->cf->idle_timeout);
 	session_feed(s, EE_TIMEOUT, NULL, 0);
 }
@@ -470,6 +472,7 @@ session_finish(struct session *s)
 	assert(!s->in_engine);
 	s->finished = true;
 	session_drop_dc(s);
+	session_proxy_release(s);
 	if (s->tcp_relay != NULL) {
 		s->data_to_server += relay_bytes_a_to_b(s->tcp_relay);
 		s->data_to_client += relay_bytes_b_to_a(s->tcp_relay);
@@ -648,10 +651,14 @@ session_engine_new(struct session *s)
 		.client_side = s->cf->tls.client_side,
 		.server_side = s->tls != NULL ? (int)s->cf->tls.server_side : TLS_SERVER_OFF,
 		.client_implicit_tls = s->app == APP_FTPS,
-		.server_implicit_tls = s->app == APP_FTPS && s->cf->tls.server_side != TLS_SERVER_OFF,
 		.rules = &s->cf->rules,
 		.client = SA(&s->client),
 		.server = SA(&s->server),
+		/* (mode proxy: the server's port is the client's choice; its
+		 * leg is explicit, AUTH TLS, as server-side says.) */
+		.server_implicit_tls = s->app == APP_FTPS && s->cf->tls.server_side != TLS_SERVER_OFF &&
+		    s->lc->mode != MODE_PROXY,
+		.proxy = s->lc->mode == MODE_PROXY,
 	};
 
 	s->eng = engine_new(&ec, &session_engine_ops, s);

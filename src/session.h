@@ -15,6 +15,7 @@
 
 struct config;
 struct evbuffer;
+struct evdns_base;
 struct event_base;
 struct gw_stats;
 struct listen_conf;
@@ -37,6 +38,9 @@ struct session_env {
 	void (*release)(void *arg, const struct sockaddr *client);
 	/* Is ADDR one of our own control listeners (a connection loop)? */
 	bool (*is_own_listener)(void *arg, const struct sockaddr *addr);
+	/* mode proxy's resolver (libevent's evdns, in this loop), NULL
+	 * while no listener has mode proxy. */
+	struct evdns_base *dns;
 };
 
 /* Where a connection came in, and the settings it starts with. */

@@ -164,6 +164,8 @@ find_server(struct session *s, const struct session_origin *origin, int fd,
 		s->up = upstream_choose(origin->ups, time(NULL));
 		s->server = *upstream_addr(s->up);
 		return 0;
+	case MODE_PROXY:                 /* USER user@host names it */
+		return 0;
 	case MODE_TPROXY:
 		s->server = s->client_local;
 		break;
@@ -246,6 +248,10 @@ session_accept(const struct session_env *env, struct session_list *list,
 		early_reply(fd, "421 Service not available: not redirected.\r\n");
 		env->stats->refused_loop++;
 		session_end(s, NULL, why);
+		return;
+	}
+	if (s->lc->mode == MODE_PROXY) {
+		session_proxy_accept(s, fd);
 		return;
 	}
 	/* reverse: the port the client reached selects the mapping; without

@@ -25,6 +25,7 @@
 #include "portmap.h"
 #include "rules.h"
 #include "ratelimit.h"
+#include "proxy_login.h"
 #include "tls.h"
 
 /* Client input waiting to be processed is capped here (read watermark). */
@@ -102,6 +103,12 @@ struct session {
 	struct rl_bucket rate_bucket[2];
 	bool rate_logged;
 
+	/* mode proxy (session_proxy.c): the server USER named */
+	struct event *proxy_ev;          /* starts the lookup outside the engine */
+	struct proxy_lookup *lookup;     /* the name lookup under way, if any */
+	char proxy_host[PROXY_HOST_MAX + 1];
+	uint16_t proxy_port;
+
 	char user[64];
 	time_t started;
 	uint64_t data_to_server, data_to_client;
@@ -169,6 +176,14 @@ void session_drop_dc(struct session *s);
 /* session_rate.c */
 /* The bandwidth limits of the session's listener on its new channel. */
 void session_rate_apply(struct session *s);
+/* session_proxy.c: mode proxy */
+/* The client's connection of a proxy listener, admitted, on FD: set up
+ * its leg; the gateway greets it. */
+void session_proxy_accept(struct session *s, int fd);
+/* The engine's proxy_connect effect. */
+void session_proxy_connect(void *ctx, const char *host, uint16_t port);
+/* A lookup under way is cancelled (session_finish). */
+void session_proxy_release(struct session *s);
 
 /* session_tls.c */
 const char *session_tls_error(struct bufferevent *bev, char *buf, size_t size);

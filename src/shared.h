@@ -60,6 +60,12 @@
 	    "Control-connection TLS handshakes completed.") \
 	X(tls_failures, counter, "tls_failures", "ftpgw_tls_failures_total", "", \
 	    "Control-connection TLS handshakes failed.") \
+	/* mode proxy: USER user@host named a server / its name did not resolve */ \
+	X(proxy_logins, counter, "proxy_logins", "ftpgw_proxy_logins_total", "", \
+	    "Proxy logins (USER user@host) that named a server.") \
+	X(proxy_resolve_failures, counter, "proxy_resolve_failures", \
+	    "ftpgw_proxy_resolve_failures_total", "", \
+	    "Proxy logins whose server name did not resolve.") \
 	X(reloads, counter, "config_reloads", "ftpgw_config_reloads_total", "", \
 	    "Successful configuration reloads.") \
 	X(workers, gauge, "workers", "ftpgw_workers", "", \

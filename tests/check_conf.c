@@ -385,7 +385,7 @@ static const struct {
 		{ 2, "invalid integer value for option 'max-sessions'" } } },
 	{ "err-enum.conf", 1, {
 		{ 3, "listen \"main\": invalid value for option 'mode': "
-		    "'bridge' (redirect|tproxy|reverse)" } } },
+		    "'bridge' (redirect|tproxy|reverse|proxy)" } } },
 	{ "err-tls-enum.conf", 1, {
 		{ 5, "tls: invalid value for option 'min-version': '1.1' "
 		    "(1.2|1.3)" } } },

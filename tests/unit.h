@@ -17,6 +17,7 @@ Suite *suite_ratelimit(void);
 Suite *suite_shared(void);
 Suite *suite_xlate(void);
 Suite *suite_rules(void);
+Suite *suite_proxy_login(void);
 
 /* $SRCDIR/tests/data/NAME: fixtures are found through the source tree so
  * that VPATH builds and make distcheck read the same files. Returns a

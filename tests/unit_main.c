@@ -25,6 +25,7 @@ static const struct {
 	{ "upstream", suite_upstream },
 	{ "xlate", suite_xlate },
 	{ "rules", suite_rules },
+	{ "proxy_login", suite_proxy_login },
 };
 
 const char *

@@ -611,6 +611,8 @@ want = [
     ('ftpgw_data_channels_total{mode="active"}', "counter", "data_channels_active"),
     ("ftpgw_tls_handshakes_total", "counter", "tls_handshakes"),
     ("ftpgw_tls_failures_total", "counter", "tls_failures"),
+    ("ftpgw_proxy_logins_total", "counter", "proxy_logins"),
+    ("ftpgw_proxy_resolve_failures_total", "counter", "proxy_resolve_failures"),
     ("ftpgw_config_reloads_total", "counter", "config_reloads"),
     ("ftpgw_workers", "gauge", "workers"),
 ]
