@@ -112,6 +112,14 @@ proxy_user(struct engine *e, const struct ftp_command *cmd)
 	}
 	log_sess(LL_INFO, e->conf.sid, "proxy login: user \"%s\" for %s", esc, host_esc);
 	e->ops->user(e->ctx, esc);
+	/* The user the access rules see for the session's commands. */
+	if (e->conf.rules != NULL) {
+		free(e->rule_user);
+		if ((e->rule_user = strdup(pl.user)) == NULL) {
+			eng_close(e, "421 Out of memory.", "out of memory");
+			return;
+		}
+	}
 	e->no_server = false;
 	eng_set_phase(e, EP_CONNECTING);
 	e->ops->proxy_connect(e->ctx, pl.host, pl.port);

@@ -50,6 +50,10 @@ evaluate(const struct engine *e, const struct ftp_command *cmd, struct rule_verd
 
 		memcpy(name, cmd->arg, len);
 		name[len] = '\0';
+		/* Proxy mode: USER user@host[:port]; the user is before the
+		 * last '@', the server is checked once it is known. */
+		if (e->conf.proxy && strrchr(name, '@') != NULL)
+			*strrchr(name, '@') = '\0';
 		q.user = name;
 		q.news |= RULE_F_USER;
 	}

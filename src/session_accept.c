@@ -79,8 +79,14 @@ session_upstream_report(struct session *s, bool ok, const char *why)
 {
 	char a[ADDR_STRLEN];
 
+	int slot;
+
 	if (s->up == NULL)
 		return;
+	/* The metrics' per-upstream counts, over all workers. */
+	addr_str(upstream_addr(s->up), a);
+	if ((slot = shared_tally_slot(s->env->shared, "upstream", a)) != -1)
+		shared_tally_add(s->env->shared, s->env->worker, slot, ok ? 0 : 1, 1);
 	switch (upstream_report(s->up, ok, time(NULL), s->lc->upstream_recheck)) {
 	case UPSTREAM_WENT_DOWN:
 		log_msg(LL_WARN, "listen \"%s\": upstream %s out of service: %s; new sessions "

@@ -148,7 +148,10 @@ void shared_stats_sum(const struct shared *sh, struct gw_stats *sum);
 #define SHARED_TALLY_KINDS(X) \
 	X("rule", "rule_matches", "ftpgw_rule_matches_total", "rule", \
 	    "Decisions of each access rule, by its action.", \
-	    "action=\"allow\"", "action=\"deny\"", NULL, NULL)
+	    "action=\"allow\"", "action=\"deny\"", NULL, NULL) \
+	X("upstream", "upstream_connects", "ftpgw_upstream_connects_total", "upstream", \
+	    "Sessions' connections to each reverse upstream, by result.", \
+	    "result=\"ok\"", "result=\"failed\"", NULL, NULL)
 
 /* The entry of KIND and NAME, made if it is new: its slot, or -1 when the
  * table is full or KIND or NAME is too long or empty. Safe from any

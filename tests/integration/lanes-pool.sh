@@ -120,6 +120,21 @@ sc_pool_timeout() {
 	gw_alive
 }
 
+# The per-upstream counts of everything above, in ftpgwctl stats: vsftpd 4
+# connected and 3 failed (refused, re-check, timeout), pyftpdlib 15
+# connected.
+sc_pool_counts() {
+	local st=$LANE_DIR/stats.txt want line
+	gw_stats main "$st" || return 1
+	grep '^upstream_connects' "$st"
+	for want in "upstream=\"\[$SRV6\]:21\",result=\"ok\"} 4" \
+	    "upstream=\"\[$SRV6\]:21\",result=\"failed\"} 3" \
+	    "upstream=\"$SRV4:2121\",result=\"ok\"} 15"; do
+		grep -q "^upstream_connects{$want\$" "$st" ||
+			{ echo "FAIL: no line upstream_connects{$want in ftpgwctl stats"; return 1; }
+	done
+}
+
 lane_pool() {
 	lane_begin pool setup_pool
 	# pool: both servers up: 4 sessions alternate vsftpd (v6) / pyftpdlib
@@ -134,5 +149,8 @@ lane_pool() {
 	# pool: vsftpd drops SYNs: 421 after connect-timeout, out of service
 	# ("connect timed out"), the next 4 sessions go to pyftpdlib
 	scenario "pool: one upstream timing out: one 421, then skipped" sc_pool_timeout
+	# pool: ftpgwctl stats counts each upstream's connections by result:
+	# vsftpd 4 ok and 3 failed, pyftpdlib 15 ok
+	scenario "pool: per-upstream counts in ftpgwctl stats" sc_pool_counts
 	lane_end
 }

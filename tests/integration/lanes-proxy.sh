@@ -53,6 +53,8 @@ passive-ports = "$GW_PASV"
 shutdown-timeout = 3
 resolv-conf = "$LANE_DIR/resolv.conf"
 listen "proxy" { address = "::"  port = $PROXY_PORT  mode = "proxy" }
+rule "no-2199" { action = "deny"  servers = {"$SRV4/32"}  ports = {2199} }
+rule "no-mallory" { action = "deny"  users = {"mallory"} }
 EOF
 	if [ "$1" = tls ]; then
 		cat >>"$LANE_DIR/ftpgw.conf" <<EOF
@@ -140,6 +142,21 @@ px_unresolvable() {
 	px_xfer pasv "$GWC4" "$IT_USER@$SRV4" 1MiB
 }
 
+# px_rules: the access rules in proxy mode: a user rule sees the user
+# part of USER user@host (530, the session goes on), a server rule the
+# resolved server and port (530 before any connection to it).
+px_rules() {
+	log_mark "$LANE_DIR/ftpgw.log"
+	cli_py --host "$GWC4" --port $PROXY_PORT rob-seq \
+		--step "USER mallory@$SRV4 => ^530 " \
+		--step "NOOP => ^200 " || return 1
+	gw_log_wants 'rule "no-mallory": deny USER' "the user rule" || return 1
+	cli_py --host "$GWC4" --port $PROXY_PORT rob-seq --closed \
+		--step "USER $IT_USER@$SRV4:2199 => ^530 " || return 1
+	gw_log_wants "rule \"no-2199\": deny client .* server $SRV4:2199" "the server rule" || return 1
+	gw_alive
+}
+
 # px_refusals: before USER the gateway answers alone; malformed logins get
 # 501/530; a login naming the proxy's own listener (a loop) gets 530.
 px_refusals() {
@@ -215,6 +232,10 @@ lane_proxy() {
 	# IPv6 literal, port 70000), 200 (NOOP); USER user@gateway:port (a
 	# loop) -> 530, logged
 	scenario "proxy: refusals before the login and the loop" px_refusals
+	# proxy: access rules: a users rule sees the user part of USER
+	# user@host (530, the session goes on); a servers/ports rule the
+	# resolved server (530, no connection)
+	scenario "proxy: access rules on the user and the resolved server" px_rules
 	lane_end
 }
 
