@@ -73,8 +73,8 @@ fuzz_one() {
 fuzz_one ftp_proto "$SRCDIR/src/ftp_proto.c"
 # The engine is split over src/engine*.c.
 fuzz_one engine "$SRCDIR"/src/engine*.c "$SRCDIR/src/ftp_policy.c" "$SRCDIR/src/ftp_proto.c" "$SRCDIR/src/words.c" \
-    "$SRCDIR/src/log.c" "$SRCDIR/src/rules.c" "$SRCDIR/src/addr.c"
+    "$SRCDIR/src/log.c" "$SRCDIR/src/rules.c" "$SRCDIR/src/addr.c" "$SRCDIR/src/proxy_login.c"
 # shellcheck disable=SC2046
 fuzz_one conf "$SRCDIR"/src/conf*.c "$SRCDIR/src/addr.c" "$SRCDIR/src/portmap.c" \
-    "$SRCDIR/src/log.c" "$SRCDIR/src/words.c" "$SRCDIR/src/rules.c" "$SRCDIR/src/ftp_proto.c" $(pkg-config --cflags --libs libconfuse)
+    "$SRCDIR/src/log.c" "$SRCDIR/src/words.c" "$SRCDIR/src/rules.c" "$SRCDIR/src/ftp_proto.c" "$SRCDIR/src/ratelimit.c" $(pkg-config --cflags --libs libconfuse)
 exit $failed
