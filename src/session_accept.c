@@ -128,15 +128,14 @@ session_rule_decided(void *ctx, const struct rule_verdict *v)
 	shared_tally_add(s->env->shared, s->env->worker, slot, v->action, 1);
 }
 
-/* The rules on the client and the server: false when denied (logged and
- * counted; an FTP client gets its 421). */
-static bool
-rules_admit(struct session *s, int fd)
+bool
+session_rules_allow(struct session *s, unsigned news, const char *user)
 {
 	struct rule_query q = {
 		.client = SA(&s->client),
 		.server = SA(&s->server),
-		.news = RULE_F_CLIENT | RULE_F_SERVER,
+		.user = user,
+		.news = news,
 	};
 	struct rule_verdict v = rules_eval(&s->cf->rules, &q);
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
@@ -147,6 +146,16 @@ rules_admit(struct session *s, int fd)
 	log_sess(LL_INFO, s->id, "%s%s%s: deny client %s server %s", v.rule >= 0 ? "rule \"" : "",
 	    rules_verdict_name(&s->cf->rules, &v), v.rule >= 0 ? "\"" : "",
 	    addr_str(&s->client, a), addr_str(&s->server, b));
+	return false;
+}
+
+/* The rules on the client and the server: false when denied (logged and
+ * counted; an FTP client gets its 421). */
+static bool
+rules_admit(struct session *s, int fd)
+{
+	if (session_rules_allow(s, RULE_F_CLIENT | RULE_F_SERVER, NULL))
+		return true;
 	/* Words only for a client that speaks FTP in clear. */
 	if (s->app == APP_FTP)
 		early_reply(fd, "421 Service not available: denied by the gateway.\r\n");

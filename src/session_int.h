@@ -162,6 +162,9 @@ void session_server_event_cb(struct bufferevent *bev, short what, void *arg);
 /* session_accept.c: an access rule decided (the engine's rule_decided
  * effect, and the connect stage): count it. */
 void session_rule_decided(void *ctx, const struct rule_verdict *v);
+/* The access rules on what the session knows (NEWS: RULE_F_* new now;
+ * USER: NULL before USER): false when denied (logged and counted). */
+bool session_rules_allow(struct session *s, unsigned news, const char *user);
 
 /* session_data.c: the engine's data effects */
 int session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_req *req);

@@ -88,29 +88,6 @@ session_proxy_accept(struct session *s, int fd)
 /* May the session go to the server at s->server? NULL if so, else why
  * not. This is where rules on the resolved server belong: the address
  * is known, nothing is connected yet. */
-/* The access rules, now that the server is known (at connect only the
- * client was): NULL when allowed. */
-static const char *
-proxy_rules_check(struct session *s)
-{
-	struct rule_query q = {
-		.client = SA(&s->client),
-		.server = SA(&s->server),
-		.user = s->user[0] != '\0' ? s->user : NULL,
-		.news = RULE_F_SERVER,
-	};
-	struct rule_verdict v = rules_eval(&s->cf->rules, &q);
-	char a[ADDR_STRLEN], b[ADDR_STRLEN];
-
-	session_rule_decided(s, &v);
-	if (v.action == RULE_ALLOW)
-		return NULL;
-	log_sess(LL_INFO, s->id, "%s%s%s: deny client %s server %s", v.rule >= 0 ? "rule \"" : "",
-	    rules_verdict_name(&s->cf->rules, &v), v.rule >= 0 ? "\"" : "",
-	    addr_str(&s->client, a), addr_str(&s->server, b));
-	return "denied by the gateway's access rules";
-}
-
 static const char *
 proxy_server_check(struct session *s)
 {
@@ -119,7 +96,11 @@ proxy_server_check(struct session *s)
 	/* USER x@gateway:port would loop into ourselves. */
 	if (s->env->is_own_listener(s->env->arg, SA(&s->server)))
 		return "a listener of the gateway itself";
-	return proxy_rules_check(s);
+	/* The access rules, now that the server is known (at connect
+	 * only the client was). */
+	if (!session_rules_allow(s, RULE_F_SERVER, s->user[0] != '\0' ? s->user : NULL))
+		return "denied by the gateway's access rules";
+	return NULL;
 }
 
 static void
