@@ -613,6 +613,8 @@ want = [
     ("ftpgw_tls_failures_total", "counter", "tls_failures"),
     ("ftpgw_proxy_logins_total", "counter", "proxy_logins"),
     ("ftpgw_proxy_resolve_failures_total", "counter", "proxy_resolve_failures"),
+    ("ftpgw_data_rate_limit_waits_total", "counter", "data_rate_limit_waits"),
+    ("ftpgw_data_rate_limit_wait_milliseconds_total", "counter", "data_rate_limit_wait_ms"),
     ("ftpgw_config_reloads_total", "counter", "config_reloads"),
     ("ftpgw_workers", "gauge", "workers"),
 ]

@@ -341,10 +341,10 @@ sc_tls_curl() {
 # curl does the data handshake only after "150", so a server that is done
 # at once (0 B: handshake, close_notify, FIN) must not have its end passed
 # on before curl's handshake.
-# The empty upload goes last: under TLS 1.3 curl 7.88 may close an empty
-# upload's data connection before reading the session ticket the gateway
-# sent on it, and then (its previous ticket used up) not resume on the
-# next one, which require-session-reuse refuses, as vsftpd's
+# Each upload is a session of its own: under TLS 1.3 curl 7.88 may close a
+# short upload's data connection before reading the session ticket the
+# gateway sent on it, and then (its previous ticket used up) not resume on
+# the next one, which require-session-reuse refuses, as vsftpd's
 # require_ssl_reuse does (ftpgw.conf(5)).
 sc_tls_curl_small() {
 	local mode=$1 hp out=$LANE_DIR/curl.$SC_N err=$LANE_DIR/curl-v.$SC_N o n
@@ -355,11 +355,11 @@ sc_tls_curl_small() {
 	esac
 	o=(-sS -v --connect-timeout 10 --max-time 30 -u "$IT_USER:$IT_PASS" -k --ssl-reqd "${o[@]}")
 	in_ns "$NS_CLI" curl -q "${o[@]}" -o "$out.0" "ftp://$hp/file-0B" \
-		--next "${o[@]}" -o "$out.1" "ftp://$hp/file-1B" \
-		--next "${o[@]}" -T "$IT_HOME/file-1B" "ftp://$hp/uploads/$SC_TAG-file-1B" \
-		--next "${o[@]}" -T "$IT_HOME/file-0B" "ftp://$hp/uploads/$SC_TAG-file-0B" 2>"$err"
-	n=$?
-	[ "$n" = 0 ] || { tail -n 5 "$err"; return 1; }
+		--next "${o[@]}" -o "$out.1" "ftp://$hp/file-1B" 2>"$err" || { tail -n 5 "$err"; return 1; }
+	for n in 1B 0B; do
+		in_ns "$NS_CLI" curl -q "${o[@]}" -T "$IT_HOME/file-$n" \
+			"ftp://$hp/uploads/$SC_TAG-file-$n" 2>"$err" || { tail -n 5 "$err"; return 1; }
+	done
 	check_sha "$out.0" file-0B "curl RETR file-0B" || return 1
 	check_sha "$out.1" file-1B "curl RETR file-1B" || return 1
 	rm -f "$out.0" "$out.1"
