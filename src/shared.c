@@ -272,23 +272,44 @@ cyclic_between(size_t from, size_t home, size_t to)
 	return from <= to ? from < home && home <= to : from < home || home <= to;
 }
 
+/* Both host tables (struct slot, struct rate_slot) begin alike: the host,
+ * its hash, and a count that is 0 when the entry is free. */
+static_assert(offsetof(struct slot, hash) == offsetof(struct rate_slot, hash) &&
+    offsetof(struct slot, sessions) == offsetof(struct rate_slot, used) &&
+    sizeof(((struct slot *)0)->sessions) == sizeof(((struct rate_slot *)0)->used),
+    "the host tables' entries must begin alike");
+
+/* Free entry I of the table T (entries of SIZE bytes, MASK + 1 of them),
+ * moving later entries of its run back into the gap (backward-shift
+ * deletion: no tombstones). */
+static void
+run_delete(char *t, size_t size, size_t mask, size_t i)
+{
+	size_t j = i;
+
+	for (size_t n = 0; n <= mask; n++) {
+		uint32_t hash, live;
+
+		j = (j + 1) & mask;
+		/* The head's fields, read as bytes (two entry types). */
+		memcpy(&live, t + j * size + offsetof(struct slot, sessions), sizeof(live));
+		memcpy(&hash, t + j * size + offsetof(struct slot, hash), sizeof(hash));
+		if (live == 0)
+			break;
+		/* An entry whose home lies between the gap and it stays. */
+		if (cyclic_between(i, hash & mask, j))
+			continue;
+		memcpy(t + i * size, t + j * size, size);
+		i = j;
+	}
+	memset(t + i * size, 0, size);
+}
+
 /* Free slot I, moving later entries of the run back into the gap. */
 static void
 slot_delete(struct shared *sh, size_t i)
 {
-	size_t mask = sh->mask, j = i;
-
-	for (size_t n = 0; n <= mask; n++) {
-		j = (j + 1) & mask;
-		if (sh->slots[j].sessions == 0)
-			break;
-		/* An entry whose home lies between the gap and it stays. */
-		if (cyclic_between(i, sh->slots[j].hash & mask, j))
-			continue;
-		sh->slots[i] = sh->slots[j];
-		i = j;
-	}
-	memset(&sh->slots[i], 0, sizeof(sh->slots[i]));
+	run_delete((char *)sh->slots, sizeof(struct slot), sh->mask, i);
 	sh->hdr->used--;
 }
 
@@ -703,19 +724,7 @@ rate_find(struct shared *sh, const unsigned char host[16], uint32_t hash)
 static void
 rate_delete(struct shared *sh, size_t i)
 {
-	struct rate_slot *t = sh->rate->slots;
-	size_t mask = sh->mask, j = i;
-
-	for (size_t n = 0; n <= mask; n++) {
-		j = (j + 1) & mask;
-		if (t[j].used == 0)
-			break;
-		if (cyclic_between(i, t[j].hash & mask, j))
-			continue;
-		t[i] = t[j];
-		i = j;
-	}
-	memset(&t[i], 0, sizeof(t[i]));
+	run_delete((char *)sh->rate->slots, sizeof(struct rate_slot), sh->mask, i);
 }
 
 /* The table is full: drop every entry whose buckets are full at NOW (at
