@@ -43,6 +43,14 @@ run() {
 check "-V prints the version" sh -c "'$FTPGW' -V | grep -Eq '^ftpgw [0-9]+\.[0-9]+'"
 check "-t accepts the sample etc/ftpgw.conf" run 0 "$tmp/t1" "$FTPGW" -t -c "$SRCDIR/etc/ftpgw.conf"
 check "-t accepts a full config" run 0 "$tmp/t2" "$FTPGW" -t -c "$data/good-minimal.conf"
+# The README's recipes are one configuration together: their indented
+# blocks (between "## Recipes" and the next section) must pass -t.
+awk '/^## Recipes/ { on = 1; next } /^## / { on = 0 } on && /^    / { sub(/^    /, ""); print }' \
+    "$SRCDIR/README.md" >"$tmp/recipes.conf"
+check "-t accepts the README's recipes" sh -c "grep -q 'mode = \"proxy\"' '$tmp/recipes.conf' &&
+    grep -q '^rule ' '$tmp/recipes.conf' && grep -q 'upstream = {' '$tmp/recipes.conf' &&
+    '$FTPGW' -t -c '$tmp/recipes.conf'"
+
 check "-t rejects a bad file with exit 1" run 1 "$tmp/t3" "$FTPGW" -t -c "$data/err-many.conf"
 check "-t prints every error as FILE:LINE: message" sh -c "
 	'$FTPGW' -t -c '$data/err-many.conf' 2>&1 | grep -v '^ *\$' > '$tmp/lines'
