@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "fwrules.h"
 #include "gateway.h"
+#include "listen_app.h"
 #include "log.h"
 #include "notify.h"
 #include "priv.h"
@@ -459,6 +460,7 @@ main(int argc, char *argv[])
 		}
 		check_fd_limit(path, cf, worker_count(cf));
 		check_caps(path, cf);
+		listen_app_describe(stdout, cf);
 		printf("%s: configuration OK\n", path);
 		config_unref(cf);
 		return 0;

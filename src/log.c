@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -39,6 +40,10 @@ const struct word log_facility_words[] = {
 #define LOG_LINE_MAX 4096
 
 static bool log_to_stderr = true;
+/* stderr is the journal's stream (systemd's JOURNAL_STREAM names its
+ * device and inode): lines carry "<N>" priority prefixes, no time stamp
+ * (the journal has its own), so that "journalctl -p err" can filter. */
+static bool log_to_journal;
 static int log_facility = LOG_DAEMON;
 static int log_level = LL_INFO;
 
@@ -51,10 +56,24 @@ log_level_name(int level)
 	return word_name(log_level_words, level);
 }
 
+static bool
+stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *ident, bool to_stderr, int level)
 {
 	log_to_stderr = to_stderr;
+	log_to_journal = to_stderr && stderr_is_journal();
 	log_level = level;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, log_facility);
@@ -98,11 +117,16 @@ log_vmsg(int level, const char *fmt, va_list ap)
 		char stamp[32];
 		int len, n;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-		len = snprintf(line, sizeof(line), "%s.%03ld %s: ", stamp,
-		    ts.tv_nsec / 1000000, log_level_name(level));
+		if (log_to_journal)
+			len = snprintf(line, sizeof(line), "<%d>%s: ", level_syslog[level],
+			    log_level_name(level));
+		else {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			localtime_r(&ts.tv_sec, &tm);
+			strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+			len = snprintf(line, sizeof(line), "%s.%03ld %s: ", stamp,
+			    ts.tv_nsec / 1000000, log_level_name(level));
+		}
 		n = vsnprintf(line + len, sizeof(line) - (size_t)len - 1, fmt, ap);
 		if (n < 0)
 			n = 0;

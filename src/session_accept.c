@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "log.h"
+#include "listen_app.h"
 #include "portmap.h"
 #include "relay.h"
 #include "session.h"
@@ -209,13 +210,11 @@ session_accept(const struct session_env *env, struct session_list *list,
     const struct session_origin *origin, int fd, const struct sockaddr *peer)
 {
 	struct session *s;
-	const struct portmap *map;
 	const char *why = NULL, *what = "";
 	struct sockaddr_storage src;
 	bool tproxy = origin->lc->mode == MODE_TPROXY;
 	struct sock_opts opts = { .transparent = tproxy };
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
-	uint16_t map_port;
 	int sfd;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -269,16 +268,8 @@ session_accept(const struct session_env *env, struct session_list *list,
 		session_proxy_accept(s, fd);
 		return;
 	}
-	/* reverse: the port the client reached selects the mapping; without
-	 * a stanza for it, the upstream's own port does (9091 -> :21 is ftp). */
-	map_port = s->lc->mode == MODE_REVERSE ? addr_port(SA(&s->client_local)) :
-	    addr_port(SA(&s->server));
-	map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->server), map_port);
-	if (map == NULL && s->lc->mode == MODE_REVERSE)
-		map = portmap_lookup(s->cf->maps, s->cf->n_maps, SA(&s->server),
-		    addr_port(SA(&s->server)));
-	s->app = map != NULL ? map->app : APP_TCP;
-	s->map_name = map != NULL ? map->name : "(none: plain relay)";
+	s->app = listen_app(s->cf, s->lc, SA(&s->server), addr_port(SA(&s->client_local)),
+	    &s->map_name);
 	log_sess(LL_INFO, s->id, "client %s to %s via %s \"%s\": port-mapping %s, application %s",
 	    addr_str(&s->client, a), addr_str(&s->server, b), listen_mode_name(s->lc->mode),
 	    s->lc->name, s->map_name, app_kind_name(s->app));

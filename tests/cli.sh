@@ -769,5 +769,60 @@ else
 		! kill -0 \$pid 2>/dev/null || { echo 'still running after SIGTERM'; kill -KILL \$pid; exit 1; }"
 fi
 
+# -t says what each listener will do; a reverse listener is FTP whatever
+# its upstream's port, unless a port-mapping says otherwise.
+cat > "$tmp/apps.conf" <<'EOF2'
+control-socket = ""
+listen "out" { port = 8021 }
+listen "rev" {
+	address = "127.0.0.1"
+	port = 9091
+	mode = "reverse"
+	upstream = "127.0.0.1:2121"
+}
+listen "raw" {
+	address = "127.0.0.1"
+	port = 9092
+	mode = "reverse"
+	upstream = "127.0.0.1:5432"
+}
+port-mapping "db" {
+	application = "tcp"
+	ports = {9092}
+}
+EOF2
+check "-t says what each listener does: a reverse listener is ftp unless a port-mapping says tcp" sh -c "
+	'$FTPGW' -t -c '$tmp/apps.conf' > '$tmp/apps.out' 2>&1; cat '$tmp/apps.out'
+	grep -q '^listen \"out\": redirect on .*:8021: ftp to ports 21' '$tmp/apps.out' &&
+	grep -q '^listen \"rev\": reverse on 127.0.0.1:9091: ftp to 127.0.0.1:2121 (port-mapping (none: a reverse listener is ftp))' '$tmp/apps.out' &&
+	grep -q '^listen \"raw\": reverse on 127.0.0.1:9092: tcp to 127.0.0.1:5432 (port-mapping db)' '$tmp/apps.out'"
+
+# Under systemd (stderr is the stream JOURNAL_STREAM names) every line
+# carries its syslog priority as "<N>", so journalctl -p can filter; on
+# any other stderr the lines keep their time stamps.
+journal_t() {   # journal_t WANT-PREFIX: run briefly with stderr to a file
+	: > "$tmp/journal.log"
+	dev_ino=$(stat -c '%d:%i' "$tmp/journal.log")
+	if [ "$1" = yes ]; then js=$dev_ino; else js=1:1; fi
+	JOURNAL_STREAM=$js "$FTPGW" -f -c "$tmp/journal.conf" 2>>"$tmp/journal.log" &
+	pid=$!
+	sleep 0.5
+	kill -TERM $pid; wait $pid
+	cat "$tmp/journal.log"
+	if [ "$1" = yes ]; then
+		grep -q '^<6>info: ' "$tmp/journal.log" && grep -q '^<4>warn: running as root' "$tmp/journal.log" &&
+		    ! grep -qv '^<[0-7]>' "$tmp/journal.log"
+	else
+		grep -Eq '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} info: ' "$tmp/journal.log" && ! grep -q '^<' "$tmp/journal.log"
+	fi
+}
+printf 'workers = 1\ncontrol-socket = ""\nlisten "j" {\n\taddress = "127.0.0.1"\n\tport = 9093\n\tmode = "reverse"\n\tupstream = "127.0.0.1:21"\n}\n' > "$tmp/journal.conf"
+if [ "$(id -u)" -eq 0 ]; then
+	check "JOURNAL_STREAM naming stderr: lines carry <N> priorities (<4> warn, <6> info)" journal_t yes
+else
+	skip "JOURNAL_STREAM priorities" "the 'running as root' warning needs root"
+fi
+check "JOURNAL_STREAM naming another stream: lines keep their time stamps" journal_t no
+
 echo "1..$n"
 [ $fails -eq 0 ]
