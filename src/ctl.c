@@ -47,6 +47,8 @@ struct ctl {
 	struct acceptor *acc;
 	bool http;                       /* the metrics endpoint */
 	char *path;                      /* the control socket's, unlinked at close */
+	dev_t dev;                       /* the socket file's, so that a path */
+	ino_t ino;                       /* taken over since is left alone */
 	char what[128];                  /* its name in the log */
 	TAILQ_HEAD(, ctl_conn) conns;
 	unsigned n_conns;
@@ -154,7 +156,13 @@ conn_answer(struct ctl_conn *c, const char *request)
 		write_stats(ctl, body, STATS_TEXT);
 	else if (strcmp(request, "metrics") == 0)
 		write_stats(ctl, body, STATS_PROMETHEUS);
-	else
+	else if (strcmp(request, "handover") == 0 && ctl->src.handover != NULL) {
+		const char *why = NULL;
+
+		/* The answer went with the sockets; or the reason it did not. */
+		if (ctl->src.handover(ctl->src.arg, bufferevent_getfd(c->bev), &why) == -1)
+			evbuffer_add_printf(body, "error: handover: %s\n", why);
+	} else
 		evbuffer_add_printf(body, "error: unknown command (sessions, stats, metrics)\n");
 	evbuffer_add_buffer(out, body);
 	evbuffer_free(body);
@@ -374,6 +382,9 @@ ctl_open_socket(const struct ctl_source *src, const char *path, const char *user
 	struct group *gr = NULL;
 	struct stat st;
 	mode_t mode = group != NULL ? 0660 : 0600;
+	struct ctl *ctl;
+	dev_t sock_dev;
+	ino_t sock_ino;
 	int fd = -1, dirfd = -1, e;
 
 	assert(src->sessions != NULL);
@@ -443,10 +454,16 @@ ctl_open_socket(const struct ctl_source *src, const char *path, const char *user
 	if (listen(fd, CTL_MAX_CONNS) == -1)
 		goto fail_unlink;
 	close(dirfd);
+	sock_dev = st.st_dev;
+	sock_ino = st.st_ino;
 	log_msg(LL_INFO, "control socket %s (mode %04o%s%s)", path, (unsigned)mode,
 	    group != NULL ? ", group " : "", group != NULL ? group : "");
 	snprintf(what, sizeof(what), "control socket %s", path);
-	return ctl_listen(src, fd, false, path, what);
+	if ((ctl = ctl_listen(src, fd, false, path, what)) != NULL) {
+		ctl->dev = sock_dev;
+		ctl->ino = sock_ino;
+	}
+	return ctl;
 fail_unlink:
 	e = errno;
 	(void)unlinkat(dirfd, name, 0);
@@ -492,7 +509,12 @@ ctl_close(struct ctl *ctl)
 		conn_free(c);
 	acceptor_free(ctl->acc);
 	if (ctl->path != NULL) {
-		(void)unlink(ctl->path);
+		struct stat st;
+
+		/* A new gateway that took over (handover.h) bound its own
+		 * socket at the path: not ours to remove. */
+		if (lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
+			(void)unlink(ctl->path);
 		free(ctl->path);
 	}
 	free(ctl);

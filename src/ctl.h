@@ -29,6 +29,10 @@ struct ctl_source {
 	/* One line per live session of this worker to OUT: id client server
 	 * app state bytes-up bytes-down age-seconds user. */
 	void (*sessions)(void *arg, struct evbuffer *out);
+	/* "handover": send this loop's listening sockets over the control
+	 * connection CONN (handover.h) and stop accepting; -1 with the
+	 * reason in *WHY when it cannot. NULL: not offered. */
+	int (*handover)(void *arg, int conn, const char **why);
 	void *arg;
 };
 

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "fwrules.h"
 #include "gateway.h"
+#include "handover.h"
 #include "listen_app.h"
 #include "log.h"
 #include "notify.h"
@@ -35,10 +36,12 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ftpgw [-c file] [-f] [-d] [-t] [-R [-i]] [-V]\n"
+	fprintf(stderr, "usage: ftpgw [-c file] [-f] [-d] [-U] [-t] [-R [-i]] [-V]\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -f       stay in the foreground\n"
 	    "  -d       debug: log at debug level to stderr (implies -f)\n"
+	    "  -U       take the listening sockets over from the gateway running\n"
+	    "           with this control socket (a restart or upgrade without refusals)\n"
 	    "  -t       check the configuration and exit (0 good, 1 bad)\n"
 	    "  -R       print the nftables rules the configuration needs and exit\n"
 	    "  -i       with -R: an iptables script instead\n"
@@ -292,6 +295,9 @@ run_loop(struct run *r, unsigned index, int ready_fd)
 		event_base_free(base);
 		return 1;
 	}
+	/* Sockets taken over that this loop did not claim are another
+	 * worker's, or of an address no longer configured. */
+	handover_pool_release();
 	set_pipe_budget(shared_workers(r->shared));
 	detached(r, &ready_fd);
 	if (shared_workers(r->shared) == 1) {
@@ -330,6 +336,8 @@ supervisor_ready(void *arg)
 {
 	struct run *r = arg;
 
+	/* The workers have theirs. */
+	handover_pool_release();
 	/* The workers have dropped root; the supervisor needs no more than
 	 * they do to start one again (it binds before it drops). */
 	if (drop_privileges(r->cf) == -1)
@@ -381,19 +389,60 @@ supervisor_worker_lost(unsigned index, void *arg)
 	log_msg(LL_WARN, "restarting worker %u", index);
 }
 
+/* -U: the listening sockets of the gateway running with CF's control
+ * socket, into the handover pool. -1 when there is nothing to go on. */
+static int
+take_over(const struct config *cf)
+{
+	char err[512];
+	bool found;
+
+	if (cf->control_socket[0] == '\0') {
+		log_msg(LL_ERROR, "-U: the configuration has no control socket to ask");
+		return -1;
+	}
+	if (handover_request(cf->control_socket, &found, err, sizeof(err)) == -1) {
+		log_msg(LL_ERROR, "-U: %s", err);
+		/* Some sockets may have come before the failure: the old
+		 * gateway no longer accepts on them, so this one must. */
+		return handover_pool_size() > 0 ? 0 : -1;
+	}
+	if (!found)
+		log_msg(LL_INFO, "-U: no gateway answers at %s; starting afresh",
+		    cf->control_socket);
+	else
+		log_msg(LL_INFO, "-U: took over %zu listening sockets from the gateway at %s",
+		    handover_pool_size(), cf->control_socket);
+	return 0;
+}
+
+/* N workers, unless a socket taken over was not shared (it came from a
+ * single-process gateway): no second worker could bind beside it. */
+static unsigned
+handover_workers(const struct config *cf, unsigned n)
+{
+	for (size_t i = 0; n > 1 && i < cf->n_listens; i++)
+		if (handover_pool_unshared((const struct sockaddr *)&cf->listens[i].addr)) {
+			log_msg(LL_WARN, "listen \"%s\": its socket came from a gateway with one "
+			    "worker: running one worker until the next start", cf->listens[i].name);
+			return 1;
+		}
+	return n;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char *path = FTPGW_CONF;
 	char *abs_path = NULL;
 	bool foreground = false, debug = false, check_only = false;
-	bool rules = false, iptables = false;
+	bool rules = false, iptables = false, takeover = false;
 	struct config *cf;
 	struct run r;
 	unsigned n_workers;
 	int ch, status;
 
-	while ((ch = getopt(argc, argv, "c:fdtRiV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fdtRiUV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -412,6 +461,9 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			iptables = true;
+			break;
+		case 'U':
+			takeover = true;
 			break;
 		case 'V':
 			printf("ftpgw %s\n", PACKAGE_VERSION);
@@ -473,24 +525,36 @@ main(int argc, char *argv[])
 	log_init("ftpgw", true, debug ? LL_DEBUG : cf->log_level);
 	event_set_log_callback(libevent_log_cb);
 	signal(SIGPIPE, SIG_IGN);
-	n_workers = worker_count(cf);
+	/* All that can fail for the configuration's sake is checked before
+	 * a running gateway is asked for its sockets: after that, it accepts
+	 * no more, and a start that fails would leave nobody listening. */
+	r.tls = NULL;
+	if (cf->tls.enabled && (r.tls = tls_engine_new(&cf->tls, path, stderr)) == NULL) {
+		config_unref(cf);
+		free(abs_path);
+		return 1;
+	}
+	if (takeover && take_over(cf) == -1) {
+		tls_engine_unref(r.tls);
+		config_unref(cf);
+		free(abs_path);
+		return 1;
+	}
+	if (handover_from_systemd() > 0)
+		log_msg(LL_INFO, "%zu listening sockets passed by systemd", handover_pool_size());
+	n_workers = handover_workers(cf, worker_count(cf));
 	raise_fd_limit(cf, n_workers);
 	if (cf->user == NULL && getuid() == 0)
 		log_msg(LL_WARN, "running as root: set 'user' (or run under systemd with User=) to drop it");
 	if ((r.shared = shared_new(n_workers, cf->max_sessions)) == NULL) {
 		log_msg(LL_ERROR, "cannot map the shared session table: %s", strerror(errno));
+		tls_engine_unref(r.tls);
 		config_unref(cf);
 		free(abs_path);
 		return 1;
 	}
 	r.path = path;
 	r.cf = cf;
-	r.tls = NULL;
-	if (cf->tls.enabled && (r.tls = tls_engine_new(&cf->tls, path, stderr)) == NULL) {
-		shared_free(r.shared);
-		config_unref(cf);
-		return 1;
-	}
 	r.foreground = foreground;
 	r.detach_fd = foreground ? -1 : detach();
 	log_msg(LL_INFO, "ftpgw %s starting with %s, %u worker%s", PACKAGE_VERSION, path,

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "gateway.h"
+#include "handover.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -95,6 +96,56 @@ describe_sessions(void *arg, struct evbuffer *out)
 	struct gateway *gw = arg;
 
 	session_list_describe(&gw->sessions, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Handing the listeners over to a new process (handover.h) */
+
+/* After the answer: the control socket goes too (the new gateway takes
+ * its path; ctl_close() leaves a path that is no longer ours). */
+static void
+handover_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+
+	(void)fd;
+	(void)what;
+	ctl_close(gw->ctl);
+	gw->ctl = NULL;
+}
+
+/* A new ftpgw asked, on the control connection CONN, for our listening
+ * sockets: send them, then accept nothing more and let the sessions
+ * finish, as on SIGTERM. The metrics endpoint closes first, so that the
+ * new gateway can bind its address. */
+static int
+handover_cb(void *arg, int conn, const char **why)
+{
+	struct gateway *gw = arg;
+	int fds[HANDOVER_MAX_FDS], n;
+	struct timeval now = { 0, 0 };
+
+	if (gw->stopping) {
+		*why = "this gateway is stopping";
+		return -1;
+	}
+	if ((n = listeners_fds(&gw->listeners, fds, HANDOVER_MAX_FDS)) == -1) {
+		*why = "more listening sockets than one message carries";
+		return -1;
+	}
+	ctl_close(gw->metrics);
+	gw->metrics = NULL;
+	if (handover_send(conn, fds, (size_t)n, gw->n_workers) == -1) {
+		log_msg(LL_ERROR, "handover: sending %d listening sockets: %s", n, strerror(errno));
+		*why = "sending failed";
+		return -1;
+	}
+	log_msg(LL_INFO, "handover: %d listening socket%s handed to a new gateway; "
+	    "accepting no more", n, n == 1 ? "" : "s");
+	gw->stats->handovers++;
+	gateway_stop(gw);
+	(void)event_base_once(gw->base, -1, EV_TIMEOUT, handover_done_cb, gw, &now);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -210,6 +261,7 @@ open_operations(struct gateway *gw, const struct config *cf)
 		.shared = gw->shared,
 		.worker = gw->worker,
 		.sessions = describe_sessions,
+		.handover = handover_cb,
 		.arg = gw,
 	};
 
@@ -375,6 +427,8 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 			gw->listeners.owner = pw->pw_uid;
 		}
 	}
+	gw->listeners.worker = worker;
+	gw->listeners.n_workers = gw->n_workers;
 	gw->listeners.fn = accept_cb;
 	gw->listeners.arg = gw;
 	/* Loaded before root was dropped, when given: a worker started again

@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "handover.h"
 #include "listener.h"
 #include "log.h"
 #include "portpool.h"
@@ -189,9 +190,10 @@ listener_open(struct listener_set *set, struct listener *l, const struct listen_
 		.has_owner = set->has_owner,
 		.owner = set->owner,
 	};
-	const char *what = "";
+	const char *what = "taken over";
 	char a[ADDR_STRLEN], name[128];
-	int fd;
+	int fd, inherited[HANDOVER_MAX_FDS];
+	size_t n_inherited;
 
 	memset(l, 0, sizeof(*l));
 	l->set = set;
@@ -203,7 +205,17 @@ listener_open(struct listener_set *set, struct listener *l, const struct listen_
 		    lc->name, lc->pasv_lo, lc->pasv_hi);
 		return -1;
 	}
-	fd = sock_listen((struct sockaddr *)&lc->addr, &opts, LISTEN_BACKLOG, &what);
+	/* Sockets a previous gateway handed over come first: the clients
+	 * waiting in their queues are ours. */
+	n_inherited = handover_claim((struct sockaddr *)&lc->addr, set->worker,
+	    set->n_workers > 0 ? set->n_workers : 1, inherited, HANDOVER_MAX_FDS);
+	if (n_inherited > 0) {
+		fd = inherited[0];
+		if (opts.transparent && sock_set_transparent(fd, lc->addr.ss_family, true) == -1)
+			log_msg(LL_ERROR, "listen \"%s\": a socket taken over cannot be made "
+			    "transparent: %s", lc->name, strerror(errno));
+	} else
+		fd = sock_listen((struct sockaddr *)&lc->addr, &opts, LISTEN_BACKLOG, &what);
 	if (fd == -1) {
 		log_msg(LL_ERROR, "listen \"%s\" on %s: %s: %s%s", lc->name,
 		    addr_fmt((struct sockaddr *)&lc->addr, a, sizeof(a)), what, strerror(errno),
@@ -212,9 +224,32 @@ listener_open(struct listener_set *set, struct listener *l, const struct listen_
 	}
 	listener_name(lc, name, sizeof(name));
 	if ((l->acc = acceptor_new(set->base, fd, name, listener_accept_cb, l)) == NULL) {
+		for (size_t i = 1; i < n_inherited; i++)
+			close(inherited[i]);
 		log_msg(LL_ERROR, "listen \"%s\": out of memory", lc->name);
 		return -1;
 	}
+	if (n_inherited > 1 &&
+	    (l->extra = calloc(n_inherited - 1, sizeof(*l->extra))) == NULL) {
+		for (size_t i = 1; i < n_inherited; i++)
+			close(inherited[i]);
+		log_msg(LL_ERROR, "listen \"%s\": out of memory", lc->name);
+		return -1;
+	}
+	for (size_t i = 1; i < n_inherited; i++) {
+		l->extra[l->n_extra] = acceptor_new(set->base, inherited[i], name,
+		    listener_accept_cb, l);
+		if (l->extra[l->n_extra] == NULL) {
+			for (size_t j = i + 1; j < n_inherited; j++)
+				close(inherited[j]);
+			log_msg(LL_ERROR, "listen \"%s\": out of memory", lc->name);
+			return -1;
+		}
+		l->n_extra++;
+	}
+	if (n_inherited > 0)
+		log_msg(LL_INFO, "listen \"%s\": took over %zu listening socket%s from the "
+		    "previous gateway", lc->name, n_inherited, n_inherited == 1 ? "" : "s");
 	log_msg(LL_INFO, "listening on %s (%s \"%s\"), passive ports %u-%u",
 	    addr_fmt((struct sockaddr *)&lc->addr, a, sizeof(a)), listen_mode_name(lc->mode),
 	    lc->name, lc->pasv_lo, lc->pasv_hi);
@@ -226,6 +261,11 @@ listener_close(struct listener *l)
 {
 	acceptor_free(l->acc);
 	l->acc = NULL;
+	for (size_t i = 0; i < l->n_extra; i++)
+		acceptor_free(l->extra[i]);
+	free(l->extra);
+	l->extra = NULL;
+	l->n_extra = 0;
 }
 
 static void
@@ -285,7 +325,11 @@ listeners_replace(struct listener_set *set, const struct config *cf)
 		assert(ls[i].pool != NULL);
 		listener_name(lc, name, sizeof(name));
 		acceptor_set_cb(ls[i].acc, name, listener_accept_cb, &ls[i]);
+		for (size_t e = 0; e < ls[i].n_extra; e++)
+			acceptor_set_cb(ls[i].extra[e], name, listener_accept_cb, &ls[i]);
 		k->acc = NULL;
+		k->extra = NULL;
+		k->n_extra = 0;
 	}
 	free(keep);
 	/* Those of SET not taken over. */
@@ -309,6 +353,25 @@ listeners_close(struct listener_set *set)
 	listener_array_free(set->v, set->n);
 	set->v = NULL;
 	set->n = 0;
+}
+
+int
+listeners_fds(const struct listener_set *set, int *fds, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct listener *l = &set->v[i];
+
+		if (l->acc == NULL)
+			continue;
+		if (n + 1 + l->n_extra > max)
+			return -1;
+		fds[n++] = acceptor_fd(l->acc);
+		for (size_t e = 0; e < l->n_extra; e++)
+			fds[n++] = acceptor_fd(l->extra[e]);
+	}
+	return (int)n;
 }
 
 bool

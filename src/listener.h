@@ -55,6 +55,10 @@ struct listener {
 	struct portpool *pool;           /* this worker's slice of lc's passive range */
 	struct sockaddr_storage addr;
 	struct acceptor *acc;
+	/* More sockets for the same address, taken over from a gateway
+	 * that ran more workers (handover.h); the same callback. */
+	struct acceptor **extra;
+	size_t n_extra;
 	struct listener_set *set;
 };
 
@@ -65,6 +69,7 @@ struct listener_set {
 	bool reuse_port;                 /* SO_REUSEPORT: several workers bind */
 	bool has_owner;                  /* their sockets belong to OWNER (sock.h) */
 	uid_t owner;
+	unsigned worker, n_workers;      /* which sockets of a handover are ours */
 	listener_fn *fn;                 /* called for every connection */
 	void *arg;
 	struct listener *v;
@@ -77,6 +82,9 @@ struct listener_set {
 int listeners_replace(struct listener_set *set, const struct config *cf);
 /* Close them all (graceful stop, exit). */
 void listeners_close(struct listener_set *set);
+/* Their listening sockets (handed over to a new process), up to MAX in
+ * FDS; the number of them, or -1 when there are more than MAX. */
+int listeners_fds(const struct listener_set *set, int *fds, size_t max);
 /* Is ADDR (host and port) one of them? */
 bool listeners_own(const struct listener_set *set, const struct sockaddr *addr);
 

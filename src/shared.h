@@ -68,6 +68,9 @@
 	    "Proxy logins whose server name did not resolve.") \
 	X(reloads, counter, "config_reloads", "ftpgw_config_reloads_total", "", \
 	    "Successful configuration reloads.") \
+	/* ftpgw -U took our listening sockets (handover.h) */ \
+	X(handovers, counter, "listener_handovers", "ftpgw_listener_handovers_total", "", \
+	    "Times a worker handed its listening sockets to a new gateway.") \
 	X(workers, gauge, "workers", "ftpgw_workers", "", \
 	    "Worker processes (event loops) configured.")
 

@@ -616,6 +616,7 @@ want = [
     ("ftpgw_data_rate_limit_waits_total", "counter", "data_rate_limit_waits"),
     ("ftpgw_data_rate_limit_wait_milliseconds_total", "counter", "data_rate_limit_wait_ms"),
     ("ftpgw_config_reloads_total", "counter", "config_reloads"),
+    ("ftpgw_listener_handovers_total", "counter", "listener_handovers"),
     ("ftpgw_workers", "gauge", "workers"),
 ]
 for key, typ, stat in want:
