@@ -36,12 +36,14 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ftpgw [-c file] [-f] [-d] [-U] [-t] [-R [-i]] [-V]\n"
+	fprintf(stderr, "usage: ftpgw [-c file] [-f] [-d] [-S] [-U] [-t] [-R [-i]] [-V]\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -f       stay in the foreground\n"
 	    "  -d       debug: log at debug level to stderr (implies -f)\n"
 	    "  -U       take the listening sockets over from the gateway running\n"
 	    "           with this control socket (a restart or upgrade without refusals)\n"
+	    "  -S       under systemd: keep the listening sockets in its file descriptor\n"
+	    "           store, and on SIGTERM leave the sessions to the workers and exit\n"
 	    "  -t       check the configuration and exit (0 good, 1 bad)\n"
 	    "  -R       print the nftables rules the configuration needs and exit\n"
 	    "  -i       with -R: an iptables script instead\n"
@@ -436,13 +438,13 @@ main(int argc, char *argv[])
 	const char *path = FTPGW_CONF;
 	char *abs_path = NULL;
 	bool foreground = false, debug = false, check_only = false;
-	bool rules = false, iptables = false, takeover = false;
+	bool rules = false, iptables = false, takeover = false, fdstore = false;
 	struct config *cf;
 	struct run r;
 	unsigned n_workers;
 	int ch, status;
 
-	while ((ch = getopt(argc, argv, "c:fdtRiUV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fdtRiSUV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -461,6 +463,9 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			iptables = true;
+			break;
+		case 'S':
+			fdstore = true;
 			break;
 		case 'U':
 			takeover = true;
@@ -559,7 +564,12 @@ main(int argc, char *argv[])
 	r.detach_fd = foreground ? -1 : detach();
 	log_msg(LL_INFO, "ftpgw %s starting with %s, %u worker%s", PACKAGE_VERSION, path,
 	    n_workers, n_workers == 1 ? "" : "s");
-	if (n_workers == 1) {
+	/* -S: the listeners go to systemd's store; the sessions of a
+	 * stopping gateway to its workers (a supervisor even for one). */
+	if (fdstore && !notify_fdstore_init())
+		log_msg(LL_WARN, "-S: no NOTIFY_SOCKET: the listening sockets are kept nowhere "
+		    "across a restart");
+	if (n_workers == 1 && !fdstore) {
 		status = run_loop(&r, 0, r.detach_fd);
 		if (status == 0)
 			log_msg(LL_INFO, "ftpgw stopped");
@@ -570,6 +580,7 @@ main(int argc, char *argv[])
 			.reload = supervisor_reload,
 			.worker_lost = supervisor_worker_lost,
 			.arg = &r,
+			.leave_on_stop = fdstore,
 		};
 
 		status = workers_run(n_workers, &hooks);

@@ -173,6 +173,10 @@ gateway_stop(struct gateway *gw)
 	gw->stopping = true;
 	notify_systemd("STOPPING=1");
 	listeners_close(&gw->listeners);
+	/* Its address is for the gateway that starts next (a restart, or
+	 * -U), which may well be running before our sessions are done. */
+	ctl_close(gw->metrics);
+	gw->metrics = NULL;
 	if (gw->sessions.n == 0) {
 		log_msg(LL_INFO, "stopping");
 		event_base_loopexit(gw->base, NULL);

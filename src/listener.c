@@ -17,6 +17,7 @@
 #include "handover.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
 #include "portpool.h"
 #include "sock.h"
 
@@ -247,6 +248,10 @@ listener_open(struct listener_set *set, struct listener *l, const struct listen_
 		}
 		l->n_extra++;
 	}
+	/* Into systemd's store (with -S), for the next start to find. */
+	notify_fdstore_add(acceptor_fd(l->acc));
+	for (size_t i = 0; i < l->n_extra; i++)
+		notify_fdstore_add(acceptor_fd(l->extra[i]));
 	if (n_inherited > 0)
 		log_msg(LL_INFO, "listen \"%s\": took over %zu listening socket%s from the "
 		    "previous gateway", lc->name, n_inherited, n_inherited == 1 ? "" : "s");
@@ -332,7 +337,14 @@ listeners_replace(struct listener_set *set, const struct config *cf)
 		k->n_extra = 0;
 	}
 	free(keep);
-	/* Those of SET not taken over. */
+	/* Those of SET not taken over: out of systemd's store too, or it
+	 * would keep them listening with nobody to accept. */
+	for (i = 0; i < set->n; i++) {
+		if (set->v[i].acc != NULL)
+			notify_fdstore_remove(acceptor_fd(set->v[i].acc));
+		for (size_t e = 0; e < set->v[i].n_extra; e++)
+			notify_fdstore_remove(acceptor_fd(set->v[i].extra[e]));
+	}
 	listener_array_free(set->v, set->n);
 	set->v = ls;
 	set->n = cf->n_listens;

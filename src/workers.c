@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "log.h"
@@ -47,10 +48,14 @@ static pid_t
 spawn(unsigned i, unsigned n, const struct workers_hooks *h, int ready_fd,
     const sigset_t *oldmask)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid != 0)
 		return pid;
+	/* Left alone by a supervisor gone (leave_on_stop): finish up, as on
+	 * SIGTERM. Gone already: nothing to serve yet, nothing to finish. */
+	if (h->leave_on_stop && (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent))
+		_exit(0);
 	/* The child: default signal handling, its own event loop. */
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -152,6 +157,10 @@ workers_run(unsigned n, const struct workers_hooks *hooks)
 			stopping = true;
 			notify_systemd("STOPPING=1");
 			broadcast(w, n, SIGTERM);
+			if (hooks->leave_on_stop) {
+				log_msg(LL_INFO, "leaving %u workers to finish their sessions", alive);
+				break;
+			}
 		}
 		got_term = 0;
 		got_chld = 0;

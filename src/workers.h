@@ -16,6 +16,8 @@
 #ifndef FTPGW_WORKERS_H
 #define FTPGW_WORKERS_H
 
+#include <stdbool.h>
+
 struct workers_hooks {
 	/* A worker's life: bind, then write one byte to READY_FD (unless it
 	 * is -1: a restarted worker), run its loop, return the exit status. */
@@ -27,6 +29,11 @@ struct workers_hooks {
 	/* Worker INDEX died unasked; called before it is started again. */
 	void (*worker_lost)(unsigned index, void *arg);
 	void *arg;
+	/* On SIGTERM, pass it on and exit at once, leaving the workers to
+	 * finish their sessions on their own (ftpgw -S: under systemd with
+	 * KillMode=process, so that a restart need not wait for them). The
+	 * workers get SIGTERM too when the supervisor dies. */
+	bool leave_on_stop;
 };
 
 /* Run N workers until SIGTERM/SIGINT and all of them have exited. Returns

@@ -285,7 +285,7 @@ else
 		sed -e 's|^\(Exec[A-Za-z]*=\)[^ ]*/ftpgw |\1$FTPGW |' \
 		    -e 's| -c [^ ]*ftpgw\.conf| -c $data/good-minimal.conf|' \
 		    '$unit' > '$tmp/unit/ftpgw.service' &&
-		grep -q '^ExecStart=$FTPGW -f -c ' '$tmp/unit/ftpgw.service' &&
+		grep -q '^ExecStart=$FTPGW -f -S -c ' '$tmp/unit/ftpgw.service' &&
 		systemd-analyze verify --man=no '$tmp/unit/ftpgw.service' 2>&1 | tee '$tmp/verify' &&
 		test ! -s '$tmp/verify'"
 fi

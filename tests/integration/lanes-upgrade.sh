@@ -160,11 +160,68 @@ sc_upgrade_nobody() {
 	wait "$pid2"
 }
 
+# systemctl restart, as systemd does it with the unit's
+# FileDescriptorStoreMax= and KillMode=process (sdmanager.py: no systemd
+# PID 1 here): ftpgw -S stores its listening sockets; SIGTERM; the main
+# process must exit at once, although a download is still running; the
+# new one is started with the stored sockets (LISTEN_FDS) and serves.
+# Nobody is refused, the download completes from the old workers.
+sc_upgrade_systemd() {
+	local d=$LANE_DIR/sd conf=$LANE_DIR/sd/ftpgw.conf log=$LANE_DIR/sd/ftpgw.log
+	local mgr loop_pid big_pid storm_pid i st n_ok
+	mkdir -p "$d"
+	upgrade_conf 2 | sed -e "s|$LANE_DIR/ctl.sock|$d/ctl.sock|" -e 's/port = 9401/port = 9403/' >"$conf"
+	ip netns exec "$NS_GW" "$PY" "$IT_SRC/sdmanager.py" --dir "$d" -- \
+		"$FTPGW" -d -S -c "$conf" >"$d/manager.out" 2>"$log" &
+	mgr=$!
+	wait_file "$d/ready" 10 || { cat "$d/manager.out"; tail -n 20 "$log"; return 1; }
+	in_ns "$NS_CLI" "$PY" "$IT_SRC/poolclient.py" --host "$GWC4" --port 9403 \
+		--fixtures "$IT_HOME" --count 40 >"$d/loop.out" 2>&1 &
+	loop_pid=$!
+	in_ns "$NS_CLI" curl -sS -q --max-time 60 -u "$IT_USER:$IT_PASS" \
+		-o "$d/big" "ftp://$GWC4:9403/file-64MiB" >"$d/big.err" 2>&1 &
+	big_pid=$!
+	in_ns "$NS_CLI" "$PY" "$IT_SRC/connstorm.py" --host "$GWC4" --port 9403 --seconds 30 \
+		--until-file "$d/storm.stop" >"$d/storm.out" 2>&1 &
+	storm_pid=$!
+	for i in $(seq 100); do
+		[ "$(wc -l <"$d/loop.out")" -ge 3 ] && break
+		sleep 0.05
+	done
+	: >"$d/restart"
+	wait_file "$d/restarted" 15 || { cat "$d/manager.out"; tail -n 20 "$log"; return 1; }
+	wait "$loop_pid"
+	wait "$big_pid"
+	st=$?
+	: >"$d/storm.stop"
+	wait "$storm_pid"
+	: >"$d/stop"
+	wait "$mgr" || { echo "FAIL: sdmanager exited $?"; cat "$d/manager.out"; return 1; }
+	cat "$d/manager.out" "$d/storm.out"
+	sc_diag "systemd restart: $(tail -n1 "$d/storm.out"); $(grep '^stopped' "$d/manager.out" | head -n1)"
+	n_ok=$(awk '$2 == "vsftpd" && $3 == "ok"' "$d/loop.out" | wc -l)
+	[ "$n_ok" = 40 ] || { echo "FAIL: $n_ok of 40 sessions ok"; cat "$d/loop.out"; return 1; }
+	awk '$1 == "attempts" && $2 > 100 && $2 == $4 { ok = 1 } END { exit !ok }' "$d/storm.out" ||
+		{ echo "FAIL: connection attempts failed (or too few)"; return 1; }
+	[ "$st" = 0 ] || { echo "FAIL: the download failed (curl $st)"; cat "$d/big.err"; return 1; }
+	check_sha "$d/big" file-64MiB || return 1
+	# Stored: one socket per worker; the main process left at once,
+	# status 0; the next one got them.
+	grep -qx 'stored 2' "$d/manager.out" || { echo "FAIL: not 2 sockets in the store"; return 1; }
+	awk '$1 == "stopped" && $3 < 2 && $5 == 0 { n++ } END { exit !(n >= 1) }' "$d/manager.out" ||
+		{ echo "FAIL: the main process did not exit at once with status 0"; return 1; }
+	grep -q 'started [0-9]* with 2 fds' "$d/manager.out" || { echo "FAIL: not restarted with 2 fds"; return 1; }
+	grep -q '2 listening sockets passed by systemd' "$log" || { echo "FAIL: no word of the passed sockets"; return 1; }
+	grep -q 'leaving 2 workers to finish their sessions' "$log" || return 1
+	no_sanitizer "$log"
+}
+
 lane_upgrade() {
 	lane_begin upgrade setup_upgrade
 	scenario "upgrade: ftpgw -U, 2 -> 2 workers: 0 refused of a connect storm and 60 sessions, live RETR" sc_upgrade_same
 	scenario "upgrade: ftpgw -U, 2 -> 1 worker: 0 refused of a connect storm and 60 sessions, live RETR" sc_upgrade_fewer
 	scenario "upgrade: -U with no gateway starts afresh; 1 -> 2 workers runs 1" sc_upgrade_nobody
+	scenario "upgrade: systemd restart with the fd store (-S): 0 refused, live RETR" sc_upgrade_systemd
 	if [ "$LANE_STATE" = up ]; then
 		gw_stop_result main "upgrade: the newest gateway alive at the end, exits 0 on SIGTERM" upgrade_stop
 		rm -f "$LANE_DIR/ftpgw.pid"
