@@ -20,6 +20,8 @@
 #include "fwrules.h"
 #include "gateway.h"
 #include "handover.h"
+#include "listener.h"
+#include "addr.h"
 #include "listen_app.h"
 #include "log.h"
 #include "notify.h"
@@ -163,6 +165,7 @@ struct run {
 	struct tls_engine *tls;          /* its TLS, loaded while root: NULL without */
 	struct shared *shared;
 	bool foreground;
+	bool fdstore;                    /* -S */
 	int detach_fd;                   /* to the waiting parent; -1 in the foreground */
 };
 
@@ -334,12 +337,36 @@ worker_main(unsigned index, unsigned n, int ready_fd, void *arg)
 }
 
 static void
+store_socket(int fd, const struct sockaddr *addr, void *arg)
+{
+	(void)addr;
+	(void)arg;
+	notify_fdstore_add(fd);
+}
+
+/* Whether ADDR is still a listen address of configuration ARG. */
+static bool
+still_listened(const struct sockaddr *addr, void *arg)
+{
+	const struct config *cf = arg;
+
+	for (size_t i = 0; i < cf->n_listens; i++)
+		if (addr_equal((const struct sockaddr *)&cf->listens[i].addr, addr))
+			return true;
+	return false;
+}
+
+static void
 supervisor_ready(void *arg)
 {
 	struct run *r = arg;
 
-	/* The workers have theirs. */
-	handover_pool_release();
+	/* The workers have theirs. With -S the supervisor keeps its copies
+	 * (for a worker started again) and puts them in systemd's store. */
+	if (r->fdstore)
+		handover_pool_each(store_socket, NULL);
+	else
+		handover_pool_release();
 	/* The workers have dropped root; the supervisor needs no more than
 	 * they do to start one again (it binds before it drops). */
 	if (drop_privileges(r->cf) == -1)
@@ -372,6 +399,11 @@ supervisor_reload(void *arg)
 		fclose(devnull);
 	if (cf == NULL)
 		return;                  /* the workers log why */
+	/* A listener the reload closes leaves the supervisor and the store
+	 * too, or its socket would stay open with nobody to accept. (One the
+	 * reload adds is the workers' own: they are running already.) */
+	if (r->fdstore)
+		handover_pool_drop(still_listened, cf, notify_fdstore_remove);
 	if (worker_count(cf) != shared_workers(r->shared))
 		log_msg(LL_WARN, "workers: the change to %u takes effect at the next start "
 		    "(%u run now)", worker_count(cf), shared_workers(r->shared));
@@ -566,9 +598,20 @@ main(int argc, char *argv[])
 	    n_workers, n_workers == 1 ? "" : "s");
 	/* -S: the listeners go to systemd's store; the sessions of a
 	 * stopping gateway to its workers (a supervisor even for one). */
+	r.fdstore = fdstore;
 	if (fdstore && !notify_fdstore_init())
 		log_msg(LL_WARN, "-S: no NOTIFY_SOCKET: the listening sockets are kept nowhere "
 		    "across a restart");
+	/* -S: the supervisor binds (or has taken over) every worker's
+	 * socket, so that it can store them and give a worker started again
+	 * the one its predecessor accepted on. */
+	if (fdstore && listeners_prebind(cf, n_workers) == -1) {
+		tls_engine_unref(r.tls);
+		config_unref(r.cf);
+		shared_free(r.shared);
+		free(abs_path);
+		return 1;
+	}
 	if (n_workers == 1 && !fdstore) {
 		status = run_loop(&r, 0, r.detach_fd);
 		if (status == 0)

@@ -32,8 +32,8 @@ struct pooled {
 static struct pooled *pool;
 static size_t pool_n, pool_cap;
 
-static int
-pool_add(int fd)
+int
+handover_pool_add(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -114,6 +114,42 @@ handover_claim(const struct sockaddr *addr, unsigned index, unsigned n,
 	return got;
 }
 
+size_t
+handover_pool_count(const struct sockaddr *addr)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pool_n; i++)
+		if (addr_equal((struct sockaddr *)&pool[i].addr, addr))
+			n++;
+	return n;
+}
+
+void
+handover_pool_each(void (*fn)(int fd, const struct sockaddr *addr, void *arg), void *arg)
+{
+	for (size_t i = 0; i < pool_n; i++)
+		fn(pool[i].fd, (struct sockaddr *)&pool[i].addr, arg);
+}
+
+void
+handover_pool_drop(bool (*keep)(const struct sockaddr *addr, void *arg), void *arg,
+    void (*dropped)(int fd))
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < pool_n; i++) {
+		if (keep((struct sockaddr *)&pool[i].addr, arg)) {
+			pool[o++] = pool[i];
+			continue;
+		}
+		if (dropped != NULL)
+			dropped(pool[i].fd);
+		close(pool[i].fd);
+	}
+	pool_n = o;
+}
+
 void
 handover_pool_release(void)
 {
@@ -135,7 +171,7 @@ handover_from_systemd(void)
 		return 0;
 	n = atol(nfds);
 	for (long i = 0; i < n && i < HANDOVER_MAX_FDS * 16; i++)
-		if (pool_add(3 + (int)i) == 0)
+		if (handover_pool_add(3 + (int)i) == 0)
 			taken++;
 	/* Not for our children (the workers), nor a program we run. */
 	unsetenv("LISTEN_PID");
@@ -218,7 +254,7 @@ request_one(const char *path, unsigned *workers, char *err, size_t errsize)
 			int passed;
 
 			memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (pool_add(passed) == 0)
+			if (handover_pool_add(passed) == 0)
 				got++;
 		}
 	}

@@ -44,6 +44,18 @@ size_t handover_from_systemd(void);
  * The number of them. */
 size_t handover_claim(const struct sockaddr *addr, unsigned index, unsigned n,
     int *fds, size_t max);
+/* Add listening socket FD (ours from now on) to the pool; -1 (and FD
+ * closed) when it is not a listening TCP socket. */
+int handover_pool_add(int fd);
+/* How many of the pool's sockets are for ADDR. */
+size_t handover_pool_count(const struct sockaddr *addr);
+/* FN for every socket in the pool. */
+void handover_pool_each(void (*fn)(int fd, const struct sockaddr *addr, void *arg),
+    void *arg);
+/* Close the sockets of the pool for which KEEP says false, calling
+ * DROPPED (unless NULL) on each first. */
+void handover_pool_drop(bool (*keep)(const struct sockaddr *addr, void *arg), void *arg,
+    void (*dropped)(int fd));
 /* Close every socket left in this process's pool (each worker after
  * opening its listeners, the supervisor after starting the workers). */
 void handover_pool_release(void);

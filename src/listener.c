@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -17,7 +18,6 @@
 #include "handover.h"
 #include "listener.h"
 #include "log.h"
-#include "notify.h"
 #include "portpool.h"
 #include "sock.h"
 
@@ -181,16 +181,24 @@ listener_name(const struct listen_conf *lc, char *buf, size_t size)
 	snprintf(buf, size, "listen \"%s\"", lc->name);
 }
 
-static int
-listener_open(struct listener_set *set, struct listener *l, const struct listen_conf *lc)
+static struct sock_opts
+listen_opts(const struct listen_conf *lc, bool reuse_port, bool has_owner, uid_t owner)
 {
 	struct sock_opts opts = {
 		.transparent = lc->mode == MODE_TPROXY,
 		.dual_stack = true,
-		.reuse_port = set->reuse_port,
-		.has_owner = set->has_owner,
-		.owner = set->owner,
+		.reuse_port = reuse_port,
+		.has_owner = has_owner,
+		.owner = owner,
 	};
+
+	return opts;
+}
+
+static int
+listener_open(struct listener_set *set, struct listener *l, const struct listen_conf *lc)
+{
+	struct sock_opts opts = listen_opts(lc, set->reuse_port, set->has_owner, set->owner);
 	const char *what = "taken over";
 	char a[ADDR_STRLEN], name[128];
 	int fd, inherited[HANDOVER_MAX_FDS];
@@ -248,10 +256,6 @@ listener_open(struct listener_set *set, struct listener *l, const struct listen_
 		}
 		l->n_extra++;
 	}
-	/* Into systemd's store (with -S), for the next start to find. */
-	notify_fdstore_add(acceptor_fd(l->acc));
-	for (size_t i = 0; i < l->n_extra; i++)
-		notify_fdstore_add(acceptor_fd(l->extra[i]));
 	if (n_inherited > 0)
 		log_msg(LL_INFO, "listen \"%s\": took over %zu listening socket%s from the "
 		    "previous gateway", lc->name, n_inherited, n_inherited == 1 ? "" : "s");
@@ -337,14 +341,7 @@ listeners_replace(struct listener_set *set, const struct config *cf)
 		k->n_extra = 0;
 	}
 	free(keep);
-	/* Those of SET not taken over: out of systemd's store too, or it
-	 * would keep them listening with nobody to accept. */
-	for (i = 0; i < set->n; i++) {
-		if (set->v[i].acc != NULL)
-			notify_fdstore_remove(acceptor_fd(set->v[i].acc));
-		for (size_t e = 0; e < set->v[i].n_extra; e++)
-			notify_fdstore_remove(acceptor_fd(set->v[i].extra[e]));
-	}
+	/* Those of SET not taken over. */
 	listener_array_free(set->v, set->n);
 	set->v = ls;
 	set->n = cf->n_listens;
@@ -365,6 +362,36 @@ listeners_close(struct listener_set *set)
 	listener_array_free(set->v, set->n);
 	set->v = NULL;
 	set->n = 0;
+}
+
+int
+listeners_prebind(const struct config *cf, unsigned n_workers)
+{
+	struct passwd *pw = cf->user != NULL ? getpwnam(cf->user) : NULL;
+	bool reuse = n_workers > 1;
+
+	for (size_t i = 0; i < cf->n_listens; i++) {
+		const struct listen_conf *lc = &cf->listens[i];
+		const struct sockaddr *sa = (const struct sockaddr *)&lc->addr;
+		struct sock_opts opts = listen_opts(lc, reuse, reuse && pw != NULL,
+		    pw != NULL ? pw->pw_uid : 0);
+		char a[ADDR_STRLEN];
+		const char *what = "";
+
+		for (size_t k = handover_pool_count(sa); k < n_workers; k++) {
+			int fd = sock_listen(sa, &opts, LISTEN_BACKLOG, &what);
+
+			if (fd == -1) {
+				log_msg(LL_ERROR, "listen \"%s\" on %s: %s: %s%s", lc->name,
+				    addr_fmt(sa, a, sizeof(a)), what, strerror(errno),
+				    errno == EPERM ? " (tproxy needs CAP_NET_ADMIN)" : "");
+				return -1;
+			}
+			if (handover_pool_add(fd) == -1)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 int

@@ -82,6 +82,12 @@ struct listener_set {
 int listeners_replace(struct listener_set *set, const struct config *cf);
 /* Close them all (graceful stop, exit). */
 void listeners_close(struct listener_set *set);
+/* Make sure the handover pool (handover.h) holds a listening socket for
+ * each of N_WORKERS workers and every listen section of CF, binding what
+ * it lacks as the workers would: a supervisor that owns the sockets gives
+ * a worker started again the one its predecessor had. -1 on failure,
+ * logged. */
+int listeners_prebind(const struct config *cf, unsigned n_workers);
 /* Their listening sockets (handed over to a new process), up to MAX in
  * FDS; the number of them, or -1 when there are more than MAX. */
 int listeners_fds(const struct listener_set *set, int *fds, size_t max);

@@ -168,7 +168,7 @@ sc_upgrade_nobody() {
 # Nobody is refused, the download completes from the old workers.
 sc_upgrade_systemd() {
 	local d=$LANE_DIR/sd conf=$LANE_DIR/sd/ftpgw.conf log=$LANE_DIR/sd/ftpgw.log
-	local mgr loop_pid big_pid storm_pid i st n_ok
+	local mgr loop_pid big_pid storm_pid i st n_ok wpid
 	mkdir -p "$d"
 	upgrade_conf 2 | sed -e "s|$LANE_DIR/ctl.sock|$d/ctl.sock|" -e 's/port = 9401/port = 9403/' >"$conf"
 	ip netns exec "$NS_GW" "$PY" "$IT_SRC/sdmanager.py" --dir "$d" -- \
@@ -195,6 +195,18 @@ sc_upgrade_systemd() {
 	st=$?
 	: >"$d/storm.stop"
 	wait "$storm_pid"
+	# A worker that crashes is started again on its predecessor's socket
+	# (the supervisor keeps it): none is left listening with nobody to
+	# accept, so every connection attempt is answered.
+	wpid=$(grep -oE 'worker 1 of 2 \(pid [0-9]+\) starting' "$log" | tail -n1 | grep -oE '[0-9]+\)' | tr -d ')')
+	[ -n "$wpid" ] || { echo "FAIL: no worker 1 in the log"; return 1; }
+	while [ "$(wk_age "$wpid")" -lt 6 ]; do sleep 0.5; done
+	log_mark "$log"
+	kill -KILL "$wpid"
+	wait_log "$log" 'worker 1 ready' 10 || return 1
+	in_ns "$NS_CLI" "$PY" "$IT_SRC/connstorm.py" --host "$GWC4" --port 9403 --seconds 2 \
+		>"$d/storm2.out" 2>&1 || { echo "FAIL: after a worker crash:"; cat "$d/storm2.out"; return 1; }
+	sc_diag "after a worker crash: $(tail -n1 "$d/storm2.out")"
 	: >"$d/stop"
 	wait "$mgr" || { echo "FAIL: sdmanager exited $?"; cat "$d/manager.out"; return 1; }
 	cat "$d/manager.out" "$d/storm.out"
@@ -221,7 +233,7 @@ lane_upgrade() {
 	scenario "upgrade: ftpgw -U, 2 -> 2 workers: 0 refused of a connect storm and 60 sessions, live RETR" sc_upgrade_same
 	scenario "upgrade: ftpgw -U, 2 -> 1 worker: 0 refused of a connect storm and 60 sessions, live RETR" sc_upgrade_fewer
 	scenario "upgrade: -U with no gateway starts afresh; 1 -> 2 workers runs 1" sc_upgrade_nobody
-	scenario "upgrade: systemd restart with the fd store (-S): 0 refused, live RETR" sc_upgrade_systemd
+	scenario "upgrade: systemd restart with the fd store (-S): 0 refused, live RETR, worker crash" sc_upgrade_systemd
 	if [ "$LANE_STATE" = up ]; then
 		gw_stop_result main "upgrade: the newest gateway alive at the end, exits 0 on SIGTERM" upgrade_stop
 		rm -f "$LANE_DIR/ftpgw.pid"
