@@ -1,12 +1,15 @@
 /* metrics.c: the Prometheus endpoint; see metrics.h.
  *
  * libevent's evhttp parses the requests and writes the answers. What it
- * lacks in 2.1 we add around it: a bound on the connections (each one's
- * bufferevent is made by us, a filter without filters whose free callback
- * tells us when evhttp is done with it; at METRICS_MAX_CONNS the listener
- * pauses, and new connections wait in the backlog), and a deadline for
- * the whole request, however its bytes are spread (evhttp's own timeout
- * is reset by each read). */
+ * lacks in 2.1 we add around it: a bound on the connections, and a
+ * deadline for the whole request however its bytes are spread (evhttp's
+ * own timeout is reset by each read). Each connection's bufferevent is
+ * made by us and holds a reference of ours, so that it stays valid after
+ * evhttp is done with it; evhttp's bufferevent_free() clears its
+ * callbacks, which a sweep (each second while there are connections, and
+ * at each new one) sees: then our reference goes, and with it the
+ * socket. At METRICS_MAX_CONNS the listener pauses, and new connections
+ * wait in the backlog. */
 #include "config.h"
 
 #include <assert.h>
@@ -35,10 +38,9 @@
 
 struct metrics_conn {
 	TAILQ_ENTRY(metrics_conn) link;
-	struct metrics *m;
-	struct bufferevent *bev;         /* evhttp's: the filter */
-	struct bufferevent *sock;        /* under it, on the socket */
-	struct event *deadline;
+	struct bufferevent *bev;         /* evhttp's, with our reference */
+	struct timeval deadline;         /* for the request, then the answer */
+	bool past;                       /* its socket was shut down */
 };
 
 struct metrics {
@@ -46,46 +48,76 @@ struct metrics {
 	struct shared *shared;
 	struct evhttp *http;
 	struct evconnlistener *listener; /* evhttp's, paused while full */
+	struct event *sweep;             /* each second, while conns */
 	char what[ADDR_STRLEN + 32];     /* its name in the log */
 	TAILQ_HEAD(, metrics_conn) conns;
 	unsigned n_conns;
 	bool full;                       /* paused, said once */
-	bool closing;
 };
 
-/* The deadline passed: the socket is shut down, so that evhttp sees the
- * end (EOF, or a failed write) and frees the connection. */
-static void
-conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+/* Has evhttp freed it? bufferevent_free() clears every callback, and
+ * evhttp keeps at least its event callback set while it uses one. */
+static bool
+conn_released(struct metrics_conn *c)
 {
-	struct metrics_conn *c = arg;
-	evutil_socket_t sfd = bufferevent_getfd(c->sock);
+	bufferevent_data_cb r, w;
+	bufferevent_event_cb e;
+	void *arg;
 
-	(void)fd;
-	(void)what;
-	log_msg(LL_DEBUG, "%s: a connection took too long; closed", c->m->what);
-	if (sfd != -1)
-		(void)shutdown(sfd, SHUT_RDWR);
+	bufferevent_getcb(c->bev, &r, &w, &e, &arg);
+	return r == NULL && w == NULL && e == NULL;
 }
 
-/* evhttp freed the connection's bufferevent: the one place a connection
- * ends for us. */
+/* Connections evhttp is done with go (our reference, then the socket);
+ * those past their deadline are shut down, so that evhttp sees the end
+ * (EOF, or a failed write) and lets them go. */
 static void
-conn_gone(void *arg)
+sweep(struct metrics *m)
 {
-	struct metrics_conn *c = arg;
-	struct metrics *m = c->m;
+	struct metrics_conn *c, *next;
+	struct timeval now;
 
-	TAILQ_REMOVE(&m->conns, c, link);
-	assert(m->n_conns > 0);
-	m->n_conns--;
-	event_free(c->deadline);
-	free(c);
-	if (m->full && !m->closing && m->n_conns < METRICS_MAX_CONNS) {
+	event_base_gettimeofday_cached(m->base, &now);
+	for (c = TAILQ_FIRST(&m->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (conn_released(c)) {
+			TAILQ_REMOVE(&m->conns, c, link);
+			m->n_conns--;
+			bufferevent_decref(c->bev);
+			free(c);
+		} else if (!c->past && evutil_timercmp(&now, &c->deadline, >=)) {
+			evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+			log_msg(LL_DEBUG, "%s: a connection took too long; closed", m->what);
+			if (fd != -1)
+				(void)shutdown(fd, SHUT_RDWR);
+			c->past = true;
+		}
+	}
+	if (m->full && m->n_conns < METRICS_MAX_CONNS) {
 		log_msg(LL_INFO, "%s: taking connections again", m->what);
 		m->full = false;
 		evconnlistener_enable(m->listener);
 	}
+	if (m->n_conns > 0 && !evtimer_pending(m->sweep, NULL))
+		evtimer_add(m->sweep, &(struct timeval){ .tv_sec = 1 });
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sweep(arg);
+}
+
+static void
+set_deadline(struct metrics *m, struct metrics_conn *c, int seconds)
+{
+	struct timeval now, tv = { .tv_sec = seconds };
+
+	event_base_gettimeofday_cached(m->base, &now);
+	evutil_timeradd(&now, &tv, &c->deadline);
 }
 
 /* A new connection: its bufferevent, counted; called by evhttp. */
@@ -94,34 +126,25 @@ conn_new_cb(struct event_base *base, void *arg)
 {
 	struct metrics *m = arg;
 	struct metrics_conn *c = calloc(1, sizeof(*c));
-	struct timeval tv = { .tv_sec = CTL_REQUEST_SEC };
 
+	sweep(m);
 	if (c == NULL)
 		return NULL;             /* evhttp makes one: not bounded, rare */
-	c->m = m;
-	if ((c->deadline = evtimer_new(base, conn_deadline_cb, c)) == NULL ||
-	    (c->sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		if (c->deadline != NULL)
-			event_free(c->deadline);
+	if ((c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		free(c);
 		return NULL;
 	}
-	c->bev = bufferevent_filter_new(c->sock, NULL, NULL, BEV_OPT_CLOSE_ON_FREE,
-	    conn_gone, c);
-	if (c->bev == NULL) {
-		bufferevent_free(c->sock);
-		event_free(c->deadline);
-		free(c);
-		return NULL;
-	}
+	bufferevent_incref(c->bev);
+	set_deadline(m, c, CTL_REQUEST_SEC);
 	TAILQ_INSERT_TAIL(&m->conns, c, link);
-	evtimer_add(c->deadline, &tv);
 	if (++m->n_conns >= METRICS_MAX_CONNS && !m->full) {
 		log_msg(LL_WARN, "%s: %u connections open: not accepting until one ends "
 		    "(said once)", m->what, m->n_conns);
 		m->full = true;
 		evconnlistener_disable(m->listener);
 	}
+	if (!evtimer_pending(m->sweep, NULL))
+		evtimer_add(m->sweep, &(struct timeval){ .tv_sec = 1 });
 	return c->bev;
 }
 
@@ -131,12 +154,11 @@ conn_answering(struct metrics *m, struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	struct timeval tv = { .tv_sec = CTL_ANSWER_SEC };
 	struct metrics_conn *c;
 
 	TAILQ_FOREACH(c, &m->conns, link)
 		if (c->bev == bev) {
-			evtimer_add(c->deadline, &tv);
+			set_deadline(m, c, CTL_ANSWER_SEC);
 			break;
 		}
 }
@@ -180,9 +202,20 @@ request_cb(struct evhttp_request *req, void *arg)
 			evbuffer_add(body, text, len);
 		free(text);
 	}
-	/* evhttp leaves the body out of an answer to HEAD, not its length. */
+	if (method == EVHTTP_REQ_HEAD) {
+		/* The length GET would have, no body: evhttp 2.1 would send
+		 * the body, without its length. */
+		char n[32];
+
+		snprintf(n, sizeof(n), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(headers, "Content-Length", n);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(req, code, reason, body);
 	evbuffer_free(body);
+	/* evhttp lets the connection go once the answer is written, most
+	 * often at once: the socket closes soon, not at the next second. */
+	evtimer_add(m->sweep, &(struct timeval){ .tv_usec = 20000 });
 }
 
 struct metrics *
@@ -200,8 +233,11 @@ metrics_open(struct event_base *base, struct shared *sh, const struct sockaddr *
 		    strerror(errno));
 		return NULL;
 	}
-	if ((m = calloc(1, sizeof(*m))) == NULL || (m->http = evhttp_new(base)) == NULL) {
+	if ((m = calloc(1, sizeof(*m))) == NULL || (m->http = evhttp_new(base)) == NULL ||
+	    (m->sweep = evtimer_new(base, sweep_cb, m)) == NULL) {
 		log_msg(LL_WARN, "metrics-listen %s: out of memory", addr_fmt(addr, a, sizeof(a)));
+		if (m != NULL && m->http != NULL)
+			evhttp_free(m->http);
 		free(m);
 		close(fd);
 		return NULL;
@@ -234,11 +270,18 @@ metrics_open(struct event_base *base, struct shared *sh, const struct sockaddr *
 void
 metrics_close(struct metrics *m)
 {
+	struct metrics_conn *c;
+
 	if (m == NULL)
 		return;
-	/* Frees the listener, then every connection (conn_gone each). */
-	m->closing = true;
+	/* Frees the listener and every connection evhttp has; then our
+	 * references go, and the sockets with them. */
 	evhttp_free(m->http);
-	assert(m->n_conns == 0);
+	while ((c = TAILQ_FIRST(&m->conns)) != NULL) {
+		TAILQ_REMOVE(&m->conns, c, link);
+		bufferevent_decref(c->bev);
+		free(c);
+	}
+	event_free(m->sweep);
 	free(m);
 }

@@ -26,6 +26,8 @@ struct workers_hooks {
 	void (*reload)(void *arg);
 	/* Worker INDEX died unasked; called before it is started again. */
 	void (*worker_lost)(unsigned index, void *arg);
+	/* A signal woke the supervisor: called first, before it logs. */
+	void (*woke)(void *arg);
 	void *arg;
 };
 
