@@ -597,8 +597,19 @@ ctl_close(struct ctl *ctl)
 	if (ctl == NULL)
 		return;
 	ctl->full = false;               /* nothing to say while closing */
-	while ((c = TAILQ_FIRST(&ctl->conns)) != NULL)
+	while ((c = TAILQ_FIRST(&ctl->conns)) != NULL) {
+		/* An answer made but not yet written (ftpgwctl drain of a
+		 * worker without sessions, which exits at once) goes now, as
+		 * much as the socket takes without waiting: the bufferevent
+		 * lets only itself drain its output, so a copy. */
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		size_t len = evbuffer_get_length(out);
+		unsigned char *text = len > 0 ? evbuffer_pullup(out, -1) : NULL;
+
+		if (text != NULL)
+			(void)!write(bufferevent_getfd(c->bev), text, len);
 		conn_free(c);
+	}
 	acceptor_free(ctl->acc);
 	if (ctl->path != NULL) {
 		(void)unlink(ctl->path);
