@@ -1,11 +1,12 @@
-/* ctl.c: the control socket and the metrics endpoint; see ctl.h.
+/* ctl.c: the control socket; see ctl.h.
  *
- * Both answer one request per connection and close: the control socket
- * reads one command line ("sessions", "stats" or "metrics"), the metrics
- * endpoint reads an HTTP request head. Every connection has one deadline
- * timer (first for the request, then for the answer), and an endpoint
- * holds a bounded number of them, so stuck or hostile clients cannot pile
- * up, and cannot starve ftpgwctl for longer than the deadline. */
+ * It answers one request per connection and closes: it reads one command
+ * line ("sessions", "kill 7", ...), finds the command in one table, and
+ * writes its answer. Every connection has one deadline timer (first for
+ * the request, then for the answer), and the socket holds a bounded
+ * number of them, so stuck or hostile clients cannot pile up, and cannot
+ * starve ftpgwctl for longer than the deadline. A reload's answer waits
+ * for the reload (ctl_reload_done), within the answer's deadline. */
 #include "config.h"
 
 #include <assert.h>
@@ -27,12 +28,10 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "addr.h"
 #include "ctl.h"
 #include "listener.h"
 #include "log.h"
 #include "shared.h"
-#include "sock.h"
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn) link;
@@ -40,16 +39,16 @@ struct ctl_conn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	bool answered;
+	bool awaits_reload;              /* answered by ctl_reload_done() */
 };
 
 struct ctl {
 	struct ctl_source src;
 	struct acceptor *acc;
-	bool http;                       /* the metrics endpoint */
 	char *path;                      /* the control socket's, unlinked at close */
 	dev_t dev;                       /* the socket file's, so that a path */
 	ino_t ino;                       /* taken over since is left alone */
-	char what[128];                  /* its name in the log */
+	char what[160];                  /* its name in the log */
 	TAILQ_HEAD(, ctl_conn) conns;
 	unsigned n_conns;
 	bool full;                       /* at CTL_MAX_CONNS, said once */
@@ -127,50 +126,194 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	conn_free(c);
 }
 
+/* The answer in BODY goes out; the connection is freed once it is
+ * written, or when the peer goes or the answer's deadline passes first. */
 static void
-conn_answer(struct ctl_conn *c, const char *request)
+conn_send(struct ctl_conn *c, struct evbuffer *body)
 {
-	struct evbuffer *body = evbuffer_new(), *out = bufferevent_get_output(c->bev);
-	struct ctl *ctl = c->ctl;
-	const char *status = "200 OK";
 	struct timeval tv = { .tv_sec = CTL_ANSWER_SEC };
+
+	evbuffer_add_buffer(bufferevent_get_output(c->bev), body);
+	c->awaits_reload = false;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, conn_written_cb, conn_event_cb, c);
+	evtimer_add(c->deadline, &tv);
+}
+
+/* ------------------------------------------------------------------ */
+/* The commands: each writes its answer to OUT and returns true, or
+ * returns false when the answer comes later. ARG: the rest of the line,
+ * "" when none. */
+
+static bool
+cmd_sessions(struct ctl_conn *c, const char *arg, struct evbuffer *out)
+{
+	(void)arg;
+	write_sessions(c->ctl, out);
+	return true;
+}
+
+static bool
+cmd_stats(struct ctl_conn *c, const char *arg, struct evbuffer *out)
+{
+	(void)arg;
+	write_stats(c->ctl, out, STATS_TEXT);
+	return true;
+}
+
+static bool
+cmd_metrics(struct ctl_conn *c, const char *arg, struct evbuffer *out)
+{
+	(void)arg;
+	write_stats(c->ctl, out, STATS_PROMETHEUS);
+	return true;
+}
+
+/* Every worker is asked; the one that has the session ends it. */
+static bool
+cmd_kill(struct ctl_conn *c, const char *arg, struct evbuffer *out)
+{
+	unsigned long long id;
+	char *end;
+
+	errno = 0;
+	id = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || id == 0)
+		evbuffer_add_printf(out, "error: kill needs a session id (ftpgwctl sessions)\n");
+	else if (c->ctl->src.kill(c->ctl->src.arg, id))
+		evbuffer_add_printf(out, "ok: session %llu ended\n", id);
+	else
+		evbuffer_add_printf(out, "error: no such session %llu\n", id);
+	return true;
+}
+
+static bool
+cmd_drain(struct ctl_conn *c, const char *arg, struct evbuffer *out)
+{
+	(void)arg;
+	log_msg(LL_INFO, "%s: drain asked", c->ctl->what);
+	evbuffer_add_printf(out, "ok: draining: %u sessions left\n",
+	    c->ctl->src.drain(c->ctl->src.arg));
+	return true;
+}
+
+static bool
+cmd_reload(struct ctl_conn *c, const char *arg, struct evbuffer *out)
+{
+	(void)arg;
+	(void)out;
+	log_msg(LL_INFO, "%s: reload asked", c->ctl->what);
+	/* Parked before the reload starts: one done at once answers it. */
+	c->awaits_reload = true;
+	c->ctl->src.reload(c->ctl->src.arg);
+	return false;
+}
+
+static bool
+cmd_log_level(struct ctl_conn *c, const char *arg, struct evbuffer *out)
+{
+	const struct word *w = word_find(log_level_words, arg);
+
+	if (w == NULL) {
+		evbuffer_add_printf(out, "error: log-level needs error, warn, info or debug\n");
+		return true;
+	}
+	c->ctl->src.log_level(c->ctl->src.arg, (int)w->value);
+	log_msg(LL_INFO, "%s: log level %s until the next reload", c->ctl->what, w->name);
+	evbuffer_add_printf(out, "ok: log level %s\n", w->name);
+	return true;
+}
+
+/* A new ftpgw -U asks for our listening sockets (handover.h): they go
+ * with the answer, in one message, written here and now. */
+static bool
+cmd_handover(struct ctl_conn *c, const char *arg, struct evbuffer *out)
+{
+	const char *why = NULL;
+
+	(void)arg;
+	if (c->ctl->src.handover(c->ctl->src.arg, bufferevent_getfd(c->bev), &why) == -1)
+		evbuffer_add_printf(out, "error: handover: %s\n", why);
+	return true;
+}
+
+/* The commands of the control socket, by the first word of the line. */
+static const struct ctl_command {
+	const char *name;
+	bool takes_arg;
+	bool (*fn)(struct ctl_conn *c, const char *arg, struct evbuffer *out);
+} ctl_commands[] = {
+	{ "sessions", false, cmd_sessions },
+	{ "stats", false, cmd_stats },
+	{ "metrics", false, cmd_metrics },
+	{ "kill", true, cmd_kill },
+	{ "drain", false, cmd_drain },
+	{ "reload", false, cmd_reload },
+	{ "log-level", true, cmd_log_level },
+	{ "handover", false, cmd_handover },
+};
+
+static void
+conn_answer(struct ctl_conn *c, char *request)
+{
+	struct evbuffer *body = evbuffer_new();
+	const struct ctl_command *cmd = NULL;
+	char *arg = strchr(request, ' ');
+	size_t n = sizeof(ctl_commands) / sizeof(ctl_commands[0]);
 
 	c->answered = true;
 	if (body == NULL) {
 		conn_free(c);
 		return;
 	}
-	if (ctl->http) {
-		if (strncmp(request, "GET /metrics ", 13) == 0 || strncmp(request, "GET / ", 6) == 0)
-			write_stats(ctl, body, STATS_PROMETHEUS);
-		else {
-			status = "404 Not Found";
-			evbuffer_add_printf(body, "try /metrics\n");
-		}
-		evbuffer_add_printf(out, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-		    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
-		    evbuffer_get_length(body));
-	} else if (strcmp(request, "sessions") == 0)
-		write_sessions(ctl, body);
-	else if (strcmp(request, "stats") == 0)
-		write_stats(ctl, body, STATS_TEXT);
-	else if (strcmp(request, "metrics") == 0)
-		write_stats(ctl, body, STATS_PROMETHEUS);
-	else if (strcmp(request, "handover") == 0 && ctl->src.handover != NULL) {
-		const char *why = NULL;
+	if (arg != NULL)
+		*arg++ = '\0';
+	for (size_t i = 0; i < n && cmd == NULL; i++)
+		if (strcmp(request, ctl_commands[i].name) == 0)
+			cmd = &ctl_commands[i];
+	if (cmd == NULL) {
+		evbuffer_add_printf(body, "error: unknown command (");
+		for (size_t i = 0; i < n; i++)
+			evbuffer_add_printf(body, "%s%s", i > 0 ? ", " : "", ctl_commands[i].name);
+		evbuffer_add_printf(body, ")\n");
+	} else if (cmd->takes_arg != (arg != NULL))
+		evbuffer_add_printf(body, "error: %s takes %s\n", cmd->name,
+		    cmd->takes_arg ? "one argument" : "no argument");
+	else if (!cmd->fn(c, arg != NULL ? arg : "", body)) {
+		struct timeval tv = { .tv_sec = CTL_ANSWER_SEC };
 
-		/* The answer went with the sockets; or the reason it did not. */
-		if (ctl->src.handover(ctl->src.arg, bufferevent_getfd(c->bev), &why) == -1)
-			evbuffer_add_printf(body, "error: handover: %s\n", why);
-	} else
-		evbuffer_add_printf(body, "error: unknown command (sessions, stats, metrics)\n");
-	evbuffer_add_buffer(out, body);
+		evbuffer_free(body);
+		bufferevent_disable(c->bev, EV_READ);
+		evtimer_add(c->deadline, &tv);
+		return;
+	}
+	conn_send(c, body);
 	evbuffer_free(body);
-	bufferevent_disable(c->bev, EV_READ);
-	/* Freed once written, or when the peer goes or the answer's
-	 * deadline passes first. */
-	bufferevent_setcb(c->bev, NULL, conn_written_cb, conn_event_cb, c);
-	evtimer_add(c->deadline, &tv);
+}
+
+void
+ctl_reload_done(struct ctl *ctl, bool ok, const char *why)
+{
+	struct ctl_conn *c, *next;
+	struct evbuffer *body;
+
+	if (ctl == NULL)
+		return;
+	for (c = TAILQ_FIRST(&ctl->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (!c->awaits_reload)
+			continue;
+		if ((body = evbuffer_new()) == NULL) {
+			conn_free(c);
+			continue;
+		}
+		if (ok)
+			evbuffer_add_printf(body, "ok: configuration reloaded\n");
+		else
+			evbuffer_add_printf(body, "error: reload failed: %s\n", why);
+		conn_send(c, body);
+		evbuffer_free(body);
+	}
 }
 
 static void
@@ -182,12 +325,6 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	if (c->answered)
 		return;
-	if (c->ctl->http && evbuffer_search(in, "\r\n\r\n", 4, NULL).pos == -1 &&
-	    evbuffer_search(in, "\n\n", 2, NULL).pos == -1) {
-		if (evbuffer_get_length(in) > CTL_REQUEST_MAX)
-			conn_free(c);
-		return;
-	}
 	line = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF);
 	if (line == NULL) {
 		if (evbuffer_get_length(in) > CTL_REQUEST_MAX)
@@ -248,8 +385,7 @@ ctl_accept_cb(int fd, const struct sockaddr *peer, void *arg)
 }
 
 static struct ctl *
-ctl_listen(const struct ctl_source *src, int fd, bool http, const char *path,
-    const char *what)
+ctl_listen(const struct ctl_source *src, int fd, const char *path, const char *what)
 {
 	struct ctl *ctl = calloc(1, sizeof(*ctl));
 
@@ -258,7 +394,6 @@ ctl_listen(const struct ctl_source *src, int fd, bool http, const char *path,
 		return NULL;
 	}
 	ctl->src = *src;
-	ctl->http = http;
 	TAILQ_INIT(&ctl->conns);
 	snprintf(ctl->what, sizeof(ctl->what), "%s", what);
 	if (path != NULL && (ctl->path = strdup(path)) == NULL) {
@@ -459,7 +594,7 @@ ctl_open_socket(const struct ctl_source *src, const char *path, const char *user
 	log_msg(LL_INFO, "control socket %s (mode %04o%s%s)", path, (unsigned)mode,
 	    group != NULL ? ", group " : "", group != NULL ? group : "");
 	snprintf(what, sizeof(what), "control socket %s", path);
-	if ((ctl = ctl_listen(src, fd, false, path, what)) != NULL) {
+	if ((ctl = ctl_listen(src, fd, path, what)) != NULL) {
 		ctl->dev = sock_dev;
 		ctl->ino = sock_ino;
 	}
@@ -479,24 +614,6 @@ fail:
 	return NULL;
 }
 
-struct ctl *
-ctl_open_metrics(const struct ctl_source *src, const struct sockaddr *addr)
-{
-	struct sock_opts opts = { .transparent = false };
-	const char *what = "";
-	char a[ADDR_STRLEN], name[ADDR_STRLEN + 32];
-	int fd = sock_listen(addr, &opts, CTL_MAX_CONNS, &what);
-
-	if (fd == -1) {
-		log_msg(LL_WARN, "metrics-listen %s: %s: %s", addr_fmt(addr, a, sizeof(a)), what,
-		    strerror(errno));
-		return NULL;
-	}
-	log_msg(LL_INFO, "metrics on http://%s/metrics", addr_fmt(addr, a, sizeof(a)));
-	snprintf(name, sizeof(name), "metrics-listen %s", a);
-	return ctl_listen(src, fd, true, NULL, name);
-}
-
 void
 ctl_close(struct ctl *ctl)
 {
@@ -505,8 +622,19 @@ ctl_close(struct ctl *ctl)
 	if (ctl == NULL)
 		return;
 	ctl->full = false;               /* nothing to say while closing */
-	while ((c = TAILQ_FIRST(&ctl->conns)) != NULL)
+	while ((c = TAILQ_FIRST(&ctl->conns)) != NULL) {
+		/* An answer made but not yet written (ftpgwctl drain of a
+		 * worker without sessions, which exits at once) goes now, as
+		 * much as the socket takes without waiting: the bufferevent
+		 * lets only itself drain its output, so a copy. */
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		size_t len = evbuffer_get_length(out);
+		unsigned char *text = len > 0 ? evbuffer_pullup(out, -1) : NULL;
+
+		if (text != NULL)
+			(void)!write(bufferevent_getfd(c->bev), text, len);
 		conn_free(c);
+	}
 	acceptor_free(ctl->acc);
 	if (ctl->path != NULL) {
 		struct stat st;

@@ -1,14 +1,16 @@
 /* ctl.h: what operators see of a running gateway: the control socket that
- * ftpgwctl talks to (one command line in, a text answer out), and the
- * optional Prometheus metrics endpoint (HTTP GET, text format 0.0.4).
+ * ftpgwctl talks to (one command line in, a text answer out). The metrics
+ * endpoint, which reports the same counters over HTTP, is metrics.h.
  *
- * Each endpoint holds at most CTL_MAX_CONNS connections at a time (more
- * are closed at once, logged once until there is room again); a peer has
+ * The socket holds at most CTL_MAX_CONNS connections at a time (more are
+ * closed at once, logged once until there is room again); a peer has
  * CTL_REQUEST_SEC to send its whole request (CTL_REQUEST_MAX bytes at
  * most) and CTL_ANSWER_SEC to take the answer. */
 #ifndef FTPGW_CTL_H
 #define FTPGW_CTL_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define CTL_MAX_CONNS    32
@@ -33,6 +35,17 @@ struct ctl_source {
 	 * connection CONN (handover.h) and stop accepting; -1 with the
 	 * reason in *WHY when it cannot. NULL: not offered. */
 	int (*handover)(void *arg, int conn, const char **why);
+	/* End this worker's session ID (ftpgwctl kill): false when it has
+	 * no such live session. */
+	bool (*kill)(void *arg, uint64_t id);
+	/* Stop accepting, exit once the sessions are gone (ftpgwctl drain,
+	 * as SIGTERM); returns how many are live. */
+	unsigned (*drain)(void *arg);
+	/* Start a reload as SIGHUP would (ftpgwctl reload); its end is told
+	 * to ctl_reload_done(). */
+	void (*reload)(void *arg);
+	/* Log at LEVEL (enum log_level) from now on (ftpgwctl log-level). */
+	void (*log_level)(void *arg, int level);
 	void *arg;
 };
 
@@ -45,8 +58,9 @@ struct ctl_source {
  * made. NULL on failure, logged. */
 struct ctl *ctl_open_socket(const struct ctl_source *src, const char *path,
     const char *user, const char *group);
-/* The metrics endpoint on ADDR. NULL on failure, logged. */
-struct ctl *ctl_open_metrics(const struct ctl_source *src, const struct sockaddr *addr);
+/* A reload has ended, OK or not (WHY: its error): the "reload" requests
+ * waiting for it get their answer. */
+void ctl_reload_done(struct ctl *ctl, bool ok, const char *why);
 /* Close it and its connections. */
 void ctl_close(struct ctl *ctl);
 

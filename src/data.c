@@ -158,6 +158,9 @@ dc_relay_free(struct data_channel *dc)
 	backend = relay_backend(dc->relay);
 	log_sess(LL_DEBUG, dc->sid, "data relay ended (%s)",
 	    backend == RELAY_SPLICE ? "splice" : backend == RELAY_COPY ? "copy" : "tls");
+	/* Its counts outlive it: the live byte counters never go back. */
+	dc->to_server = relay_bytes_a_to_b(dc->relay);
+	dc->to_client = relay_bytes_b_to_a(dc->relay);
 	relay_free(dc->relay);
 	dc->relay = NULL;
 }

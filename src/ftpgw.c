@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,10 +36,12 @@
 #define FTPGW_CONF "/etc/ftpgw.conf"
 #endif
 
-static void
-usage(void)
+/* To stdout and exit 0 when asked for (-h, --help), else to stderr and
+ * exit 2. */
+static _Noreturn void
+usage(bool asked)
 {
-	fprintf(stderr, "usage: ftpgw [-c file] [-f] [-d] [-S] [-U] [-t] [-R [-i]] [-V]\n"
+	fprintf(asked ? stdout : stderr, "usage: ftpgw [-c file] [-f] [-d] [-S] [-U] [-t] [-R [-i]] [-V] [-h]\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -f       stay in the foreground\n"
 	    "  -d       debug: log at debug level to stderr (implies -f)\n"
@@ -49,8 +52,9 @@ usage(void)
 	    "  -t       check the configuration and exit (0 good, 1 bad)\n"
 	    "  -R       print the nftables rules the configuration needs and exit\n"
 	    "  -i       with -R: an iptables script instead\n"
-	    "  -V       print the version and exit\n", FTPGW_CONF);
-	exit(2);
+	    "  -V       print the version and exit (also --version)\n"
+	    "  -h       print this help and exit (also --help)\n", FTPGW_CONF);
+	exit(asked ? 0 : 2);
 }
 
 /* libevent's own warnings go to our log, not to stderr behind our back. */
@@ -305,6 +309,9 @@ run_loop(struct run *r, unsigned index, int ready_fd)
 	handover_pool_release();
 	set_pipe_budget(shared_workers(r->shared));
 	detached(r, &ready_fd);
+	/* Started again after a crash: as the others, after ftpgwctl log-level. */
+	if (shared_log_level(r->shared) != -1)
+		log_set_level(shared_log_level(r->shared));
 	if (shared_workers(r->shared) == 1) {
 		log_msg(LL_INFO, "ftpgw %s started with %s", PACKAGE_VERSION, r->path);
 		notify_systemd("READY=1");   /* else the supervisor's to say */
@@ -404,6 +411,9 @@ supervisor_reload(void *arg)
 	 * reload adds is the workers' own: they are running already.) */
 	if (r->fdstore)
 		handover_pool_drop(still_listened, cf, notify_fdstore_remove);
+	/* As the workers do: the configured log-level again. */
+	shared_set_log_level(r->shared, -1);
+	log_set_level(cf->log_level);
 	if (worker_count(cf) != shared_workers(r->shared))
 		log_msg(LL_WARN, "workers: the change to %u takes effect at the next start "
 		    "(%u run now)", worker_count(cf), shared_workers(r->shared));
@@ -411,6 +421,17 @@ supervisor_reload(void *arg)
 	r->tls = tls;
 	config_unref(r->cf);
 	r->cf = cf;
+}
+
+/* ftpgwctl log-level reached the workers; the supervisor follows. */
+static void
+supervisor_woke(void *arg)
+{
+	struct run *r = arg;
+	int level = shared_log_level(r->shared);
+
+	if (level != -1)
+		log_set_level(level);
 }
 
 static void
@@ -476,7 +497,13 @@ main(int argc, char *argv[])
 	unsigned n_workers;
 	int ch, status;
 
-	while ((ch = getopt(argc, argv, "c:fdtRiSUV")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:fdtRiSUVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -505,12 +532,14 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("ftpgw %s\n", PACKAGE_VERSION);
 			return 0;
+		case 'h':
+			usage(true);
 		default:
-			usage();
+			usage(false);
 		}
 	}
 	if (optind != argc || (iptables && !rules))
-		usage();
+		usage(false);
 	/* -t and -R name the file as given; a running gateway reloads it. */
 	if (!check_only && !rules) {
 		if ((abs_path = absolute_path(path)) == NULL) {
@@ -622,6 +651,7 @@ main(int argc, char *argv[])
 			.all_ready = supervisor_ready,
 			.reload = supervisor_reload,
 			.worker_lost = supervisor_worker_lost,
+			.woke = supervisor_woke,
 			.arg = &r,
 			.leave_on_stop = fdstore,
 		};

@@ -24,12 +24,16 @@
 #include "handover.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "portpool.h"
 #include "session.h"
 #include "tls.h"
 #include "upstream.h"
 #include "xferlog.h"
+
+/* How often the live byte counters move (session_list_count_bytes). */
+#define COUNT_BYTES_SEC 1
 
 static void reopen_operations(struct gateway *, const struct config *, const struct config *);
 static void resolver_update(struct gateway *, const struct config *);
@@ -98,6 +102,62 @@ describe_sessions(void *arg, struct evbuffer *out)
 	session_list_describe(&gw->sessions, out);
 }
 
+/* ftpgwctl kill ID: every worker is asked, the one that has it ends it. */
+static bool
+ctl_kill(void *arg, uint64_t id)
+{
+	struct gateway *gw = arg;
+
+	return session_list_end(&gw->sessions, id, "421 Session ended by the operator.",
+	    "ended by the operator");
+}
+
+/* ftpgwctl drain: as SIGTERM, each worker asked in turn. */
+static unsigned
+ctl_drain(void *arg)
+{
+	struct gateway *gw = arg;
+
+	gateway_stop(gw);
+	return gw->sessions.n;
+}
+
+/* ftpgwctl reload: what SIGHUP to the gateway does, by SIGHUP: the
+ * supervisor's, which passes it on to every worker, or ours. Our own
+ * reload, when it comes, answers the request. */
+static void
+ctl_reload(void *arg)
+{
+	struct gateway *gw = arg;
+
+	if (gw->supervisor == 0)
+		raise(SIGHUP);
+	else if (getppid() != gw->supervisor || kill(gw->supervisor, SIGHUP) == -1)
+		ctl_reload_done(gw->ctl, false, "the supervisor is gone");
+}
+
+/* ftpgwctl log-level: every worker is asked; the supervisor reads it from
+ * the shared mapping when it next wakes, before it logs anything. */
+static void
+ctl_log_level(void *arg, int level)
+{
+	struct gateway *gw = arg;
+
+	shared_set_log_level(gw->shared, level);
+	log_set_level(level);
+}
+
+/* The shared byte counters move during long transfers. */
+static void
+count_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+
+	(void)fd;
+	(void)what;
+	session_list_count_bytes(&gw->sessions);
+}
+
 /* ------------------------------------------------------------------ */
 /* Handing the listeners over to a new process (handover.h) */
 
@@ -133,7 +193,7 @@ handover_cb(void *arg, int conn, const char **why)
 		*why = "more listening sockets than one message carries";
 		return -1;
 	}
-	ctl_close(gw->metrics);
+	metrics_close(gw->metrics);
 	gw->metrics = NULL;
 	if (handover_send(conn, fds, (size_t)n, gw->n_workers) == -1) {
 		log_msg(LL_ERROR, "handover: sending %d listening sockets: %s", n, strerror(errno));
@@ -175,7 +235,7 @@ gateway_stop(struct gateway *gw)
 	listeners_close(&gw->listeners);
 	/* Its address is for the gateway that starts next (a restart, or
 	 * -U), which may well be running before our sessions are done. */
-	ctl_close(gw->metrics);
+	metrics_close(gw->metrics);
 	gw->metrics = NULL;
 	if (gw->sessions.n == 0) {
 		log_msg(LL_INFO, "stopping");
@@ -187,6 +247,22 @@ gateway_stop(struct gateway *gw)
 	evtimer_add(gw->stop_timer, &tv);
 }
 
+/* The configuration in force stays; ERRORS, the first of its lines, go
+ * to ftpgwctl reload, all of them to the log. */
+static void
+reload_failed(struct gateway *gw, const char *errors)
+{
+	char first[512];
+
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(errors != NULL ? errors : "", "\n"),
+	    errors != NULL ? errors : "");
+	log_msg(LL_ERROR, "reload failed: keeping the configuration in force");
+	if (gw->worker == 0)
+		gw->stats->reloads_failed++;
+	ctl_reload_done(gw->ctl, false, first[0] != '\0' ? first : "see the log");
+	notify_systemd("READY=1");
+}
+
 void
 gateway_reload(struct gateway *gw)
 {
@@ -196,8 +272,10 @@ gateway_reload(struct gateway *gw)
 	size_t errlen = 0;
 	FILE *err;
 
-	if (gw->stopping)
+	if (gw->stopping) {
+		ctl_reload_done(gw->ctl, false, "the gateway is stopping");
 		return;
+	}
 	notify_systemd("RELOADING=1");
 	log_msg(LL_INFO, "reloading %s", gw->cf->path);
 	err = open_memstream(&errors, &errlen);
@@ -207,9 +285,8 @@ gateway_reload(struct gateway *gw)
 	if (cf == NULL) {
 		for (char *line = strtok(errors, "\n"); line != NULL; line = strtok(NULL, "\n"))
 			log_msg(LL_ERROR, "%s", line);
-		log_msg(LL_ERROR, "reload failed: keeping the configuration in force");
+		reload_failed(gw, errors);
 		free(errors);
-		notify_systemd("READY=1");
 		return;
 	}
 	free(errors);
@@ -223,20 +300,19 @@ gateway_reload(struct gateway *gw)
 		if (tls == NULL) {
 			for (char *line = strtok(errors, "\n"); line != NULL; line = strtok(NULL, "\n"))
 				log_msg(LL_ERROR, "%s", line);
-			log_msg(LL_ERROR, "reload failed: keeping the configuration in force");
+			reload_failed(gw, errors);
 			free(errors);
 			config_unref(cf);
-			notify_systemd("READY=1");
 			return;
 		}
 		free(errors);
 	}
 	/* Takes over the sockets that stay, closes the others. */
 	if (listeners_replace(&gw->listeners, cf) == -1) {
-		log_msg(LL_ERROR, "reload failed: cannot open the new listeners; keeping the configuration in force");
+		log_msg(LL_ERROR, "cannot open the new listeners");
+		reload_failed(gw, "cannot open the new listeners (see the log)");
 		tls_engine_unref(tls);
 		config_unref(cf);
-		notify_systemd("READY=1");
 		return;
 	}
 	reopen_operations(gw, gw->cf, cf);
@@ -249,7 +325,11 @@ gateway_reload(struct gateway *gw)
 	/* Every worker reloads; the gateway reloaded once. */
 	if (gw->worker == 0)
 		gw->stats->reloads++;
+	/* The configured log-level again, for every process. */
+	shared_set_log_level(gw->shared, -1);
 	log_msg(LL_INFO, "configuration reloaded; %u live sessions keep their settings", gw->sessions.n);
+	/* Before the endpoints move: the answer is queued on the old one. */
+	ctl_reload_done(gw->ctl, true, NULL);
 	notify_systemd("READY=1");
 }
 
@@ -266,6 +346,10 @@ open_operations(struct gateway *gw, const struct config *cf)
 		.worker = gw->worker,
 		.sessions = describe_sessions,
 		.handover = handover_cb,
+		.kill = ctl_kill,
+		.drain = ctl_drain,
+		.reload = ctl_reload,
+		.log_level = ctl_log_level,
 		.arg = gw,
 	};
 
@@ -284,7 +368,8 @@ open_operations(struct gateway *gw, const struct config *cf)
 		gw->ctl = ctl_open_socket(&src, path, cf->user, cf->control_socket_group);
 	}
 	if (gw->metrics == NULL && cf->has_metrics && gw->worker == 0)
-		gw->metrics = ctl_open_metrics(&src, (const struct sockaddr *)&cf->metrics_addr);
+		gw->metrics = metrics_open(gw->base, gw->shared,
+		    (const struct sockaddr *)&cf->metrics_addr);
 }
 
 static void
@@ -298,7 +383,7 @@ reopen_operations(struct gateway *gw, const struct config *old, const struct con
 	if (old->has_metrics != cf->has_metrics || (cf->has_metrics &&
 	    !addr_equal((const struct sockaddr *)&old->metrics_addr,
 	    (const struct sockaddr *)&cf->metrics_addr))) {
-		ctl_close(gw->metrics);
+		metrics_close(gw->metrics);
 		gw->metrics = NULL;
 	}
 	open_operations(gw, cf);
@@ -403,8 +488,11 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 	gw->sig_int = evsignal_new(base, SIGINT, signal_cb, gw);
 	gw->sig_hup = evsignal_new(base, SIGHUP, signal_cb, gw);
 	gw->stop_timer = evtimer_new(base, stop_timer_cb, gw);
+	gw->count_timer = event_new(base, -1, EV_PERSIST, count_timer_cb, gw);
+	/* Forked by the supervisor just now: it is our parent. */
+	gw->supervisor = gw->n_workers > 1 ? getppid() : 0;
 	if (gw->sig_term == NULL || gw->sig_int == NULL ||
-	    gw->sig_hup == NULL || gw->stop_timer == NULL) {
+	    gw->sig_hup == NULL || gw->stop_timer == NULL || gw->count_timer == NULL) {
 		log_msg(LL_ERROR, "out of memory");
 		return -1;
 	}
@@ -446,6 +534,7 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 	evsignal_add(gw->sig_term, NULL);
 	evsignal_add(gw->sig_int, NULL);
 	evsignal_add(gw->sig_hup, NULL);
+	evtimer_add(gw->count_timer, &(struct timeval){ .tv_sec = COUNT_BYTES_SEC });
 	open_operations(gw, cf);
 	resolver_update(gw, cf);
 	return 0;
@@ -456,7 +545,7 @@ gateway_free(struct gateway *gw)
 {
 	listeners_close(&gw->listeners);
 	ctl_close(gw->ctl);
-	ctl_close(gw->metrics);
+	metrics_close(gw->metrics);
 	xferlog_close(&gw->xferlog);
 	portpools_free(gw->pools);
 	upstream_registry_free(gw->upstreams);
@@ -468,6 +557,8 @@ gateway_free(struct gateway *gw)
 		event_free(gw->sig_hup);
 	if (gw->stop_timer != NULL)
 		event_free(gw->stop_timer);
+	if (gw->count_timer != NULL)
+		event_free(gw->count_timer);
 	tls_engine_unref(gw->tls);
 	/* Sessions are gone or never to run again: no callback for them. */
 	if (gw->dns != NULL)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "listener.h"
 #include "session.h"
@@ -25,6 +26,7 @@ struct upstream_registry;
 struct session;
 struct tls_engine;
 struct ctl;
+struct metrics;
 struct evdns_base;
 
 struct gateway {
@@ -39,9 +41,11 @@ struct gateway {
 	unsigned worker, n_workers;      /* this loop's index, and how many run */
 	bool stopping;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+	struct event *count_timer;       /* live byte counters, each second */
+	pid_t supervisor;                /* with workers: who SIGHUP goes to */
 	FILE *xferlog;                   /* transfer-log, NULL if none; see xferlog.h */
 	struct ctl *ctl;                 /* control socket, NULL if none */
-	struct ctl *metrics;             /* Prometheus endpoint, NULL if none */
+	struct metrics *metrics;         /* Prometheus endpoint, NULL if none */
 	struct evdns_base *dns;          /* mode proxy's resolver, NULL if none */
 	/* Session counts for the limits, and counters, shared by the workers;
 	 * owned by main(). */
@@ -56,10 +60,11 @@ struct gateway {
 int gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
     struct tls_engine *tls, struct shared *sh, unsigned worker);
 void gateway_free(struct gateway *gw);
-/* Re-read the configuration file (SIGHUP). */
+/* Re-read the configuration file (SIGHUP); ftpgwctl reload waiting on
+ * the control socket is told how it went. */
 void gateway_reload(struct gateway *gw);
 /* Stop accepting; end when the last session is gone or after the
- * shutdown timeout (SIGTERM, SIGINT). */
+ * shutdown timeout (SIGTERM, SIGINT, ftpgwctl drain). */
 void gateway_stop(struct gateway *gw);
 
 #endif

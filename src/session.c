@@ -499,8 +499,11 @@ session_finish(struct session *s)
 		close(s->sfd);
 	engine_free(s->eng);
 	s->eng = NULL;
-	s->env->stats->bytes_to_server += s->data_to_server;
-	s->env->stats->bytes_to_client += s->data_to_client;
+	/* The rest: every byte is counted once, whenever it was counted. */
+	if (s->data_to_server > s->counted_to_server)
+		s->env->stats->bytes_to_server += s->data_to_server - s->counted_to_server;
+	if (s->data_to_client > s->counted_to_client)
+		s->env->stats->bytes_to_client += s->data_to_client - s->counted_to_client;
 	if (s->registered) {
 		TAILQ_REMOVE(&s->list->head, s, link);
 		s->list->n--;
@@ -577,22 +580,33 @@ session_end(struct session *s, const char *reply, const char *reason)
 	session_teardown(s);
 }
 
+/* The data bytes S relayed so far: of its ended data channels, and of the
+ * one or the TCP relay running now. Never less than a moment before: a
+ * channel's bytes move into data_to_* as it ends. */
+static void
+session_bytes(const struct session *s, uint64_t *up, uint64_t *down)
+{
+	*up = s->data_to_server;
+	*down = s->data_to_client;
+	if (s->dc != NULL) {
+		*up += dc_bytes_to_server(s->dc);
+		*down += dc_bytes_to_client(s->dc);
+	}
+	if (s->tcp_relay != NULL) {
+		*up += relay_bytes_a_to_b(s->tcp_relay);
+		*down += relay_bytes_b_to_a(s->tcp_relay);
+	}
+}
+
 static void
 session_describe(const struct session *s, struct evbuffer *out)
 {
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
-	uint64_t up = s->data_to_server, down = s->data_to_client;
+	uint64_t up, down;
 	const char *phase;
 	bool tls = false;
 
-	if (s->dc != NULL) {
-		up += dc_bytes_to_server(s->dc);
-		down += dc_bytes_to_client(s->dc);
-	}
-	if (s->tcp_relay != NULL) {
-		up += relay_bytes_a_to_b(s->tcp_relay);
-		down += relay_bytes_b_to_a(s->tcp_relay);
-	}
+	session_bytes(s, &up, &down);
 	if (s->ending || s->finished)
 		phase = "closing";
 	else if (s->eng != NULL) {
@@ -616,6 +630,28 @@ session_list_init(struct session_list *list)
 }
 
 void
+session_list_count_bytes(struct session_list *list)
+{
+	struct session *s;
+	uint64_t up, down;
+
+	TAILQ_FOREACH(s, &list->head, link) {
+		if (s->finished)
+			continue;        /* counted by its end */
+		session_bytes(s, &up, &down);
+		/* Counts only grow; the guard keeps a slip from adding 2^64. */
+		if (up > s->counted_to_server) {
+			s->env->stats->bytes_to_server += up - s->counted_to_server;
+			s->counted_to_server = up;
+		}
+		if (down > s->counted_to_client) {
+			s->env->stats->bytes_to_client += down - s->counted_to_client;
+			s->counted_to_client = down;
+		}
+	}
+}
+
+void
 session_list_describe(const struct session_list *list, struct evbuffer *out)
 {
 	const struct session *s;
@@ -634,6 +670,23 @@ session_list_shutdown(struct session_list *list, const char *reply)
 		next = TAILQ_NEXT(s, link);
 		session_end(s, reply, "gateway shutdown");
 	}
+}
+
+bool
+session_list_end(struct session_list *list, uint64_t id, const char *reply,
+    const char *reason)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &list->head, link) {
+		if (s->id != id)
+			continue;
+		if (s->ending || s->finished)
+			return false;    /* ending already: not ours to end */
+		session_end(s, reply, reason);
+		return true;
+	}
+	return false;
 }
 
 int

@@ -9,6 +9,7 @@
 #define FTPGW_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -68,6 +69,14 @@ void session_accept(const struct session_env *env, struct session_list *list,
 /* One line per session for ftpgwctl: id client server app phase
  * bytes-up bytes-down age-seconds user. */
 void session_list_describe(const struct session_list *list, struct evbuffer *out);
+/* Add the data bytes every session relayed since the last call to the
+ * shared counters (a session's end adds the rest), so that they move
+ * during a long transfer. One walk of the list, nothing per byte. */
+void session_list_count_bytes(struct session_list *list);
+/* End session ID of LIST, REPLY its last line and REASON its end summary's
+ * last words: false when LIST has no such live session. */
+bool session_list_end(struct session_list *list, uint64_t id, const char *reply,
+    const char *reason);
 /* Graceful stop: every session gets REPLY as its last line and closes. */
 void session_list_shutdown(struct session_list *list, const char *reply);
 

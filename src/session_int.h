@@ -112,6 +112,9 @@ struct session {
 	char user[64];
 	time_t started;
 	uint64_t data_to_server, data_to_client;
+	/* What of the session's bytes the shared counters have already
+	 * (session_list_count_bytes), so that its end adds only the rest. */
+	uint64_t counted_to_server, counted_to_client;
 	unsigned transfers;
 	const char *end_reason;
 };

@@ -29,86 +29,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 
 #include "ratelimit.h"
 #include "shared.h"
-
-#define CACHE_LINE 64
-#define MIN_SLOTS  1024
-
-struct slot {
-	unsigned char host[16];          /* IPv6, or IPv4 v4-mapped */
-	uint32_t hash;
-	uint32_t sessions;               /* 0: the slot is free */
-	uint32_t worker;
-	uint32_t pad;
-};
-
-struct worker_block {
-	alignas(CACHE_LINE) uint32_t sessions;
-	struct gw_stats stats;
-};
-
-struct header {
-	alignas(CACHE_LINE) pthread_mutex_t lock;
-	uint64_t key[2];
-	unsigned n_workers;
-	unsigned total;                  /* live sessions, all workers */
-	size_t mask;                     /* slots - 1 */
-	size_t used;                     /* slots in use */
-	uint64_t last_session_id;
-	uint32_t tally_n;                /* named-counter entries published */
-};
-
-struct tally_entry {
-	char kind[SHARED_TALLY_KIND_MAX + 1];
-	char name[SHARED_TALLY_NAME_MAX + 1];
-};
-
-/* One worker's named counters, on cache lines of its own. */
-struct tally_block {
-	alignas(CACHE_LINE) uint64_t v[SHARED_TALLY_MAX][SHARED_TALLY_COUNTERS];
-};
-
-/* The per-client rate buckets (shared_rate_take), apart from the client
- * table: a host's entry there is one per worker, a bucket must be one per
- * host. Same hashing, probing and deletion; entries are made by a take
- * and dropped when full (a full bucket is no different from none). */
-struct rate_slot {
-	unsigned char host[16];
-	uint32_t hash;
-	uint32_t used;                   /* 0: free; set last when filled */
-	struct rl_bucket bucket[2];      /* per direction */
-};
-
-struct rate_table {
-	alignas(CACHE_LINE) size_t used; /* slots in use */
-	struct rate_slot slots[];
-};
-
-static size_t
-rate_table_size(size_t slots)
-{
-	return sizeof(struct rate_table) + slots * sizeof(struct rate_slot);
-}
-
-struct shared {
-	pid_t creator;                   /* the one process that may destroy the mutex */
-	/* The sizes, private: what a process reads from the mapping is never
-	 * trusted as a loop bound or an index. */
-	size_t mask;                     /* slots - 1 */
-	unsigned n_workers;
-	void *map;
-	size_t map_len;
-	struct header *hdr;
-	struct worker_block *workers;
-	struct slot *slots;
-	struct tally_entry *tally;       /* SHARED_TALLY_MAX entries */
-	struct tally_block *tallies;     /* one per worker */
-	struct rate_table *rate;         /* per-client rate limits, its own table */
-};
+#include "shared_int.h"
 
 static size_t
 round_up(size_t n, size_t to)
@@ -154,6 +81,8 @@ shared_new(unsigned n_workers, unsigned max_sessions)
 	sh->tallies = (struct tally_block *)((char *)sh->map + off_tallies);
 	sh->rate = (struct rate_table *)((char *)sh->map + off_rate);
 	sh->hdr->n_workers = sh->n_workers = n_workers;
+	sh->hdr->start_time = (int64_t)time(NULL);
+	sh->hdr->log_level = -1;
 	sh->hdr->mask = sh->mask = slots - 1;
 	if (getrandom(sh->hdr->key, sizeof(sh->hdr->key), 0) != sizeof(sh->hdr->key)) {
 		/* Only predictable, not wrong: the limits still hold. */
@@ -507,6 +436,24 @@ shared_next_session_id(struct shared *sh)
 	return __atomic_add_fetch(&sh->hdr->last_session_id, 1, __ATOMIC_RELAXED);
 }
 
+int64_t
+shared_start_time(const struct shared *sh)
+{
+	return sh->hdr->start_time;
+}
+
+void
+shared_set_log_level(struct shared *sh, int level)
+{
+	__atomic_store_n(&sh->hdr->log_level, level, __ATOMIC_RELAXED);
+}
+
+int
+shared_log_level(const struct shared *sh)
+{
+	return __atomic_load_n(&sh->hdr->log_level, __ATOMIC_RELAXED);
+}
+
 struct gw_stats *
 shared_stats(struct shared *sh, unsigned worker)
 {
@@ -535,15 +482,6 @@ shared_stats_sum(const struct shared *sh, struct gw_stats *sum)
 /* ------------------------------------------------------------------ */
 /* Named counters */
 
-/* The entries published so far; what the mapping says is bounded, as it
- * is never trusted as a loop bound. */
-static unsigned
-tally_count(const struct shared *sh)
-{
-	uint32_t n = __atomic_load_n(&sh->hdr->tally_n, __ATOMIC_ACQUIRE);
-
-	return n < SHARED_TALLY_MAX ? n : SHARED_TALLY_MAX;
-}
 
 static int
 tally_find(const struct shared *sh, unsigned n, const char *kind, const char *name)
@@ -606,103 +544,6 @@ shared_tally_get(const struct shared *sh, int slot, unsigned counter)
 	return sum;
 }
 
-static const struct tally_kind {
-	const char *kind, *name, *family, *key, *help;
-	const char *columns[SHARED_TALLY_COUNTERS];
-} tally_kinds[] = {
-#define TALLY_KIND(kind, name, family, key, help, c0, c1, c2, c3) \
-	{ kind, name, family, key, help, { c0, c1, c2, c3 } },
-	SHARED_TALLY_KINDS(TALLY_KIND)
-#undef TALLY_KIND
-};
-
-/* Every entry of every kind that is shown, in the order they were made. */
-static void
-tally_write(struct shared *sh, FILE *f, enum stats_format format)
-{
-	unsigned n = tally_count(sh);
-
-	for (size_t k = 0; k < sizeof(tally_kinds) / sizeof(tally_kinds[0]); k++) {
-		const struct tally_kind *tk = &tally_kinds[k];
-		bool first = true;
-
-		for (unsigned i = 0; i < n; i++) {
-			if (strcmp(sh->tally[i].kind, tk->kind) != 0)
-				continue;
-			if (first && format == STATS_PROMETHEUS)
-				fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", tk->family,
-				    tk->help, tk->family);
-			first = false;
-			for (unsigned c = 0; c < SHARED_TALLY_COUNTERS; c++) {
-				if (tk->columns[c] == NULL)
-					continue;
-				/* Names are checked where they are made (a
-				 * rule's: no quote, no backslash). */
-				fprintf(f, "%s{%s=\"%.*s\",%s} %llu\n",
-				    format == STATS_TEXT ? tk->name : tk->family, tk->key,
-				    SHARED_TALLY_NAME_MAX, sh->tally[i].name, tk->columns[c],
-				    (unsigned long long)shared_tally_get(sh, (int)i, c));
-			}
-		}
-	}
-}
-
-/* The values of GW_STATS, counters and gauges, in one place. */
-struct report {
-#define REPORT_FIELD(field, type, name, family, labels, help) uint64_t field;
-	GW_STATS(REPORT_FIELD)
-#undef REPORT_FIELD
-};
-
-static const struct stat_desc {
-	const char *name, *type, *family, *labels, *help;
-	size_t offset;                   /* in struct report */
-} stat_descs[] = {
-#define DESC(field, type, name, family, labels, help) \
-	{ name, #type, family, labels, help, offsetof(struct report, field) },
-	GW_STATS(DESC)
-#undef DESC
-};
-
-void
-shared_stats_write(struct shared *sh, FILE *f, enum stats_format format)
-{
-	struct gw_stats sum;
-	struct report r;
-	const char *family = "";
-
-	shared_stats_sum(sh, &sum);
-	memset(&r, 0, sizeof(r));
-#define COPY_counter(field) r.field = sum.field;
-#define COPY_gauge(field)
-#define COPY(field, type, name, family, labels, help) COPY_##type(field)
-	GW_STATS(COPY)
-#undef COPY
-#undef COPY_gauge
-#undef COPY_counter
-	r.sessions_active = shared_sessions_total(sh);
-	r.workers = shared_workers(sh);
-	for (size_t i = 0; i < sizeof(stat_descs) / sizeof(stat_descs[0]); i++) {
-		const struct stat_desc *d = &stat_descs[i];
-		uint64_t v;
-
-		memcpy(&v, (const char *)&r + d->offset, sizeof(v));
-		if (format == STATS_TEXT) {
-			fprintf(f, "%s %llu\n", d->name, (unsigned long long)v);
-			continue;
-		}
-		/* A HELP and TYPE line per family, before its first sample. */
-		if (strcmp(family, d->family) != 0)
-			fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", d->family, d->help,
-			    d->family, d->type);
-		family = d->family;
-		if (d->labels[0] != '\0')
-			fprintf(f, "%s{%s} %llu\n", d->family, d->labels, (unsigned long long)v);
-		else
-			fprintf(f, "%s %llu\n", d->family, (unsigned long long)v);
-	}
-	tally_write(sh, f, format);
-}
 
 /* ------------------------------------------------------------------ */
 /* Per-client rate limits */

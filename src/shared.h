@@ -39,11 +39,11 @@
 	X(refused_other, counter, "sessions_refused_other", \
 	    "ftpgw_sessions_refused_total", "reason=\"other\"", \
 	    "Connections refused, by reason.") \
-	/* data bytes, counted when a session ends */ \
+	/* data bytes, added as they flow (each second) and at a session's end */ \
 	X(bytes_to_server, counter, "data_bytes_to_server", "ftpgw_data_bytes_total", \
-	    "direction=\"to_server\"", "Data bytes relayed by ended sessions, by direction.") \
+	    "direction=\"to_server\"", "Data bytes relayed, by direction.") \
 	X(bytes_to_client, counter, "data_bytes_to_client", "ftpgw_data_bytes_total", \
-	    "direction=\"to_client\"", "Data bytes relayed by ended sessions, by direction.") \
+	    "direction=\"to_client\"", "Data bytes relayed, by direction.") \
 	/* by the client's choice */ \
 	X(data_passive, counter, "data_channels_passive", "ftpgw_data_channels_total", \
 	    "mode=\"passive\"", "Data channels set up, by the client's mode.") \
@@ -66,13 +66,20 @@
 	X(proxy_resolve_failures, counter, "proxy_resolve_failures", \
 	    "ftpgw_proxy_resolve_failures_total", "", \
 	    "Proxy logins whose server name did not resolve.") \
-	X(reloads, counter, "config_reloads", "ftpgw_config_reloads_total", "", \
-	    "Successful configuration reloads.") \
+	/* SIGHUP or ftpgwctl reload, counted once for all workers */ \
+	X(reloads, counter, "config_reloads", "ftpgw_config_reloads_total", \
+	    "result=\"ok\"", "Configuration reloads, by result.") \
+	X(reloads_failed, counter, "config_reloads_failed", "ftpgw_config_reloads_total", \
+	    "result=\"failed\"", "Configuration reloads, by result.") \
 	/* ftpgw -U took our listening sockets (handover.h) */ \
 	X(handovers, counter, "listener_handovers", "ftpgw_listener_handovers_total", "", \
 	    "Times a worker handed its listening sockets to a new gateway.") \
 	X(workers, gauge, "workers", "ftpgw_workers", "", \
-	    "Worker processes (event loops) configured.")
+	    "Worker processes (event loops) configured.") \
+	X(build_info, gauge, "build_info", "ftpgw_build_info", \
+	    "version=\"" PACKAGE_VERSION "\"", "The version of ftpgw running (always 1).") \
+	X(start_time, gauge, "start_time_seconds", "ftpgw_start_time_seconds", "", \
+	    "When the gateway started, in seconds since the Epoch.")
 
 #define GW_STATS_FIELD_counter(field) uint64_t field;
 #define GW_STATS_FIELD_gauge(field)
@@ -128,6 +135,13 @@ extern int shared_test_crash_step;
 
 /* A session id unique in the gateway (all workers, restarts included). */
 uint64_t shared_next_session_id(struct shared *sh);
+
+/* When shared_new() was called: the gateway's start, in time() seconds. */
+int64_t shared_start_time(const struct shared *sh);
+/* The log level ftpgwctl log-level set for every process of the gateway
+ * (enum log_level), or -1 when none was set since the last reload. */
+void shared_set_log_level(struct shared *sh, int level);
+int shared_log_level(const struct shared *sh);
 
 /* WORKER's own counters, to increment. */
 struct gw_stats *shared_stats(struct shared *sh, unsigned worker);

@@ -145,6 +145,8 @@ workers_run(unsigned n, const struct workers_hooks *hooks)
 
 		while (!got_term && !got_hup && !got_chld)
 			sigsuspend(&oldmask);
+		if (hooks->woke != NULL)
+			hooks->woke(hooks->arg);
 		if (got_hup) {
 			got_hup = 0;
 			notify_systemd("RELOADING=1");

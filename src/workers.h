@@ -28,6 +28,8 @@ struct workers_hooks {
 	void (*reload)(void *arg);
 	/* Worker INDEX died unasked; called before it is started again. */
 	void (*worker_lost)(unsigned index, void *arg);
+	/* A signal woke the supervisor: called first, before it logs. */
+	void (*woke)(void *arg);
 	void *arg;
 	/* On SIGTERM, pass it on and exit at once, leaving the workers to
 	 * finish their sessions on their own (ftpgw -S: under systemd with

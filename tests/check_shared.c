@@ -319,10 +319,13 @@ START_TEST(test_every_stat_in_stats_and_metrics)
 	text = stats_text(sh, STATS_TEXT);
 	metrics = stats_text(sh, STATS_PROMETHEUS);
 	i = 0;
-	/* The value: a counter's sum, or the gauge (2 sessions, 3 workers). */
+	/* The value: a counter's sum, or the gauge (2 sessions, 3 workers, the
+	 * build 1, the start). */
 #define VALUE_counter(field) (i * 2000 + 3)
 #define VALUE_gauge(field) (strcmp(#field, "sessions_active") == 0 ? 2 : \
-	strcmp(#field, "workers") == 0 ? 3 : (ck_abort_msg("gauge " #field "?"), 0))
+	strcmp(#field, "workers") == 0 ? 3 : strcmp(#field, "build_info") == 0 ? 1 : \
+	strcmp(#field, "start_time") == 0 ? (uint64_t)shared_start_time(sh) : \
+	(ck_abort_msg("gauge " #field "?"), 0))
 #define LOOK(field, type, name, family, labels, help) \
 	if (strcmp(#type, "counter") == 0) \
 		i++; \

@@ -210,6 +210,22 @@ check "-R on a bad file prints FILE:LINE errors and exits 1" sh -c "
 	grep -Eq 'err-bad-interface\.conf:3: listen \"a\": interface' '$tmp/r.err'"
 check "-i without -R prints usage and exits 2" run 2 "$tmp/t7" "$FTPGW" -i -c "$rules"
 
+# -h/--help: usage on stdout, exit 0; --version as -V; ftpgwctl likewise
+# (its usage names every command); a bad option still exits 2.
+CTL=$(dirname "$FTPGW")/ftpgwctl
+for p in "$FTPGW" "$CTL"; do
+	b=$(basename "$p")
+	for o in -h --help; do
+		check "$b $o prints usage to stdout, exit 0" sh -c "'$p' $o 2>'$tmp/h.err' >'$tmp/h.out' &&
+			grep -q '^usage: $b ' '$tmp/h.out' && test ! -s '$tmp/h.err'"
+	done
+	check "$b --version prints the version, exit 0" sh -c "'$p' --version | grep -Eqx '$b [0-9]+\.[0-9]+.*'"
+	check "$b --bogus prints usage to stderr, exit 2" run 2 "$tmp/t8" "$p" --bogus
+done
+check "ftpgwctl -h names every command" sh -c "'$CTL' -h >'$tmp/h.out' && for c in sessions stats metrics \
+	'kill ID' drain reload 'log-level LEVEL'; do grep -q \"^  \$c \" '$tmp/h.out' || exit 1; done"
+check "ftpgwctl kill without an id exits 2" run 2 "$tmp/t9" "$CTL" -s "$tmp/none.sock" kill
+
 # netns_run SCRIPT: sh -c SCRIPT in a network namespace of its own (lo up),
 # deleted afterwards whatever happens.
 netns_run() {

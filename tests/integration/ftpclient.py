@@ -883,7 +883,9 @@ def ops_slowretr(ftp, fx, a, name, rate):
             replies.append(r)
             log("reply after the cut: %r" % r)
             if r.startswith("421"):
-                check(r.startswith("421 Service shutting down."), "421 text: %r" % r)
+                # A stop (SIGTERM, drain) or ftpgwctl kill.
+                check(r.startswith("421 Service shutting down.") or
+                      r.startswith("421 Session ended by the operator."), "421 text: %r" % r)
                 try:
                     more = ftp.getmultiline()
                 except (EOFError, OSError):

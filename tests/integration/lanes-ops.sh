@@ -579,7 +579,7 @@ sc_ops_ctl() {
 # ops_metrics_check METRICS-BODY STATS: the exposition is well formed and
 # says what ftpgwctl stats says.
 ops_metrics_check() {
-	"$PY" - "$1" "$2" <<'EOF'
+	"$PY" - "$1" "$2" "$("$FTPGW" -V | cut -d' ' -f2)" <<'EOF'
 import re, sys
 body = open(sys.argv[1]).read()
 stats = dict(l.split() for l in open(sys.argv[2]) if l.strip())
@@ -592,7 +592,7 @@ for line in body.splitlines():
         name, _, t = line[7:].partition(" ")
         types[name] = t
     elif line.strip() and not line.startswith("#"):
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-z_]+="[a-z_]+"(,[a-z_]+="[a-z_]+")*\})? ([0-9.e+-]+)$', line)
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-z_]+="[a-z0-9_.]+"(,[a-z_]+="[a-z0-9_.]+")*\})? ([0-9.e+-]+)$', line)
         if not m:
             bad.append("malformed sample line %r" % line)
             continue
@@ -615,9 +615,12 @@ want = [
     ("ftpgw_proxy_resolve_failures_total", "counter", "proxy_resolve_failures"),
     ("ftpgw_data_rate_limit_waits_total", "counter", "data_rate_limit_waits"),
     ("ftpgw_data_rate_limit_wait_milliseconds_total", "counter", "data_rate_limit_wait_ms"),
-    ("ftpgw_config_reloads_total", "counter", "config_reloads"),
+    ('ftpgw_config_reloads_total{result="ok"}', "counter", "config_reloads"),
+    ('ftpgw_config_reloads_total{result="failed"}', "counter", "config_reloads_failed"),
     ("ftpgw_listener_handovers_total", "counter", "listener_handovers"),
     ("ftpgw_workers", "gauge", "workers"),
+    ('ftpgw_build_info{version="%s"}' % sys.argv[3], "gauge", "build_info"),
+    ("ftpgw_start_time_seconds", "gauge", "start_time_seconds"),
 ]
 for key, typ, stat in want:
     fam = key.split("{")[0]

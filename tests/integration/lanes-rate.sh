@@ -104,9 +104,12 @@ rt_one() {
 	shift 3
 	rt_curl "$LANE_DIR/m.$SC_N" "$port" "$dir" "$SC_TAG-$dir" "$@" || return 1
 	read -r b s p <"$LANE_DIR/m.$SC_N"
-	sc_diag "$what: curl's login and setup took $p s of it"
+	sc_diag "$what: curl's login and setup took $p s of it (not counted)"
 	[ "$b" = "$RT_SIZE" ] || { echo "FAIL: $what moved $b bytes, expected $RT_SIZE"; return 1; }
-	rt_within "$b" "$s" "$RT_LIMIT" 0.9 1.1 "$what"
+	# The transfer's own time: login and TLS handshakes are no part of
+	# what the limit paces, and on a busy machine they take a good part
+	# of a second.
+	rt_within "$b" "$(awk -v s="$s" -v p="$p" 'BEGIN { print s - p }')" "$RT_LIMIT" 0.9 1.1 "$what"
 }
 
 # rt_session get|put: rt_one on 9121 (session 2M), and the gateway says
