@@ -8,8 +8,9 @@
  * evhttp is done with it; evhttp's bufferevent_free() clears its
  * callbacks, which a sweep (each second while there are connections, and
  * at each new one) sees: then our reference goes, and with it the
- * socket. At METRICS_MAX_CONNS the listener pauses, and new connections
- * wait in the backlog. */
+ * socket. Beyond METRICS_MAX_CONNS a new connection is closed at once,
+ * as on the control socket. Out of descriptors, the listener pauses
+ * ACCEPTOR_PAUSE_MS at a time (evhttp's own would retry at full CPU). */
 #include "config.h"
 
 #include <assert.h>
@@ -31,6 +32,7 @@
 
 #include "addr.h"
 #include "ctl.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "shared.h"
@@ -47,12 +49,14 @@ struct metrics {
 	struct event_base *base;
 	struct shared *shared;
 	struct evhttp *http;
-	struct evconnlistener *listener; /* evhttp's, paused while full */
+	struct evconnlistener *listener; /* evhttp's */
 	struct event *sweep;             /* each second, while conns */
+	struct event *resume;            /* accept again after EMFILE */
+	bool episode;                    /* out of descriptors, said once */
 	char what[ADDR_STRLEN + 32];     /* its name in the log */
 	TAILQ_HEAD(, metrics_conn) conns;
 	unsigned n_conns;
-	bool full;                       /* paused, said once */
+	bool full;                       /* closing new ones, said once */
 };
 
 /* Has evhttp freed it? bufferevent_free() clears every callback, and
@@ -97,7 +101,6 @@ sweep(struct metrics *m)
 	if (m->full && m->n_conns < METRICS_MAX_CONNS) {
 		log_msg(LL_INFO, "%s: taking connections again", m->what);
 		m->full = false;
-		evconnlistener_enable(m->listener);
 	}
 	if (m->n_conns > 0 && !evtimer_pending(m->sweep, NULL))
 		evtimer_add(m->sweep, &(struct timeval){ .tv_sec = 1 });
@@ -135,17 +138,67 @@ conn_new_cb(struct event_base *base, void *arg)
 		return NULL;
 	}
 	bufferevent_incref(c->bev);
-	set_deadline(m, c, CTL_REQUEST_SEC);
-	TAILQ_INSERT_TAIL(&m->conns, c, link);
-	if (++m->n_conns >= METRICS_MAX_CONNS && !m->full) {
-		log_msg(LL_WARN, "%s: %u connections open: not accepting until one ends "
-		    "(said once)", m->what, m->n_conns);
-		m->full = true;
-		evconnlistener_disable(m->listener);
+	if (m->episode) {
+		log_msg(LL_INFO, "%s: accepting again", m->what);
+		m->episode = false;
 	}
+	TAILQ_INSERT_TAIL(&m->conns, c, link);
+	if (m->n_conns++ >= METRICS_MAX_CONNS) {
+		/* One too many: closed unanswered by the sweep at once (evhttp
+		 * gives it its socket only after this returns). */
+		if (!m->full)
+			log_msg(LL_WARN, "%s: %u connections open: closing new ones until one "
+			    "ends (said once)", m->what, METRICS_MAX_CONNS);
+		m->full = true;
+		set_deadline(m, c, 0);
+		evtimer_del(m->sweep);
+		evtimer_add(m->sweep, &(struct timeval){ .tv_usec = 10000 });
+		return c->bev;
+	}
+	set_deadline(m, c, CTL_REQUEST_SEC);
 	if (!evtimer_pending(m->sweep, NULL))
 		evtimer_add(m->sweep, &(struct timeval){ .tv_sec = 1 });
 	return c->bev;
+}
+
+static struct metrics *the_endpoint;
+
+/* accept() failed. Out of descriptors (or memory) the connection stays
+ * pending, and a listener left enabled would be woken again at once, at
+ * full CPU: pause, and log once per episode. Other errors are the one
+ * connection's. */
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	/* ARG is evhttp's: the endpoint is found by its listener (one per
+	 * process: worker 0 serves the metrics). */
+	struct metrics *m = the_endpoint;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	if (m == NULL || m->listener != evl)
+		return;
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_msg(LL_DEBUG, "%s: accept: %s", m->what, strerror(err));
+		return;
+	}
+	if (!m->episode)
+		log_msg(LL_WARN, "%s: accept: %s; pausing %d ms at a time until it works "
+		    "(said once)", m->what, strerror(err), ACCEPTOR_PAUSE_MS);
+	m->episode = true;
+	evconnlistener_disable(evl);
+	evtimer_add(m->resume, &(struct timeval){ .tv_usec = ACCEPTOR_PAUSE_MS * 1000 });
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics *m = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(m->listener);
 }
 
 /* The request is in: from now on the answer's deadline. */
@@ -234,10 +287,13 @@ metrics_open(struct event_base *base, struct shared *sh, const struct sockaddr *
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL || (m->http = evhttp_new(base)) == NULL ||
-	    (m->sweep = evtimer_new(base, sweep_cb, m)) == NULL) {
+	    (m->sweep = evtimer_new(base, sweep_cb, m)) == NULL ||
+	    (m->resume = evtimer_new(base, resume_cb, m)) == NULL) {
 		log_msg(LL_WARN, "metrics-listen %s: out of memory", addr_fmt(addr, a, sizeof(a)));
 		if (m != NULL && m->http != NULL)
 			evhttp_free(m->http);
+		if (m != NULL && m->sweep != NULL)
+			event_free(m->sweep);
 		free(m);
 		close(fd);
 		return NULL;
@@ -263,6 +319,8 @@ metrics_open(struct event_base *base, struct shared *sh, const struct sockaddr *
 		return NULL;
 	}
 	m->listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(m->listener, accept_error_cb);
+	the_endpoint = m;
 	log_msg(LL_INFO, "metrics on http://%s/metrics", a);
 	return m;
 }
@@ -274,6 +332,8 @@ metrics_close(struct metrics *m)
 
 	if (m == NULL)
 		return;
+	if (the_endpoint == m)
+		the_endpoint = NULL;
 	/* Frees the listener and every connection evhttp has; then our
 	 * references go, and the sockets with them. */
 	evhttp_free(m->http);
@@ -283,5 +343,6 @@ metrics_close(struct metrics *m)
 		free(c);
 	}
 	event_free(m->sweep);
+	event_free(m->resume);
 	free(m);
 }

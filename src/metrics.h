@@ -4,8 +4,8 @@
  * "/" too), 404 for other paths, 405 for other methods.
  *
  * Like the control socket (ctl.h), it holds at most METRICS_MAX_CONNS
- * connections at a time (then it stops accepting until one ends: new
- * ones wait in the backlog, logged once), gives a peer CTL_REQUEST_SEC to
+ * connections at a time (more are closed at once, logged once until
+ * there is room again), pauses while out of descriptors, gives a peer CTL_REQUEST_SEC to
  * send its whole request (CTL_REQUEST_MAX bytes of head at most) and
  * CTL_ANSWER_SEC to take the answer, and answers one request per
  * connection. */
