@@ -96,11 +96,13 @@ say() { printf '\n== %s\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" timeout -k 2 30 "$@"; }
 
-# wait_listen NS PORT: until something listens on TCP PORT in NS (5 s).
+# wait_listen NS PORT [PID]: until something listens on TCP PORT in NS
+# (5 s), as long as process PID (if given) runs.
 wait_listen() {
 	local i
 	for i in $(seq 50); do
 		[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null)" ] && return 0
+		[ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
@@ -214,7 +216,8 @@ EOF
 	ip netns exec "$NS_GW" "$FTPGW" -f -c "$D/ftpgw.conf" >"$D/ftpgw.log" 2>&1 &
 	GW_PID=$!
 	PIDS+=($!)
-	wait_listen "$NS_GW" 9091 && wait_listen "$NS_GW" 8021 && wait_listen "$NS_GW" 8022 ||
+	wait_listen "$NS_GW" 9091 $GW_PID && wait_listen "$NS_GW" 8021 $GW_PID &&
+		wait_listen "$NS_GW" 8022 $GW_PID ||
 		{ cat "$D/ftpgw.log"; return 1; }
 }
 
@@ -299,6 +302,7 @@ live_sessions() {
 	for i in $(seq 50); do
 		"$FTPGWCTL" -s "$D/ftpgw.sock" sessions >"$D/sessions" 2>&1
 		grep -q ' transfer ' "$D/sessions" && { seen=1; break; }
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.2
 	done
 	wait "$pid"
@@ -358,6 +362,11 @@ else
 fi
 say "the gateway's log (ftpgw -f logs to stderr; #N is the session; the xferlog has a line per file)"
 cat "$D/ftpgw.log"
+# A sanitizer build (./configure --enable-sanitizers) reports into the log.
+if grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$D/ftpgw.log"; then
+	echo "FAIL: a sanitizer report in the gateway's log"
+	FAILED=$((FAILED + 1))
+fi
 
 say "result"
 if [ "$FAILED" != 0 ]; then
