@@ -274,7 +274,7 @@ line() {
 	[ "$7" = "$SUM" ] || sha=MISMATCH
 	[ "$7" = missing ] && sha=missing
 	[ "$6" = 0 ] && [ "$sha" = ok ] || { res="FAIL (exit $6)"; FAILED=$((FAILED + 1)); }
-	printf '%-9s %-6s %-8s %-9s %s MiB  sha256 %-8s  %-5s %s\n' "$1" "$2" "$3" \
+	printf '%-9s %-8s %-8s %-9s %s MiB  sha256 %-8s  %-5s %s\n' "$1" "$2" "$3" \
 		"$([ "$4" = down ] && echo download || echo upload)" "$SIZE_MIB" "$sha" "$5" "$res"
 }
 
@@ -294,12 +294,12 @@ all_xfers() {
 # 4 s) through the reverse listener; ftpgwctl sessions must list it in
 # its transfer phase while it runs.
 live_sessions() {
-	local out=$D/down-live.bin pid i seen=0 rc got=missing
+	local out=$D/down-live.bin pid seen=0 rc got=missing
 	NXFER=$((NXFER + 1))
 	in_ns "$NS_CLI" curl -q -sS --max-time 20 --limit-rate 1M --ssl-reqd -k \
 		-u anonymous:demo@example.org -o "$out" "ftp://$GWC:9091/file.bin" >>"$D/clients.log" 2>&1 &
 	pid=$!
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		"$FTPGWCTL" -s "$D/ftpgw.sock" sessions >"$D/sessions" 2>&1
 		grep -q ' transfer ' "$D/sessions" && { seen=1; break; }
 		kill -0 "$pid" 2>/dev/null || break
@@ -325,13 +325,16 @@ certs || die "cannot make the certificates with openssl"
 server_up || die "vsftpd does not start (see above)"
 ip netns exec "$NS_CLI" timeout 5 bash -c "exec 4<>/dev/tcp/$SRV/21" 2>/dev/null ||
 	die "the client cannot reach $SRV:21 through the gateway namespace"
+VSFTPD_LOG0=$(wc -l <"$D/vsftpd.log")   # the probe's line is not the gateway's
 gateway_up || die "ftpgw does not start: $FTPGW (see above)"
 echo "client $CLI -- gateway $GWC | $GWS -- vsftpd $SRV:21 (anonymous, TLS offered)"
 echo "$("$FTPGW" -V | head -n 1), pid $GW_PID, configuration:"
 grep -v '^#' "$D/ftpgw.conf" | sed 's/^/    /'
 
 say "transfers ($SIZE_MIB MiB each; the client connects to the server $SRV:21 in redirect and tproxy mode, to the gateway $GWC:9091 in reverse mode)"
-printf '%-9s %-6s %-8s %-9s %-5s  %-15s  %-5s %s\n' mode "leg" data direction size check client result
+echo "TLS: the client's AUTH TLS (PROT P data) ends at the gateway, which speaks TLS to vsftpd itself."
+echo "Interception rules: contrib/iptables/ftpgw-redirect.sh and ftpgw-tproxy.sh -i eth0, in the gateway."
+printf '%-9s %-8s %-8s %-9s %-5s  %-15s  %-5s %s\n' mode security data direction size check client result
 rules redirect add || die "contrib/iptables/ftpgw-redirect.sh add failed: $(cat "$D/rules.log")"
 all_xfers redirect $SRV 21
 rules redirect del
@@ -345,10 +348,8 @@ say "ftpgwctl stats"
 "$FTPGWCTL" -s "$D/ftpgw.sock" stats | grep -v ' 0$'
 echo "(counters that are 0 left out)"
 
-if [ -n "$(grep -h 'CONNECT: Client "203.0.113.1"\|CONNECT: Client "198.51.100.2"' "$D/vsftpd.log" 2>/dev/null)" ]; then
-	say "what vsftpd saw: the gateway's address in redirect and reverse mode, the client's in tproxy"
-	grep -o 'CONNECT: Client "[^"]*"' "$D/vsftpd.log" | sort | uniq -c
-fi
+say "who vsftpd saw connecting: the gateway ($GWS) in redirect and reverse mode, the client ($CLI) in tproxy"
+tail -n +"$((VSFTPD_LOG0 + 1))" "$D/vsftpd.log" | grep -o 'CONNECT: Client "[^"]*"' | sort | uniq -c
 
 # SIGTERM: the gateway lets live sessions finish, then exits 0.
 if kill -0 "$GW_PID" 2>/dev/null; then
