@@ -3,16 +3,19 @@
 # whole test suite (real FTP servers and clients, netns tools, sanitizer
 # and fuzzer toolchains). Installs them (as root), or with --list only
 # prints the package names.
-#   contrib/debian-deps.sh [--test] [--list]
+#   contrib/debian-deps.sh [--test] [--demo] [--list]
 set -eu
 build="build-essential autoconf automake pkg-config libevent-dev libconfuse-dev libssl-dev check"
 test="iproute2 iptables nftables vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd systemd util-linux"
+# --demo: what contrib/demo.sh runs (namespaces, iptables, vsftpd, clients).
+demo="iproute2 iptables vsftpd lftp curl openssl procps"
 pkgs=$build list=no
 for arg in "$@"; do
 	case $arg in
 	--test) pkgs="$build $test" ;;
+	--demo) pkgs="$pkgs $demo" ;;
 	--list) list=yes ;;
-	*) echo "usage: $0 [--test] [--list]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--test] [--demo] [--list]" >&2; exit 2 ;;
 	esac
 done
 if [ $list = yes ]; then

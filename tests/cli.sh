@@ -51,6 +51,20 @@ check "-t accepts the README's recipes" sh -c "grep -q 'mode = \"proxy\"' '$tmp/
     grep -q '^rule ' '$tmp/recipes.conf' && grep -q 'upstream = {' '$tmp/recipes.conf' &&
     '$FTPGW' -t -c '$tmp/recipes.conf'"
 
+# The README's contrib/iptables commands set the interface the way the
+# scripts read it: each, with its interface renamed and -n (print the
+# iptables commands, run none), must print rules for that interface.
+# (IFACE=eth0 ftpgw-redirect.sh would pass unnoticed with eth0: the default.)
+awk '/contrib\/iptables\/ftpgw-[a-z]+\.sh .*add/ { sub(/#.*/, ""); sub(/^ *(sudo +)?/, ""); print }' \
+    "$SRCDIR/README.md" | sed 's/eth0/readme9/g; s/ add *$/ -n add/' >"$tmp/readme-rules"
+check "the README's contrib/iptables commands use the interface they name" sh -c "
+	test -s '$tmp/readme-rules' || { echo 'no contrib/iptables command found in README.md'; exit 1; }
+	cd '$SRCDIR' && while read -r cmd; do
+		echo \"\$cmd\"
+		sh -c \"\$cmd\" > '$tmp/readme-rules.out' 2>&1 || { cat '$tmp/readme-rules.out'; exit 1; }
+		grep -q -- '-i readme9 ' '$tmp/readme-rules.out' || { cat '$tmp/readme-rules.out'; exit 1; }
+	done < '$tmp/readme-rules'"
+
 check "-t rejects a bad file with exit 1" run 1 "$tmp/t3" "$FTPGW" -t -c "$data/err-many.conf"
 check "-t prints every error as FILE:LINE: message" sh -c "
 	'$FTPGW' -t -c '$data/err-many.conf' 2>&1 | grep -v '^ *\$' > '$tmp/lines'
