@@ -6,7 +6,7 @@
 #   contrib/debian-deps.sh [--test] [--list]
 set -eu
 build="build-essential autoconf automake pkg-config libevent-dev libconfuse-dev libssl-dev check"
-test="iproute2 iptables nftables vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd systemd util-linux"
+test="iproute2 iptables nftables keepalived vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd systemd util-linux"
 pkgs=$build list=no
 for arg in "$@"; do
 	case $arg in
