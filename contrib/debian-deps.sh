@@ -7,6 +7,8 @@
 set -eu
 build="build-essential autoconf automake pkg-config libevent-dev libconfuse-dev libssl-dev check"
 test="iproute2 iptables nftables vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd systemd util-linux"
+# The Debian package tier (tests/package.sh) and the deploy lane (logrotate).
+test="$test debhelper lintian fakeroot dpkg-dev logrotate"
 pkgs=$build list=no
 for arg in "$@"; do
 	case $arg in
