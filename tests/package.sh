@@ -56,16 +56,26 @@ want="/usr/sbin/ftpgw /usr/sbin/ftpgwctl /etc/ftpgw/ftpgw.conf /lib/systemd/syst
 /usr/share/doc/ftpgw/copyright"
 check "dpkg-deb -c: the binaries, config, unit, man pages, logrotate, sysctl, sysusers, examples" sh -c "
 	for f in $(echo $want); do grep -qx \"\$f\" '$tmp/contents' || { echo \"missing: \$f\"; exit 1; }; done"
+root=$tmp/root
+dpkg-deb -x "$deb" "$root" || exit 1
 dpkg-deb --ctrl-tarfile "$deb" | tar -xf - -C "$tmp" ./conffiles ./postinst 2>"$tmp/ctrl.err"
 check "conffiles: /etc/ftpgw/ftpgw.conf and /etc/logrotate.d/ftpgw" sh -c "
 	cat '$tmp/conffiles' && grep -qx /etc/ftpgw/ftpgw.conf '$tmp/conffiles' &&
 	grep -qx /etc/logrotate.d/ftpgw '$tmp/conffiles'"
+# postinst applies the sysctl file by name (systemd-sysctl finds an
+# administrator's /etc/sysctl.d/60-ftpgw.conf first); here the extracted
+# file by its path, in a network namespace of its own (the reserved ports
+# are per namespace): this machine's setting is not touched.
+if command -v unshare >/dev/null 2>&1 && [ -x /lib/systemd/systemd-sysctl ] && [ "$(id -u)" = 0 ]; then
+	check "postinst's systemd-sysctl call reserves the range (own netns)" sh -c "
+		grep -q '^[[:space:]]*/lib/systemd/systemd-sysctl 60-ftpgw.conf ' '$tmp/postinst' &&
+		unshare -n sh -c '/lib/systemd/systemd-sysctl \"$root/usr/lib/sysctl.d/60-ftpgw.conf\" &&
+			cat /proc/sys/net/ipv4/ip_local_reserved_ports' | tee /dev/stderr | grep -qx 50000-50999"
+fi
 check "postinst creates the user before it starts the service" sh -c "
 	awk '/systemd-sysusers/ && !u { u = NR } /deb-systemd-invoke/ && !s { s = NR }
 	    END { exit !(u && s && u < s) }' '$tmp/postinst'"
 
-root=$tmp/root
-dpkg-deb -x "$deb" "$root" || exit 1
 check "the installed ftpgw -t accepts the installed ftpgw.conf" \
 	"$root/usr/sbin/ftpgw" -t -c "$root/etc/ftpgw/ftpgw.conf"
 # Without -c, the built-in path: /etc/ftpgw/ftpgw.conf (absent or not here,
