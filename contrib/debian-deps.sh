@@ -9,6 +9,8 @@ build="build-essential autoconf automake pkg-config libevent-dev libconfuse-dev 
 test="iproute2 iptables nftables keepalived vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd systemd util-linux"
 # --demo: what contrib/demo.sh runs (namespaces, iptables, vsftpd, clients).
 demo="iproute2 iptables vsftpd lftp curl openssl procps"
+# The Debian package tier (tests/package.sh) and the deploy lane (logrotate).
+test="$test debhelper lintian fakeroot dpkg-dev logrotate"
 pkgs=$build list=no
 for arg in "$@"; do
 	case $arg in

@@ -1,6 +1,6 @@
 /* check_conf_keys.c: the key table of src/conf_keys.c against itself and
  * against the documentation: every key, with its default, its range and its
- * words, must be in man/ftpgw.conf.5 (in its section's entry) and in the
+ * words, must be in man/ftpgw.conf.5.in (in its section's entry) and in the
  * sample etc/ftpgw.conf, and the sample must load. Also the descriptor
  * budget that ftpgw -t and the open-files limit use. */
 #include "config.h"
@@ -160,7 +160,7 @@ default_texts(const struct conf_key *k, char *lit, char *bare, size_t size)
 
 START_TEST(test_keys_in_man_page)
 {
-	char *man = slurp("man/ftpgw.conf.5");
+	char *man = slurp("man/ftpgw.conf.5.in");
 	unsigned missing = 0;
 
 	for (size_t i = 0; i < conf_nkeys; i++) {
@@ -207,7 +207,7 @@ START_TEST(test_keys_in_man_page)
 		free(entry);
 	}
 	free(man);
-	ck_assert_msg(missing == 0, "%u gaps in man/ftpgw.conf.5 (above)",
+	ck_assert_msg(missing == 0, "%u gaps in man/ftpgw.conf.5.in (above)",
 	    missing);
 }
 END_TEST

@@ -48,12 +48,29 @@ missing_package() {    # configure must name what pkg-config cannot find
 	[ $rc -ne 0 ] && [ $found -eq 0 ]
 }
 
+# Accounts the tests make (GECOS "ftpgw integration tests..."), listed
+# before any tier: the last tier checks that the suite removed its own.
+test_accounts() { getent passwd | awk -F: '$5 ~ /^ftpgw integration tests/ { print $1 }' | sort; }
+accounts_before=$(test_accounts)
+no_account_left() {
+	left=$(test_accounts | awk -v before="$accounts_before" \
+		'BEGIN { n = split(before, b, "\n"); for (i = 1; i <= n; i++) had[b[i]] = 1 } !($0 in had)')
+	[ -z "$left" ] || { echo "left behind:" $left; return 1; }
+	echo "test accounts before the suite: ${accounts_before:-none}; none added"
+}
+
 tier "configure names a missing package" missing_package
 tier "build + unit + integration" build_and_check "$top/_build/default" --enable-debug
 tier "distcheck (unit tests)" sh -c "cd '$top/_build/default' && FTPGW_SKIP_INTEGRATION=1 make -j$jobs distcheck >/dev/null"
 tier "ASan+UBSan build + unit + integration" build_and_check "$top/_build/asan" --enable-sanitizers
 tier "fuzz (grammar, session engine, config loader)" sh "$top/tests/fuzz/run.sh" "$top" "$top/_build/default" "${FTPGW_FUZZ_SECONDS:-60}"
-tier "man pages (mandoc -T lint)" sh -c "out=\$(mandoc -T lint -W warning '$top'/man/*.[58] 2>&1); echo \"\$out\"; [ -z \"\$out\" ]"
+# Pages naming configured paths are generated (man/*.in): lint those of the build.
+tier "man pages (mandoc -T lint)" sh -c "out=\$(mandoc -T lint -W warning '$top'/man/*.[58] '$top'/_build/default/man/*.[58] 2>&1); echo \"\$out\"; [ -z \"\$out\" ]"
+
+# Installing and packaging (TAP scripts of their own).
+tier "make install (kept ftpgw.conf, man page paths)" sh "$top/tests/install.sh" "$top"
+tier "debian package (dpkg-buildpackage, lintian, contents, ftpgw -t)" sh "$top/tests/package.sh" "$top"
+tier "no test account left behind" no_account_left
 
 echo "=== summary$results"
 exit $failed

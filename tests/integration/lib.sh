@@ -97,10 +97,7 @@ fixtures_and_user() {
 	# pyftpdlib's --home.  Rewriting the passwd home per run would break a
 	# concurrent run (or anyone else's vsftpd using this account), and
 	# usermod refuses anyway while the account has processes.
-	mkdir -p "$IT_USER_HOME" && chmod 755 "$IT_USER_HOME" || return 1
-	if ! id "$IT_USER" >/dev/null 2>&1; then
-		useradd -M -d "$IT_USER_HOME" -s /bin/sh -c "ftpgw integration tests" "$IT_USER" || return 1
-	fi
+	it_user_hold || return 1
 	home=$(getent passwd "$IT_USER" | cut -d: -f6)
 	# vsftpd chdirs to the passwd home before local_root: it must exist.
 	# Moving an old per-run home to the permanent one is harmless (usermod
@@ -122,6 +119,74 @@ fixtures_and_user() {
 	shell=$(getent passwd "$IT_USER" | cut -d: -f7)
 	grep -qx "$shell" /etc/shells || { echo "shell $shell of $IT_USER is not in /etc/shells (PAM pam_shells)"; return 1; }
 	! grep -qx "$IT_USER" /etc/ftpusers 2>/dev/null || { echo "$IT_USER is listed in /etc/ftpusers"; return 1; }
+}
+
+# The test account has a known password and a login shell (vsftpd's PAM
+# wants both), so it exists only while runs need it: each run registers
+# in IT_USER_LOCK ("run PID"); the run that creates the account (and its
+# home) notes "made"; the last registered run to end removes what was made.
+# An account that was there before (made by hand, or by an older suite) is
+# left alone. The lock serializes creating, registering and removing, so
+# concurrent runs never lose the account under a running lane.
+IT_USER_LOCK=/run/lock/ftpgw-it-user.lock
+
+it_user_hold() {
+	(
+		flock -w 60 8 || { echo "cannot lock $IT_USER_LOCK"; exit 1; }
+		if ! id "$IT_USER" >/dev/null 2>&1; then
+			if [ -e "$IT_USER_HOME" ]; then
+				mkdir -p "$IT_USER_HOME" || exit 1
+			else
+				mkdir -p "$IT_USER_HOME" || exit 1
+				echo "made-home $IT_USER_HOME" >>"$IT_USER_LOCK"
+			fi
+			useradd -M -d "$IT_USER_HOME" -s /bin/sh -c "ftpgw integration tests" "$IT_USER" || exit 1
+			echo "made $IT_USER" >>"$IT_USER_LOCK"
+		else
+			mkdir -p "$IT_USER_HOME" || exit 1
+		fi
+		chmod 755 "$IT_USER_HOME" || exit 1
+		echo "run $$" >>"$IT_USER_LOCK"
+	) 8>>"$IT_USER_LOCK"
+}
+
+# it_user_release: at the end of a run (its processes gone): unregister;
+# the last run removes the account and the home it made.
+it_user_release() {
+	[ -f "$IT_USER_LOCK" ] || return 0
+	(
+		local kind val keep="" made="" home=""
+		flock -w 60 8 || { echo "cannot lock $IT_USER_LOCK" >&2; exit 1; }
+		while read -r kind val; do
+			case $kind in
+			run) [ "$val" != "$$" ] && alive "$val" && keep="${keep}run $val"$'\n' ;;
+			made) made=$val ;;
+			made-home) home=$val ;;
+			esac
+		done <"$IT_USER_LOCK"
+		if [ -n "$keep" ]; then
+			{ printf '%s' "$keep"
+			  [ -z "$made" ] || echo "made $made"
+			  [ -z "$home" ] || echo "made-home $home"; } >"$IT_USER_LOCK"
+			exit 0
+		fi
+		: >"$IT_USER_LOCK"
+		[ "$made" = "$IT_USER" ] && { userdel "$IT_USER" || echo "userdel $IT_USER failed" >&2; }
+		[ "$home" = "$IT_USER_HOME" ] && rm -rf "$IT_USER_HOME"
+		exit 0
+	) 8>>"$IT_USER_LOCK"
+}
+
+# it_users_release: the accounts lanes made for themselves (listed in
+# $IT_DIR/made-users), then the test account.
+it_users_release() {
+	local u
+	if [ -f "$IT_DIR/made-users" ]; then
+		while read -r u; do
+			id "$u" >/dev/null 2>&1 && { userdel "$u" || echo "userdel $u failed" >&2; }
+		done <"$IT_DIR/made-users"
+	fi
+	it_user_release
 }
 
 # cleanup_all: every namespace of this run and every process in them.

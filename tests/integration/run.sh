@@ -88,6 +88,8 @@ cleanup() {
 		alive "$pid" && kill -KILL "$pid" 2>/dev/null
 	done <"$IT_DIR/pids"
 	wait 2>/dev/null
+	# The accounts this run made, once nothing runs under them.
+	it_users_release
 	if [ "${FTPGW_IT_KEEP:-0}" = 1 ]; then
 		say "kept $IT_DIR"
 	else
