@@ -13,9 +13,9 @@
 
 #include "notify.h"
 
-/* The file descriptor store's socket, kept from notify_fdstore_init() on:
- * workers unset NOTIFY_SOCKET (the supervisor speaks for the gateway) but
- * store their own listeners. Empty: no store. */
+/* The file descriptor store's socket, kept from notify_fdstore_init() on
+ * (the supervisor stores the listeners it holds for its workers). Empty:
+ * no store. */
 static char fdstore_path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 
 /* One datagram with STATE and, when N > 0, the descriptors FDS to PATH. */

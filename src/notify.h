@@ -16,7 +16,7 @@
 /* STATE is e.g. "READY=1", "RELOADING=1", "STOPPING=1". */
 void notify_systemd(const char *state);
 
-/* Keep $NOTIFY_SOCKET for the store (before workers unset it). False
+/* Keep $NOTIFY_SOCKET for the store (-S, before the workers start). False
  * when there is none. */
 bool notify_fdstore_init(void);
 /* Store listening socket FD / take it out (a reload closed it). */
