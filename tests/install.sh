@@ -52,7 +52,7 @@ if command -v mandoc >/dev/null 2>&1; then
 		echo \"\$out\"; [ -z \"\$out\" ]"
 fi
 check "the unit runs /usr/sbin/ftpgw -c /etc/ftpgw/ftpgw.conf" \
-	grep -qx 'ExecStart=/usr/sbin/ftpgw -f -c /etc/ftpgw/ftpgw.conf' "$d/lib/systemd/system/ftpgw.service"
+	grep -qx 'ExecStart=/usr/sbin/ftpgw -f -S -c /etc/ftpgw/ftpgw.conf' "$d/lib/systemd/system/ftpgw.service"
 check "make uninstall keeps the edited ftpgw.conf, removes the rest" sh -c "
 	make -C '$b' uninstall DESTDIR='$d' >/dev/null &&
 	cmp '$tmp/edited' '$etc/ftpgw.conf' && test ! -e '$etc/ftpgw.conf.dist' &&

@@ -84,7 +84,7 @@ check "its built-in default configuration is /etc/ftpgw/ftpgw.conf" sh -c "
 	'$root/usr/sbin/ftpgw' -t 2>&1 | grep '^/etc/ftpgw/ftpgw.conf: '"
 check "the unit runs /usr/sbin/ftpgw on /etc/ftpgw/ftpgw.conf as user ftpgw" sh -c "
 	u='$root/lib/systemd/system/ftpgw.service'
-	grep -qx 'ExecStart=/usr/sbin/ftpgw -f -c /etc/ftpgw/ftpgw.conf' \"\$u\" &&
+	grep -qx 'ExecStart=/usr/sbin/ftpgw -f -S -c /etc/ftpgw/ftpgw.conf' \"\$u\" &&
 	grep -qx 'ExecStartPre=/usr/sbin/ftpgw -t -c /etc/ftpgw/ftpgw.conf' \"\$u\" &&
 	grep -qx 'User=ftpgw' \"\$u\""
 check "the man pages name /etc/ftpgw/ftpgw.conf" sh -c "
