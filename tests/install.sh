@@ -7,23 +7,7 @@
 # keeping the edited file. Run by tests/suite.sh; TAP output.
 #   tests/install.sh [SRCDIR]
 SRCDIR=${1:-${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-n=0
-fails=0
-
-check() {   # check NAME COMMAND...: ok when COMMAND succeeds
-	name=$1; shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		sed 's/^/# /' "$tmp/out"
-		fails=$((fails + 1))
-	fi
-}
+. "$SRCDIR/tests/tap.sh"
 
 b=$tmp/build d=$tmp/root etc=$tmp/root/etc/ftpgw
 mkdir -p "$b" || exit 1
@@ -57,5 +41,4 @@ check "make uninstall keeps the edited ftpgw.conf, removes the rest" sh -c "
 	make -C '$b' uninstall DESTDIR='$d' >/dev/null &&
 	cmp '$tmp/edited' '$etc/ftpgw.conf' && test ! -e '$etc/ftpgw.conf.dist' &&
 	test ! -e '$d/usr/sbin/ftpgw' && test ! -e '$m/man8/ftpgw.8'"
-echo "1..$n"
-[ "$fails" = 0 ]
+tap_end

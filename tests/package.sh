@@ -9,23 +9,7 @@
 # installed on this machine. Run by tests/suite.sh; TAP output.
 #   tests/package.sh [SRCDIR]
 SRCDIR=${1:-${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-n=0
-fails=0
-
-check() {   # check NAME COMMAND...: ok when COMMAND succeeds
-	name=$1; shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		tail -n 40 "$tmp/out" | sed 's/^/# /'
-		fails=$((fails + 1))
-	fi
-}
+. "$SRCDIR/tests/tap.sh"
 
 for tool in dpkg-buildpackage dh lintian dpkg-deb fakeroot; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "1..0 # SKIP $tool missing (contrib/debian-deps.sh --test)"; exit 0; }
@@ -103,5 +87,4 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
 		systemd-sysusers --root='$root' --dry-run ftpgw.conf 2>&1 | tee /dev/stderr |
 		grep -q \"Creating user 'ftpgw'\""
 fi
-echo "1..$n"
-[ "$fails" = 0 ]
+tap_end
