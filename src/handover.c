@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "handover.h"
 #include "log.h"
+#include "sock.h"
 
 /* How long the old gateway has to answer: it does so at once, from its
  * event loop, unless it is stuck, and then it is no gateway to trust. */
@@ -209,9 +210,10 @@ connect_unix(const char *path)
 }
 
 /* One worker's handover from the control socket PATH: its sockets into
- * the pool, its worker count in *WORKERS. */
+ * the pool, its worker count in *WORKERS. -1 with the reason in ERR, and
+ * *ABSENT true when nobody listens at PATH. */
 static int
-request_one(const char *path, unsigned *workers, char *err, size_t errsize)
+request_one(const char *path, unsigned *workers, bool *absent, char *err, size_t errsize)
 {
 	union {
 		struct cmsghdr hdr;
@@ -228,7 +230,9 @@ request_one(const char *path, unsigned *workers, char *err, size_t errsize)
 	ssize_t len;
 	int fd;
 
+	*absent = false;
 	if ((fd = connect_unix(path)) == -1) {
+		*absent = errno == ENOENT || errno == ECONNREFUSED;
 		snprintf(err, errsize, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -276,26 +280,18 @@ handover_request(const char *path, bool *found, char *err, size_t errsize)
 {
 	unsigned workers = 0, w;
 	char sub[sizeof(((struct sockaddr_un *)NULL)->sun_path) + 16];
-	int fd;
+	bool absent;
 
 	*found = false;
-	/* Nobody there: nothing to take over, a start like any other. */
-	if ((fd = connect_unix(path)) == -1) {
-		if (errno == ENOENT || errno == ECONNREFUSED)
-			return 0;
-		snprintf(err, errsize, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	close(fd);                       /* it sees an empty request: closed */
+	if (request_one(path, &workers, &absent, err, errsize) == -1)
+		return absent ? 0 : -1;  /* nobody there: a start like any other */
 	*found = true;
-	if (request_one(path, &workers, err, errsize) == -1)
-		return -1;
 	for (unsigned i = 1; i < workers; i++) {
 		snprintf(sub, sizeof(sub), "%s.%u", path, i);
 		/* A worker of the old gateway that cannot be reached keeps
 		 * its sockets and its share of the clients until it is
 		 * stopped; the others' are ours. */
-		if (request_one(sub, &w, err, errsize) == -1)
+		if (request_one(sub, &w, &absent, err, errsize) == -1)
 			log_msg(LL_WARN, "handover: %s", err);
 	}
 	return 0;
@@ -311,7 +307,6 @@ handover_send(int conn, const int *fds, size_t n, unsigned workers)
 	char text[64];
 	struct iovec iov = { text, 0 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
 	int flags = fcntl(conn, F_GETFL);
 	ssize_t sent;
 
@@ -320,16 +315,7 @@ handover_send(int conn, const int *fds, size_t n, unsigned workers)
 		return -1;
 	}
 	iov.iov_len = (size_t)snprintf(text, sizeof(text), "handover %u %zu\n", workers, n);
-	if (n > 0) {
-		memset(&cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-	}
+	sock_msg_rights(&msg, cbuf.buf, sizeof(cbuf.buf), fds, n);
 	/* A fresh connection's buffer is empty: the message fits at once.
 	 * Blocking for it all the same, so that it is all or nothing. */
 	if (flags != -1)

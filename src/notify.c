@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include "notify.h"
+#include "sock.h"
 
 /* The file descriptor store's socket, kept from notify_fdstore_init() on
  * (the supervisor stores the listeners it holds for its workers). Empty:
@@ -29,7 +30,6 @@ send_state(const char *path, const char *state, const int *fds, size_t n)
 	struct sockaddr_un sun;
 	struct iovec iov = { (void *)state, strlen(state) };
 	struct msghdr msg = { .msg_name = &sun, .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
 	size_t len;
 	int fd;
 
@@ -44,16 +44,7 @@ send_state(const char *path, const char *state, const int *fds, size_t n)
 	if (path[0] == '@')
 		sun.sun_path[0] = '\0';      /* abstract namespace */
 	msg.msg_namelen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-	if (n > 0) {
-		memset(&cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-	}
+	sock_msg_rights(&msg, cbuf.buf, sizeof(cbuf.buf), fds, n);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return;

@@ -1,11 +1,13 @@
 /* sock.c: socket creation and options; see sock.h. */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/fsuid.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/netfilter_ipv4.h>
@@ -228,4 +230,22 @@ sock_abort(int fd)
 	struct linger l = { .l_onoff = 1, .l_linger = 0 };
 
 	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+void
+sock_msg_rights(struct msghdr *msg, void *cbuf, size_t size, const int *fds, size_t n)
+{
+	struct cmsghdr *c;
+
+	if (n == 0)
+		return;
+	assert(CMSG_SPACE(sizeof(int) * n) <= size);
+	memset(cbuf, 0, size);
+	msg->msg_control = cbuf;
+	msg->msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	c = CMSG_FIRSTHDR(msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
 }

@@ -75,4 +75,10 @@ int sock_abort(int fd);
  * non-local address fails with EADDRNOTAVAIL.) */
 bool sock_is_local_host(const struct sockaddr *addr);
 
+/* Attach the N descriptors FDS to MSG as one SCM_RIGHTS message, in CBUF
+ * (SIZE bytes, at least CMSG_SPACE(N ints), suitably aligned). Nothing
+ * when N is 0. */
+struct msghdr;
+void sock_msg_rights(struct msghdr *msg, void *cbuf, size_t size, const int *fds, size_t n);
+
 #endif
