@@ -34,6 +34,54 @@ listen "up" {
 EOF2
 }
 
+# clients_start PORT DIR COUNT: from the client namespace, COUNT sessions
+# one after another (login, RETR 1 MiB, sha256; DIR/loop.out), a 64 MiB
+# download (DIR/big; 4 s at the limit), and connection attempts back to
+# back, greeting only, until DIR/storm.stop (DIR/storm.out): a moment
+# without a listener would refuse some of them. Returns once a few
+# sessions are done and the download is under way.
+clients_start() {
+	local port=$1 d=$2 i
+	mkdir -p "$d"
+	in_ns "$NS_CLI" "$PY" "$IT_SRC/poolclient.py" --host "$GWC4" --port "$port" \
+		--fixtures "$IT_HOME" --count "$3" >"$d/loop.out" 2>&1 &
+	CL_LOOP=$!
+	in_ns "$NS_CLI" curl -sS -q --max-time 60 -u "$IT_USER:$IT_PASS" \
+		-o "$d/big" "ftp://$GWC4:$port/file-64MiB" >"$d/big.err" 2>&1 &
+	CL_BIG=$!
+	in_ns "$NS_CLI" "$PY" "$IT_SRC/connstorm.py" --host "$GWC4" --port "$port" --seconds 30 \
+		--until-file "$d/storm.stop" >"$d/storm.out" 2>&1 &
+	CL_STORM=$!
+	for i in $(seq 100); do
+		[ "$(wc -l <"$d/loop.out")" -ge 3 ] && return 0
+		sleep 0.05
+	done
+	echo "FAIL: the session loop did not get going"
+	cat "$d/loop.out"
+	return 1
+}
+
+# clients_check DIR COUNT WHAT: wait for clients_start's clients; every one
+# of the COUNT sessions ok, every connection attempt (over 100) greeted,
+# the download whole (sha256).
+clients_check() {
+	local d=$1 st n_all n_ok
+	wait "$CL_LOOP"
+	wait "$CL_BIG"
+	st=$?
+	: >"$d/storm.stop"
+	wait "$CL_STORM"
+	cat "$d/loop.out" "$d/storm.out"
+	n_all=$(wc -l <"$d/loop.out")
+	n_ok=$(awk '$2 == "vsftpd" && $3 == "ok"' "$d/loop.out" | wc -l)
+	sc_diag "$3: $(tail -n1 "$d/storm.out"); sessions $n_ok of $2 ok ($n_all reported)"
+	awk '$1 == "attempts" && $2 > 100 && $2 == $4 { ok = 1 } END { exit !ok }' "$d/storm.out" ||
+		{ echo "FAIL: connection attempts failed (or too few)"; return 1; }
+	[ "$n_all" = "$2" ] && [ "$n_ok" = "$2" ] || { echo "FAIL: refused or failed sessions"; return 1; }
+	[ "$st" = 0 ] || { echo "FAIL: the download failed (curl $st)"; cat "$d/big.err"; return 1; }
+	check_sha "$d/big" file-64MiB
+}
+
 # upgrade_across WORKERS GEN: while a 64 MiB download (4 s at the limit)
 # runs and a client opens sessions one after another (login, RETR 1 MiB,
 # sha256), start "ftpgw -U" with WORKERS workers; log gen-GEN.log.  Every
@@ -41,30 +89,13 @@ EOF2
 # sha256 must match, the old gateway must hand over, finish its sessions
 # and exit 0, and the new one must have served sessions.
 upgrade_across() {
-	local workers=$1 gen=$2 old new loop_pid big_pid storm_pid i st n_ok n_all
+	local workers=$1 gen=$2 old new i
 	local log=$LANE_DIR/gen-$2.log old_log old_rc
 	old=$(cat "$LANE_DIR/ftpgw.pid")
 	old_log=$(upgrade_log $((gen - 1)))
 	old_rc=$LANE_DIR/gen-$((gen - 1)).rc
 	upgrade_conf "$workers" >"$LANE_DIR/gen-$gen.conf"
-	in_ns "$NS_CLI" "$PY" "$IT_SRC/poolclient.py" --host "$GWC4" --port 9401 \
-		--fixtures "$IT_HOME" --count 60 >"$LANE_DIR/loop-$gen.out" 2>&1 &
-	loop_pid=$!
-	in_ns "$NS_CLI" curl -sS -q --max-time 60 -u "$IT_USER:$IT_PASS" \
-		-o "$LANE_DIR/big-$gen" "ftp://$GWC4:9401/file-64MiB" >"$LANE_DIR/big-$gen.err" 2>&1 &
-	big_pid=$!
-	# And connection attempts back to back, greeting only: a moment
-	# without a listener would refuse some of them.
-	in_ns "$NS_CLI" "$PY" "$IT_SRC/connstorm.py" --host "$GWC4" --port 9401 --seconds 30 \
-		--until-file "$LANE_DIR/storm-$gen.stop" >"$LANE_DIR/storm-$gen.out" 2>&1 &
-	storm_pid=$!
-	# Both under way: some sessions done, the download started.
-	for i in $(seq 100); do
-		[ "$(wc -l <"$LANE_DIR/loop-$gen.out")" -ge 5 ] && break
-		sleep 0.05
-	done
-	[ "$(wc -l <"$LANE_DIR/loop-$gen.out")" -ge 5 ] ||
-		{ echo "FAIL: the session loop did not get going"; cat "$LANE_DIR/loop-$gen.out"; return 1; }
+	clients_start 9401 "$LANE_DIR/gen$gen" 60 || return 1
 	# Not a child of this scenario's shell once it ends: a wrapper keeps
 	# its exit status for the next generation (or the lane's end).
 	(
@@ -78,21 +109,7 @@ upgrade_across() {
 	wait_log "$log" 'took over [1-9][0-9]* listening sockets' 10 ||
 		{ echo "FAIL: the new gateway did not take over"; tail -n 20 "$log"; return 1; }
 	echo "$new" >"$LANE_DIR/ftpgw.pid"
-	wait "$loop_pid"
-	wait "$big_pid"
-	st=$?
-	: >"$LANE_DIR/storm-$gen.stop"
-	wait "$storm_pid"
-	cat "$LANE_DIR/loop-$gen.out" "$LANE_DIR/storm-$gen.out"
-	sc_diag "connection attempts across the takeover: $(tail -n1 "$LANE_DIR/storm-$gen.out")"
-	awk '$1 == "attempts" && $2 > 100 && $2 == $4 { ok = 1 } END { exit !ok }' "$LANE_DIR/storm-$gen.out" ||
-		{ echo "FAIL: connection attempts failed (or too few)"; return 1; }
-	n_all=$(wc -l <"$LANE_DIR/loop-$gen.out")
-	n_ok=$(awk '$2 == "vsftpd" && $3 == "ok"' "$LANE_DIR/loop-$gen.out" | wc -l)
-	sc_diag "sessions across the takeover: $n_ok of 60 ok ($n_all reported)"
-	[ "$n_all" = 60 ] && [ "$n_ok" = 60 ] || { echo "FAIL: refused or failed sessions"; return 1; }
-	[ "$st" = 0 ] || { echo "FAIL: the download failed (curl $st)"; cat "$LANE_DIR/big-$gen.err"; return 1; }
-	check_sha "$LANE_DIR/big-$gen" file-64MiB || return 1
+	clients_check "$LANE_DIR/gen$gen" 60 "across the takeover" || return 1
 	# The old gateway handed over, let the download finish, and stopped.
 	for i in $(seq 100); do alive "$old" || break; sleep 0.1; done
 	alive "$old" && { echo "FAIL: the old gateway (pid $old) still runs"; return 1; }
@@ -168,33 +185,17 @@ sc_upgrade_nobody() {
 # Nobody is refused, the download completes from the old workers.
 sc_upgrade_systemd() {
 	local d=$LANE_DIR/sd conf=$LANE_DIR/sd/ftpgw.conf log=$LANE_DIR/sd/ftpgw.log
-	local mgr loop_pid big_pid storm_pid i st n_ok wpid
+	local mgr wpid
 	mkdir -p "$d"
 	upgrade_conf 2 | sed -e "s|$LANE_DIR/ctl.sock|$d/ctl.sock|" -e 's/port = 9401/port = 9403/' >"$conf"
 	ip netns exec "$NS_GW" "$PY" "$IT_SRC/sdmanager.py" --dir "$d" -- \
 		"$FTPGW" -d -S -c "$conf" >"$d/manager.out" 2>"$log" &
 	mgr=$!
 	wait_file "$d/ready" 10 || { cat "$d/manager.out"; tail -n 20 "$log"; return 1; }
-	in_ns "$NS_CLI" "$PY" "$IT_SRC/poolclient.py" --host "$GWC4" --port 9403 \
-		--fixtures "$IT_HOME" --count 40 >"$d/loop.out" 2>&1 &
-	loop_pid=$!
-	in_ns "$NS_CLI" curl -sS -q --max-time 60 -u "$IT_USER:$IT_PASS" \
-		-o "$d/big" "ftp://$GWC4:9403/file-64MiB" >"$d/big.err" 2>&1 &
-	big_pid=$!
-	in_ns "$NS_CLI" "$PY" "$IT_SRC/connstorm.py" --host "$GWC4" --port 9403 --seconds 30 \
-		--until-file "$d/storm.stop" >"$d/storm.out" 2>&1 &
-	storm_pid=$!
-	for i in $(seq 100); do
-		[ "$(wc -l <"$d/loop.out")" -ge 3 ] && break
-		sleep 0.05
-	done
+	clients_start 9403 "$d/clients" 40 || return 1
 	: >"$d/restart"
 	wait_file "$d/restarted" 15 || { cat "$d/manager.out"; tail -n 20 "$log"; return 1; }
-	wait "$loop_pid"
-	wait "$big_pid"
-	st=$?
-	: >"$d/storm.stop"
-	wait "$storm_pid"
+	clients_check "$d/clients" 40 "across the systemd restart" || return 1
 	# A worker that crashes is started again on its predecessor's socket
 	# (the supervisor keeps it): none is left listening with nobody to
 	# accept, so every connection attempt is answered.
@@ -209,14 +210,8 @@ sc_upgrade_systemd() {
 	sc_diag "after a worker crash: $(tail -n1 "$d/storm2.out")"
 	: >"$d/stop"
 	wait "$mgr" || { echo "FAIL: sdmanager exited $?"; cat "$d/manager.out"; return 1; }
-	cat "$d/manager.out" "$d/storm.out"
-	sc_diag "systemd restart: $(tail -n1 "$d/storm.out"); $(grep '^stopped' "$d/manager.out" | head -n1)"
-	n_ok=$(awk '$2 == "vsftpd" && $3 == "ok"' "$d/loop.out" | wc -l)
-	[ "$n_ok" = 40 ] || { echo "FAIL: $n_ok of 40 sessions ok"; cat "$d/loop.out"; return 1; }
-	awk '$1 == "attempts" && $2 > 100 && $2 == $4 { ok = 1 } END { exit !ok }' "$d/storm.out" ||
-		{ echo "FAIL: connection attempts failed (or too few)"; return 1; }
-	[ "$st" = 0 ] || { echo "FAIL: the download failed (curl $st)"; cat "$d/big.err"; return 1; }
-	check_sha "$d/big" file-64MiB || return 1
+	cat "$d/manager.out"
+	sc_diag "systemd restart: $(grep '^stopped' "$d/manager.out" | head -n1)"
 	# Stored: one socket per worker; the main process left at once,
 	# status 0; the next one got them.
 	grep -qx 'stored 2' "$d/manager.out" || { echo "FAIL: not 2 sockets in the store"; return 1; }
