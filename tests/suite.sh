@@ -38,7 +38,7 @@ build_and_check() {     # build_and_check DIR CONFIGURE-FLAGS...
 
 missing_package() {    # configure must name what pkg-config cannot find
 	pc=$(mktemp -d) && dir=$(mktemp -d) || return 1
-	for m in libevent libevent_core libevent_openssl openssl libssl libcrypto; do
+	for m in libevent libevent_core libevent_openssl libevent_extra openssl libssl libcrypto; do
 		ln -s "$(pkg-config --variable=pcfiledir $m)/$m.pc" "$pc/"
 	done
 	(cd "$dir" && PKG_CONFIG_LIBDIR=$pc "$top/configure" > log 2>&1); rc=$?
