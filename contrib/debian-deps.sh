@@ -5,7 +5,7 @@
 # prints the package names.
 #   contrib/debian-deps.sh [--test] [--demo] [--list]
 set -eu
-build="build-essential autoconf automake pkg-config libevent-dev libconfuse-dev libssl-dev check"
+build="build-essential autoconf automake pkg-config libevent-dev libconfuse-dev libssl-dev libnftables-dev libmnl-dev check"
 test="iproute2 iptables nftables keepalived vsftpd python3 python3-pyftpdlib lftp curl openssl mandoc clang libclang-rt-dev procps passwd systemd util-linux"
 # --demo: what contrib/demo.sh runs (namespaces, iptables, vsftpd, clients).
 demo="iproute2 iptables vsftpd lftp curl openssl procps"

@@ -16,6 +16,8 @@
 enum listen_mode { MODE_REDIRECT, MODE_TPROXY, MODE_REVERSE, MODE_PROXY };
 enum passive_address_kind { PASV_ADDR_ORIGINAL, PASV_ADDR_LOCAL, PASV_ADDR_FIXED };
 enum server_data_mode { SDATA_SAME, SDATA_PASSIVE, SDATA_ACTIVE };
+/* Who moves a plaintext data channel's bytes (kpath.h). */
+enum data_path { DATA_PATH_RELAY, DATA_PATH_KERNEL, DATA_PATH_AUTO };
 
 struct listen_conf {
 	char *name;
@@ -40,6 +42,7 @@ struct listen_conf {
 	/* Bandwidth limits, bytes/s per direction, 0 = none: the global
 	 * values unless the section sets its own. */
 	uint64_t rate_session, rate_client;
+	enum data_path data_path;            /* the global one unless set */
 };
 
 /* The TLS wire versions of min-protocol, equal to OpenSSL's TLS1_2_VERSION
@@ -95,6 +98,11 @@ struct config {
 	 * 0 = none. */
 	uint64_t rate_session, rate_client;
 	char *resolv_conf;                   /* mode proxy's resolver settings */
+	/* data-path, and the nftables table and first NFLOG group of the
+	 * kernel data path. */
+	int data_path;                       /* enum data_path */
+	char *kernel_table;
+	unsigned kernel_log_group;
 	struct listen_conf *listens;
 	size_t n_listens;
 	/* The port-mapping stanzas in file order, then the built-in defaults

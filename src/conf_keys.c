@@ -82,6 +82,15 @@ const struct conf_key conf_keys[] = {
 	{ GLOBAL, "rate-limit-client", CONF_STR, .def_str = "0",
 	    .doc = "bytes/s per direction of all data of one client host, "
 	    "0 = none" },
+	{ GLOBAL, "data-path", CONF_ENUM, .def_int = DATA_PATH_RELAY,
+	    .values = conf_data_paths, FIELD(config, data_path),
+	    .doc = "who forwards plaintext data: relay, kernel (nftables NAT) "
+	    "or auto" },
+	{ GLOBAL, "kernel-table", CONF_STR, .def_str = "ftpgw",
+	    .doc = "the nftables table (family inet) of the kernel data path" },
+	{ GLOBAL, "kernel-log-group", CONF_INT, .def_int = 2100,
+	    .min = 0, .max = 65535 - 16, FIELD(config, kernel_log_group),
+	    .doc = "the first of the 16 NFLOG groups of the kernel data path" },
 	{ GLOBAL, "resolv-conf", CONF_STR, .def_str = "/etc/resolv.conf",
 	    .doc = "the name servers mode proxy asks, in resolv.conf(5) form" },
 
@@ -119,6 +128,8 @@ const struct conf_key conf_keys[] = {
 	    .doc = "this listener's own rate-limit-session" },
 	{ LISTEN, "rate-limit-client", CONF_STR_UNSET,
 	    .doc = "this listener's own rate-limit-client" },
+	{ LISTEN, "data-path", CONF_STR_UNSET, .values = conf_data_paths,
+	    .doc = "this listener's own data-path" },
 
 	/* port-mapping "NAME" { } */
 	{ PORT_MAPPING, "application", CONF_ENUM, .def_int = APP_FTP,

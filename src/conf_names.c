@@ -22,6 +22,13 @@ const struct word conf_pasv_kinds[] = {
 	{ NULL, 0 }
 };
 
+const struct word conf_data_paths[] = {
+	{ "relay", DATA_PATH_RELAY },
+	{ "kernel", DATA_PATH_KERNEL },
+	{ "auto", DATA_PATH_AUTO },
+	{ NULL, 0 }
+};
+
 const struct word conf_sdata_modes[] = {
 	{ "same", SDATA_SAME },
 	{ "passive", SDATA_PASSIVE },

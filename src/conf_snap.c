@@ -244,6 +244,19 @@ snap_globals(struct loader *ld, cfg_t *cfg, struct config *cf)
 		else if ((cf->resolv_conf = strdup(rc)) == NULL)
 			return conf_oom(ld);
 	}
+	{
+		const char *t = cfg_getstr(cfg, "kernel-table");
+		size_t len = t != NULL ? strlen(t) : 0;
+
+		/* A name nft takes as it is, never one of its keywords. */
+		if (len < 5 || len > 32 || strncmp(t, "ftpgw", 5) != 0 ||
+		    strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+			conf_error(ld, conf_option_line(ld, cfg, "kernel-table"),
+			    "kernel-table \"%s\": \"ftpgw\" followed by up to 27 "
+			    "lower-case letters, digits or '_'", t != NULL ? t : "");
+		if (t != NULL && (cf->kernel_table = strdup(t)) == NULL)
+			return conf_oom(ld);
+	}
 
 	return snap_commands(ld, cfg, "deny-commands", &cf->deny_commands,
 	    &cf->n_deny_commands) &&
@@ -268,6 +281,16 @@ snap_listen(struct loader *ld, cfg_t *sec, struct config *cf,
 	lc->rate_session = cf->rate_session;
 	lc->rate_client = cf->rate_client;
 	snap_rates(ld, sec, name, &lc->rate_session, &lc->rate_client);
+	lc->data_path = (enum data_path)cf->data_path;
+	if (cfg_size(sec, "data-path") > 0) {
+		s = cfg_getstr(sec, "data-path");
+		if ((word = word_find(conf_data_paths, s != NULL ? s : "")) == NULL)
+			conf_error(ld, conf_option_line(ld, sec, "data-path"),
+			    "listen \"%s\": data-path \"%s\": relay, kernel or auto",
+			    name, s != NULL ? s : "");
+		else
+			lc->data_path = (enum data_path)word->value;
+	}
 
 	s = cfg_getstr(sec, "address");
 	if (host_parse(s, &lc->addr) == -1)
@@ -628,6 +651,7 @@ config_free(struct config *cf)
 	free(cf->control_socket_group);
 	free(cf->transfer_log);
 	free(cf->resolv_conf);
+	free(cf->kernel_table);
 	for (size_t i = 0; i < cf->n_deny_commands; i++)
 		free(cf->deny_commands[i]);
 	free(cf->deny_commands);

@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "data.h"
+#include "kpath.h"
 #include "log.h"
 #include "portpool.h"
 #include "relay.h"
@@ -71,6 +72,12 @@ struct data_channel {
 	relay_take_fn *take;
 	void *take_arg;
 	size_t take_chunk;
+	/* data-path kernel: the loop's kernel path until dc_start, then the
+	 * flow when the kernel took the channel. */
+	struct kpath *kp;
+	struct kflow *kf;
+	bool kernel;                     /* the kernel took it */
+	struct sockaddr_storage announced;
 	char error[200];                 /* why it failed (dc_error) */
 };
 
@@ -82,6 +89,7 @@ static void dc_timeout_cb(evutil_socket_t, short, void *);
 static void dc_accept_pause(struct data_channel *, enum dc_side, int);
 static void dc_start_end(struct data_channel *, enum dc_side);
 static void relay_event_cb(struct relay *, enum relay_event, int, void *);
+static void kflow_event_cb(struct kflow *, enum kflow_event, void *);
 static void dc_fail(struct data_channel *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -165,12 +173,25 @@ dc_relay_free(struct data_channel *dc)
 	dc->relay = NULL;
 }
 
+/* The kernel's flow, likewise: its counts are final at its FINs. */
+static void
+dc_kflow_free(struct data_channel *dc)
+{
+	if (dc->kf == NULL)
+		return;
+	dc->to_server = dc_bytes_to_server(dc);
+	dc->to_client = dc_bytes_to_client(dc);
+	kflow_free(dc->kf);
+	dc->kf = NULL;
+}
+
 void
 dc_free(struct data_channel *dc)
 {
 	if (dc == NULL)
 		return;
 	dc_relay_free(dc);
+	dc_kflow_free(dc);
 	for (int i = 0; i < 2; i++)
 		end_free(&dc->end[i]);
 	event_free(dc->timer);
@@ -250,6 +271,7 @@ dc_fail(struct data_channel *dc, const char *fmt, ...)
 	    dc->error, (unsigned long long)dc_bytes_to_server(dc),
 	    (unsigned long long)dc_bytes_to_client(dc));
 	dc_relay_free(dc);
+	dc_kflow_free(dc);
 	for (int i = 0; i < 2; i++)
 		end_free(&dc->end[i]);
 	evtimer_del(dc->timer);
@@ -359,11 +381,100 @@ dc_set_target(struct data_channel *dc, enum dc_side side,
 	memcpy(&dc->end[side].addr, target, addr_len(target));
 }
 
+static int dc_kernel_start(struct data_channel *);
+
+void
+dc_set_kernel(struct data_channel *dc, struct kpath *kp, const struct sockaddr *announced)
+{
+	const struct dc_end *ce = &dc->end[dc->end[DC_CLIENT].listens ? DC_SERVER : DC_CLIENT];
+
+	assert(!dc->started && kp != NULL);
+	dc->kp = kp;
+	memset(&dc->announced, 0, sizeof(dc->announced));
+	memcpy(&dc->announced, announced, addr_len(announced));
+	addr_unmap(&dc->announced);
+	/* The target known already (the client's PORT): mapped before the
+	 * server hears of the port, for a server may connect at once. */
+	if (ce->addr.ss_family != AF_UNSPEC && addr_port((const struct sockaddr *)&ce->addr) != 0)
+		(void)dc_kernel_start(dc);
+}
+
+bool
+dc_kernel(const struct data_channel *dc)
+{
+	return dc->kernel;
+}
+
+/* Hand the channel to the kernel: the listening end's peer, connecting to
+ * what it was told, reaches the connecting end's target from the source
+ * the relay would have used. 0, or -1 when the relay must carry it. */
+static int
+dc_kernel_start(struct data_channel *dc)
+{
+	enum dc_side l = dc->end[DC_CLIENT].listens ? DC_CLIENT : DC_SERVER;
+	struct dc_end *le = &dc->end[l], *ce = &dc->end[1 - l];
+	struct kpath_spec sp;
+	char err[200], a[ADDR_STRLEN], b[ADDR_STRLEN];
+
+	assert(le->listens && !ce->listens);
+	if (dc->kf != NULL)
+		return 0;
+	if (dc->kp == NULL)
+		return -1;                   /* tried, refused: the relay's */
+	memset(&sp, 0, sizeof(sp));
+	memcpy(&sp.initiator, &le->peer, sizeof(sp.initiator));
+	sp.announced = dc->announced;
+	memcpy(&sp.target, &ce->addr, sizeof(sp.target));
+	if (ce->src.ss_family != AF_UNSPEC)
+		memcpy(&sp.snat, &ce->src, sizeof(sp.snat));
+	else if (kpath_route_source((struct sockaddr *)&ce->addr, &sp.snat) == -1) {
+		log_sess(LL_INFO, dc->sid, "data channel relayed, not forwarded by the kernel: "
+		    "no route to %s: %s", addr_fmt((struct sockaddr *)&ce->addr, a, sizeof(a)),
+		    strerror(errno));
+		dc->kp = NULL;
+		return -1;
+	}
+	addr_unmap(&sp.initiator);
+	addr_unmap(&sp.target);
+	addr_unmap(&sp.snat);
+	addr_set_port((struct sockaddr *)&sp.initiator, 0);
+	addr_set_port((struct sockaddr *)&sp.snat, 0);
+	dc->kf = kflow_add(dc->kp, &sp, dc->timeout, kflow_event_cb, dc, err, sizeof(err));
+	if (dc->kf == NULL)
+		dc->kp = NULL;
+	if (dc->kf == NULL) {
+		log_sess(LL_INFO, dc->sid, "data channel relayed, not forwarded by the kernel: %s", err);
+		return -1;
+	}
+	dc->kernel = true;
+	/* Nothing connects to the listener now (a TPROXY rule would even
+	 * steal the SYN for it); its port stays ours until the end. */
+	if (le->ev != NULL) {
+		event_free(le->ev);
+		le->ev = NULL;
+	}
+	close(le->lfd);
+	le->lfd = -1;
+	log_sess(LL_DEBUG, dc->sid, "data channel forwarded by the kernel: %s may connect to %s, "
+	    "reaching %s", addr_fmt_host((struct sockaddr *)&sp.initiator, a, sizeof(a)),
+	    addr_fmt((struct sockaddr *)&sp.announced, b, sizeof(b)),
+	    addr_fmt((struct sockaddr *)&sp.target, err, sizeof(err)));
+	return 0;
+}
+
 int
 dc_start(struct data_channel *dc)
 {
 	struct timeval tv = { .tv_sec = dc->timeout };
 
+	if ((dc->kp != NULL || dc->kf != NULL) && dc_kernel_start(dc) == 0) {
+		if (evtimer_add(dc->timer, &tv) == -1) {
+			errno = ENOMEM;
+			return -1;
+		}
+		dc->started = true;
+		return 0;
+	}
 	for (int i = 0; i < 2; i++)
 		if (dc->end[i].listens && event_add(dc->end[i].ev, NULL) == -1)
 			return -1;
@@ -411,6 +522,54 @@ relay_event_cb(struct relay *relay, enum relay_event ev, int err, void *arg)
 		else
 			dc_fail(dc, "data relay: %s", strerror(err));
 		break;
+	}
+}
+
+/* The kernel's flow: the initiator is the listening end's peer. */
+static void
+kflow_event_cb(struct kflow *kf, enum kflow_event ev, void *arg)
+{
+	struct data_channel *dc = arg;
+	enum dc_side l = dc->end[DC_CLIENT].listens ? DC_CLIENT : DC_SERVER;
+	struct timeval tv = { .tv_sec = dc->timeout };
+
+	switch (ev) {
+	case KF_EV_CONNECTED:
+		dc->end[DC_CLIENT].connected = dc->end[DC_SERVER].connected = true;
+		dc->state = DC_RELAYING;
+		/* No byte passes through us to show progress: the timer
+		 * only comes back (conntrack's own timeouts end the flow). */
+		evtimer_add(dc->timer, &tv);
+		log_sess(LL_DEBUG, dc->sid, "data channel connected (kernel)");
+		return;
+	case KF_EV_INITIATOR_DONE:
+	case KF_EV_TARGET_DONE:
+		/* Toward the client: the target's bytes when the client
+		 * connected (passive), the initiator's when the server did. */
+		if ((ev == KF_EV_TARGET_DONE) == (l == DC_CLIENT) && !dc->to_client_done) {
+			dc->to_client_done = true;
+			dc->to_client = dc_bytes_to_client(dc);
+			if (!kflow_finished(kf)) {
+				dc->cb(dc, DC_EV_TO_CLIENT_DONE, dc->arg);
+				return;
+			}
+		}
+		if (!kflow_finished(kf))
+			return;
+		dc->to_client_done = true;
+		dc_kflow_free(dc);
+		log_sess(LL_DEBUG, dc->sid, "data channel done (kernel): %llu bytes to server, "
+		    "%llu to client", (unsigned long long)dc->to_server,
+		    (unsigned long long)dc->to_client);
+		evtimer_del(dc->timer);
+		dc->state = DC_DONE;
+		dc->cb(dc, DC_EV_DONE, dc->arg);
+		return;
+	case KF_EV_FAILED:
+		dc_fail(dc, "data connection %s by the %s (forwarded by the kernel)",
+		    "reset", strcmp(kflow_error(kf), "reset by the initiator") == 0 ?
+		    side_name[l] : side_name[1 - l]);
+		return;
 	}
 }
 
@@ -603,6 +762,12 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (dc->kf != NULL && dc->state == DC_RELAYING) {
+		struct timeval tv = { .tv_sec = dc->timeout };
+
+		evtimer_add(dc->timer, &tv);
+		return;
+	}
 	assert(dc->state == DC_ARMED || dc->state == DC_OPENING);
 	if (!dc->started) {
 		dc_fail(dc, "timed out waiting for the data connection: not set up in %u s",
@@ -635,6 +800,10 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 void
 dc_poll(struct data_channel *dc)
 {
+	if (dc->kf != NULL) {
+		kpath_poll(dc->kp);          /* may free DC */
+		return;
+	}
 	for (int i = 0; i < 2; i++)
 		if (dc->end[i].listens && dc->end[i].lfd != -1 && dc->end[i].fd == -1) {
 			dc_accept_cb(dc->end[i].lfd, EV_READ, dc);
@@ -657,12 +826,18 @@ dc_to_client_done(const struct data_channel *dc)
 uint64_t
 dc_bytes_to_server(const struct data_channel *dc)
 {
+	if (dc->kf != NULL)
+		return dc->end[DC_CLIENT].listens ? kflow_bytes_from_initiator(dc->kf)
+		    : kflow_bytes_from_target(dc->kf);
 	return dc->relay != NULL ? relay_bytes_a_to_b(dc->relay) : dc->to_server;
 }
 
 uint64_t
 dc_bytes_to_client(const struct data_channel *dc)
 {
+	if (dc->kf != NULL)
+		return dc->end[DC_CLIENT].listens ? kflow_bytes_from_target(dc->kf)
+		    : kflow_bytes_from_initiator(dc->kf);
 	return dc->relay != NULL ? relay_bytes_b_to_a(dc->relay) : dc->to_client;
 }
 

@@ -69,6 +69,16 @@ void dc_set_tls(struct data_channel *dc, enum dc_side side, struct tls_engine *e
  * channel relays; ARG must outlive the channel. */
 void dc_set_rate(struct data_channel *dc, relay_take_fn *take, void *arg,
     size_t chunk);
+/* data-path kernel (kpath.h): let the kernel forward the channel, when it
+ * accepts the mapping at dc_start; the relay carries it otherwise (the
+ * reason is logged). The caller has checked that it is plaintext with one
+ * end listening and the other connecting (data_path.h). ANNOUNCED is what
+ * the listening end's peer was told to connect to (host and port). */
+struct kpath;
+void dc_set_kernel(struct data_channel *dc, struct kpath *kp,
+    const struct sockaddr *announced);
+/* Whether the kernel forwards it (after dc_start). */
+bool dc_kernel(const struct data_channel *dc);
 /* Start listening, start the timer, and connect what must go first.
  * Returns 0 or -1 (errno). */
 int dc_start(struct data_channel *dc);

@@ -18,9 +18,11 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "data_path.h"
 #include "fwrules.h"
 #include "gateway.h"
 #include "handover.h"
+#include "kpath.h"
 #include "listener.h"
 #include "addr.h"
 #include "listen_app.h"
@@ -240,6 +242,16 @@ detached(struct run *r, int *fd)
 		if (null > STDERR_FILENO)
 			close(null);
 	}
+}
+
+/* Whether a newer gateway took this one's listeners (ftpgw -U). */
+static bool
+handed_over(struct shared *sh)
+{
+	for (unsigned i = 0; i < shared_workers(sh); i++)
+		if (shared_stats(sh, i)->handovers > 0)
+			return true;
+	return false;
 }
 
 static int
@@ -641,6 +653,16 @@ main(int argc, char *argv[])
 		free(abs_path);
 		return 1;
 	}
+	/* data-path kernel | auto: a fresh table, without what a gateway that
+	 * died left in it; one taking over keeps the old one's mappings. */
+	if (data_path_config_wants(cf)) {
+		char why[200];
+
+		if (kpath_setup(cf->kernel_table, cf->kernel_log_group, !takeover, why,
+		    sizeof(why)) == -1)
+			log_msg(LL_WARN, "data-path: cannot set up table inet %s: %s",
+			    cf->kernel_table, why);
+	}
 	if (n_workers == 1 && !fdstore) {
 		status = run_loop(&r, 0, r.detach_fd);
 		if (status == 0)
@@ -659,6 +681,10 @@ main(int argc, char *argv[])
 		status = workers_run(n_workers, &hooks);
 		log_msg(LL_INFO, "ftpgw stopped");
 	}
+	/* Every loop has ended (not so with -S: workers may still drain), and
+	 * no newer gateway took the sockets and the table over. */
+	if (data_path_config_wants(r.cf) && !fdstore && !handed_over(r.shared))
+		kpath_teardown(r.cf->kernel_table);
 	tls_engine_unref(r.tls);
 	config_unref(r.cf);
 	shared_free(r.shared);

@@ -20,8 +20,10 @@
 #include "addr.h"
 #include "conf.h"
 #include "ctl.h"
+#include "data_path.h"
 #include "gateway.h"
 #include "handover.h"
+#include "kpath.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -37,6 +39,7 @@
 
 static void reopen_operations(struct gateway *, const struct config *, const struct config *);
 static void resolver_update(struct gateway *, const struct config *);
+static void kpath_update(struct gateway *, const struct config *);
 
 /* ------------------------------------------------------------------ */
 /* What sessions get of the gateway (struct session_env) */
@@ -317,6 +320,7 @@ gateway_reload(struct gateway *gw)
 	}
 	reopen_operations(gw, gw->cf, cf);
 	resolver_update(gw, cf);
+	kpath_update(gw, cf);
 	config_unref(gw->cf);
 	gw->cf = cf;
 	tls_engine_unref(gw->tls);
@@ -393,6 +397,30 @@ reopen_operations(struct gateway *gw, const struct config *old, const struct con
 /* The resolver of mode proxy */
 
 /* evdns speaks to stderr by default; its words go to our log. */
+/* data-path kernel | auto: this loop's kernel path, opened the first
+ * time a configuration wants it (the main process has set the table up
+ * at start; a reload that turns it on sets it up here). */
+static void
+kpath_update(struct gateway *gw, const struct config *cf)
+{
+	bool required = false;
+
+	if (gw->kpath != NULL || !data_path_config_wants(cf))
+		return;
+	for (size_t i = 0; i < cf->n_listens; i++)
+		required |= cf->listens[i].data_path == DATA_PATH_KERNEL;
+	if (kpath_setup(cf->kernel_table, cf->kernel_log_group, false, gw->kpath_why_not,
+	    sizeof(gw->kpath_why_not)) == 0)
+		gw->kpath = kpath_open(gw->base, cf->kernel_table, cf->kernel_log_group,
+		    gw->worker, gw->n_workers, gw->kpath_why_not, sizeof(gw->kpath_why_not));
+	gw->env.kpath = gw->kpath;
+	gw->env.kpath_why_not = gw->kpath != NULL ? NULL : gw->kpath_why_not;
+	if (gw->kpath == NULL)
+		log_msg(required ? LL_ERROR : LL_WARN, "data-path %s: no kernel data path: %s; "
+		    "the relay carries every data channel", required ? "kernel" : "auto",
+		    gw->kpath_why_not);
+}
+
 static void
 evdns_log_cb(int is_warn, const char *msg)
 {
@@ -537,6 +565,7 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 	evtimer_add(gw->count_timer, &(struct timeval){ .tv_sec = COUNT_BYTES_SEC });
 	open_operations(gw, cf);
 	resolver_update(gw, cf);
+	kpath_update(gw, cf);
 	return 0;
 }
 
@@ -563,5 +592,6 @@ gateway_free(struct gateway *gw)
 	/* Sessions are gone or never to run again: no callback for them. */
 	if (gw->dns != NULL)
 		evdns_base_free(gw->dns, 0);
+	kpath_close(gw->kpath);
 	config_unref(gw->cf);
 }

@@ -47,6 +47,8 @@ struct gateway {
 	struct ctl *ctl;                 /* control socket, NULL if none */
 	struct metrics *metrics;         /* Prometheus endpoint, NULL if none */
 	struct evdns_base *dns;          /* mode proxy's resolver, NULL if none */
+	struct kpath *kpath;             /* data-path kernel | auto; NULL if none */
+	char kpath_why_not[200];         /* why there is none, when wanted */
 	/* Session counts for the limits, and counters, shared by the workers;
 	 * owned by main(). */
 	struct shared *shared;

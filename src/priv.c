@@ -14,12 +14,17 @@
 #include <linux/capability.h>
 
 #include "conf.h"
+#include "data_path.h"
 #include "priv.h"
 
 uint64_t
 priv_caps_needed(const struct config *cf)
 {
 	uint64_t caps = 0;
+
+	/* nftables mappings and NFLOG: netlink that needs CAP_NET_ADMIN. */
+	if (data_path_config_wants(cf))
+		caps |= 1ULL << CAP_NET_ADMIN;
 
 	for (size_t i = 0; i < cf->n_listens; i++) {
 		const struct listen_conf *lc = &cf->listens[i];

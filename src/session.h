@@ -42,6 +42,10 @@ struct session_env {
 	/* mode proxy's resolver (libevent's evdns, in this loop), NULL
 	 * while no listener has mode proxy. */
 	struct evdns_base *dns;
+	/* data-path kernel | auto: this loop's kernel path (kpath.h); NULL
+	 * without, and then KPATH_WHY_NOT says why. */
+	struct kpath *kpath;
+	const char *kpath_why_not;
 };
 
 /* Where a connection came in, and the settings it starts with. */

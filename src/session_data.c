@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "data.h"
+#include "data_path.h"
 #include "log.h"
 #include "session_int.h"
 #include "xlate.h"
@@ -138,6 +139,61 @@ own_addresses(struct sockaddr_storage *own, size_t max)
 	return n;
 }
 
+/* data-path kernel | auto: may the kernel forward this channel? When not,
+ * why goes to the log (at info level when the listener says kernel). */
+/* Where the client's data connection arrives: the host its 227 names, or
+ * for EPSV the one its control connection went to (our listener's address
+ * in every mode but redirect). */
+static void
+client_data_dst(const struct session *s, enum ftp_verb verb, struct sockaddr_storage *out)
+{
+	uint16_t port = addr_port(SA(&s->advertise));
+
+	if (verb == FTP_V_EPSV)
+		*out = s->lc->mode == MODE_REDIRECT ? s->server : s->client_local;
+	else
+		*out = s->advertise;
+	addr_set_port(SA(out), port);
+}
+
+static void
+data_path_choose(struct session *s, enum ftp_verb verb, bool client_listens,
+    bool server_listens, const struct sockaddr_storage *server_bound)
+{
+	struct sockaddr_storage dst;
+
+	struct data_path_facts f = {
+		.kernel_unavailable = s->env->kpath != NULL ? NULL :
+		    s->env->kpath_why_not != NULL ? s->env->kpath_why_not :
+		    "no kernel data path in this process",
+		.client_tls = engine_client_prot_p(s->eng),
+		.server_tls = engine_server_prot_p(s->eng),
+		.client_listens = client_listens,
+		.server_listens = server_listens,
+		.client_family = s->client.ss_family,
+		.server_family = s->server.ss_family,
+		.rate_limited = s->lc->rate_session != 0 || s->lc->rate_client != 0,
+		.pasv_fixed = s->lc->pasv_kind == PASV_ADDR_FIXED,
+	};
+	const char *why;
+
+	s->dc_kernel_asked = false;
+	if (!data_path_wanted(s->lc->data_path))
+		return;
+	if ((why = data_path_refusal(&f)) != NULL) {
+		s->env->stats->data_kernel_fallbacks++;
+		log_sess(s->lc->data_path == DATA_PATH_KERNEL ? LL_INFO : LL_DEBUG, s->id,
+		    "data channel relayed, not forwarded by the kernel: %s", why);
+		return;
+	}
+	s->dc_kernel_asked = true;
+	if (client_listens)
+		client_data_dst(s, verb, &dst);
+	else
+		dst = *server_bound;
+	dc_set_kernel(s->dc, s->env->kpath, SA(&dst));
+}
+
 /* The engine's data_open: PASV, EPSV, PORT, EPRT from the client. The
  * plan is xlate.c's; this carries it out. */
 int
@@ -194,6 +250,7 @@ session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_r
 	} else
 		dc_connect_to(s->dc, DC_SERVER, NULL,
 		    plan.server.has_src ? SA(&plan.server.src) : NULL, plan.server.transparent);
+	data_path_choose(s, cmd->verb, plan.client.listen, plan.server.listen, &bound);
 	req->server_verb = plan.server_verb;
 	n = xlate_server_line(plan.server_verb, &bound, req->line, sizeof(req->line));
 	if (n <= 0 || (size_t)n >= sizeof(req->line))
@@ -254,6 +311,12 @@ session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_ve
 		session_drop_dc(s);
 		n = snprintf(line, size, "425 Can't open data connection.");
 		return n > 0 && (size_t)n < size ? (size_t)n : 0;
+	}
+	if (s->dc_kernel_asked) {
+		if (dc_kernel(s->dc))
+			s->env->stats->data_kernel++;
+		else
+			s->env->stats->data_kernel_fallbacks++;
 	}
 	return xlate_client_reply(client_verb, &s->advertise, line, size);
 }

@@ -102,6 +102,7 @@ struct session {
 	 * session's data channels. */
 	struct rl_bucket rate_bucket[2];
 	bool rate_logged;
+	bool dc_kernel_asked;                 /* the data channel may go to the kernel */
 
 	/* mode proxy (session_proxy.c): the server USER named */
 	struct event *proxy_ev;          /* starts the lookup outside the engine */

@@ -49,6 +49,12 @@
 	    "mode=\"passive\"", "Data channels set up, by the client's mode.") \
 	X(data_active, counter, "data_channels_active", "ftpgw_data_channels_total", \
 	    "mode=\"active\"", "Data channels set up, by the client's mode.") \
+	/* data-path kernel | auto: forwarded by the kernel, or not after all */ \
+	X(data_kernel, counter, "data_channels_kernel", "ftpgw_data_channels_path_total", \
+	    "path=\"kernel\"", "Data channels where the kernel path was asked, by who carried them.") \
+	X(data_kernel_fallbacks, counter, "data_channels_kernel_fallback", \
+	    "ftpgw_data_channels_path_total", "path=\"relay\"", \
+	    "Data channels where the kernel path was asked, by who carried them.") \
 	/* bandwidth limits (rate-limit-session, rate-limit-client) */ \
 	X(rate_waits, counter, "data_rate_limit_waits", \
 	    "ftpgw_data_rate_limit_waits_total", "", \

@@ -173,9 +173,12 @@ rules_add() {
 	# 3. Client data connections to ftpgw's passive range (227/229 carry the
 	#    server's address).  ftpgw's listener bound to server:port is already
 	#    caught by rule 1; this rule also catches a wildcard-bound data
-	#    listener (--on-port 0 keeps the destination port).
+	#    listener (--on-port 0 keeps the destination port).  Not the
+	#    connections ftpgw's kernel data path (data-path kernel) has marked
+	#    (ct mark 0x4647xxxx): its nftables table forwards them.
 	if [ -n "$PASSIVE_PORTS" ]; then
 		rule "$ipt" mangle -A PREROUTING -i "$IFACE" -p tcp --dport "$PASSIVE_PORTS" \
+			-m connmark ! --mark 0x46470000/0xffff0000 \
 			-m comment --comment "ftpgw: passive data to listener" \
 			-j TPROXY --on-port 0 --tproxy-mark "$MARK"
 	fi
@@ -192,6 +195,7 @@ rules_del() {
 	ipt=$1 ipf=$2 any=$3
 	if [ -n "$PASSIVE_PORTS" ]; then
 		rule "$ipt" mangle -A PREROUTING -i "$IFACE" -p tcp --dport "$PASSIVE_PORTS" \
+			-m connmark ! --mark 0x46470000/0xffff0000 \
 			-m comment --comment "ftpgw: passive data to listener" \
 			-j TPROXY --on-port 0 --tproxy-mark "$MARK"
 	fi

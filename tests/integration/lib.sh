@@ -386,6 +386,7 @@ gw_start() {
 		echo "ftpgw binary not found or not executable: $FTPGW"
 		return 1
 	fi
+	dp_conf "$conf" main
 	ip netns exec "$NS_GW" "$FTPGW" -d -c "$conf" >>"$GW_LOG" 2>&1 &
 	GW_PID=$!
 	register_pid "$GW_PID"
@@ -401,6 +402,23 @@ gw_start() {
 	alive "$GW_PID" || { echo "ftpgw exited"; tail -n 20 "$GW_LOG"; return 1; }
 }
 
+# dp_conf CONF NAME: with FTPGW_IT_DATA_PATH (relay, kernel or auto) set,
+# the gateway of CONF gets that data-path (unless CONF says its own), and
+# a table and log groups of its own: gateways share a lane's namespace.
+dp_conf() {
+	local conf=$1 name n
+	[ -n "${FTPGW_IT_DATA_PATH:-}" ] || return 0
+	grep -q '^[[:space:]]*data-path' "$conf" && return 0
+	name=$(printf '%s' "$2" | tr -c 'a-z0-9_' '_')
+	n=$(cat "$LANE_DIR/dp-gateways" 2>/dev/null || echo 0)
+	echo $((n + 1)) >"$LANE_DIR/dp-gateways"
+	{
+		echo "data-path = \"$FTPGW_IT_DATA_PATH\""
+		grep -q '^[[:space:]]*kernel-table' "$conf" || echo "kernel-table = \"ftpgw_$name\""
+		grep -q '^[[:space:]]*kernel-log-group' "$conf" || echo "kernel-log-group = $((2100 + 16 * n))"
+	} >>"$conf"
+}
+
 # extra_gw_start NAME PORT...: a further gateway in gw, configured from
 # stdin; files $LANE_DIR/gw-NAME.{conf,log,pid}.  Call from a setup function
 # (the lane's shell must be its parent, for gw_stop_pid's wait).
@@ -408,6 +426,7 @@ extra_gw_start() {
 	local name=$1 conf=$LANE_DIR/gw-$1.conf log=$LANE_DIR/gw-$1.log pid p
 	shift
 	cat >"$conf"
+	dp_conf "$conf" "$name"
 	echo "gw-$name.conf:"
 	cat "$conf"
 	ip netns exec "$NS_GW" "$FTPGW" -d -c "$conf" >>"$log" 2>&1 &

@@ -1,0 +1,515 @@
+/* kpath.c: the kernel data path's I/O: libnftables for the mappings,
+ * NFLOG over libmnl for the connections' SYN, FIN and RST; see kpath.h. */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+#include <nftables/libnftables.h>
+
+#include "addr.h"
+#include "kpath.h"
+#include "log.h"
+
+#define KPATH_BUCKETS 1024
+/* The setup text: the table, 6 maps, 4 + KPATH_SLOTS chains and rules. */
+#define KPATH_SETUP_MAX 16384
+/* NFLOG's socket buffer: the SYN, FIN and RST of many connections at once. */
+#define KPATH_RCVBUF (4 << 20)
+
+struct kflow {
+	struct kpath *kp;
+	struct kflow *next;              /* in its bucket */
+	struct kpath_spec spec;
+	bool mapped;                     /* elements still in the table */
+	bool connected, initiator_done, target_done, synack, done;
+	uint16_t initiator_port;         /* once the SYN passed */
+	uint32_t isn_initiator, isn_target;
+	uint64_t from_initiator, from_target;
+	kflow_event_fn *cb;
+	void *arg;
+	char error[120];
+};
+
+struct kpath {
+	struct nft_ctx *nft;
+	struct mnl_socket *nl;
+	struct event *ev;
+	char table[64];
+	unsigned group;                  /* the one this loop bound */
+	unsigned long lost;              /* ENOBUFS: log messages dropped */
+	struct kflow *buckets[KPATH_BUCKETS];
+};
+
+static struct nft_ctx *
+nft_open(void)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (nft == NULL)
+		return NULL;
+	if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0) {
+		nft_ctx_free(nft);
+		return NULL;
+	}
+	return nft;
+}
+
+/* Run TEXT; -1 with nftables' first error line in ERR. */
+static int
+nft_run(struct nft_ctx *nft, const char *text, char *err, size_t errsize)
+{
+	const char *e, *nl;
+
+	if (nft_run_cmd_from_buffer(nft, text) == 0)
+		return 0;
+	if (err != NULL && errsize > 0) {
+		e = nft_ctx_get_error_buffer(nft);
+		if (e == NULL || *e == '\0')
+			e = "nftables refused the command";
+		nl = strchr(e, '\n');
+		snprintf(err, errsize, "%.*s", nl != NULL ? (int)(nl - e) : (int)strlen(e), e);
+	}
+	return -1;
+}
+
+int
+kpath_setup(const char *table, unsigned group, bool flush, char *err, size_t errsize)
+{
+	char *text = malloc(KPATH_SETUP_MAX);
+	struct nft_ctx *nft;
+	int rc = -1;
+
+	if (text == NULL || kpath_nft_setup(text, KPATH_SETUP_MAX, table, group, flush) < 0) {
+		snprintf(err, errsize, "cannot build the nftables table");
+		free(text);
+		return -1;
+	}
+	if ((nft = nft_open()) == NULL)
+		snprintf(err, errsize, "libnftables: cannot create a context");
+	else
+		rc = nft_run(nft, text, err, errsize);
+	if (nft != NULL)
+		nft_ctx_free(nft);
+	free(text);
+	return rc;
+}
+
+void
+kpath_teardown(const char *table)
+{
+	char text[256], err[200];
+	struct nft_ctx *nft;
+
+	if (kpath_nft_teardown(text, sizeof(text), table) < 0 || (nft = nft_open()) == NULL)
+		return;
+	if (nft_run(nft, text, err, sizeof(err)) == -1)
+		log_msg(LL_WARN, "data-path kernel: removing table inet %s: %s", table, err);
+	nft_ctx_free(nft);
+}
+
+/* One NFLOG configuration request for GROUP, ATTR with LEN bytes of DATA;
+ * waits for the kernel's answer. 0 or -1 (errno). */
+static int
+nflog_config(struct mnl_socket *nl, unsigned group, uint16_t attr, const void *data,
+    size_t len)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+	unsigned portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = 1;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons((uint16_t)group);
+	mnl_attr_put(nlh, attr, len, data);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	/* The socket is still blocking here: the answer comes at once. */
+	if ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) < 0)
+		return -1;
+	return mnl_cb_run(buf, (size_t)n, 1, portid, NULL, NULL) < 0 ? -1 : 0;
+}
+
+static unsigned
+bucket_of(const struct sockaddr_storage *target)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)target;
+	const uint8_t *p;
+	size_t n;
+	uint32_t h = 2166136261u;
+
+	if (sa->sa_family == AF_INET) {
+		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		n = 4;
+	} else {
+		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		n = 16;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	h = (h ^ addr_port(sa)) * 16777619u;
+	return h % KPATH_BUCKETS;
+}
+
+/* The flow of a logged packet: one whose target is either end, and whose
+ * initiator is the other (its port too, once known). */
+static struct kflow *
+flow_of(struct kpath *kp, const struct kpath_packet *pk, bool *from_initiator)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		const struct sockaddr_storage *tgt = dir == 0 ? &pk->dst : &pk->src;
+		const struct sockaddr_storage *ini = dir == 0 ? &pk->src : &pk->dst;
+
+		for (struct kflow *kf = kp->buckets[bucket_of(tgt)]; kf != NULL; kf = kf->next) {
+			if (!addr_equal((const struct sockaddr *)tgt, (const struct sockaddr *)&kf->spec.target) ||
+			    !addr_equal_host((const struct sockaddr *)ini,
+			    (const struct sockaddr *)&kf->spec.initiator))
+				continue;
+			if (kf->connected ? kf->initiator_port != addr_port((const struct sockaddr *)ini)
+			    : dir != 0)
+				continue;
+			*from_initiator = dir == 0;
+			return kf;
+		}
+	}
+	return NULL;
+}
+
+static void
+flow_unmap(struct kflow *kf)
+{
+	char text[1024], err[200];
+
+	if (!kf->mapped)
+		return;
+	kf->mapped = false;
+	if (kpath_nft_del(text, sizeof(text), kf->kp->table, &kf->spec) < 0)
+		return;
+	/* Gone already when it timed out: nothing to do then. */
+	if (nft_run(kf->kp->nft, text, err, sizeof(err)) == -1)
+		log_msg(LL_DEBUG, "data-path kernel: removing a mapping: %s", err);
+}
+
+/* One logged packet. The callback may free the flow. */
+static void
+flow_packet(struct kpath *kp, const struct kpath_packet *pk)
+{
+	bool from_ini;
+	struct kflow *kf = flow_of(kp, pk, &from_ini);
+
+	if (kf == NULL || kf->done)
+		return;
+	if (pk->flags & KPATH_TCP_SYN) {
+		if (from_ini && !(pk->flags & KPATH_TCP_ACK)) {
+			if (kf->connected)
+				return;          /* a retransmitted SYN */
+			kf->connected = true;
+			kf->initiator_port = addr_port((const struct sockaddr *)&pk->src);
+			kf->isn_initiator = pk->seq;
+			/* One connection per mapping: the next SYN is nobody's. */
+			flow_unmap(kf);
+			kf->cb(kf, KF_EV_CONNECTED, kf->arg);
+		} else if (!from_ini && (pk->flags & KPATH_TCP_ACK) && kf->connected) {
+			kf->synack = true;
+			kf->isn_target = pk->seq;
+		}
+		return;
+	}
+	if (!kf->connected)
+		return;
+	if (pk->flags & KPATH_TCP_RST) {
+		kf->done = true;
+		if (from_ini && !kf->initiator_done)
+			kf->from_initiator = kpath_seq_bytes(kf->isn_initiator, pk->end_seq);
+		else if (!from_ini && kf->synack && !kf->target_done)
+			kf->from_target = kpath_seq_bytes(kf->isn_target, pk->end_seq);
+		snprintf(kf->error, sizeof(kf->error), "reset by the %s",
+		    from_ini ? "initiator" : "target");
+		kf->cb(kf, KF_EV_FAILED, kf->arg);
+		return;
+	}
+	if (!(pk->flags & KPATH_TCP_FIN))
+		return;
+	if (from_ini && !kf->initiator_done) {
+		kf->initiator_done = true;
+		kf->from_initiator = kpath_seq_bytes(kf->isn_initiator, pk->end_seq);
+		kf->done = kf->target_done;
+		kf->cb(kf, KF_EV_INITIATOR_DONE, kf->arg);
+	} else if (!from_ini && kf->synack && !kf->target_done) {
+		kf->target_done = true;
+		kf->from_target = kpath_seq_bytes(kf->isn_target, pk->end_seq);
+		kf->done = kf->initiator_done;
+		kf->cb(kf, KF_EV_TARGET_DONE, kf->arg);
+	}
+}
+
+struct msg_ctx {
+	struct kpath *kp;
+	int n_packets;
+};
+
+static int
+nflog_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, NFULA_MAX) < 0)
+		return MNL_CB_OK;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int
+nflog_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct msg_ctx *mc = data;
+	const struct nlattr *tb[NFULA_MAX + 1] = { NULL };
+	struct kpath_packet pk;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), nflog_attr_cb, tb) < 0 ||
+	    tb[NFULA_PAYLOAD] == NULL)
+		return MNL_CB_OK;
+	if (kpath_parse_packet(mnl_attr_get_payload(tb[NFULA_PAYLOAD]),
+	    mnl_attr_get_payload_len(tb[NFULA_PAYLOAD]), &pk) == 0) {
+		addr_unmap(&pk.src);
+		addr_unmap(&pk.dst);
+		mc->n_packets++;
+		flow_packet(mc->kp, &pk);
+	}
+	return MNL_CB_OK;
+}
+
+static void
+nflog_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kpath *kp = arg;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct msg_ctx mc = { kp, 0 };
+
+	(void)fd;
+	(void)what;
+	/* Bounded per wakeup: the other events of the loop get their turn. */
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(mnl_socket_get_fd(kp->nl), buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				/* Messages were dropped: a flow whose FIN is lost
+				 * ends by the server's reply and the timer. */
+				if (kp->lost++ % 1000 == 0)
+					log_msg(LL_WARN, "data-path kernel: log group %u: messages "
+					    "lost (socket buffer full, %lu times)", kp->group, kp->lost);
+				continue;
+			}
+			if (errno != EAGAIN && errno != EINTR)
+				log_msg(LL_WARN, "data-path kernel: log group %u: %s", kp->group,
+				    strerror(errno));
+			return;
+		}
+		if (n == 0)
+			return;
+		(void)mnl_cb_run(buf, (size_t)n, 0, 0, nflog_msg_cb, &mc);
+	}
+}
+
+void
+kpath_poll(struct kpath *kp)
+{
+	nflog_read_cb(mnl_socket_get_fd(kp->nl), EV_READ, kp);
+}
+
+struct kpath *
+kpath_open(struct event_base *base, const char *table, unsigned group, unsigned index,
+    unsigned n_loops, char *err, size_t errsize)
+{
+	struct kpath *kp = calloc(1, sizeof(*kp));
+	struct nfulnl_msg_config_cmd bind = { .command = NFULNL_CFG_CMD_BIND };
+	struct nfulnl_msg_config_mode mode = { .copy_range = htonl(96),
+	    .copy_mode = NFULNL_COPY_PACKET };
+	uint32_t qthresh = htonl(1), timeout = htonl(0);
+	int rcvbuf = KPATH_RCVBUF, busy = 0;
+	unsigned slot;
+
+	if (kp == NULL) {
+		snprintf(err, errsize, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	snprintf(kp->table, sizeof(kp->table), "%s", table);
+	if ((kp->nft = nft_open()) == NULL) {
+		snprintf(err, errsize, "libnftables: cannot create a context");
+		goto fail;
+	}
+	if ((kp->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) == NULL ||
+	    mnl_socket_bind(kp->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, errsize, "netfilter netlink socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* Ours first, then those a loop of an earlier or later gateway (an
+	 * upgrade) would not take first. */
+	for (slot = index; slot < KPATH_SLOTS; slot += n_loops > 0 ? n_loops : 1) {
+		if (nflog_config(kp->nl, group + slot, NFULA_CFG_CMD, &bind, sizeof(bind)) == 0)
+			break;
+		if (errno != EBUSY) {
+			snprintf(err, errsize, "NFLOG group %u: %s", group + slot, strerror(errno));
+			goto fail;
+		}
+		busy++;
+	}
+	if (slot >= KPATH_SLOTS) {
+		snprintf(err, errsize, "NFLOG groups %u-%u: all %d meant for loop %u in use",
+		    group, group + KPATH_SLOTS - 1, busy, index);
+		goto fail;
+	}
+	kp->group = group + slot;
+	if (nflog_config(kp->nl, kp->group, NFULA_CFG_MODE, &mode, sizeof(mode)) == -1 ||
+	    nflog_config(kp->nl, kp->group, NFULA_CFG_QTHRESH, &qthresh, sizeof(qthresh)) == -1 ||
+	    nflog_config(kp->nl, kp->group, NFULA_CFG_TIMEOUT, &timeout, sizeof(timeout)) == -1) {
+		snprintf(err, errsize, "NFLOG group %u settings: %s", kp->group, strerror(errno));
+		goto fail;
+	}
+	if (setsockopt(mnl_socket_get_fd(kp->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+	    sizeof(rcvbuf)) == -1)
+		(void)setsockopt(mnl_socket_get_fd(kp->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
+	kp->ev = event_new(base, mnl_socket_get_fd(kp->nl), EV_READ | EV_PERSIST, nflog_read_cb, kp);
+	if (kp->ev == NULL || event_add(kp->ev, NULL) == -1) {
+		snprintf(err, errsize, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	log_msg(LL_DEBUG, "data-path kernel: table inet %s, log group %u", table, kp->group);
+	return kp;
+fail:
+	kpath_close(kp);
+	return NULL;
+}
+
+void
+kpath_close(struct kpath *kp)
+{
+	if (kp == NULL)
+		return;
+	/* Flows belong to data channels: a loop that stops with sessions
+	 * still open exits without freeing them, and they die with it. */
+	if (kp->ev != NULL)
+		event_free(kp->ev);
+	if (kp->nl != NULL)
+		mnl_socket_close(kp->nl);
+	if (kp->nft != NULL)
+		nft_ctx_free(kp->nft);
+	free(kp);
+}
+
+struct kflow *
+kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
+    kflow_event_fn *cb, void *arg, char *err, size_t errsize)
+{
+	struct kflow *kf = calloc(1, sizeof(*kf));
+	char text[1024];
+	unsigned b;
+
+	if (kf == NULL) {
+		snprintf(err, errsize, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	kf->kp = kp;
+	kf->spec = *spec;
+	kf->cb = cb;
+	kf->arg = arg;
+	if (kpath_nft_add(text, sizeof(text), kp->table, spec, kp->group, timeout) < 0) {
+		snprintf(err, errsize, "the addresses' families differ");
+		free(kf);
+		return NULL;
+	}
+	if (nft_run(kp->nft, text, err, errsize) == -1) {
+		free(kf);
+		return NULL;
+	}
+	kf->mapped = true;
+	b = bucket_of(&spec->target);
+	kf->next = kp->buckets[b];
+	kp->buckets[b] = kf;
+	return kf;
+}
+
+void
+kflow_free(struct kflow *kf)
+{
+	struct kflow **p;
+
+	if (kf == NULL)
+		return;
+	flow_unmap(kf);
+	for (p = &kf->kp->buckets[bucket_of(&kf->spec.target)]; *p != NULL; p = &(*p)->next)
+		if (*p == kf) {
+			*p = kf->next;
+			break;
+		}
+	free(kf);
+}
+
+uint64_t
+kflow_bytes_from_initiator(const struct kflow *kf)
+{
+	return kf->from_initiator;
+}
+
+uint64_t
+kflow_bytes_from_target(const struct kflow *kf)
+{
+	return kf->from_target;
+}
+
+bool
+kflow_connected(const struct kflow *kf)
+{
+	return kf->connected;
+}
+
+bool
+kflow_finished(const struct kflow *kf)
+{
+	return kf->initiator_done && kf->target_done;
+}
+
+const char *
+kflow_error(const struct kflow *kf)
+{
+	return kf->error;
+}
+
+int
+kpath_route_source(const struct sockaddr *target, struct sockaddr_storage *out)
+{
+	socklen_t len = sizeof(*out);
+	int fd = socket(target->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc = -1;
+
+	if (fd == -1)
+		return -1;
+	if (connect(fd, target, addr_len(target)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)out, &len) == 0) {
+		addr_unmap(out);
+		addr_set_port((struct sockaddr *)out, 0);
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}

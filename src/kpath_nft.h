@@ -1,0 +1,81 @@
+/* kpath_nft.h: the kernel data path's words to nftables and what it reads
+ * back, as pure code: the text of the gateway's table (kpath_nft_setup),
+ * of one data connection's mapping (kpath_nft_add, kpath_nft_del), and the
+ * parse of a logged packet's IP and TCP headers (kpath_parse_packet).
+ *
+ * The table, "inet NAME", holds per family three maps with one element each
+ * per data connection the kernel forwards, keyed by who may connect
+ * (initiator host), where (announced host and port, what the 227/229 or
+ * PORT/EPRT said):
+ *   markF  -> the connection's ct mark: KPATH_MARK_MAGIC | log group,
+ *             set on the first SYN (priority -160, before TPROXY's mangle
+ *             rules, which skip marked connections);
+ *   dnatF  -> the real target (host and port): DNAT, priority -110, ahead of
+ *             the operator's REDIRECT rules;
+ *   snatF  (initiator, target host, target port) -> the source the relay
+ *             would have used toward the target.
+ * Elements carry the data timeout: a gateway that dies leaves nothing that
+ * admits a connection for longer. A forward-hook chain sends each marked
+ * connection's SYN, FIN and RST to the log group of the event loop that owns
+ * it (NFLOG): the gateway learns there when the connection opens and ends,
+ * and its byte counts from the sequence numbers. */
+#ifndef FTPGW_KPATH_NFT_H
+#define FTPGW_KPATH_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Log groups one table serves: event loops, and their successors during
+ * an upgrade (ftpgw -U), each bind one. */
+#define KPATH_SLOTS 16
+/* ct mark of a kernel-forwarded connection: this | its log group. */
+#define KPATH_MARK_MAGIC 0x46470000u
+#define KPATH_MARK_MASK 0xffff0000u
+
+/* One data connection the kernel is to forward. Hosts carry port 0. */
+struct kpath_spec {
+	struct sockaddr_storage initiator;   /* the one peer let in (host) */
+	struct sockaddr_storage announced;   /* host:port it connects to */
+	struct sockaddr_storage target;      /* host:port it reaches instead */
+	struct sockaddr_storage snat;        /* the source toward the target (host) */
+};
+
+/* The table NAME with log groups GROUP..GROUP+KPATH_SLOTS-1. FLUSH also
+ * empties its maps (a fresh start); without it, elements of a gateway
+ * being taken over stay. Returns the length written (< SIZE), or -1. */
+int kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group,
+    bool flush);
+/* The deletion of table NAME. */
+int kpath_nft_teardown(char *buf, size_t size, const char *table);
+/* Add (del: remove) SPEC's three elements; GROUP is the log group of the
+ * owning loop, TIMEOUT the seconds the elements live. -1: the families of
+ * SPEC's addresses differ, or BUF is too small. */
+int kpath_nft_add(char *buf, size_t size, const char *table, const struct kpath_spec *spec,
+    unsigned group, unsigned timeout);
+int kpath_nft_del(char *buf, size_t size, const char *table, const struct kpath_spec *spec);
+
+/* A logged packet: its addresses (with ports), TCP flags and sequence. */
+#define KPATH_TCP_FIN 0x01
+#define KPATH_TCP_SYN 0x02
+#define KPATH_TCP_RST 0x04
+#define KPATH_TCP_ACK 0x10
+struct kpath_packet {
+	struct sockaddr_storage src, dst;
+	uint8_t flags;
+	uint32_t seq;
+	/* The sequence number after its payload: a FIN's own number. GRO
+	 * hands a forwarded FIN over merged with the segments before it,
+	 * under the first one's header (and the total length). */
+	uint32_t end_seq;
+};
+/* Parse P (LEN bytes from the IP header on): 0, or -1 when it is not an
+ * IPv4 or IPv6 packet with a whole TCP header right after the IP header. */
+int kpath_parse_packet(const uint8_t *p, size_t len, struct kpath_packet *out);
+
+/* Bytes a TCP connection's side sent: the sequence numbers of its SYN
+ * (ISN) and of its FIN (or RST), the end_seq of the packet that has it. */
+uint64_t kpath_seq_bytes(uint32_t isn, uint32_t fin_seq);
+
+#endif
