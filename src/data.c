@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "data.h"
+#include "data_int.h"
 #include "kpath.h"
 #include "log.h"
 #include "portpool.h"
@@ -30,58 +31,7 @@
  * seconds (each channel still logs its first at debug level). */
 #define DC_EMFILE_WARN_SEC 60
 
-struct dc_end {
-	bool listens;                    /* a listener of ours, else a connect */
-	bool transparent;
-	struct sockaddr_storage addr;    /* listening: bound; connecting: target */
-	struct sockaddr_storage src;     /* connecting: source, or AF_UNSPEC */
-	struct sockaddr_storage peer;    /* listening: the only host let in */
-	struct portpool *pool;
-	int pool_port;                   /* taken from pool, -1 if none */
-	int lfd;                         /* listening socket */
-	int fd;                          /* the data connection */
-	struct event *ev;
-	bool started, connected;
-	bool paused;                     /* listening: accept ran out of fds */
-};
-
-struct data_channel {
-	uint64_t sid;
-	struct event_base *base;
-	enum dc_state state;
-	struct dc_end end[2];
-	struct relay *relay;
-	/* ARMED and OPENING: one deadline for both ends to be connected.
-	 * RELAYING: the relay's own no-progress timer. DONE: nothing open. */
-	struct event *timer;
-	struct event *retry;             /* paused listeners, lazily made */
-	int accept_err;                  /* last EMFILE/ENFILE of an accept */
-	unsigned timeout;
-	dc_event_fn *cb;
-	void *arg;
-	bool started;                    /* dc_start has run */
-	bool to_client_done;
-	uint64_t to_server, to_client;
-	/* PROT P per side. */
-	bool tls[2];
-	bool client_must_resume;         /* require-session-reuse */
-	struct tls_engine *tls_engine;
-	struct tls_ticket *ticket;       /* the FTP session's, it outlives us */
-	struct sockaddr_storage tls_server;
-	/* Bandwidth limits (dc_set_rate), NULL take for none. */
-	relay_take_fn *take;
-	void *take_arg;
-	size_t take_chunk;
-	/* data-path kernel: the loop's kernel path until dc_start, then the
-	 * flow when the kernel took the channel. */
-	struct kpath *kp;
-	struct kflow *kf;
-	bool kernel;                     /* the kernel took it */
-	struct sockaddr_storage announced;
-	char error[200];                 /* why it failed (dc_error) */
-};
-
-static const char *const side_name[2] = { "client", "server" };
+const char *const dc_side_name[2] = { "client", "server" };
 
 static void dc_accept_cb(evutil_socket_t, short, void *);
 static void dc_connected_cb(evutil_socket_t, short, void *);
@@ -89,9 +39,6 @@ static void dc_timeout_cb(evutil_socket_t, short, void *);
 static void dc_accept_pause(struct data_channel *, enum dc_side, int);
 static void dc_start_end(struct data_channel *, enum dc_side);
 static void relay_event_cb(struct relay *, enum relay_event, int, void *);
-static void kflow_event_cb(struct kflow *, enum kflow_event, void *);
-static void dc_fail(struct data_channel *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
 
 struct data_channel *
 dc_new(struct event_base *base, uint64_t sid, unsigned timeout_sec,
@@ -173,18 +120,6 @@ dc_relay_free(struct data_channel *dc)
 	dc->relay = NULL;
 }
 
-/* The kernel's flow, likewise: its counts are final at its FINs. */
-static void
-dc_kflow_free(struct data_channel *dc)
-{
-	if (dc->kf == NULL)
-		return;
-	dc->to_server = dc_bytes_to_server(dc);
-	dc->to_client = dc_bytes_to_client(dc);
-	kflow_free(dc->kf);
-	dc->kf = NULL;
-}
-
 void
 dc_free(struct data_channel *dc)
 {
@@ -258,7 +193,7 @@ dc_make_relay(struct data_channel *dc)
 
 /* Close everything, keep why for dc_error, and tell the owner. Nothing
  * touches DC afterwards. */
-static void
+void
 dc_fail(struct data_channel *dc, const char *fmt, ...)
 {
 	va_list ap;
@@ -381,87 +316,6 @@ dc_set_target(struct data_channel *dc, enum dc_side side,
 	memcpy(&dc->end[side].addr, target, addr_len(target));
 }
 
-static int dc_kernel_start(struct data_channel *);
-
-void
-dc_set_kernel(struct data_channel *dc, struct kpath *kp, const struct sockaddr *announced)
-{
-	const struct dc_end *ce = &dc->end[dc->end[DC_CLIENT].listens ? DC_SERVER : DC_CLIENT];
-
-	assert(!dc->started && kp != NULL);
-	dc->kp = kp;
-	memset(&dc->announced, 0, sizeof(dc->announced));
-	memcpy(&dc->announced, announced, addr_len(announced));
-	addr_unmap(&dc->announced);
-	/* The target known already (the client's PORT): mapped before the
-	 * server hears of the port, for a server may connect at once. */
-	if (ce->addr.ss_family != AF_UNSPEC && addr_port((const struct sockaddr *)&ce->addr) != 0)
-		(void)dc_kernel_start(dc);
-}
-
-bool
-dc_kernel(const struct data_channel *dc)
-{
-	return dc->kernel;
-}
-
-/* Hand the channel to the kernel: the listening end's peer, connecting to
- * what it was told, reaches the connecting end's target from the source
- * the relay would have used. 0, or -1 when the relay must carry it. */
-static int
-dc_kernel_start(struct data_channel *dc)
-{
-	enum dc_side l = dc->end[DC_CLIENT].listens ? DC_CLIENT : DC_SERVER;
-	struct dc_end *le = &dc->end[l], *ce = &dc->end[1 - l];
-	struct kpath_spec sp;
-	char err[200], a[ADDR_STRLEN], b[ADDR_STRLEN];
-
-	assert(le->listens && !ce->listens);
-	if (dc->kf != NULL)
-		return 0;
-	if (dc->kp == NULL)
-		return -1;                   /* tried, refused: the relay's */
-	memset(&sp, 0, sizeof(sp));
-	memcpy(&sp.initiator, &le->peer, sizeof(sp.initiator));
-	sp.announced = dc->announced;
-	memcpy(&sp.target, &ce->addr, sizeof(sp.target));
-	if (ce->src.ss_family != AF_UNSPEC)
-		memcpy(&sp.snat, &ce->src, sizeof(sp.snat));
-	else if (kpath_route_source((struct sockaddr *)&ce->addr, &sp.snat) == -1) {
-		log_sess(LL_INFO, dc->sid, "data channel relayed, not forwarded by the kernel: "
-		    "no route to %s: %s", addr_fmt((struct sockaddr *)&ce->addr, a, sizeof(a)),
-		    strerror(errno));
-		dc->kp = NULL;
-		return -1;
-	}
-	addr_unmap(&sp.initiator);
-	addr_unmap(&sp.target);
-	addr_unmap(&sp.snat);
-	addr_set_port((struct sockaddr *)&sp.initiator, 0);
-	addr_set_port((struct sockaddr *)&sp.snat, 0);
-	dc->kf = kflow_add(dc->kp, &sp, dc->timeout, kflow_event_cb, dc, err, sizeof(err));
-	if (dc->kf == NULL)
-		dc->kp = NULL;
-	if (dc->kf == NULL) {
-		log_sess(LL_INFO, dc->sid, "data channel relayed, not forwarded by the kernel: %s", err);
-		return -1;
-	}
-	dc->kernel = true;
-	/* Nothing connects to the listener now (a TPROXY rule would even
-	 * steal the SYN for it); its port stays ours until the end. */
-	if (le->ev != NULL) {
-		event_free(le->ev);
-		le->ev = NULL;
-	}
-	close(le->lfd);
-	le->lfd = -1;
-	log_sess(LL_DEBUG, dc->sid, "data channel forwarded by the kernel: %s may connect to %s, "
-	    "reaching %s", addr_fmt_host((struct sockaddr *)&sp.initiator, a, sizeof(a)),
-	    addr_fmt((struct sockaddr *)&sp.announced, b, sizeof(b)),
-	    addr_fmt((struct sockaddr *)&sp.target, err, sizeof(err)));
-	return 0;
-}
-
 int
 dc_start(struct data_channel *dc)
 {
@@ -525,54 +379,6 @@ relay_event_cb(struct relay *relay, enum relay_event ev, int err, void *arg)
 	}
 }
 
-/* The kernel's flow: the initiator is the listening end's peer. */
-static void
-kflow_event_cb(struct kflow *kf, enum kflow_event ev, void *arg)
-{
-	struct data_channel *dc = arg;
-	enum dc_side l = dc->end[DC_CLIENT].listens ? DC_CLIENT : DC_SERVER;
-	struct timeval tv = { .tv_sec = dc->timeout };
-
-	switch (ev) {
-	case KF_EV_CONNECTED:
-		dc->end[DC_CLIENT].connected = dc->end[DC_SERVER].connected = true;
-		dc->state = DC_RELAYING;
-		/* No byte passes through us to show progress: the timer
-		 * only comes back (conntrack's own timeouts end the flow). */
-		evtimer_add(dc->timer, &tv);
-		log_sess(LL_DEBUG, dc->sid, "data channel connected (kernel)");
-		return;
-	case KF_EV_INITIATOR_DONE:
-	case KF_EV_TARGET_DONE:
-		/* Toward the client: the target's bytes when the client
-		 * connected (passive), the initiator's when the server did. */
-		if ((ev == KF_EV_TARGET_DONE) == (l == DC_CLIENT) && !dc->to_client_done) {
-			dc->to_client_done = true;
-			dc->to_client = dc_bytes_to_client(dc);
-			if (!kflow_finished(kf)) {
-				dc->cb(dc, DC_EV_TO_CLIENT_DONE, dc->arg);
-				return;
-			}
-		}
-		if (!kflow_finished(kf))
-			return;
-		dc->to_client_done = true;
-		dc_kflow_free(dc);
-		log_sess(LL_DEBUG, dc->sid, "data channel done (kernel): %llu bytes to server, "
-		    "%llu to client", (unsigned long long)dc->to_server,
-		    (unsigned long long)dc->to_client);
-		evtimer_del(dc->timer);
-		dc->state = DC_DONE;
-		dc->cb(dc, DC_EV_DONE, dc->arg);
-		return;
-	case KF_EV_FAILED:
-		dc_fail(dc, "data connection %s by the %s (forwarded by the kernel)",
-		    "reset", strcmp(kflow_error(kf), "reset by the initiator") == 0 ?
-		    side_name[l] : side_name[1 - l]);
-		return;
-	}
-}
-
 /* An end is connected: start the other end if it waits for this one, or
  * hand both sockets to the relay. */
 static void
@@ -631,15 +437,15 @@ dc_start_end(struct data_channel *dc, enum dc_side side)
 		int err = errno;
 
 		log_sess(LL_WARN, dc->sid, "data connect to %s %s: %s: %s",
-		    side_name[side], addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)),
+		    dc_side_name[side], addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)),
 		    what, strerror(err));
-		dc_fail(dc, "data connection to the %s %s: %s: %s", side_name[side], a, what,
+		dc_fail(dc, "data connection to the %s %s: %s: %s", dc_side_name[side], a, what,
 		    err == EMFILE || err == ENFILE ? "out of file descriptors" : strerror(err));
 		return;
 	}
 	e->ev = event_new(dc->base, e->fd, EV_WRITE, dc_connected_cb, dc);
 	if (e->ev == NULL || event_add(e->ev, NULL) == -1)
-		dc_fail(dc, "data connection to the %s: %s", side_name[side], strerror(ENOMEM));
+		dc_fail(dc, "data connection to the %s: %s", dc_side_name[side], strerror(ENOMEM));
 }
 
 static void
@@ -652,12 +458,12 @@ dc_connected_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	if (err != 0) {
-		dc_fail(dc, "data connection to the %s %s: %s", side_name[side],
+		dc_fail(dc, "data connection to the %s %s: %s", dc_side_name[side],
 		    addr_fmt((struct sockaddr *)&dc->end[side].addr, a, sizeof(a)),
 		    strerror(err));
 		return;
 	}
-	log_sess(LL_DEBUG, dc->sid, "data connected to %s %s", side_name[side],
+	log_sess(LL_DEBUG, dc->sid, "data connected to %s %s", dc_side_name[side],
 	    addr_fmt((struct sockaddr *)&dc->end[side].addr, a, sizeof(a)));
 	dc_end_connected(dc, side);
 }
@@ -700,7 +506,7 @@ dc_accept_pause(struct data_channel *dc, enum dc_side side, int err)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		log_sess(warned == 0 || now.tv_sec - warned >= DC_EMFILE_WARN_SEC ? LL_WARN : LL_DEBUG,
 		    dc->sid, "data accept from the %s: %s: retrying every %d ms for up to %u s",
-		    side_name[side], strerror(err), DC_ACCEPT_RETRY_MS, dc->timeout);
+		    dc_side_name[side], strerror(err), DC_ACCEPT_RETRY_MS, dc->timeout);
 		if (warned == 0 || now.tv_sec - warned >= DC_EMFILE_WARN_SEC)
 			warned = now.tv_sec > 0 ? now.tv_sec : 1;
 	}
@@ -711,7 +517,7 @@ dc_accept_pause(struct data_channel *dc, enum dc_side side, int err)
 	if (dc->retry == NULL)
 		dc->retry = evtimer_new(dc->base, dc_retry_cb, dc);
 	if (dc->retry == NULL || evtimer_add(dc->retry, &tv) == -1)
-		dc_fail(dc, "data accept from the %s: %s", side_name[side],
+		dc_fail(dc, "data accept from the %s: %s", dc_side_name[side],
 		    err == EMFILE || err == ENFILE ? "out of file descriptors" : strerror(err));
 }
 
@@ -740,12 +546,12 @@ dc_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		/* Data-connection hijack: only the expected peer gets in; the
 		 * listener keeps waiting for it until the timeout. */
 		log_sess(LL_WARN, dc->sid, "data connection to %s side from %s refused: expected %s",
-		    side_name[side], addr_fmt((struct sockaddr *)&peer, a, sizeof(a)),
+		    dc_side_name[side], addr_fmt((struct sockaddr *)&peer, a, sizeof(a)),
 		    addr_fmt_host((struct sockaddr *)&e->peer, b, sizeof(b)));
 		close(fd);
 		return;
 	}
-	log_sess(LL_DEBUG, dc->sid, "data connection from %s %s", side_name[side],
+	log_sess(LL_DEBUG, dc->sid, "data connection from %s %s", dc_side_name[side],
 	    addr_fmt((struct sockaddr *)&peer, a, sizeof(a)));
 	(void)sock_nodelay(fd);
 	e->fd = fd;
@@ -763,9 +569,7 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (dc->kf != NULL && dc->state == DC_RELAYING) {
-		struct timeval tv = { .tv_sec = dc->timeout };
-
-		evtimer_add(dc->timer, &tv);
+		dc_kernel_timer(dc);
 		return;
 	}
 	assert(dc->state == DC_ARMED || dc->state == DC_OPENING);
@@ -781,14 +585,14 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		if (e->listens && e->paused)
 			dc_fail(dc, "out of file descriptors: the %s's data connection "
-			    "could not be accepted in %u s (%s)", side_name[i], dc->timeout,
+			    "could not be accepted in %u s (%s)", dc_side_name[i], dc->timeout,
 			    strerror(dc->accept_err));
 		else if (e->listens)
 			dc_fail(dc, "timed out waiting for the data connection: none from "
-			    "the %s in %u s", side_name[i], dc->timeout);
+			    "the %s in %u s", dc_side_name[i], dc->timeout);
 		else if (e->started)
 			dc_fail(dc, "timed out waiting for the data connection: the one to "
-			    "the %s %s not established in %u s", side_name[i],
+			    "the %s %s not established in %u s", dc_side_name[i],
 			    addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)), dc->timeout);
 		else
 			continue;            /* waits for the other end */

@@ -49,6 +49,12 @@ typedef void kflow_event_fn(struct kflow *kf, enum kflow_event ev, void *arg);
  * why in ERR. */
 struct kflow *kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
     kflow_event_fn *cb, void *arg, char *err, size_t errsize);
+/* How long the connection has carried nothing (seconds; 0 while not
+ * established or not known). 0, or -1 when conntrack has forgotten it. */
+int kflow_idle(struct kflow *kf, unsigned *idle);
+/* End a live connection: its conntrack entry (and NAT) goes, and each end
+ * is reset at its next packet. */
+void kflow_cut(struct kflow *kf);
 /* Forget the flow; a mapping not used yet is removed. */
 void kflow_free(struct kflow *kf);
 uint64_t kflow_bytes_from_initiator(const struct kflow *kf);
@@ -57,6 +63,11 @@ bool kflow_connected(const struct kflow *kf);
 /* Both FINs passed: the connection is over (but for the last ACKs). */
 bool kflow_finished(const struct kflow *kf);
 const char *kflow_error(const struct kflow *kf);
+
+/* NULL when this host forwards FAMILY's packets (the kernel path's DNAT
+ * needs it), else why not, e.g. "IPv4 forwarding is off
+ * (net.ipv4.ip_forward = 0)". Read again at most once a second. */
+const char *kpath_cannot_forward(struct kpath *kp, int family);
 
 /* The source address the kernel picks toward TARGET (a route lookup; no
  * packet is sent). 0 or -1. */

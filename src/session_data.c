@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "data.h"
 #include "data_path.h"
+#include "kpath.h"
 #include "log.h"
 #include "session_int.h"
 #include "xlate.h"
@@ -180,6 +181,8 @@ data_path_choose(struct session *s, enum ftp_verb verb, bool client_listens,
 	s->dc_kernel_asked = false;
 	if (!data_path_wanted(s->lc->data_path))
 		return;
+	if (f.kernel_unavailable == NULL)
+		f.kernel_unavailable = kpath_cannot_forward(s->env->kpath, s->server.ss_family);
 	if ((why = data_path_refusal(&f)) != NULL) {
 		s->env->stats->data_kernel_fallbacks++;
 		log_sess(s->lc->data_path == DATA_PATH_KERNEL ? LL_INFO : LL_DEBUG, s->id,

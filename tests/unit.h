@@ -14,6 +14,7 @@ Suite *suite_portmap(void);
 Suite *suite_portpool(void);
 Suite *suite_upstream(void);
 Suite *suite_ratelimit(void);
+Suite *suite_kpath(void);
 Suite *suite_shared(void);
 Suite *suite_xlate(void);
 Suite *suite_rules(void);

@@ -21,6 +21,7 @@ static const struct {
 	{ "portmap", suite_portmap },
 	{ "portpool", suite_portpool },
 	{ "ratelimit", suite_ratelimit },
+	{ "kpath", suite_kpath },
 	{ "shared", suite_shared },
 	{ "upstream", suite_upstream },
 	{ "xlate", suite_xlate },

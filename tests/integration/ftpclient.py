@@ -1491,6 +1491,71 @@ ACTIONS.update({
 # ============================================================= end robust
 
 
+# ================================================================= kernel
+# Actions of tests/integration/lanes-kernel.sh (data-path kernel).
+
+def act_kern_sessions(a, fx):
+    """--count sessions, --parallel at a time: login, RETR file-1MiB (sha256
+    checked) with PASV in even sessions and PORT in odd ones, QUIT."""
+    import threading
+    bad = []
+    lock = threading.Lock()
+    counter = iter(range(a.count))
+
+    def worker():
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None or len(bad) > 5:
+                return
+            try:
+                ftp = connect(a, mode="pasv" if i % 2 == 0 else "port")
+                retr(ftp, fx, "file-1MiB", quiet=True)
+                r = ftp.quit()
+                check(r[:3] == "221", "QUIT: %r" % r)
+                ftp.close()
+            except (ftplib.Error, OSError, EOFError, Fail) as e:
+                with lock:
+                    bad.append("session %d: %s" % (i + 1, e))
+
+    t0 = time.monotonic()
+    ths = [threading.Thread(target=worker) for _ in range(a.parallel)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    log("%d sessions (login, PASV or PORT, RETR 1 MiB, QUIT), %d at a time, in %.1f s"
+        % (a.count, a.parallel, time.monotonic() - t0))
+    check(not bad, "%d failed: %s" % (len(bad), bad[:3]))
+
+
+def act_kern_pending(a, fx):
+    """--count sessions that each announce a data port (PASV) and connect
+    nothing; they stay open until --hold seconds pass or stdin closes."""
+    ftps = []
+    for i in range(a.count):
+        ftp = connect(a)
+        r = ftp.sendcmd("PASV")
+        check(r[:3] == "227", "PASV: %r" % r)
+        ftps.append(ftp)
+    log("%d sessions with a PASV pending" % len(ftps))
+    sys.stdout.flush()
+    time.sleep(a.hold)
+
+
+def kern_add_parsers(sub):
+    x = sub.add_parser("kern-sessions", help="many short sessions with a 1 MiB RETR (lanes-kernel.sh)")
+    x.add_argument("--count", type=int, default=1000)
+    x.add_argument("--parallel", type=int, default=8)
+    x = sub.add_parser("kern-pending", help="sessions with a PASV never used (lanes-kernel.sh)")
+    x.add_argument("--count", type=int, default=5)
+    x.add_argument("--hold", type=float, default=60)
+
+
+ACTIONS.update({"kern-sessions": act_kern_sessions, "kern-pending": act_kern_pending})
+# ============================================================= end kernel
+
+
 # ================================================================= tls
 # Actions of tests/integration/lanes-tls.sh (TLS ends, "required" means
 # required, session reuse).  tls_add_parsers() is called from main().
@@ -1895,6 +1960,7 @@ def main():
     x.add_argument("--server-pasv-hi", type=int, default=41999)
     ops_add_parsers(sub)  # lanes-ops.sh
     robust_add_parsers(sub)  # lanes-robust.sh
+    kern_add_parsers(sub)  # lanes-kernel.sh
     tls_add_parsers(sub)  # lanes-tls.sh
     a = p.parse_args()
     global EXPECT_RESUMED

@@ -30,6 +30,9 @@ passive-ports = "$GW_PASV"
 shutdown-timeout = 3
 data-timeout = $DT_TIMEOUT
 workers = 1
+# The relay's own timers and data listeners are tested here (lanes-kernel.sh
+# has the kernel data path's), whatever FTPGW_IT_DATA_PATH says.
+data-path = "relay"
 listen "py" { address = "::"  port = 9121  mode = "reverse"  upstream = "$SRV4:2121" }
 listen "vs" { address = "::"  port = 9091  mode = "reverse"  upstream = "$SRV4:21" }
 port-mapping "py" { application = "ftp"  ports = {2121} }

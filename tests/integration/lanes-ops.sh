@@ -436,6 +436,9 @@ metrics-listen = "$OPS_METRICS"
 transfer-log = "$LANE_DIR/xfer.log"
 listen "main" { address = "::"  port = 8021  mode = "redirect"  passive-address = "original" }
 EOF
+	# Live byte counts of a running transfer are the relay's: the kernel
+	# data path counts a channel's bytes when it ends (ftpgw.conf(5)).
+	[ "${FTPGW_IT_DATA_PATH:-relay}" = relay ] || echo 'data-path = "relay"' >>"$LANE_DIR/ftpgw.conf"
 	rules_use redirect 8021 21 || return 1
 	gw_start "$LANE_DIR/ftpgw.conf" 8021
 }
@@ -615,6 +618,8 @@ want = [
     ("ftpgw_proxy_resolve_failures_total", "counter", "proxy_resolve_failures"),
     ("ftpgw_data_rate_limit_waits_total", "counter", "data_rate_limit_waits"),
     ("ftpgw_data_rate_limit_wait_milliseconds_total", "counter", "data_rate_limit_wait_ms"),
+    ('ftpgw_data_channels_path_total{path="kernel"}', "counter", "data_channels_kernel"),
+    ('ftpgw_data_channels_path_total{path="relay"}', "counter", "data_channels_kernel_fallback"),
     ('ftpgw_config_reloads_total{result="ok"}', "counter", "config_reloads"),
     ('ftpgw_config_reloads_total{result="failed"}', "counter", "config_reloads_failed"),
     ("ftpgw_listener_handovers_total", "counter", "listener_handovers"),

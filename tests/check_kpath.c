@@ -1,0 +1,239 @@
+/* check_kpath.c: unit tests for the pure parts of the kernel data path:
+ * src/kpath_nft.c (the nftables text of the table and of one mapping, the
+ * parse of a logged packet, byte counts from sequence numbers) and
+ * src/data_path.c (which channels the kernel may forward, and why not). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+#include "data_path.h"
+#include "kpath_nft.h"
+#include "unit.h"
+
+static struct sockaddr_storage
+A(const char *s)
+{
+	struct sockaddr_storage ss;
+
+	ck_assert_int_eq(addr_parse(s, false, &ss), 0);
+	return ss;
+}
+
+static unsigned
+count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+START_TEST(test_setup_text)
+{
+	static char buf[16384];
+	char line[128];
+
+	ck_assert_int_gt(kpath_nft_setup(buf, sizeof(buf), "ftpgw", 2100, true), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "add table inet ftpgw\n"));
+	/* Three maps per family, all with timeouts, emptied on a fresh start. */
+	ck_assert_uint_eq(count(buf, "flags timeout;"), 6);
+	ck_assert_uint_eq(count(buf, "flush map inet ftpgw "), 6);
+	ck_assert_ptr_nonnull(strstr(buf, "type ipv4_addr . ipv4_addr . inet_service : ipv4_addr . inet_service;"));
+	ck_assert_ptr_nonnull(strstr(buf, "type ipv6_addr . ipv6_addr . inet_service : mark;"));
+	/* Ahead of TPROXY (-150) and of the operator's NAT (-100). */
+	ck_assert_ptr_nonnull(strstr(buf, "type filter hook prerouting priority -160;"));
+	ck_assert_ptr_nonnull(strstr(buf, "type nat hook prerouting priority -110;"));
+	ck_assert_ptr_nonnull(strstr(buf, "ct mark 0x46470834-0x46470843 meta nfproto ipv6 dnat ip6 to"));
+	/* One log group per slot, each behind its own mark. */
+	for (unsigned i = 0; i < KPATH_SLOTS; i++) {
+		snprintf(line, sizeof(line), "add rule inet ftpgw kp_log%u log group %u snaplen", i, 2100 + i);
+		ck_assert_msg(strstr(buf, line) != NULL, "no \"%s\"", line);
+		snprintf(line, sizeof(line), "0x%08x : jump kp_log%u", 0x46470834u + i, i);
+		ck_assert_msg(strstr(buf, line) != NULL, "no \"%s\"", line);
+	}
+	/* A gateway taking over keeps the elements. */
+	ck_assert_int_gt(kpath_nft_setup(buf, sizeof(buf), "ftpgw_b", 4000, false), 0);
+	ck_assert_uint_eq(count(buf, "flush map"), 0);
+	ck_assert_uint_eq(count(buf, "flush chain inet ftpgw_b "), 4 + KPATH_SLOTS);
+	/* Groups past 65535, and a buffer too small, are refused. */
+	ck_assert_int_eq(kpath_nft_setup(buf, sizeof(buf), "ftpgw", 65530, true), -1);
+	ck_assert_int_eq(kpath_nft_setup(buf, 100, "ftpgw", 2100, true), -1);
+	ck_assert_int_gt(kpath_nft_teardown(buf, sizeof(buf), "ftpgw"), 0);
+	ck_assert_str_eq(buf, "add table inet ftpgw\ndelete table inet ftpgw\n");
+}
+END_TEST
+
+START_TEST(test_element_text)
+{
+	char buf[1024];
+	struct kpath_spec sp = {
+		.initiator = A("198.51.100.2"), .announced = A("203.0.113.2:50123"),
+		.target = A("203.0.113.2:40001"), .snat = A("203.0.113.1"),
+	};
+
+	ck_assert_int_gt(kpath_nft_add(buf, sizeof(buf), "ftpgw", &sp, 2101, 60), 0);
+	ck_assert_str_eq(buf,
+	    "add element inet ftpgw mark4 { 198.51.100.2 . 203.0.113.2 . 50123 timeout 60s : 0x46470835 }\n"
+	    "add element inet ftpgw dnat4 { 198.51.100.2 . 203.0.113.2 . 50123 timeout 60s : 203.0.113.2 . 40001 }\n"
+	    "add element inet ftpgw snat4 { 198.51.100.2 . 203.0.113.2 . 40001 timeout 60s : 203.0.113.1 }\n");
+	ck_assert_int_gt(kpath_nft_del(buf, sizeof(buf), "ftpgw", &sp), 0);
+	ck_assert_str_eq(buf,
+	    "delete element inet ftpgw mark4 { 198.51.100.2 . 203.0.113.2 . 50123 }\n"
+	    "delete element inet ftpgw dnat4 { 198.51.100.2 . 203.0.113.2 . 50123 }\n"
+	    "delete element inet ftpgw snat4 { 198.51.100.2 . 203.0.113.2 . 40001 }\n");
+
+	sp = (struct kpath_spec){
+		.initiator = A("2001:db8:2::2"), .announced = A("[2001:db8:2::1]:50999"),
+		.target = A("[2001:db8:1::2]:41000"), .snat = A("2001:db8:1::1"),
+	};
+	ck_assert_int_gt(kpath_nft_add(buf, sizeof(buf), "ftpgw", &sp, 2100, 5), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "add element inet ftpgw dnat6 { 2001:db8:2::2 . "
+	    "2001:db8:2::1 . 50999 timeout 5s : 2001:db8:1::2 . 41000 }\n"));
+	/* One family for all four, or nothing. */
+	sp.snat = A("203.0.113.1");
+	ck_assert_int_eq(kpath_nft_add(buf, sizeof(buf), "ftpgw", &sp, 2100, 5), -1);
+	ck_assert_int_eq(kpath_nft_del(buf, sizeof(buf), "ftpgw", &sp), -1);
+	sp.snat = A("2001:db8:1::1");
+	ck_assert_int_eq(kpath_nft_add(buf, 40, "ftpgw", &sp, 2100, 5), -1);
+}
+END_TEST
+
+/* An IPv4 packet: TOTAL bytes in all, a TCP header of TCP_LEN bytes. */
+static size_t
+ipv4_tcp(uint8_t *p, unsigned total, unsigned tcp_len, uint8_t flags, uint32_t seq)
+{
+	memset(p, 0, 20 + tcp_len);
+	p[0] = 0x45;
+	p[2] = (uint8_t)(total >> 8);
+	p[3] = (uint8_t)total;
+	p[6] = 0x40;                      /* DF, offset 0 */
+	p[9] = IPPROTO_TCP;
+	memcpy(p + 12, "\xc6\x33\x64\x02", 4);       /* 198.51.100.2 */
+	memcpy(p + 16, "\xcb\x00\x71\x02", 4);       /* 203.0.113.2 */
+	p[20] = 0xa0; p[21] = 0x81;                  /* 41089 */
+	p[22] = 0x9c; p[23] = 0x41;                  /* 40001 */
+	p[24] = (uint8_t)(seq >> 24); p[25] = (uint8_t)(seq >> 16);
+	p[26] = (uint8_t)(seq >> 8); p[27] = (uint8_t)seq;
+	p[32] = (uint8_t)((tcp_len / 4) << 4);
+	p[33] = flags;
+	return 20 + tcp_len;
+}
+
+START_TEST(test_parse_packet)
+{
+	uint8_t p[128];
+	struct kpath_packet pk;
+	char a[ADDR_STRLEN];
+	size_t n;
+
+	n = ipv4_tcp(p, 60, 40, KPATH_TCP_SYN, 1000);
+	ck_assert_int_eq(kpath_parse_packet(p, n, &pk), 0);
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&pk.src, a, sizeof(a)), "198.51.100.2:41089");
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&pk.dst, a, sizeof(a)), "203.0.113.2:40001");
+	ck_assert_uint_eq(pk.flags, KPATH_TCP_SYN);
+	ck_assert_uint_eq(pk.seq, 1000);
+	ck_assert_uint_eq(pk.end_seq, 1000);
+	/* A FIN merged by GRO with 60000 bytes before it: the header is the
+	 * first segment's, the length the whole packet's. */
+	n = ipv4_tcp(p, 20 + 32 + 60000, 32, KPATH_TCP_FIN | KPATH_TCP_ACK, 5001);
+	ck_assert_int_eq(kpath_parse_packet(p, n, &pk), 0);
+	ck_assert_uint_eq(pk.end_seq, 65001);
+	ck_assert_uint_eq(kpath_seq_bytes(1000, pk.end_seq), 64000);
+	/* Not parsed: a later fragment, UDP, a cut header, a length shorter
+	 * than the headers, an IP version that is neither. */
+	n = ipv4_tcp(p, 60, 40, KPATH_TCP_FIN, 1);
+	p[7] = 0x10;
+	ck_assert_int_eq(kpath_parse_packet(p, n, &pk), -1);
+	n = ipv4_tcp(p, 60, 40, KPATH_TCP_FIN, 1);
+	p[9] = IPPROTO_UDP;
+	ck_assert_int_eq(kpath_parse_packet(p, n, &pk), -1);
+	n = ipv4_tcp(p, 60, 40, KPATH_TCP_FIN, 1);
+	ck_assert_int_eq(kpath_parse_packet(p, 30, &pk), -1);
+	n = ipv4_tcp(p, 50, 40, KPATH_TCP_FIN, 1);
+	ck_assert_int_eq(kpath_parse_packet(p, n, &pk), -1);
+	p[0] = 0x55;
+	ck_assert_int_eq(kpath_parse_packet(p, n, &pk), -1);
+
+	/* IPv6: 40 bytes of header, payload length 20 + 5. */
+	memset(p, 0, sizeof(p));
+	p[0] = 0x60;
+	p[5] = 25;
+	p[6] = IPPROTO_TCP;
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:2::2", p + 8), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1::2", p + 24), 1);
+	p[40] = 0x00; p[41] = 0x14;              /* 20 */
+	p[42] = 0xc3; p[43] = 0x50;              /* 50000 */
+	p[44] = 0xff; p[45] = 0xff; p[46] = 0xff; p[47] = 0xfe;
+	p[52] = 0x50;
+	p[53] = KPATH_TCP_FIN | KPATH_TCP_ACK;
+	ck_assert_int_eq(kpath_parse_packet(p, 60, &pk), 0);
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&pk.src, a, sizeof(a)), "[2001:db8:2::2]:20");
+	ck_assert_str_eq(addr_fmt((struct sockaddr *)&pk.dst, a, sizeof(a)), "[2001:db8:1::2]:50000");
+	/* The sequence wraps: 0xfffffffe + 5 = 3. */
+	ck_assert_uint_eq(pk.end_seq, 3);
+	ck_assert_uint_eq(kpath_seq_bytes(0xfffffff0u, pk.end_seq), 18);
+	ck_assert_int_eq(kpath_parse_packet(p, 59, &pk), -1);
+}
+END_TEST
+
+START_TEST(test_data_path_refusal)
+{
+	struct data_path_facts ok = {
+		.client_listens = true, .client_family = AF_INET, .server_family = AF_INET,
+	}, f;
+
+	ck_assert_ptr_null(data_path_refusal(&ok));
+	f = ok;
+	f.client_listens = false;
+	f.server_listens = true;             /* PORT -> PORT */
+	ck_assert_ptr_null(data_path_refusal(&f));
+	f = ok;
+	f.kernel_unavailable = "NFLOG group 2100: Operation not permitted";
+	ck_assert_str_eq(data_path_refusal(&f), "NFLOG group 2100: Operation not permitted");
+	f = ok;
+	f.client_tls = true;
+	ck_assert_str_eq(data_path_refusal(&f), "TLS on the client's data connection");
+	f = ok;
+	f.server_tls = true;
+	ck_assert_str_eq(data_path_refusal(&f), "TLS on the server's data connection");
+	f = ok;
+	f.server_listens = true;
+	ck_assert_str_eq(data_path_refusal(&f), "passive with the client, active with the server");
+	f = ok;
+	f.client_listens = false;
+	ck_assert_str_eq(data_path_refusal(&f), "active with the client, passive with the server");
+	f = ok;
+	f.server_family = AF_INET6;
+	ck_assert_str_eq(data_path_refusal(&f), "the client and the server speak different IP versions");
+	f = ok;
+	f.rate_limited = true;
+	ck_assert_str_eq(data_path_refusal(&f), "a bandwidth limit applies");
+	f = ok;
+	f.pasv_fixed = true;
+	ck_assert_ptr_nonnull(strstr(data_path_refusal(&f), "passive-address is a fixed address"));
+	f.client_listens = false;
+	f.server_listens = true;             /* PORT: the 227's address plays no part */
+	ck_assert_ptr_null(data_path_refusal(&f));
+	ck_assert(!data_path_wanted(DATA_PATH_RELAY));
+	ck_assert(data_path_wanted(DATA_PATH_KERNEL) && data_path_wanted(DATA_PATH_AUTO));
+}
+END_TEST
+
+Suite *
+suite_kpath(void)
+{
+	Suite *s = suite_create("kpath");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_setup_text);
+	tcase_add_test(tc, test_element_text);
+	tcase_add_test(tc, test_parse_packet);
+	tcase_add_test(tc, test_data_path_refusal);
+	suite_add_tcase(s, tc);
+	return s;
+}

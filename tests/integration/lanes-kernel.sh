@@ -1,0 +1,179 @@
+# lanes-kernel.sh: the kernel data path (data-path = "kernel"), sourced by
+# run.sh (lane_kernel runs because "kernel" is appended to EXTRA_LANES).
+#
+#   kernel  one gateway with 2 workers, data-path kernel, its own table
+#           (ftpgw_kl) and log groups (3100-3115), reverse listeners:
+#           9401 -> pyftpdlib $SRV4:2121 (quick logins, for 1000 sessions),
+#           9402 -> vsftpd [$SRV6]:21, 9403 -> pyftpdlib with a rate
+#           limit (the relay's), and the transfer log.
+#
+# Every mapping the gateway installs lives in table inet ftpgw_kl of the
+# gw namespace, three elements per data connection; kern_elements counts
+# them with nft itself. The lanes of run.sh run the same interop scenarios
+# with the kernel path when FTPGW_IT_DATA_PATH=kernel (see lib.sh).
+
+# Work in progress (issue 14): run only when FTPGW_IT_KERNEL_LANE=1.
+[ "${FTPGW_IT_KERNEL_LANE:-}" = 1 ] && EXTRA_LANES+=(kernel)
+
+KL_TABLE=ftpgw_kl
+
+setup_kernel() {
+	LANE_HAS_GW=1
+	write_conf <<EOF2
+passive-ports = "$GW_PASV"
+shutdown-timeout = 3
+workers = 2
+data-path = "kernel"
+kernel-table = "$KL_TABLE"
+kernel-log-group = 3100
+transfer-log = "$LANE_DIR/xfer.log"
+listen "rev4"    { address = "$GWC4"  port = 9401  mode = "reverse"  upstream = {"$SRV4:21"} }
+listen "rev6"    { address = "$GWC6"  port = 9402  mode = "reverse"  upstream = {"[$SRV6]:21"} }
+listen "limited" { address = "$GWC4"  port = 9403  mode = "reverse"  upstream = {"$SRV4:2121"}
+                   rate-limit-session = "1G" }
+EOF2
+	gw_start "$LANE_DIR/ftpgw.conf" 9401 9402 9403
+}
+
+# kern_elements: the elements of the gateway's six maps, summed.
+kern_elements() {
+	local m
+	for m in mark4 dnat4 snat4 mark6 dnat6 snat6; do
+		ip netns exec "$NS_GW" nft -j list map inet "$KL_TABLE" "$m" || return 1
+	done | "$PY" -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    for o in json.loads(line)["nftables"]:
+        if "map" in o:
+            n += len(o["map"].get("elem", []))
+print(n)'
+}
+
+# kern_wait_elements N SECONDS: the count reaches N within SECONDS.
+kern_wait_elements() {
+	local want=$1 i n
+	for i in $(seq $(($2 * 10))); do
+		n=$(kern_elements) || { echo "FAIL: nft cannot list table inet $KL_TABLE"; return 1; }
+		[ "$n" = "$want" ] && { echo "mapping elements: $n"; return 0; }
+		sleep 0.1
+	done
+	echo "FAIL: $n mapping elements in table inet $KL_TABLE, expected $want"
+	ip netns exec "$NS_GW" nft list table inet "$KL_TABLE" | head -40
+	return 1
+}
+
+# kern_xferlog_count BYTES DIRECTION: transfer-log lines of BYTES bytes in
+# DIRECTION (o: download, i: upload).
+kern_xferlog_count() {
+	awk -v b="$1" -v d="$2" '$8 == b && $12 == d { n++ } END { print n + 0 }' "$LANE_DIR/xfer.log"
+}
+
+sc_kern_1000() {
+	local before n fb
+	before=$(kern_xferlog_count 1048576 o)
+	cli_py --host "$GWC4" --port 9401 kern-sessions --count 1000 --parallel 16 || return 1
+	n=$(gw_stat main data_channels_kernel)
+	fb=$(gw_stat main data_channels_kernel_fallback)
+	echo "data channels: $n forwarded by the kernel, $fb fallen back to the relay"
+	[ "$n" = 1000 ] && [ "$fb" = 0 ] ||
+		{ echo "FAIL: expected 1000 and 0"; return 1; }
+	n=$(( $(kern_xferlog_count 1048576 o) - before ))
+	echo "transfer log: $n downloads of exactly 1048576 bytes"
+	[ "$n" = 1000 ] || { echo "FAIL: expected 1000"; return 1; }
+	# Each mapping went at its connection's SYN: none is left behind.
+	kern_wait_elements 0 2 || return 1
+	gw_log_wants 'data channel done \(kernel\): 0 bytes to server, 1048576 to client' "a kernel-forwarded RETR"
+}
+
+sc_kern_v6_sizes() {
+	log_mark "$LANE_DIR/ftpgw.log"
+	sc_xfer epsv "$GWC6" 9402 "$ALL_SIZES" || return 1
+	sc_xfer eprt "$GWC6" 9402 1MiB,64MiB || return 1
+	kern_wait_elements 0 2 || return 1
+	# The byte counts come from the connections' sequence numbers.
+	local d u
+	d=$(kern_xferlog_count 67108864 o)
+	u=$(kern_xferlog_count 67108864 i)
+	echo "transfer log: $d downloads and $u uploads of exactly 64 MiB"
+	[ "$d" -ge 2 ] && [ "$u" -ge 2 ] || { echo "FAIL: expected at least 2 of each"; return 1; }
+	gw_log_wants 'data channel done \(kernel\): 67108864 bytes to server, 0 to client' "a kernel-forwarded 64 MiB STOR" &&
+	gw_log_wants 'data channel done \(kernel\): 0 bytes to server, 67108864 to client' "a kernel-forwarded 64 MiB RETR"
+}
+
+sc_kern_fallback() {
+	local before after
+	log_mark "$LANE_DIR/ftpgw.log"
+	before=$(gw_stat main data_channels_kernel_fallback)
+	sc_xfer pasv "$GWC4" 9403 1MiB || return 1
+	after=$(gw_stat main data_channels_kernel_fallback)
+	echo "kernel path refused: $before -> $after"
+	[ "$after" -gt "$before" ] || { echo "FAIL: not counted"; return 1; }
+	gw_log_wants 'data channel relayed, not forwarded by the kernel: a bandwidth limit applies' "the reason"
+}
+
+# kern_gw CONF LOG: a gateway of this scenario's own (the lane's shell is
+# not its parent); its pid on stdout.
+kern_gw() {
+	ip netns exec "$NS_GW" "$FTPGW" -d -c "$1" >>"$2" 2>&1 &
+	register_pid "$!"
+	echo "$!"
+}
+
+sc_kern_killed() {
+	local conf=$LANE_DIR/killed.conf log=$LANE_DIR/killed.log out=$LANE_DIR/pending.out
+	local pid k pend st
+	sed -e 's/^kernel-table = .*/kernel-table = "ftpgw_kk"/' -e 's/^kernel-log-group = .*/kernel-log-group = 3200/' \
+	    -e 's/^workers = .*/workers = 1/' -e '/^listen/d' -e '/rate-limit/d' -e '/^transfer-log/d' \
+	    "$LANE_DIR/ftpgw.conf" >"$conf"
+	echo "listen \"k\" { address = \"$GWC4\"  port = 9411  mode = \"reverse\"  upstream = {\"$SRV4:21\"} }" >>"$conf"
+	echo "control-socket = \"$LANE_DIR/ctl-k.sock\"" >>"$conf"
+	KL_TABLE=ftpgw_kk
+	pid=$(kern_gw "$conf" "$log")
+	wait_listen "$NS_GW" 9411 5 || { echo "FAIL: the gateway does not listen"; tail "$log"; return 1; }
+	in_ns "$NS_CLI" "$PY" "$IT_SRC/ftpclient.py" --fixtures "$IT_HOME" --tag "$SC_TAG" \
+		--host "$GWC4" --port 9411 kern-pending --count 4 --hold 30 >"$out" 2>&1 &
+	pend=$!
+	register_pid "$pend"
+	# 4 PASVs announced, nobody connected: 4 mappings of 3 elements.
+	kern_wait_elements 12 10 || { kill "$pend"; cat "$out"; return 1; }
+	kill -KILL "$pid"
+	kill "$pend" 2>/dev/null
+	echo "gateway $pid killed (SIGKILL)"
+	sleep 0.5
+	# Nobody removed them: they would live out their timeout.
+	kern_wait_elements 12 1 || return 1
+	pid=$(kern_gw "$conf" "$log")
+	wait_listen "$NS_GW" 9411 5 || { echo "FAIL: the gateway does not listen again"; tail "$log"; return 1; }
+	echo "gateway started again"
+	kern_wait_elements 0 1 || return 1
+	cli_py --host "$GWC4" --port 9411 kern-sessions --count 4 --parallel 2 || return 1
+	kern_wait_elements 0 2 || return 1
+	kill -TERM "$pid"
+	for k in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+	alive "$pid" && { echo "FAIL: still running after SIGTERM"; return 1; }
+	# A clean stop removes the table.
+	ip netns exec "$NS_GW" nft list table inet ftpgw_kk >/dev/null 2>&1 &&
+		{ echo "FAIL: table inet ftpgw_kk left after a clean stop"; return 1; }
+	echo "stopped; table inet ftpgw_kk removed"
+}
+
+lane_kernel() {
+	lane_begin kernel setup_kernel
+	# kernel: 1000 sessions (half PASV, half PORT, RETR 1MiB sha256, 8 at a
+	# time) through 2 workers: all 1000 data channels forwarded by the
+	# kernel, 1000 exact transfer-log lines, no mapping element left
+	scenario "kernel: 1000 sessions forwarded by the kernel, no mapping left" sc_kern_1000
+	# kernel v6: EPSV 0B..64MiB and PORT 1MiB,64MiB with vsftpd (sha256),
+	# the transfer log's 64 MiB counts exact both ways
+	scenario "kernel v6: EPSV and PORT transfers, exact byte counts" sc_kern_v6_sizes
+	# kernel: a rate-limited listener's channel goes to the relay, counted,
+	# with the reason in the log
+	scenario "kernel: a bandwidth limit keeps the relay, reason logged" sc_kern_fallback
+	# kernel: a second gateway (table ftpgw_kk) with 4 pending PASVs (12
+	# elements) killed with SIGKILL: the 12 stay; started again, the table
+	# is empty; sessions work; stopped cleanly, the table is gone
+	scenario "kernel: a killed gateway's mappings are cleared by its restart" sc_kern_killed
+	scenario "kernel: ftpgw alive at the end" gw_alive
+	lane_end
+}
