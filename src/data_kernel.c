@@ -154,9 +154,8 @@ kflow_event_cb(struct kflow *kf, enum kflow_event ev, void *arg)
 		dc->cb(dc, DC_EV_DONE, dc->arg);
 		return;
 	case KF_EV_FAILED:
-		dc_fail(dc, "data connection %s by the %s (forwarded by the kernel)",
-		    "reset", strcmp(kflow_error(kf), "reset by the initiator") == 0 ?
-		    dc_side_name[l] : dc_side_name[1 - l]);
+		dc_fail(dc, "data connection reset by the %s (forwarded by the kernel)",
+		    dc_side_name[kflow_reset_by_initiator(kf) ? l : 1 - l]);
 		return;
 	}
 }

@@ -40,9 +40,9 @@ struct kflow {
 	uint16_t initiator_port;         /* once the SYN passed */
 	uint32_t isn_initiator, isn_target;
 	uint64_t from_initiator, from_target;
+	bool reset_by_initiator;         /* KF_EV_FAILED: who reset it */
 	kflow_event_fn *cb;
 	void *arg;
-	char error[120];
 };
 
 struct kpath {
@@ -249,8 +249,7 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 			kf->from_initiator = kpath_seq_bytes(kf->isn_initiator, pk->end_seq);
 		else if (!from_ini && kf->synack && !kf->target_done)
 			kf->from_target = kpath_seq_bytes(kf->isn_target, pk->end_seq);
-		snprintf(kf->error, sizeof(kf->error), "reset by the %s",
-		    from_ini ? "initiator" : "target");
+		kf->reset_by_initiator = from_ini;
 		kf->cb(kf, KF_EV_FAILED, kf->arg);
 		return;
 	}
@@ -515,10 +514,10 @@ kflow_finished(const struct kflow *kf)
 	return kf->initiator_done && kf->target_done;
 }
 
-const char *
-kflow_error(const struct kflow *kf)
+bool
+kflow_reset_by_initiator(const struct kflow *kf)
 {
-	return kf->error;
+	return kf->reset_by_initiator;
 }
 
 /* The conntrack entry of KF's connection, as the kernel first saw it

@@ -40,7 +40,7 @@ enum kflow_event {
 	KF_EV_CONNECTED,        /* the initiator's SYN passed: the mapping is spent */
 	KF_EV_INITIATOR_DONE,   /* the initiator's FIN: its bytes are final */
 	KF_EV_TARGET_DONE,      /* the target's FIN */
-	KF_EV_FAILED,           /* reset: kflow_error says by whom */
+	KF_EV_FAILED,           /* reset: kflow_reset_by_initiator says by whom */
 };
 /* The flow may be freed from inside the callback. */
 typedef void kflow_event_fn(struct kflow *kf, enum kflow_event ev, void *arg);
@@ -62,7 +62,8 @@ uint64_t kflow_bytes_from_target(const struct kflow *kf);
 bool kflow_connected(const struct kflow *kf);
 /* Both FINs passed: the connection is over (but for the last ACKs). */
 bool kflow_finished(const struct kflow *kf);
-const char *kflow_error(const struct kflow *kf);
+/* After KF_EV_FAILED: whether the initiator (else the target) reset it. */
+bool kflow_reset_by_initiator(const struct kflow *kf);
 
 /* NULL when this host forwards FAMILY's packets (the kernel path's DNAT
  * needs it), else why not, e.g. "IPv4 forwarding is off

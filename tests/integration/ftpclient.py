@@ -1274,8 +1274,9 @@ def act_rob_killretr(a, fx):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def act_rob_sessions(a, fx):
-    """--count sessions (login, NOOP, QUIT), --parallel at a time."""
+def parallel_sessions(a, one, what):
+    """Run one(i) for i in range(--count), --parallel at a time; a session
+    fails by raising; the first six failures stop the run."""
     import threading
     bad = []
     lock = threading.Lock()
@@ -1288,14 +1289,7 @@ def act_rob_sessions(a, fx):
             if i is None or len(bad) > 5:
                 return
             try:
-                ftp = ftplib.FTP(timeout=a.timeout)
-                ftp.connect(a.host, a.port)
-                ftp.login(a.user, a.password)
-                r = ftp.sendcmd("NOOP")
-                check(r[:3] == "200", "NOOP: %r" % r)
-                r = ftp.quit()
-                check(r[:3] == "221", "QUIT: %r" % r)
-                ftp.close()
+                one(i)
             except (ftplib.Error, OSError, EOFError, Fail) as e:
                 with lock:
                     bad.append("session %d: %s" % (i + 1, e))
@@ -1306,8 +1300,23 @@ def act_rob_sessions(a, fx):
         t.start()
     for t in ths:
         t.join()
-    log("%d sessions (login, NOOP, QUIT), %d at a time, in %.1f s" % (a.count, a.parallel, time.monotonic() - t0))
+    log("%d sessions (%s), %d at a time, in %.1f s" % (a.count, what, a.parallel, time.monotonic() - t0))
     check(not bad, "%d failed: %s" % (len(bad), bad[:3]))
+
+
+def act_rob_sessions(a, fx):
+    """--count sessions (login, NOOP, QUIT), --parallel at a time."""
+    def one(i):
+        ftp = ftplib.FTP(timeout=a.timeout)
+        ftp.connect(a.host, a.port)
+        ftp.login(a.user, a.password)
+        r = ftp.sendcmd("NOOP")
+        check(r[:3] == "200", "NOOP: %r" % r)
+        r = ftp.quit()
+        check(r[:3] == "221", "QUIT: %r" % r)
+        ftp.close()
+
+    parallel_sessions(a, one, "login, NOOP, QUIT")
 
 
 def act_rob_slowretr(a, fx):
@@ -1497,36 +1506,14 @@ ACTIONS.update({
 def act_kern_sessions(a, fx):
     """--count sessions, --parallel at a time: login, RETR file-1MiB (sha256
     checked) with PASV in even sessions and PORT in odd ones, QUIT."""
-    import threading
-    bad = []
-    lock = threading.Lock()
-    counter = iter(range(a.count))
+    def one(i):
+        ftp = connect(a, mode="pasv" if i % 2 == 0 else "port")
+        retr(ftp, fx, "file-1MiB", quiet=True)
+        r = ftp.quit()
+        check(r[:3] == "221", "QUIT: %r" % r)
+        ftp.close()
 
-    def worker():
-        while True:
-            with lock:
-                i = next(counter, None)
-            if i is None or len(bad) > 5:
-                return
-            try:
-                ftp = connect(a, mode="pasv" if i % 2 == 0 else "port")
-                retr(ftp, fx, "file-1MiB", quiet=True)
-                r = ftp.quit()
-                check(r[:3] == "221", "QUIT: %r" % r)
-                ftp.close()
-            except (ftplib.Error, OSError, EOFError, Fail) as e:
-                with lock:
-                    bad.append("session %d: %s" % (i + 1, e))
-
-    t0 = time.monotonic()
-    ths = [threading.Thread(target=worker) for _ in range(a.parallel)]
-    for t in ths:
-        t.start()
-    for t in ths:
-        t.join()
-    log("%d sessions (login, PASV or PORT, RETR 1 MiB, QUIT), %d at a time, in %.1f s"
-        % (a.count, a.parallel, time.monotonic() - t0))
-    check(not bad, "%d failed: %s" % (len(bad), bad[:3]))
+    parallel_sessions(a, one, "login, PASV or PORT, RETR 1 MiB, QUIT")
 
 
 def act_kern_pending(a, fx):
