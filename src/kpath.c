@@ -1,5 +1,6 @@
-/* kpath.c: the kernel data path's I/O: libnftables for the mappings,
- * NFLOG over libmnl for the connections' SYN, FIN and RST; see kpath.h. */
+/* kpath.c: the kernel data path's I/O: libnftables for the table,
+ * nf_tables netlink batches (kpath_nl.c) for the mappings, NFLOG over
+ * libmnl for the connections' SYN, FIN and RST; see kpath.h. */
 #include "config.h"
 
 #include <assert.h>
@@ -12,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <event2/event.h>
 #include <libmnl/libmnl.h>
@@ -23,6 +25,7 @@
 
 #include "addr.h"
 #include "kpath.h"
+#include "kpath_nl.h"
 #include "log.h"
 
 #define KPATH_BUCKETS 1024
@@ -46,7 +49,8 @@ struct kflow {
 };
 
 struct kpath {
-	struct nft_ctx *nft;
+	struct mnl_socket *nft;          /* nf_tables: the mappings */
+	uint32_t nft_seq;
 	struct mnl_socket *nl;
 	struct event *ev;
 	char table[64];
@@ -201,19 +205,57 @@ flow_of(struct kpath *kp, const struct kpath_packet *pk, bool *from_initiator)
 	return NULL;
 }
 
+/* Send one batch for SPEC's elements in the maps WHICH and wait for the
+ * kernel's answer to each: 0, or a negative errno (the batch was not
+ * applied). The answer comes at once: the kernel handles the batch
+ * within the send. */
+static int
+nl_transact(struct kpath *kp, const struct kpath_spec *spec, bool add, unsigned which,
+    uint64_t timeout_ms)
+{
+	char buf[KPATH_NL_BATCH_MAX];
+	char ans[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t first = kp->nft_seq + 1, last = first + kpath_nl_count(which) - 1;
+	unsigned answered = 0;
+	int error = 0;
+	size_t len;
+	ssize_t n;
+
+	len = kpath_nl_batch(buf, sizeof(buf), kp->nft_seq, kp->table, spec, add, which,
+	    KPATH_MARK_MAGIC | kp->group, timeout_ms);
+	/* begin, the element messages, end: never reuse a number in flight */
+	kp->nft_seq = last + 2;
+	if (len == 0)
+		return -EAFNOSUPPORT;
+	if (mnl_socket_sendto(kp->nft, buf, len) < 0)
+		return -errno;
+	while (answered < kpath_nl_count(which)) {
+		n = mnl_socket_recvfrom(kp->nft, ans, sizeof(ans));
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (kpath_nl_answers(ans, (size_t)n, first, last, &answered, &error) == -1)
+			return -EPROTO;
+	}
+	return error;
+}
+
 static void
 flow_unmap(struct kflow *kf)
 {
-	char text[1024], err[200];
+	int rc;
 
 	if (!kf->mapped)
 		return;
 	kf->mapped = false;
-	if (kpath_nft_del(text, sizeof(text), kf->kp->table, &kf->spec) < 0)
-		return;
-	/* Gone already when it timed out: nothing to do then. */
-	if (nft_run(kf->kp->nft, text, err, sizeof(err)) == -1)
-		log_msg(LL_DEBUG, "data-path kernel: removing a mapping: %s", err);
+	rc = nl_transact(kf->kp, &kf->spec, false, KPATH_NL_ALL, 0);
+	/* An element that timed out is gone, and takes the batch with it:
+	 * then each map on its own (the three share a timeout, so this is
+	 * rare). */
+	if (rc == -ENOENT)
+		for (unsigned m = KPATH_NL_MARK; m <= KPATH_NL_SNAT; m <<= 1)
+			rc = nl_transact(kf->kp, &kf->spec, false, m, 0);
+	if (rc != 0 && rc != -ENOENT)
+		log_msg(LL_DEBUG, "data-path kernel: removing a mapping: %s", strerror(-rc));
 }
 
 /* One logged packet. The callback may free the flow. */
@@ -361,9 +403,17 @@ kpath_open(struct event_base *base, const char *table, unsigned group, unsigned 
 		return NULL;
 	}
 	snprintf(kp->table, sizeof(kp->table), "%s", table);
-	if ((kp->nft = nft_open()) == NULL) {
-		snprintf(err, errsize, "libnftables: cannot create a context");
-		goto fail;
+	{
+		struct timeval tv = { .tv_sec = 2 };
+
+		if ((kp->nft = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) == NULL ||
+		    mnl_socket_bind(kp->nft, 0, MNL_SOCKET_AUTOPID) < 0 ||
+		    setsockopt(mnl_socket_get_fd(kp->nft), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		    sizeof(tv)) == -1) {
+			snprintf(err, errsize, "nf_tables netlink socket: %s", strerror(errno));
+			goto fail;
+		}
+		kp->nft_seq = (uint32_t)time(NULL);
 	}
 	if ((kp->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) == NULL ||
 	    mnl_socket_bind(kp->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -438,7 +488,7 @@ kpath_close(struct kpath *kp)
 	if (kp->ct != NULL)
 		mnl_socket_close(kp->ct);
 	if (kp->nft != NULL)
-		nft_ctx_free(kp->nft);
+		mnl_socket_close(kp->nft);
 	free(kp);
 }
 
@@ -447,8 +497,8 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
     kflow_event_fn *cb, void *arg, char *err, size_t errsize)
 {
 	struct kflow *kf = calloc(1, sizeof(*kf));
-	char text[1024];
 	unsigned b;
+	int rc;
 
 	if (kf == NULL) {
 		snprintf(err, errsize, "%s", strerror(ENOMEM));
@@ -458,12 +508,9 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
 	kf->spec = *spec;
 	kf->cb = cb;
 	kf->arg = arg;
-	if (kpath_nft_add(text, sizeof(text), kp->table, spec, kp->group, timeout) < 0) {
-		snprintf(err, errsize, "the addresses' families differ");
-		free(kf);
-		return NULL;
-	}
-	if (nft_run(kp->nft, text, err, errsize) == -1) {
+	if ((rc = nl_transact(kp, spec, true, KPATH_NL_ALL, (uint64_t)timeout * 1000)) != 0) {
+		snprintf(err, errsize, "%s", rc == -EAFNOSUPPORT ?
+		    "the addresses' families differ" : strerror(-rc));
 		free(kf);
 		return NULL;
 	}

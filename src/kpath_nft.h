@@ -1,7 +1,8 @@
 /* kpath_nft.h: the kernel data path's words to nftables and what it reads
- * back, as pure code: the text of the gateway's table (kpath_nft_setup),
- * of one data connection's mapping (kpath_nft_add, kpath_nft_del), and the
- * parse of a logged packet's IP and TCP headers (kpath_parse_packet).
+ * back, as pure code: the text of the gateway's table (kpath_nft_setup)
+ * and the parse of a logged packet's IP and TCP headers
+ * (kpath_parse_packet). One data connection's mapping is a netlink batch
+ * (kpath_nl.h).
  *
  * The table, "inet NAME", holds per family three maps with one element each
  * per data connection the kernel forwards, keyed by who may connect
@@ -49,13 +50,6 @@ int kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group,
     bool flush);
 /* The deletion of table NAME. */
 int kpath_nft_teardown(char *buf, size_t size, const char *table);
-/* Add (del: remove) SPEC's three elements; GROUP is the log group of the
- * owning loop, TIMEOUT the seconds the elements live. -1: the families of
- * SPEC's addresses differ, or BUF is too small. */
-int kpath_nft_add(char *buf, size_t size, const char *table, const struct kpath_spec *spec,
-    unsigned group, unsigned timeout);
-int kpath_nft_del(char *buf, size_t size, const char *table, const struct kpath_spec *spec);
-
 /* A logged packet: its addresses (with ports), TCP flags and sequence. */
 #define KPATH_TCP_FIN 0x01
 #define KPATH_TCP_SYN 0x02

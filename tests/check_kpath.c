@@ -1,17 +1,25 @@
 /* check_kpath.c: unit tests for the pure parts of the kernel data path:
- * src/kpath_nft.c (the nftables text of the table and of one mapping, the
- * parse of a logged packet, byte counts from sequence numbers) and
+ * src/kpath_nft.c (the nftables text of the table, the parse of a logged
+ * packet, byte counts from sequence numbers), src/kpath_nl.c (one
+ * mapping's netlink batch and the kernel's answers) and
  * src/data_path.c (which channels the kernel may forward, and why not). */
 #include "config.h"
 
+#include <endian.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+
 #include "addr.h"
 #include "data_path.h"
 #include "kpath_nft.h"
+#include "kpath_nl.h"
 #include "unit.h"
 
 static struct sockaddr_storage
@@ -68,38 +76,187 @@ START_TEST(test_setup_text)
 }
 END_TEST
 
-START_TEST(test_element_text)
+/* The element messages of a batch, in order: map name, key, data, timeout. */
+struct elem_msg {
+	uint16_t type;
+	char set[16];
+	uint8_t key[64], data[64];
+	uint16_t key_len, data_len;
+	uint64_t timeout_ms;
+	uint32_t seq;
+};
+
+static int
+value_of(const struct nlattr *nest, uint8_t *out, uint16_t *len)
 {
-	char buf[1024];
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest)
+		if (mnl_attr_get_type(a) == NFTA_DATA_VALUE) {
+			*len = mnl_attr_get_payload_len(a);
+			memcpy(out, mnl_attr_get_payload(a), *len);
+			return 0;
+		}
+	return -1;
+}
+
+/* Walk a batch: begin, the element messages (into OUT), end. */
+static unsigned
+walk_batch(const void *buf, size_t len, struct elem_msg *out, unsigned max)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+	unsigned n = 0, i = 0;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left), i++) {
+		const struct nlattr *a, *list, *elem, *e;
+
+		if (i == 0) {
+			ck_assert_uint_eq(nlh->nlmsg_type, NFNL_MSG_BATCH_BEGIN);
+			continue;
+		}
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+			break;
+		ck_assert_uint_lt(n, max);
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].type = nlh->nlmsg_type & 0xff;
+		out[n].seq = nlh->nlmsg_seq;
+		ck_assert_uint_eq(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+		ck_assert(nlh->nlmsg_flags & NLM_F_ACK);
+		list = NULL;
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+			if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_TABLE)
+				ck_assert_str_eq(mnl_attr_get_str(a), "ftpgw");
+			if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_SET)
+				snprintf(out[n].set, sizeof(out[n].set), "%s", mnl_attr_get_str(a));
+			if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
+				list = a;
+		}
+		ck_assert_ptr_nonnull(list);
+		elem = mnl_attr_get_payload(list);
+		ck_assert_uint_eq(mnl_attr_get_type(elem), NFTA_LIST_ELEM);
+		mnl_attr_for_each_nested(e, elem) {
+			switch (mnl_attr_get_type(e)) {
+			case NFTA_SET_ELEM_KEY:
+				ck_assert_int_eq(value_of(e, out[n].key, &out[n].key_len), 0);
+				break;
+			case NFTA_SET_ELEM_DATA:
+				ck_assert_int_eq(value_of(e, out[n].data, &out[n].data_len), 0);
+				break;
+			case NFTA_SET_ELEM_TIMEOUT:
+				out[n].timeout_ms = be64toh(mnl_attr_get_u64(e));
+				break;
+			}
+		}
+		n++;
+	}
+	ck_assert(mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_type == NFNL_MSG_BATCH_END);
+	return n;
+}
+
+START_TEST(test_element_batch)
+{
+	uint8_t buf[KPATH_NL_BATCH_MAX];
+	struct elem_msg m[4];
+	uint32_t mark = 0x46470835;
+	size_t len;
 	struct kpath_spec sp = {
 		.initiator = A("198.51.100.2"), .announced = A("203.0.113.2:50123"),
 		.target = A("203.0.113.2:40001"), .snat = A("203.0.113.1"),
 	};
+	/* nftables' concatenations: each part in 4-byte registers, ports in
+	 * network order and padded, marks in host order. */
+	static const uint8_t ann_key[12] = { 198, 51, 100, 2, 203, 0, 113, 2, 0xc3, 0xcb, 0, 0 };
+	static const uint8_t tgt_key[12] = { 198, 51, 100, 2, 203, 0, 113, 2, 0x9c, 0x41, 0, 0 };
+	static const uint8_t dnat_val[8] = { 203, 0, 113, 2, 0x9c, 0x41, 0, 0 };
+	static const uint8_t snat_val[4] = { 203, 0, 113, 1 };
 
-	ck_assert_int_gt(kpath_nft_add(buf, sizeof(buf), "ftpgw", &sp, 2101, 60), 0);
-	ck_assert_str_eq(buf,
-	    "add element inet ftpgw mark4 { 198.51.100.2 . 203.0.113.2 . 50123 timeout 60s : 0x46470835 }\n"
-	    "add element inet ftpgw dnat4 { 198.51.100.2 . 203.0.113.2 . 50123 timeout 60s : 203.0.113.2 . 40001 }\n"
-	    "add element inet ftpgw snat4 { 198.51.100.2 . 203.0.113.2 . 40001 timeout 60s : 203.0.113.1 }\n");
-	ck_assert_int_gt(kpath_nft_del(buf, sizeof(buf), "ftpgw", &sp), 0);
-	ck_assert_str_eq(buf,
-	    "delete element inet ftpgw mark4 { 198.51.100.2 . 203.0.113.2 . 50123 }\n"
-	    "delete element inet ftpgw dnat4 { 198.51.100.2 . 203.0.113.2 . 50123 }\n"
-	    "delete element inet ftpgw snat4 { 198.51.100.2 . 203.0.113.2 . 40001 }\n");
+	len = kpath_nl_batch(buf, sizeof(buf), 100, "ftpgw", &sp, true, KPATH_NL_ALL, mark, 60000);
+	ck_assert_uint_gt(len, 0);
+	ck_assert_uint_eq(walk_batch(buf, len, m, 4), 3);
+	ck_assert_str_eq(m[0].set, "mark4");
+	ck_assert_str_eq(m[1].set, "dnat4");
+	ck_assert_str_eq(m[2].set, "snat4");
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(m[i].type, NFT_MSG_NEWSETELEM);
+		ck_assert_uint_eq(m[i].seq, 101 + (unsigned)i);
+		ck_assert_uint_eq(m[i].timeout_ms, 60000);
+		ck_assert_uint_eq(m[i].key_len, 12);
+	}
+	ck_assert_mem_eq(m[0].key, ann_key, 12);
+	ck_assert_mem_eq(m[1].key, ann_key, 12);
+	ck_assert_mem_eq(m[2].key, tgt_key, 12);
+	ck_assert_uint_eq(m[0].data_len, 4);
+	ck_assert_mem_eq(m[0].data, &mark, 4);
+	ck_assert_uint_eq(m[1].data_len, 8);
+	ck_assert_mem_eq(m[1].data, dnat_val, 8);
+	ck_assert_uint_eq(m[2].data_len, 4);
+	ck_assert_mem_eq(m[2].data, snat_val, 4);
+
+	/* Deletion: keys only; one map alone (after a timeout took one). */
+	len = kpath_nl_batch(buf, sizeof(buf), 7, "ftpgw", &sp, false, KPATH_NL_ALL, 0, 0);
+	ck_assert_uint_eq(walk_batch(buf, len, m, 4), 3);
+	ck_assert_uint_eq(m[2].type, NFT_MSG_DELSETELEM);
+	ck_assert_uint_eq(m[2].data_len, 0);
+	ck_assert_uint_eq(m[2].timeout_ms, 0);
+	ck_assert_mem_eq(m[2].key, tgt_key, 12);
+	len = kpath_nl_batch(buf, sizeof(buf), 7, "ftpgw", &sp, false, KPATH_NL_DNAT, 0, 0);
+	ck_assert_uint_eq(walk_batch(buf, len, m, 4), 1);
+	ck_assert_str_eq(m[0].set, "dnat4");
+	ck_assert_uint_eq(kpath_nl_count(KPATH_NL_MARK | KPATH_NL_SNAT), 2);
 
 	sp = (struct kpath_spec){
 		.initiator = A("2001:db8:2::2"), .announced = A("[2001:db8:2::1]:50999"),
 		.target = A("[2001:db8:1::2]:41000"), .snat = A("2001:db8:1::1"),
 	};
-	ck_assert_int_gt(kpath_nft_add(buf, sizeof(buf), "ftpgw", &sp, 2100, 5), 0);
-	ck_assert_ptr_nonnull(strstr(buf, "add element inet ftpgw dnat6 { 2001:db8:2::2 . "
-	    "2001:db8:2::1 . 50999 timeout 5s : 2001:db8:1::2 . 41000 }\n"));
-	/* One family for all four, or nothing. */
+	len = kpath_nl_batch(buf, sizeof(buf), 1, "ftpgw", &sp, true, KPATH_NL_ALL, mark, 5000);
+	ck_assert_uint_eq(walk_batch(buf, len, m, 4), 3);
+	ck_assert_str_eq(m[1].set, "dnat6");
+	ck_assert_uint_eq(m[1].key_len, 36);
+	ck_assert_uint_eq(m[1].data_len, 20);
+	ck_assert_uint_eq(m[2].data_len, 16);
+	ck_assert_uint_eq(m[1].key[34], 0);             /* the port's padding */
+	ck_assert_uint_eq(m[1].key[32] << 8 | m[1].key[33], 50999);
+	/* One family for all four, a buffer big enough, a known map, or nothing. */
 	sp.snat = A("203.0.113.1");
-	ck_assert_int_eq(kpath_nft_add(buf, sizeof(buf), "ftpgw", &sp, 2100, 5), -1);
-	ck_assert_int_eq(kpath_nft_del(buf, sizeof(buf), "ftpgw", &sp), -1);
+	ck_assert_uint_eq(kpath_nl_batch(buf, sizeof(buf), 1, "ftpgw", &sp, true, KPATH_NL_ALL, mark, 5000), 0);
 	sp.snat = A("2001:db8:1::1");
-	ck_assert_int_eq(kpath_nft_add(buf, 40, "ftpgw", &sp, 2100, 5), -1);
+	ck_assert_uint_eq(kpath_nl_batch(buf, 200, 1, "ftpgw", &sp, true, KPATH_NL_ALL, mark, 5000), 0);
+	ck_assert_uint_eq(kpath_nl_batch(buf, sizeof(buf), 1, "ftpgw", &sp, true, 0, mark, 5000), 0);
+	ck_assert_uint_eq(kpath_nl_batch(buf, sizeof(buf), 1, "ftpgw", &sp, true, 8, mark, 5000), 0);
+}
+END_TEST
+
+/* A kernel answer: NLMSG_ERROR for SEQ with ERROR (0: an acknowledgement). */
+static size_t
+answer(uint8_t *p, uint32_t seq, int error)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(p);
+	struct nlmsgerr *e;
+
+	nlh->nlmsg_type = NLMSG_ERROR;
+	nlh->nlmsg_seq = seq;
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	e->error = error;
+	return nlh->nlmsg_len;
+}
+
+START_TEST(test_batch_answers)
+{
+	uint8_t buf[512];
+	size_t len = 0;
+	unsigned answered = 0;
+	int error = 0;
+
+	memset(buf, 0, sizeof(buf));
+	len += answer(buf + len, 40, -ENOENT);     /* an earlier batch's: skipped */
+	len += answer(buf + len, 101, 0);
+	len += answer(buf + len, 102, -ENOENT);
+	len += answer(buf + len, 103, 0);
+	ck_assert_int_eq(kpath_nl_answers(buf, len, 101, 103, &answered, &error), 0);
+	ck_assert_uint_eq(answered, 3);
+	ck_assert_int_eq(error, -ENOENT);
+	ck_assert_int_eq(kpath_nl_answers(buf, 3, 101, 103, &answered, &error), -1);
 }
 END_TEST
 
@@ -231,7 +388,8 @@ suite_kpath(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_setup_text);
-	tcase_add_test(tc, test_element_text);
+	tcase_add_test(tc, test_element_batch);
+	tcase_add_test(tc, test_batch_answers);
 	tcase_add_test(tc, test_parse_packet);
 	tcase_add_test(tc, test_data_path_refusal);
 	suite_add_tcase(s, tc);

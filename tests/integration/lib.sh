@@ -792,6 +792,12 @@ lane_end() {
 	# The main gateway: still alive, exits 0 on SIGTERM within 5 s, no
 	# sanitizer report in its log (gw_stop_pid).
 	if [ "$LANE_STATE" != new ] && [ "$LANE_HAS_GW" = 1 ] && [ -f "$LANE_DIR/ftpgw.pid" ]; then
+		# Under FTPGW_IT_DATA_PATH, say how the main gateway carried the
+		# lane's data channels: a lane that passes all on the relay
+		# proves nothing about the kernel path.
+		if [ -n "${FTPGW_IT_DATA_PATH:-}" ] && gw_stats main "$LANE_DIR/end-stats" 2>/dev/null; then
+			result "# $LANE: data channels forwarded by the kernel: $(stat_of "$LANE_DIR/end-stats" data_channels_kernel), relayed instead: $(stat_of "$LANE_DIR/end-stats" data_channels_kernel_fallback)"
+		fi
 		gw_stop_result main "$LANE: ftpgw alive at the end, exits 0 on SIGTERM"
 	fi
 	[ "$LANE_STATE" != new ] && lane_teardown

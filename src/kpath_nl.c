@@ -1,0 +1,198 @@
+/* kpath_nl.c: a mapping as an nf_tables netlink batch; see kpath_nl.h. */
+#include "config.h"
+
+#include <endian.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "kpath_nl.h"
+
+/* nftables keeps each part of a concatenated key or value in 32-bit
+ * registers: a part takes its size rounded up to 4 bytes, zero-padded. */
+#define REG_ROUND(n) (((n) + 3u) & ~3u)
+
+/* The largest key: IPv6 initiator . IPv6 host . port. */
+#define KEY_MAX (16 + 16 + 4)
+
+struct blob {
+	uint8_t b[KEY_MAX];
+	size_t len;
+};
+
+/* Append a host's address (network order), or a port (network order,
+ * padded), as nftables lays out the part. */
+static void
+put_host(struct blob *k, const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		memcpy(k->b + k->len, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		k->len += 4;
+	} else {
+		memcpy(k->b + k->len, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		k->len += 16;
+	}
+}
+
+static void
+put_port(struct blob *k, const struct sockaddr_storage *ss)
+{
+	uint16_t port = ss->ss_family == AF_INET ?
+	    ((const struct sockaddr_in *)ss)->sin_port :
+	    ((const struct sockaddr_in6 *)ss)->sin6_port;
+
+	memcpy(k->b + k->len, &port, 2);
+	memset(k->b + k->len + 2, 0, REG_ROUND(2) - 2);
+	k->len += REG_ROUND(2);
+}
+
+static bool
+families_agree(const struct kpath_spec *sp)
+{
+	int af = sp->initiator.ss_family;
+
+	return (af == AF_INET || af == AF_INET6) && sp->announced.ss_family == af &&
+	    sp->target.ss_family == af && sp->snat.ss_family == af;
+}
+
+unsigned
+kpath_nl_count(unsigned which)
+{
+	return !!(which & KPATH_NL_MARK) + !!(which & KPATH_NL_DNAT) + !!(which & KPATH_NL_SNAT);
+}
+
+static struct nlmsghdr *
+put_header(struct mnl_nlmsg_batch *b, uint16_t type, uint16_t flags, uint32_t seq,
+    uint8_t family, uint16_t res_id)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(res_id);
+	return nlh;
+}
+
+/* One element message: KEY (and for ADD, DATA and the timeout) in map SET. */
+static bool
+put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, const char *table, const char *set,
+    bool add, const struct blob *key, const struct blob *data, uint64_t timeout_ms)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *list, *elem, *nest;
+	size_t room = limit - mnl_nlmsg_batch_size(b);
+
+	/* Header, names, nests and both blobs: check before writing. */
+	if (room < 160 + strlen(table) + strlen(set) + key->len + data->len)
+		return false;
+	nlh = put_header(b, (NFNL_SUBSYS_NFTABLES << 8) |
+	    (add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM),
+	    (add ? NLM_F_CREATE : 0) | NLM_F_ACK, seq, NFPROTO_INET, 0);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	nest = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, key->len, key->b);
+	mnl_attr_nest_end(nlh, nest);
+	if (add) {
+		nest = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
+		mnl_attr_put(nlh, NFTA_DATA_VALUE, data->len, data->b);
+		mnl_attr_nest_end(nlh, nest);
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT, htobe64(timeout_ms));
+	}
+	mnl_attr_nest_end(nlh, elem);
+	mnl_attr_nest_end(nlh, list);
+	return mnl_nlmsg_batch_next(b);
+}
+
+size_t
+kpath_nl_batch(void *buf, size_t size, uint32_t seq, const char *table,
+    const struct kpath_spec *sp, bool add, unsigned which, uint32_t mark,
+    uint64_t timeout_ms)
+{
+	struct mnl_nlmsg_batch *b;
+	struct blob ann_key = { .len = 0 }, tgt_key = { .len = 0 };
+	struct blob mark_val = { .len = 4 }, dnat_val = { .len = 0 }, snat_val = { .len = 0 };
+	const char *suffix;
+	char set[32];
+	bool ok = true;
+	size_t len;
+
+	if (!families_agree(sp) || size < 2 * MNL_NLMSG_HDRLEN + 64 || which == 0 ||
+	    (which & ~KPATH_NL_ALL) != 0)
+		return 0;
+	suffix = sp->initiator.ss_family == AF_INET ? "4" : "6";
+	/* mark and dnat: initiator . announced host . announced port */
+	put_host(&ann_key, &sp->initiator);
+	put_host(&ann_key, &sp->announced);
+	put_port(&ann_key, &sp->announced);
+	/* snat: initiator . target host . target port */
+	put_host(&tgt_key, &sp->initiator);
+	put_host(&tgt_key, &sp->target);
+	put_port(&tgt_key, &sp->target);
+	memcpy(mark_val.b, &mark, 4);    /* marks are in host order */
+	put_host(&dnat_val, &sp->target);
+	put_port(&dnat_val, &sp->target);
+	put_host(&snat_val, &sp->snat);
+
+	if ((b = mnl_nlmsg_batch_start(buf, size)) == NULL)
+		return 0;
+	put_header(b, NFNL_MSG_BATCH_BEGIN, 0, seq++, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+	ok = mnl_nlmsg_batch_next(b);
+	if (ok && (which & KPATH_NL_MARK)) {
+		snprintf(set, sizeof(set), "mark%s", suffix);
+		ok = put_element(b, size, seq++, table, set, add, &ann_key, &mark_val, timeout_ms);
+	}
+	if (ok && (which & KPATH_NL_DNAT)) {
+		snprintf(set, sizeof(set), "dnat%s", suffix);
+		ok = put_element(b, size, seq++, table, set, add, &ann_key, &dnat_val, timeout_ms);
+	}
+	if (ok && (which & KPATH_NL_SNAT)) {
+		snprintf(set, sizeof(set), "snat%s", suffix);
+		ok = put_element(b, size, seq++, table, set, add, &tgt_key, &snat_val, timeout_ms);
+	}
+	if (ok && size - mnl_nlmsg_batch_size(b) >= MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg)) {
+		put_header(b, NFNL_MSG_BATCH_END, 0, seq, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+		ok = mnl_nlmsg_batch_next(b);
+	} else
+		ok = false;
+	len = ok ? mnl_nlmsg_batch_size(b) : 0;
+	mnl_nlmsg_batch_stop(b);
+	return len;
+}
+
+int
+kpath_nl_answers(const void *buf, size_t len, uint32_t first, uint32_t last,
+    unsigned *answered, int *error)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+
+	if (!mnl_nlmsg_ok(nlh, left))
+		return -1;
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		const struct nlmsgerr *e;
+
+		if (nlh->nlmsg_seq < first || nlh->nlmsg_seq > last)
+			continue;
+		if (nlh->nlmsg_type != NLMSG_ERROR)
+			continue;
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+			return -1;
+		e = mnl_nlmsg_get_payload(nlh);
+		(*answered)++;
+		if (e->error != 0 && *error == 0)
+			*error = e->error;
+	}
+	return 0;
+}
