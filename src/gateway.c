@@ -399,20 +399,37 @@ reopen_operations(struct gateway *gw, const struct config *old, const struct con
 /* evdns speaks to stderr by default; its words go to our log. */
 /* data-path kernel | auto: this loop's kernel path, opened the first
  * time a configuration wants it (the main process has set the table up
- * at start; a reload that turns it on sets it up here). */
+ * at start; a reload that turns it on sets it up here). A reload with the
+ * path open sets the table up again, without emptying it: a table removed
+ * by hand (nft flush ruleset) comes back. */
 static void
 kpath_update(struct gateway *gw, const struct config *cf)
 {
 	bool required = false;
+	char why[200];
 
-	if (gw->kpath != NULL || !data_path_config_wants(cf))
+	if (!data_path_config_wants(cf))
 		return;
+	if (gw->kpath != NULL) {
+		/* Its flows live in the open one: a new name waits for a start. */
+		if (strcmp(cf->kernel_table, gw->kpath_table) != 0 ||
+		    cf->kernel_log_group != gw->kpath_group)
+			log_msg(LL_WARN, "data-path kernel: kernel-table and kernel-log-group "
+			    "changes take effect at the next start; still table inet %s, "
+			    "log groups from %u", gw->kpath_table, gw->kpath_group);
+		else if (kpath_setup(gw->kpath_table, gw->kpath_group, false, why, sizeof(why)) == -1)
+			log_msg(LL_ERROR, "data-path kernel: setting table inet %s up again: %s",
+			    gw->kpath_table, why);
+		return;
+	}
 	for (size_t i = 0; i < cf->n_listens; i++)
 		required |= cf->listens[i].data_path == DATA_PATH_KERNEL;
 	if (kpath_setup(cf->kernel_table, cf->kernel_log_group, false, gw->kpath_why_not,
 	    sizeof(gw->kpath_why_not)) == 0)
 		gw->kpath = kpath_open(gw->base, cf->kernel_table, cf->kernel_log_group,
 		    gw->worker, gw->n_workers, gw->kpath_why_not, sizeof(gw->kpath_why_not));
+	snprintf(gw->kpath_table, sizeof(gw->kpath_table), "%s", cf->kernel_table);
+	gw->kpath_group = cf->kernel_log_group;
 	gw->env.kpath = gw->kpath;
 	gw->env.kpath_why_not = gw->kpath != NULL ? NULL : gw->kpath_why_not;
 	if (gw->kpath == NULL)

@@ -49,6 +49,8 @@ struct gateway {
 	struct evdns_base *dns;          /* mode proxy's resolver, NULL if none */
 	struct kpath *kpath;             /* data-path kernel | auto; NULL if none */
 	char kpath_why_not[200];         /* why there is none, when wanted */
+	char kpath_table[64];            /* what it was opened with */
+	unsigned kpath_group;
 	/* Session counts for the limits, and counters, shared by the workers;
 	 * owned by main(). */
 	struct shared *shared;

@@ -509,8 +509,13 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
 	kf->cb = cb;
 	kf->arg = arg;
 	if ((rc = nl_transact(kp, spec, true, KPATH_NL_ALL, (uint64_t)timeout * 1000)) != 0) {
-		snprintf(err, errsize, "%s", rc == -EAFNOSUPPORT ?
-		    "the addresses' families differ" : strerror(-rc));
+		if (rc == -EAFNOSUPPORT)
+			snprintf(err, errsize, "the addresses' families differ");
+		else if (rc == -ENOENT)
+			snprintf(err, errsize, "table inet %s or its maps are gone "
+			    "(removed by hand? a reload creates them again)", kp->table);
+		else
+			snprintf(err, errsize, "adding the mapping: %s", strerror(-rc));
 		free(kf);
 		return NULL;
 	}

@@ -19,6 +19,8 @@
 #   FTPGW_IT_JOBS (lanes at a time, default 4), FTPGW_IT_TMPDIR (default /tmp),
 #   FTPGW_IT_CMD_TIMEOUT (seconds per client command, default 120),
 #   FTPGW_IT_LANE_BUDGET (seconds per lane, default 360),
+#   FTPGW_IT_DATA_PATH=kernel|relay|auto: every gateway's data-path (unless
+#   a lane pins its own; the kernel lane always tests "kernel"),
 #   FTPGW_SKIP_INTEGRATION=1 skips everything.
 # Output: TAP on stdout; progress on stderr.  Needs root: skips otherwise.
 
