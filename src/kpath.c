@@ -41,7 +41,7 @@ struct kflow {
 	bool mapped;                     /* elements still in the table */
 	bool connected, initiator_done, target_done, synack, done;
 	uint16_t initiator_port;         /* once the SYN passed */
-	uint32_t isn_initiator, isn_target;
+	struct kpath_seq seq_initiator, seq_target;
 	uint64_t from_initiator, from_target;
 	bool reset_by_initiator;         /* KF_EV_FAILED: who reset it */
 	kflow_event_fn *cb;
@@ -273,24 +273,32 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 				return;          /* a retransmitted SYN */
 			kf->connected = true;
 			kf->initiator_port = addr_port((const struct sockaddr *)&pk->src);
-			kf->isn_initiator = pk->seq;
+			kpath_seq_start(&kf->seq_initiator, pk->seq);
 			/* One connection per mapping: the next SYN is nobody's. */
 			flow_unmap(kf);
 			kf->cb(kf, KF_EV_CONNECTED, kf->arg);
 		} else if (!from_ini && (pk->flags & KPATH_TCP_ACK) && kf->connected) {
 			kf->synack = true;
-			kf->isn_target = pk->seq;
+			kpath_seq_start(&kf->seq_target, pk->seq);
 		}
 		return;
 	}
 	if (!kf->connected)
 		return;
+	if (!(pk->flags & (KPATH_TCP_RST | KPATH_TCP_FIN))) {
+		/* A sample (see kpath_nft_setup): counts past 4 GiB. */
+		if (from_ini)
+			(void)kpath_seq_at(&kf->seq_initiator, pk->end_seq);
+		else if (kf->synack)
+			(void)kpath_seq_at(&kf->seq_target, pk->end_seq);
+		return;
+	}
 	if (pk->flags & KPATH_TCP_RST) {
 		kf->done = true;
 		if (from_ini && !kf->initiator_done)
-			kf->from_initiator = kpath_seq_bytes(kf->isn_initiator, pk->end_seq);
+			kf->from_initiator = kpath_seq_at(&kf->seq_initiator, pk->end_seq);
 		else if (!from_ini && kf->synack && !kf->target_done)
-			kf->from_target = kpath_seq_bytes(kf->isn_target, pk->end_seq);
+			kf->from_target = kpath_seq_at(&kf->seq_target, pk->end_seq);
 		kf->reset_by_initiator = from_ini;
 		kf->cb(kf, KF_EV_FAILED, kf->arg);
 		return;
@@ -299,12 +307,12 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 		return;
 	if (from_ini && !kf->initiator_done) {
 		kf->initiator_done = true;
-		kf->from_initiator = kpath_seq_bytes(kf->isn_initiator, pk->end_seq);
+		kf->from_initiator = kpath_seq_at(&kf->seq_initiator, pk->end_seq);
 		kf->done = kf->target_done;
 		kf->cb(kf, KF_EV_INITIATOR_DONE, kf->arg);
 	} else if (!from_ini && kf->synack && !kf->target_done) {
 		kf->target_done = true;
-		kf->from_target = kpath_seq_bytes(kf->isn_target, pk->end_seq);
+		kf->from_target = kpath_seq_at(&kf->seq_target, pk->end_seq);
 		kf->done = kf->initiator_done;
 		kf->cb(kf, KF_EV_TARGET_DONE, kf->arg);
 	}

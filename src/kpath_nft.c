@@ -106,6 +106,15 @@ kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group, bool 
 	for (unsigned i = 0; i < KPATH_SLOTS; i++)
 		text_add(&t, "%s 0x%08x : jump kp_log%u", i == 0 ? "" : ",", m0 + i, i);
 	text_add(&t, " }\n");
+	/* Samples for byte counts past 4 GiB: a segment with data (longer
+	 * than any bare ACK) that starts in the first KPATH_SAMPLE_WINDOW
+	 * bytes of each KPATH_SAMPLE_EVERY of sequence space (bits 29..20 of
+	 * the sequence number zero): at least one per GiB a side sends. */
+	text_add(&t, "add rule inet %s kp_log meta length > 100 @th,32,16 & 0x3ff0 == 0 "
+	    "ct mark vmap {", table);
+	for (unsigned i = 0; i < KPATH_SLOTS; i++)
+		text_add(&t, "%s 0x%08x : jump kp_log%u", i == 0 ? "" : ",", m0 + i, i);
+	text_add(&t, " }\n");
 	for (unsigned i = 0; i < KPATH_SLOTS; i++)
 		text_add(&t, "add rule inet %s kp_log%u log group %u snaplen 96\n", table, i, group + i);
 	return text_end(&t);
@@ -189,8 +198,27 @@ kpath_parse_packet(const uint8_t *p, size_t len, struct kpath_packet *out)
 	return 0;
 }
 
-uint64_t
-kpath_seq_bytes(uint32_t isn, uint32_t fin_seq)
+void
+kpath_seq_start(struct kpath_seq *t, uint32_t isn)
 {
-	return (uint32_t)(fin_seq - isn - 1u);
+	t->isn = isn;
+	t->sent = 0;
+}
+
+uint64_t
+kpath_seq_at(struct kpath_seq *t, uint32_t seq)
+{
+	uint32_t off = seq - t->isn - 1u;    /* the SYN takes one number */
+	/* The value congruent to OFF nearest to the last one: samples come
+	 * at most ~1 GiB apart, never 2 GiB. */
+	int64_t step = (int32_t)(off - (uint32_t)t->sent);
+	uint64_t v;
+
+	if (step < 0 && (uint64_t)-step > t->sent)
+		v = 0;                            /* before the first byte */
+	else
+		v = t->sent + (uint64_t)step;
+	if (v > t->sent)
+		t->sent = v;
+	return v;
 }

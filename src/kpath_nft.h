@@ -68,8 +68,19 @@ struct kpath_packet {
  * IPv4 or IPv6 packet with a whole TCP header right after the IP header. */
 int kpath_parse_packet(const uint8_t *p, size_t len, struct kpath_packet *out);
 
-/* Bytes a TCP connection's side sent: the sequence numbers of its SYN
- * (ISN) and of its FIN (or RST), the end_seq of the packet that has it. */
-uint64_t kpath_seq_bytes(uint32_t isn, uint32_t fin_seq);
+/* Bytes one side of a TCP connection sent, past 4 GiB: sequence numbers
+ * wrap, so the table logs a sample of each side's data segments, one at
+ * least every KPATH_SAMPLE_EVERY bytes (see kpath_nft_setup), and each
+ * sample moves the count on. kpath_seq_start takes the side's ISN (its
+ * SYN's sequence number); kpath_seq_at a sample's end_seq, or its FIN's or
+ * RST's, and returns the bytes sent before that number. */
+#define KPATH_SAMPLE_EVERY (1u << 30)
+#define KPATH_SAMPLE_WINDOW (1u << 20)
+struct kpath_seq {
+	uint32_t isn;
+	uint64_t sent;                   /* the furthest seen so far */
+};
+void kpath_seq_start(struct kpath_seq *t, uint32_t isn);
+uint64_t kpath_seq_at(struct kpath_seq *t, uint32_t seq);
 
 #endif

@@ -64,6 +64,10 @@ START_TEST(test_setup_text)
 		snprintf(line, sizeof(line), "0x%08x : jump kp_log%u", 0x46470834u + i, i);
 		ck_assert_msg(strstr(buf, line) != NULL, "no \"%s\"", line);
 	}
+	/* SYN, FIN and RST, and a sample of data segments (counts past 4 GiB). */
+	ck_assert_uint_eq(count(buf, "ct mark vmap {"), 2);
+	ck_assert_ptr_nonnull(strstr(buf, "add rule inet ftpgw kp_log meta length > 100 "
+	    "@th,32,16 & 0x3ff0 == 0 ct mark vmap { 0x46470834 : jump kp_log0,"));
 	/* A gateway taking over keeps the elements. */
 	ck_assert_int_gt(kpath_nft_setup(buf, sizeof(buf), "ftpgw_b", 4000, false), 0);
 	ck_assert_uint_eq(count(buf, "flush map"), 0);
@@ -285,6 +289,7 @@ START_TEST(test_parse_packet)
 {
 	uint8_t p[128];
 	struct kpath_packet pk;
+	struct kpath_seq sq;
 	char a[ADDR_STRLEN];
 	size_t n;
 
@@ -300,7 +305,8 @@ START_TEST(test_parse_packet)
 	n = ipv4_tcp(p, 20 + 32 + 60000, 32, KPATH_TCP_FIN | KPATH_TCP_ACK, 5001);
 	ck_assert_int_eq(kpath_parse_packet(p, n, &pk), 0);
 	ck_assert_uint_eq(pk.end_seq, 65001);
-	ck_assert_uint_eq(kpath_seq_bytes(1000, pk.end_seq), 64000);
+	kpath_seq_start(&sq, 1000);
+	ck_assert_uint_eq(kpath_seq_at(&sq, pk.end_seq), 64000);
 	/* Not parsed: a later fragment, UDP, a cut header, a length shorter
 	 * than the headers, an IP version that is neither. */
 	n = ipv4_tcp(p, 60, 40, KPATH_TCP_FIN, 1);
@@ -333,8 +339,40 @@ START_TEST(test_parse_packet)
 	ck_assert_str_eq(addr_fmt((struct sockaddr *)&pk.dst, a, sizeof(a)), "[2001:db8:1::2]:50000");
 	/* The sequence wraps: 0xfffffffe + 5 = 3. */
 	ck_assert_uint_eq(pk.end_seq, 3);
-	ck_assert_uint_eq(kpath_seq_bytes(0xfffffff0u, pk.end_seq), 18);
+	kpath_seq_start(&sq, 0xfffffff0u);
+	ck_assert_uint_eq(kpath_seq_at(&sq, pk.end_seq), 18);
 	ck_assert_int_eq(kpath_parse_packet(p, 59, &pk), -1);
+}
+END_TEST
+
+/* A side that sends 10 GiB + 12345 bytes: the samples the table logs
+ * (a segment starting in the first KPATH_SAMPLE_WINDOW bytes of each
+ * KPATH_SAMPLE_EVERY of sequence space), one retransmitted, then the FIN. */
+START_TEST(test_seq_past_4gib)
+{
+	const uint64_t total = (10ull << 30) + 12345;
+	const uint32_t isn = 0xfff00000u - 7;   /* wraps within the first MiB */
+	struct kpath_seq t;
+	uint64_t off, last = 0;
+	uint32_t seq;
+
+	kpath_seq_start(&t, isn);
+	ck_assert_uint_eq(kpath_seq_at(&t, isn + 1), 0);
+	ck_assert_uint_eq(kpath_seq_at(&t, isn), 0);        /* the SYN's own: none */
+	for (off = 1; off < total; off += 1448) {
+		seq = (uint32_t)(isn + 1 + off);
+		if ((seq & (KPATH_SAMPLE_EVERY - 1)) >= KPATH_SAMPLE_WINDOW)
+			continue;
+		/* One segment of 1448 bytes from OFF: its end_seq. */
+		ck_assert_uint_eq(kpath_seq_at(&t, seq + 1448), off + 1448);
+		/* A retransmission of an earlier one moves nothing back. */
+		ck_assert_uint_eq(kpath_seq_at(&t, seq), off);
+		last = off;
+		off += KPATH_SAMPLE_EVERY - KPATH_SAMPLE_WINDOW - 4 * 1448;
+	}
+	ck_assert_uint_gt(last, 9ull << 30);
+	/* The FIN's own number: the bytes before it. */
+	ck_assert_uint_eq(kpath_seq_at(&t, (uint32_t)(isn + 1 + total)), total);
 }
 END_TEST
 
@@ -391,6 +429,7 @@ suite_kpath(void)
 	tcase_add_test(tc, test_element_batch);
 	tcase_add_test(tc, test_batch_answers);
 	tcase_add_test(tc, test_parse_packet);
+	tcase_add_test(tc, test_seq_past_4gib);
 	tcase_add_test(tc, test_data_path_refusal);
 	suite_add_tcase(s, tc);
 	return s;

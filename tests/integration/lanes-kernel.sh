@@ -102,6 +102,22 @@ sc_kern_v6_sizes() {
 	gw_log_wants 'data channel done \(kernel\): 67108864 bytes to server, 0 to client' "a kernel-forwarded 64 MiB STOR"
 }
 
+# A file past 4 GiB (sparse: no disk), RETR with curl: the bytes curl got
+# and the transfer log's count must both be exact.
+KL_BIG=$(((5 << 30) + 12345))
+sc_kern_past_4gib() {
+	local got n
+	truncate -s "$KL_BIG" "$IT_HOME/big-past-4GiB" || return 1
+	got=$(in_ns "$NS_CLI" curl -sS --max-time 120 -u "$IT_USER:$IT_PASS" -o /dev/null \
+		-w '%{size_download}' "ftp://$GWC4:9401/big-past-4GiB")
+	rm -f "$IT_HOME/big-past-4GiB"
+	echo "curl got $got bytes of $KL_BIG"
+	[ "$got" = "$KL_BIG" ] || { echo "FAIL: a short transfer"; return 1; }
+	n=$(kern_xferlog_count "$KL_BIG" o)
+	echo "transfer log: $n downloads of exactly $KL_BIG bytes"
+	[ "$n" = 1 ] || { echo "FAIL: expected 1 (the count wrapped?)"; tail -n 3 "$LANE_DIR/xfer.log"; return 1; }
+}
+
 sc_kern_fallback() {
 	local before after
 	log_mark "$LANE_DIR/ftpgw.log"
@@ -194,6 +210,9 @@ lane_kernel() {
 	# kernel v6: EPSV 0B..64MiB and PORT 1MiB,64MiB with vsftpd (sha256),
 	# the transfer log's 64 MiB counts exact both ways
 	scenario "kernel v6: EPSV and PORT transfers, exact byte counts" sc_kern_v6_sizes
+	# kernel: RETR of 5 GiB + 12345 bytes (a sparse file) with curl: curl
+	# got every byte, the transfer log counts exactly that (no 4 GiB wrap)
+	scenario "kernel: a transfer past 4 GiB is counted exactly" sc_kern_past_4gib
 	# kernel: a rate-limited listener's channel goes to the relay, counted,
 	# with the reason in the log
 	scenario "kernel: a bandwidth limit keeps the relay, reason logged" sc_kern_fallback
