@@ -214,7 +214,7 @@ nl_transact(struct kpath *kp, const struct kpath_spec *spec, bool add, unsigned 
     uint64_t timeout_ms)
 {
 	char buf[KPATH_NL_BATCH_MAX];
-	char ans[MNL_SOCKET_BUFFER_SIZE];
+	char ans[8192];                  /* acks, each with its request */
 	uint32_t first = kp->nft_seq + 1, last = first + kpath_nl_count(which) - 1;
 	unsigned answered = 0;
 	int error = 0;
