@@ -74,8 +74,10 @@ open_pipe(struct relay_dir *d)
 	/* A new pipe takes 64 KiB of the budget before it is resized. */
 	if (want == 0 || pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		return false;
-	(void)fcntl(d->pipe[1], F_SETPIPE_SZ, want);
-	size = fcntl(d->pipe[1], F_GETPIPE_SZ);
+	/* F_SETPIPE_SZ answers with the size it set; only a refusal (over
+	 * the budget, unprivileged) needs asking what the pipe has. */
+	if ((size = fcntl(d->pipe[1], F_SETPIPE_SZ, want)) == -1)
+		size = fcntl(d->pipe[1], F_GETPIPE_SZ);
 	if (size < RELAY_PIPE_MIN) {
 		close(d->pipe[0]);
 		close(d->pipe[1]);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -40,13 +41,52 @@
 /* ------------------------------------------------------------------ */
 /* The engine's effects */
 
+/* Bytes (whole lines) for a control leg. With nothing queued before them
+ * on a live plain socket (no TLS) they go at once with one send(2):
+ * queueing costs an epoll_ctl to watch for writability, a writev on the
+ * next loop turn and an epoll_ctl to stop watching, for every reply and
+ * command. What the socket does not take is queued as before, so the
+ * order and the output bound hold. A hard error the send took from the
+ * socket is kept in *ERR for the leg's event callback (leg_kept_error):
+ * the bytes queued after it meet a socket whose error is gone. */
+static void
+leg_write(struct bufferevent *bev, const char *buf, size_t len, int *err)
+{
+	ssize_t n = 0;
+
+	if (*err == 0 && evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+	    (bufferevent_get_enabled(bev) & EV_READ) && bev_ssl(bev) == NULL &&
+	    bufferevent_get_underlying(bev) == NULL) {
+		n = send(bufferevent_getfd(bev), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				*err = errno;
+			n = 0;
+		}
+	}
+	if ((size_t)n < len)
+		bufferevent_write(bev, buf + n, len - (size_t)n);
+}
+
+/* The end of a leg after leg_write's send(2) took its error: that error,
+ * as the bufferevent would have met it, not the end of stream or EPIPE
+ * that is left. */
+static short
+leg_kept_error(int err, short what)
+{
+	if (err == 0 || !(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return what;
+	EVUTIL_SET_SOCKET_ERROR(err);
+	return (short)((what & ~BEV_EVENT_EOF) | BEV_EVENT_ERROR);
+}
+
 static void
 eff_to_client(void *ctx, const char *buf, size_t len)
 {
 	struct session *s = ctx;
 
 	if (s->cbev != NULL)
-		bufferevent_write(s->cbev, buf, len);
+		leg_write(s->cbev, buf, len, &s->cbev_err);
 }
 
 static void
@@ -55,7 +95,7 @@ eff_to_server(void *ctx, const char *buf, size_t len)
 	struct session *s = ctx;
 
 	if (s->sbev != NULL)
-		bufferevent_write(s->sbev, buf, len);
+		leg_write(s->sbev, buf, len, &s->sbev_err);
 }
 
 static void
@@ -316,6 +356,7 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	what = leg_kept_error(s->cbev_err, what);
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		leg_ended(s, s->cbev, "client");
 	if (s->ending) {                 /* flushing the last reply */
@@ -356,6 +397,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 	char a[ADDR_STRLEN];
 
 	(void)bev;
+	what = leg_kept_error(s->sbev_err, what);
 	if (what & BEV_EVENT_CONNECTED) {
 		SSL *ssl = bev_ssl(s->sbev);
 

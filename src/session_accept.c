@@ -186,7 +186,7 @@ find_server(struct session *s, const struct session_origin *origin, int fd,
 		s->server = s->client_local;
 		break;
 	case MODE_REDIRECT:
-		if (sock_original_dst(fd, &s->server) == -1) {
+		if (sock_original_dst(fd, s->client.ss_family, &s->server) == -1) {
 			*why = "no original destination (not redirected?)";
 			return -1;
 		}

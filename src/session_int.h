@@ -58,6 +58,7 @@ struct session {
 
 	int cfd, sfd;                    /* raw sockets until a bufferevent or relay owns them */
 	struct bufferevent *cbev, *sbev;
+	int cbev_err, sbev_err;          /* a hard error leg_write's send(2) took */
 	struct event *timer;             /* connect timeout, then idle timeout, then close flush */
 
 	/* application tcp: a plain byte relay, no FTP */

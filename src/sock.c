@@ -158,17 +158,14 @@ sock_peer(int fd, struct sockaddr_storage *out)
 }
 
 int
-sock_original_dst(int fd, struct sockaddr_storage *out)
+sock_original_dst(int fd, int peer_family, struct sockaddr_storage *out)
 {
-	struct sockaddr_storage peer;
 	socklen_t len = sizeof(*out);
 
 	/* An IPv4 client on a dual-stack socket was NATed by iptables (IPv4),
 	 * so its original destination is asked for at SOL_IP. */
-	if (sock_peer(fd, &peer) == -1)
-		return -1;
 	memset(out, 0, sizeof(*out));
-	if (peer.ss_family == AF_INET) {
+	if (peer_family == AF_INET) {
 		if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, out, &len) == -1)
 			return -1;
 	} else if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, out, &len) == -1)

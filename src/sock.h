@@ -42,9 +42,11 @@ int sock_local(int fd, struct sockaddr_storage *out);
 int sock_peer(int fd, struct sockaddr_storage *out);
 
 /* Where the client meant to go before an iptables/nftables REDIRECT:
- * SO_ORIGINAL_DST for IPv4 (also on a dual-stack socket), IP6T_SO_ORIGINAL_DST
- * for IPv6. Unmapped. Returns 0 or -1. */
-int sock_original_dst(int fd, struct sockaddr_storage *out);
+ * SO_ORIGINAL_DST for an IPv4 client (also on a dual-stack socket),
+ * IP6T_SO_ORIGINAL_DST for IPv6. PEER_FAMILY is the client's family once
+ * unmapped (the caller has its address from accept: no getpeername).
+ * Unmapped. Returns 0 or -1. */
+int sock_original_dst(int fd, int peer_family, struct sockaddr_storage *out);
 
 /* The pending error of a non-blocking connect (SO_ERROR), 0 if none. */
 int sock_error(int fd);
