@@ -295,7 +295,9 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 	}
 	if (pk->flags & KPATH_TCP_RST) {
 		kf->done = true;
-		if (from_ini && !kf->initiator_done)
+		/* Before the SYN-ACK nothing was sent, and the initiator's RST
+		 * then answers something else: its number means nothing. */
+		if (from_ini && !kf->initiator_done && kf->synack)
 			kf->from_initiator = kpath_seq_at(&kf->seq_initiator, pk->end_seq);
 		else if (!from_ini && kf->synack && !kf->target_done)
 			kf->from_target = kpath_seq_at(&kf->seq_target, pk->end_seq);
@@ -701,6 +703,12 @@ kflow_cut(struct kflow *kf)
 
 	if (!kf->connected || kf->done)
 		return;                  /* not yet, or over (FINs or a reset) */
+	/* Closing already (one FIN passed): it ends by itself. Cut, its
+	 * last packets would be reset, and conntrack would pick them up as
+	 * a new entry without NAT, which a later connection reusing the
+	 * same ports would meet instead of its own mapping. */
+	if (kf->initiator_done || kf->target_done)
+		return;
 	/* Without its entry (and so its NAT) the connection's next packets
 	 * meet closed ports: both ends are reset. */
 	if (ct_request(kf, IPCTNL_MSG_CT_DELETE, &ans) == -1 && errno != ENOENT)

@@ -53,7 +53,8 @@ struct kflow *kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigne
  * established or not known). 0, or -1 when conntrack has forgotten it. */
 int kflow_idle(struct kflow *kf, unsigned *idle);
 /* End a live connection: its conntrack entry (and NAT) goes, and each end
- * is reset at its next packet. */
+ * is reset at its next packet. One already closing (a FIN passed) is left
+ * to end by itself. */
 void kflow_cut(struct kflow *kf);
 /* Forget the flow; a mapping not used yet is removed. */
 void kflow_free(struct kflow *kf);
