@@ -253,6 +253,24 @@ done
 # tries.  gw keeps the passive range out of its ephemeral ports.
 ip netns exec "$NS_GW" sysctl -qw "net.ipv4.ip_local_reserved_ports=$GW_PASV,$GWK_PASV" 2>>"$WORK/setup.log" ||
 	say "WARNING: cannot reserve the passive ranges $GW_PASV,$GWK_PASV in gw: with many sessions PASV may get 425"
+# A data connection of ftpgw-kernel or kalg reaches the server from gw's
+# address (SNAT), with the client's port and the client's initial sequence
+# number and timestamps, while the server still holds TIME_WAIT for that
+# same 4-tuple from an earlier connection (the server closes first, and
+# ftpsrv's PASV ports and gw's address come round again within its 60 s at
+# these rates).  With timestamps offset at random per address pair (the
+# default, 1), the server's TIME_WAIT takes half such SYNs for old
+# duplicates and answers with an ACK; the client resets, and its next SYN
+# finds neither the kernel gateway's one-shot mapping nor the ALG's
+# expectation any more (both gone with the first SYN): "Connection
+# refused", 1 session in a few thousand.  Timestamps without random offsets
+# (2) in the three namespaces let TIME_WAIT accept the new SYN (PAWS sees a
+# newer timestamp), as it does for a client's own reconnection; every path
+# alike.
+for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
+	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_timestamps=2 2>>"$WORK/setup.log" ||
+		say "WARNING: cannot set net.ipv4.tcp_timestamps=2 in $ns: SNATed data connections may meet TIME_WAIT and be refused"
+done
 has_path kalg && kalg_setup
 
 ip netns exec "$NS_SRV" "$WORK/ftpsrv" -b 0.0.0.0 -p $SRV_PORT_GW,$SRV_PORT_PLAIN,$SRV_PORT_GWK -r $SRV_RAW -P $SRV_PASV \
