@@ -151,7 +151,7 @@ target() { # PATH: the -H/-p options of ftpload for that path
 	plain) echo "-H $SRV -p $SRV_PORT_PLAIN" ;;
 	plain-raw) echo "-H $SRV -p $SRV_RAW" ;;
 	ftpgw) echo "-H $SRV -p $SRV_PORT_GW" ;;
-	ftpgw-kernel) echo "-H $SRV -p $SRV_PORT_GWK" ;;
+	ftpgw-kernel) echo "-H $SRV_K -p $SRV_PORT_GWK" ;;
 	kalg) echo "-H $GWC -p $KALG_PORT" ;;
 	minirelay) echo "-H $GWC -p $SRV_RAW" ;;
 	minirelay-nobody) echo "-H $GWC -p $MR_NOBODY_PORT" ;;

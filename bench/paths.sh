@@ -7,10 +7,10 @@
 #                 is forwarded by an nftables DNAT/SNAT mapping it installs
 #                 in its table (inet ftpgw_bench); redirect mode like the
 #                 relay gateway, on ports of its own (control 2021 -> 8022,
-#                 passive range 52000-53999).
+#                 passive range 52000-53999), the server at 203.0.113.3.
 #   kalg          no userspace proxy: the kernel's FTP ALG (nf_conntrack_ftp
 #                 + nf_nat_ftp).  The client talks to 198.51.100.1:2121 (gw),
-#                 DNATed to ftpsrv's plain port and SNATed toward srv to
+#                 DNATed to ftpsrv's plain port at 203.0.113.4 and SNATed to
 #                 203.0.113.1, the helper assigned by an nft "ct helper"
 #                 object (table ip ftpgw_bench_kalg): PASV works only if the
 #                 ALG rewrote the 227 to gw's address, PORT reaches the client
@@ -113,7 +113,7 @@ table ip $KALG_TABLE {
 	}
 	chain alg_dnat {
 		type nat hook prerouting priority -100; policy accept;
-		iifname "eth0" ip daddr $GWC tcp dport $KALG_PORT dnat to $SRV:$SRV_PORT_PLAIN
+		iifname "eth0" ip daddr $GWC tcp dport $KALG_PORT dnat to $SRV_A:$SRV_PORT_PLAIN
 	}
 	# Toward srv the control connection comes from gw: a PORT the ALG did
 	# not rewrite would name an address the server is not talking to.
@@ -128,8 +128,8 @@ table ip $KALG_TABLE {
 		type filter hook forward priority 0; policy accept;
 		ct status expected ct original ip saddr $CLI ct original ip daddr $GWC counter name pasv
 		ct status expected ct original ip saddr $CLI ct original ip daddr $GWC tcp flags & (syn | ack) == syn counter name pasv_conns
-		ct status expected ct original ip saddr $SRV ct original ip daddr $GWS counter name port
-		ct status expected ct original ip saddr $SRV ct original ip daddr $GWS tcp flags & (syn | ack) == syn counter name port_conns
+		ct status expected ct original ip saddr $SRV_A ct original ip daddr $GWS counter name port
+		ct status expected ct original ip saddr $SRV_A ct original ip daddr $GWS tcp flags & (syn | ack) == syn counter name port_conns
 	}
 }
 EOF

@@ -89,6 +89,7 @@ OUT=${BENCH_OUT:-/tmp/ftpgw-bench-$STAMP.txt}
 # The network: documentation addresses only.
 CLI=198.51.100.2 GWC=198.51.100.1   # cli eth0, gw eth0 (client side)
 GWS=203.0.113.1  SRV=203.0.113.2    # gw eth1 (server side), srv eth0
+SRV_K=203.0.113.3 SRV_A=203.0.113.4 # srv eth0 too: the server as ftpgw-kernel and kalg reach it
 GW_LISTEN=8021                      # ftpgw's redirect listener
 GW_PASV=50000-51999                 # ftpgw's passive range (redirected too): 2000
                                     # ports, twice figure 7's 1000 PASVs at once
@@ -218,6 +219,11 @@ say "network: namespaces ${P}{cli,gw,srv}"
 	ip -n "$NS_GW" addr add $GWC/24 dev eth0 &&
 	ip -n "$NS_GW" addr add $GWS/24 dev eth1 &&
 	ip -n "$NS_SRV" addr add $SRV/24 dev eth0 &&
+	# The kernel paths reach the server at addresses of their own (see
+	# bench/README.md: their SNATed data connections and the relay
+	# gateway's own connections to the server share gw's 203.0.113.1).
+	ip -n "$NS_SRV" addr add $SRV_K/24 dev eth0 &&
+	ip -n "$NS_SRV" addr add $SRV_A/24 dev eth0 &&
 	ip -n "$NS_CLI" link set eth0 up && ip -n "$NS_SRV" link set eth0 up &&
 	ip -n "$NS_GW" link set eth0 up && ip -n "$NS_GW" link set eth1 up &&
 	ip -n "$NS_CLI" route add default via $GWC &&
@@ -253,24 +259,6 @@ done
 # tries.  gw keeps the passive range out of its ephemeral ports.
 ip netns exec "$NS_GW" sysctl -qw "net.ipv4.ip_local_reserved_ports=$GW_PASV,$GWK_PASV" 2>>"$WORK/setup.log" ||
 	say "WARNING: cannot reserve the passive ranges $GW_PASV,$GWK_PASV in gw: with many sessions PASV may get 425"
-# A data connection of ftpgw-kernel or kalg reaches the server from gw's
-# address (SNAT), with the client's port and the client's initial sequence
-# number and timestamps, while the server still holds TIME_WAIT for that
-# same 4-tuple from an earlier connection (the server closes first, and
-# ftpsrv's PASV ports and gw's address come round again within its 60 s at
-# these rates).  With timestamps offset at random per address pair (the
-# default, 1), the server's TIME_WAIT takes half such SYNs for old
-# duplicates and answers with an ACK; the client resets, and its next SYN
-# finds neither the kernel gateway's one-shot mapping nor the ALG's
-# expectation any more (both gone with the first SYN): "Connection
-# refused", 1 session in a few thousand.  Timestamps without random offsets
-# (2) in the three namespaces let TIME_WAIT accept the new SYN (PAWS sees a
-# newer timestamp), as it does for a client's own reconnection; every path
-# alike.
-for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
-	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_timestamps=2 2>>"$WORK/setup.log" ||
-		say "WARNING: cannot set net.ipv4.tcp_timestamps=2 in $ns: SNATed data connections may meet TIME_WAIT and be refused"
-done
 has_path kalg && kalg_setup
 
 ip netns exec "$NS_SRV" "$WORK/ftpsrv" -b 0.0.0.0 -p $SRV_PORT_GW,$SRV_PORT_PLAIN,$SRV_PORT_GWK -r $SRV_RAW -P $SRV_PASV \
@@ -411,8 +399,13 @@ if sel 4; then
 				[ -n "$root" ] && c0=$(tree_ticks "$root")
 				path_before $path
 				# shellcheck disable=SC2046
-				load rate $(target $path) -c $conc -t "$RATE_SECS" -s 1024
+				load rate $(target $path) -c $conc -t "$RATE_SECS" -s 1024 -R
 				path_after $path pasv "$(kv sessions)" "$(kv sessions) * 1024"
+				# A refused PASV data connection abandons its session
+				# (-R): counted and shown; more than 1% fails the run.
+				rec "refused.c$conc" $path "$run" "$(kv refused)"
+				[ $(($(kv refused) * 100)) -le "$(kv sessions)" ] ||
+					fail "$path, $conc concurrent: $(kv refused) PASV data connections refused, $(kv sessions) sessions completed"
 				rec "rate.c$conc" $path "$run" "$(kv rate)"
 				rec "lat50.c$conc" $path "$run" "$(kv p50_ms)"
 				rec "lat99.c$conc" $path "$run" "$(kv p99_ms)"

@@ -139,6 +139,14 @@ table() {
 		for c in 1 16 64; do
 			prow "4 gateway CPU per session, $c conc." us 0 cpu.rate.c$c
 		done
+		# Sessions abandoned for a refused PASV data connection (ftpload -R),
+		# on the paths where it happened.
+		for c in 1 16 64; do
+			for p in plain $GW_PATHS; do
+				[ "$(awk -v k="refused.c$c" -v p="$p" '$1 == k && $2 == p { s += $4 } END { print s + 0 }' "$RAW")" = 0 ] ||
+					VALUE_PATH=$p row "4 refused PASV data conn., $c conc." sessions 0 "refused.c$c"
+			done
+		done
 		prow "4 gateway CPU busy, 64 concurrent" "% 1 CPU" 0 busy.rate.c64
 	fi
 	if sel 5; then
@@ -167,7 +175,8 @@ table() {
 	echo "ftpgw = the gateway's relay; ftpgw-kernel = data-path = kernel (nftables DNAT/SNAT per data connection);"
 	echo "kalg = the kernel's FTP ALG (nf_conntrack_ftp + nf_nat_ftp, DNAT + SNAT in gw), no userspace proxy."
 	sel 3 && echo "CPU per GB: the gateway process's (none for kalg); all CPU: client + server + relay + ksoftirqd."
-	sel 4 && echo "figure 4: minirelay column = one raw connection through minirelay (rate, p50, p99 of a connection), not an FTP session."
+	sel 4 && echo "figure 4: minirelay column = one raw connection through minirelay (rate, p50, p99 of a connection), not an FTP session;"
+	sel 4 && echo "  a session whose PASV data connection was refused is left out of the rate and counted (lines 'refused PASV data conn.', if any)."
 	echo "xplain, xminirel = the path's median / the other's median.  MB = 10^6 bytes, GB = 10^9 bytes."
 	sel 5 && echo "idle: ${IDLE_WHY:-?}."
 	if sel 7; then
