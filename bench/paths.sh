@@ -182,7 +182,7 @@ path_after() { # PATH MODE COUNT BYTES-EXPR
 		KGW_CHANNELS=$((KGW_CHANNELS + k - PB_A))
 		;;
 	kalg)
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086,SC2046
 		set -- "$@" $PB_A $(kalg_counter pasv_conns; kalg_counter pasv; kalg_counter port_conns; kalg_counter port)
 		[ $# = 20 ] && numbers "${@:5}" || fail "kalg: cannot read the counters of table ip $KALG_TABLE"
 		# $5..$12 before (conns pkts, bytes; pkts, bytes; ...), $13..$20 after

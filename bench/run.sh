@@ -50,16 +50,17 @@
 # The table goes to stdout, progress to stderr.  Exits non-zero, loudly, if
 # anything fails: a short transfer, a failed session, a dead gateway.
 
+# shellcheck source-path=SCRIPTDIR
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 set -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=bench/lib.sh
+# shellcheck source=lib.sh
 . "$HERE/lib.sh"
-# shellcheck source=bench/paths.sh
+# shellcheck source=paths.sh
 . "$HERE/paths.sh"
-# shellcheck source=bench/table.sh
+# shellcheck source=table.sh
 . "$HERE/table.sh"
 SRCDIR=$(cd "$HERE/.." && pwd)
 STAMP=$(date +%Y%m%d-%H%M%S)

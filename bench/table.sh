@@ -9,7 +9,7 @@ TFMT='%-38s %-12s %-9s %9s %9s %9s %9s %9s %7s %7s\n'
 # path's instead); the minirelay column is MINIRELAY-PATH's (minirelay).
 # Status 2 when that path has no value for KEY (nothing printed).
 row() {
-	local label=$1 unit=$2 d=$3 key=$4 pk=${5:-} mk=${6:-} mp=${7:-minirelay} s pl='' mr= vp=${VALUE_PATH:-ftpgw}
+	local label=$1 unit=$2 d=$3 key=$4 pk=${5:-} mk=${6:-} mp=${7:-minirelay} s pl='' mr='' vp=${VALUE_PATH:-ftpgw}
 	s=$(stats "$key" "$vp")
 	[ -n "$s" ] || return 2
 	[ -n "$pk" ] && pl=$(med "$pk" plain)
@@ -68,7 +68,7 @@ targets() {
 		ratio_target "ftpgw-kernel RETR 8 streams >= 0.9 x plain" retr.pasv.x8 ftpgw-kernel retr.pasv.x8 plain ge 0.9 MB/s
 	fi
 	if has_path ftpgw-kernel && sel 3; then
-		worst= detail=
+		worst='' detail=''
 		for k in cpu.retr.pasv cpu.stor.pasv cpu.retr.port cpu.stor.port cpu.retr.pasv.x8; do
 			v=$(med "$k" ftpgw-kernel)
 			[ -n "$v" ] || continue
