@@ -2,7 +2,7 @@
 # by it, never run alone), from the raw values in $RAW.
 # shellcheck shell=bash disable=SC2034
 
-TFMT='%-38s %-12s %-9s %9s %9s %9s %9s %9s %7s %7s\n'
+TFMT='%-38s %-16s %-9s %9s %9s %9s %9s %9s %7s %7s\n'
 
 # row LABEL UNIT DECIMALS KEY [PLAIN-KEY] [MINIRELAY-KEY [MINIRELAY-PATH]]
 # The value columns are ftpgw's (VALUE_PATH=PATH in the environment: that
@@ -50,9 +50,10 @@ ratio_target() {
 		printf '  %-66s %s\n' "$1" "not measured"
 		return
 	fi
-	r=$(awk -v v="$v" -v o="$o" 'BEGIN { printf "%.2f", o == 0 ? 0 : v / o }')
+	r=$(awk -v v="$v" -v o="$o" 'BEGIN { printf "%.6f", o == 0 ? 0 : v / o }')
 	ok=$(awk -v r="$r" -v l="$7" -v op="$6" 'BEGIN { print (op == "ge" ? r >= l : r <= l) ? 1 : 0 }')
-	target_line "$1" "$ok" "$(printf '%.2f (%s %s / %s %s %s)' "$r" "$(printf '%.1f' "$v")" "$3" "$(printf '%.1f' "$o")" "$5" "$8")"
+	r=$(printf '%.3f' "$r")
+	target_line "$1" "$ok" "$(printf '%s (%s %s / %s %s %s)' "$r" "$(printf '%.1f' "$v")" "$3" "$(printf '%.1f' "$o")" "$5" "$8")"
 }
 
 targets() {
@@ -106,7 +107,7 @@ table() {
 	echo
 	# shellcheck disable=SC2059
 	printf "$TFMT" "figure" path unit median min max plain minirelay xplain xminirel
-	printf '%s\n' "$(printf '%.0s-' $(seq 132))"
+	printf '%s\n' "$(printf '%.0s-' $(seq 136))"
 	if sel 1; then
 		prow "1 RETR 1 stream PASV" MB/s 1 retr.pasv retr.pasv raw.retr
 		prow "1 STOR 1 stream PASV" MB/s 1 stor.pasv stor.pasv raw.stor
