@@ -11,9 +11,12 @@
  *          streams were served evenly)
  *   ftpload raw -H HOST -p PORT -d retr|stor -s BYTES [-n STREAMS]
  *       the same without FTP, against ftpsrv's raw port (or a relay of it).
- *   ftpload rate -H HOST -p PORT -c CONCURRENCY -t SECONDS [-s BYTES]
+ *   ftpload rate -H HOST -p PORT -c CONCURRENCY -t SECONDS [-s BYTES] [-R]
  *       sessions back to back: connect, USER, PASS, PASV, RETR BYTES, QUIT.
  *                                                -> sessions= secs= rate= p50_ms= p99_ms=
+ *       -R: a PASV data connection refused (ECONNREFUSED) abandons that
+ *       session (counted, not in sessions=) instead of failing the run;
+ *       any other error still fails.                 -> ... refused=
  *   ftpload rawrate -H HOST -p PORT -c CONCURRENCY -t SECONDS [-s BYTES]
  *       the same rate with one raw connection per "session" ("R BYTES" to
  *       ftpsrv's raw port, or through minirelay): the connection-rate
@@ -31,7 +34,7 @@
  * Common options: -U USER:PASSWORD (default bench:bench; ftpsrv takes any).
  * Data is never copied to user space: RETR reads with recv(MSG_TRUNC), STOR
  * sends with sendfile(2) from a memfd.
- * Build: cc -O2 -pthread -o ftpload ftpload.c */
+ * Build: cc -O2 -pthread -o ftpload ftpload.c -lm (it includes ftpload_sessions.c) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,6 +72,8 @@ static char opt_user[64] = "bench", opt_pass[64] = "bench";
 static unsigned long long opt_size = 1024;
 static int opt_n = 1, opt_conc = 1, opt_sessions = 100, opt_check_threads = 16;
 static double opt_secs = 4;
+static int opt_refused_ok;         /* -R */
+static int refused_n;              /* sessions abandoned for it (atomic) */
 
 struct ctl {
 	int fd;
@@ -123,8 +128,13 @@ connect_sa(const struct sockaddr *sa, socklen_t len, const char *what)
 	if (fd < 0)
 		fail("%s: socket: %s", what, strerror(errno));
 	set_timeouts(fd);
-	if (connect(fd, sa, len) == -1)
+	if (connect(fd, sa, len) == -1) {
+		if (errno == ECONNREFUSED && opt_refused_ok && strcmp(what, "PASV data") == 0) {
+			close(fd);
+			return -1;
+		}
 		fail("%s: connect: %s", what, strerror(errno));
+	}
 	return fd;
 }
 
@@ -508,279 +518,8 @@ run_streams(void)
 	free(t);
 }
 
-/* ------------------------------------------------------------ rate */
-
-struct lat {
-	double *v;
-	size_t n, cap;
-};
-
-static double rate_deadline;
-
-static void
-lat_add(struct lat *l, double x)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 4096;
-		l->v = realloc(l->v, l->cap * sizeof(double));
-		if (l->v == NULL)
-			fail("out of memory");
-	}
-	l->v[l->n++] = x;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, size_t n, double p)
-{
-	size_t i = (size_t)ceil(p * (double)n);
-
-	if (n == 0)
-		return 0;
-	return v[i == 0 ? 0 : (i > n ? n - 1 : i - 1)];
-}
-
-static void
-one_session(unsigned long long size)
-{
-	struct ctl c;
-
-	ctl_open(&c);
-	struct data d = data_prepare(&c, "pasv");
-	transfer(&c, &d, 1, size);
-	ctl_quit(&c);
-}
-
-/* rawrate: one connection to the raw port, "R SIZE", SIZE bytes to EOF
- * (the server closes first), close: what connection setup and teardown
- * cost through a relay that knows nothing of FTP. */
-static void
-one_raw(unsigned long long size)
-{
-	int fd = connect_sa((struct sockaddr *)&server, server_len, "raw");
-	char line[64];
-	int k = snprintf(line, sizeof(line), "R %llu\n", size);
-	unsigned long long got;
-
-	if (send(fd, line, (size_t)k, MSG_NOSIGNAL) != k)
-		fail("raw: send: %s", strerror(errno));
-	if ((got = sink_all(fd, "raw retr")) != size)
-		fail("short raw retr: %llu of %llu bytes", got, size);
-	close(fd);
-}
-
-static int rate_raw;
-
-static void *
-rate_main(void *arg)
-{
-	struct lat *l = arg;
-
-	pthread_barrier_wait(&barrier);
-	while (now() < rate_deadline) {
-		double t0 = now();
-
-		if (rate_raw)
-			one_raw(opt_size);
-		else
-			one_session(opt_size);
-		lat_add(l, now() - t0);
-	}
-	return NULL;
-}
-
-static void
-run_rate(void)
-{
-	pthread_t t[1024];
-	struct lat *l = calloc((size_t)opt_conc, sizeof(*l)), all = { 0 };
-	pthread_attr_t attr;
-	double t0, t1;
-
-	if (opt_conc < 1 || opt_conc > 1024)
-		fail("1 to 1024 concurrent clients");
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 << 10);
-	pthread_barrier_init(&barrier, NULL, (unsigned)opt_conc + 1);
-	for (int i = 0; i < opt_conc; i++)
-		if (pthread_create(&t[i], &attr, rate_main, &l[i]) != 0)
-			fail("pthread_create");
-	t0 = now();
-	rate_deadline = t0 + opt_secs;
-	pthread_barrier_wait(&barrier);
-	t0 = now();
-	rate_deadline = t0 + opt_secs;
-	for (int i = 0; i < opt_conc; i++)
-		pthread_join(t[i], NULL);
-	t1 = now();
-	for (int i = 0; i < opt_conc; i++)
-		for (size_t j = 0; j < l[i].n; j++)
-			lat_add(&all, l[i].v[j]);
-	qsort(all.v, all.n, sizeof(double), cmp_double);
-	printf("sessions=%zu secs=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", all.n, t1 - t0,
-	    (double)all.n / (t1 - t0), pct(all.v, all.n, 0.50) * 1e3, pct(all.v, all.n, 0.99) * 1e3,
-	    all.n ? all.v[all.n - 1] * 1e3 : 0);
-}
-
-/* ------------------------------------------------------------ idle */
-
-static struct ctl *idle_c;
-static int idle_next, idle_ok;
-static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
-
-enum idle_op { IDLE_OPEN, IDLE_CHECK, IDLE_QUIT };
-static const char *const idle_phase[] = { "opening", "PASV + RETR 1024 on every session", "QUIT" };
-
-/* Takes the sessions not yet taken, one at a time, and opens them, checks
- * them (PASV + RETR 1024: a 227, a data connection, 150, exactly 1024 bytes
- * to EOF, 226) or QUITs them; so a thread has at most one data connection. */
-static void *
-idle_main(void *arg)
-{
-	enum idle_op op = *(enum idle_op *)arg;
-
-	for (;;) {
-		int i;
-
-		pthread_mutex_lock(&idle_mu);
-		i = idle_next++;
-		pthread_mutex_unlock(&idle_mu);
-		if (i >= opt_sessions)
-			return NULL;
-		cur_session = i;
-		if (op == IDLE_OPEN) {
-			ctl_open(&idle_c[i]);
-		} else if (op == IDLE_CHECK) {
-			struct data d = data_prepare(&idle_c[i], "pasv");
-
-			transfer(&idle_c[i], &d, 1, 1024);
-			pthread_mutex_lock(&idle_mu);
-			idle_ok++;
-			pthread_mutex_unlock(&idle_mu);
-		} else {
-			ctl_quit(&idle_c[i]);
-		}
-		cur_session = -1;
-	}
-}
-
-/* OP on every session with THREADS threads; the seconds it took. */
-static double
-idle_all(enum idle_op op, int threads)
-{
-	pthread_t t[64];
-	pthread_attr_t attr;
-	double t0 = now();
-
-	if (threads > opt_sessions)
-		threads = opt_sessions;
-	cur_phase = idle_phase[op];
-	idle_next = 0;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 << 10);
-	for (int i = 0; i < threads; i++)
-		if (pthread_create(&t[i], &attr, idle_main, &op) != 0)
-			fail("pthread_create");
-	for (int i = 0; i < threads; i++)
-		pthread_join(t[i], NULL);
-	return now() - t0;
-}
-
-/* VmRSS summed over the PIDs, in KiB. */
-static long
-rss_kib(void)
-{
-	char list[1024], *save = NULL;
-	long total = 0;
-
-	snprintf(list, sizeof(list), "%s", opt_pids);
-	for (char *p = strtok_r(list, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
-		char path[64], line[256];
-		FILE *f;
-		long kib = -1;
-
-		snprintf(path, sizeof(path), "/proc/%s/status", p);
-		if ((f = fopen(path, "r")) == NULL)
-			fail("%s: %s (is the gateway still running?)", path, strerror(errno));
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-				break;
-		fclose(f);
-		if (kib < 0)
-			fail("no VmRSS in %s", path);
-		total += kib;
-	}
-	return total;
-}
-
-static void
-run_idle(void)
-{
-	long before, after;
-	double open_secs, check_secs, quit_secs;
-
-	if (opt_sessions < 1)
-		fail("-N: at least 1 session");
-	if (opt_check_threads < 1 || opt_check_threads > 64)
-		fail("-j: 1 to 64 threads");
-	idle_c = calloc((size_t)opt_sessions, sizeof(*idle_c));
-	if (idle_c == NULL)
-		fail("out of memory");
-	before = rss_kib();
-	open_secs = idle_all(IDLE_OPEN, 16);
-	sleep(1);
-	after = rss_kib();
-	/* Every session, while all are still open, must still work: PASV and
-	 * a checked 1 KiB RETR, THREADS data connections at a time at most. */
-	check_secs = idle_all(IDLE_CHECK, opt_check_threads);
-	if (idle_ok != opt_sessions)
-		fail("PASV + RETR 1024 succeeded on %d of %d sessions", idle_ok, opt_sessions);
-	/* Every session must still answer QUIT with 221. And QUIT, not close:
-	 * the server closes first, so neither the client nor the gateway keeps
-	 * 2N connections in TIME_WAIT on its ephemeral ports, which would make
-	 * connect() crawl in the next run (a near-full port range is searched
-	 * linearly). */
-	quit_secs = idle_all(IDLE_QUIT, 16);
-	printf("sessions=%d open_secs=%.2f rss_before_kib=%ld rss_after_kib=%ld kib_per_session=%.2f "
-	    "all_ok=%d check_threads=%d check_secs=%.2f quit_ok=%d quit_secs=%.2f\n", opt_sessions,
-	    open_secs, before, after, (double)(after - before) / opt_sessions, idle_ok,
-	    opt_check_threads < opt_sessions ? opt_check_threads : opt_sessions, check_secs,
-	    opt_sessions, quit_secs);
-}
-
-/* ------------------------------------------------------------ noop */
-
-static void
-run_noop(void)
-{
-	struct ctl c;
-	double *v = calloc((size_t)opt_n, sizeof(double)), sum = 0;
-
-	ctl_open(&c);
-	for (int i = 0; i < 100; i++) {
-		ctl_send(&c, "NOOP");
-		ctl_reply(&c, 200, "NOOP");
-	}
-	for (int i = 0; i < opt_n; i++) {
-		double t0 = now();
-
-		ctl_send(&c, "NOOP");
-		ctl_reply(&c, 200, "NOOP");
-		v[i] = now() - t0;
-		sum += v[i];
-	}
-	ctl_quit(&c);
-	qsort(v, (size_t)opt_n, sizeof(double), cmp_double);
-	printf("n=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f\n", opt_n, pct(v, (size_t)opt_n, 0.5) * 1e6,
-	    pct(v, (size_t)opt_n, 0.99) * 1e6, sum / opt_n * 1e6);
-}
+/* rate, rawrate, idle, noop: one translation unit with this file. */
+#include "ftpload_sessions.c"
 
 /* ------------------------------------------------------------ main */
 
@@ -812,7 +551,7 @@ main(int argc, char **argv)
 		fail("usage: ftpload xfer|raw|rate|idle|noop OPTIONS (see the source)");
 	mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "H:p:d:m:s:n:c:t:N:j:G:U:")) != -1) {
+	while ((opt = getopt(argc, argv, "H:p:d:m:s:n:c:t:N:j:G:U:R")) != -1) {
 		switch (opt) {
 		case 'H': host = optarg; break;
 		case 'p': port = optarg; break;
@@ -825,6 +564,7 @@ main(int argc, char **argv)
 		case 'N': opt_sessions = atoi(optarg); break;
 		case 'j': opt_check_threads = atoi(optarg); break;
 		case 'G': opt_pids = optarg; break;
+		case 'R': opt_refused_ok = 1; break;
 		case 'U':
 			if (sscanf(optarg, "%63[^:]:%63s", opt_user, opt_pass) != 2)
 				fail("-U USER:PASSWORD");

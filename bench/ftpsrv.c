@@ -189,6 +189,29 @@ data_open(struct conn *c)
 		if (fd < 0)
 			return -1;
 		set_timeouts(fd);
+		/* From the address the client reached, as FTP servers do: with
+		 * several addresses on the host the route's own source could be
+		 * another, which a gateway expecting the server's address (the
+		 * kernel data path's mapping, an ALG) would not let through. */
+		struct sockaddr_storage la;
+		socklen_t ll = sizeof(la);
+
+		if (getsockname(c->fd, (struct sockaddr *)&la, &ll) == 0) {
+			if (la.ss_family == AF_INET)
+				((struct sockaddr_in *)&la)->sin_port = 0;
+			else
+				((struct sockaddr_in6 *)&la)->sin6_port = 0;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+			int one = 1;   /* the port chosen at connect(), by the 4-tuple */
+
+			(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+#endif
+			if (bind(fd, (struct sockaddr *)&la, ll) == -1) {
+				close(fd);
+				c->port_len = 0;
+				return -1;
+			}
+		}
 		if (connect(fd, (struct sockaddr *)&c->port_sa, c->port_len) == -1) {
 			close(fd);
 			fd = -1;

@@ -10,8 +10,14 @@
 #              the passive range 50000-51999 on gw's client-side interface)
 #   minirelay  minirelay.c in gw: accept, connect, splice through 1 MiB
 #              pipes; no FTP (raw TCP to ftpsrv's raw port): the ceiling
-# and prints one table line per figure (median, min and max over the runs,
-# ratios to plain routing and to the minimal relay).
+#   ftpgw-kernel  a second gateway in gw with data-path = kernel (figures
+#              1-4; its own redirected port 2021 and passive range)
+#   kalg       the kernel's FTP ALG in gw, no userspace proxy (figures 1-4;
+#              DNAT of gw:2121 to the server, SNAT toward it, ct helper ftp)
+# and prints one table line per figure and path (median, min and max over
+# the runs, ratios to plain routing and to the minimal relay), then the
+# targets.  The helpers are in lib.sh, the two kernel paths in paths.sh, the
+# table in table.sh.
 #
 # Environment:
 #   BENCH_RUNS=3        runs of every figure (the table shows min/median/max)
@@ -21,6 +27,11 @@
 #                       /tmp/build-bench/src/ftpgw)
 #   BENCH_ONLY=1,2,...  figures to run: 1 throughput, 2 parallel, 3 cpu,
 #                       4 sessions, 5 idle, 6 noop, 7 pipes (numbers or names)
+#   BENCH_PATHS=relay,kernel,kalg  the paths measured in figures 1-4 besides
+#                       plain and minirelay: ftpgw's relay, ftpgw-kernel, kalg
+#                       (default all; figures 5-7 are the relay's)
+#   BENCH_FTPGWCTL=PATH ftpgwctl, for the kernel gateway's counters (default:
+#                       next to the gateway)
 #   BENCH_WORKERS=N     writes "workers = N" into the gateway's configuration
 #                       (unset: the gateway's default)
 #   BENCH_OUT=PATH      where the results go (a file, or a directory to put
@@ -39,11 +50,18 @@
 # The table goes to stdout, progress to stderr.  Exits non-zero, loudly, if
 # anything fails: a short transfer, a failed session, a dead gateway.
 
+# shellcheck source-path=SCRIPTDIR
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 set -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+# shellcheck source=paths.sh
+. "$HERE/paths.sh"
+# shellcheck source=table.sh
+. "$HERE/table.sh"
 SRCDIR=$(cd "$HERE/.." && pwd)
 STAMP=$(date +%Y%m%d-%H%M%S)
 
@@ -57,6 +75,7 @@ IDLE_MAX=${BENCH_IDLE:-10000}
 PIPES_N=${BENCH_PIPES_STREAMS:-1000}
 PIPES_SIZE_SPEC=${BENCH_PIPES_SIZE:-8M}
 PIPES_USER=${BENCH_PIPES_USER:-nobody}
+PATHS_SPEC=${BENCH_PATHS:-relay,kernel,kalg}
 if [ -n "${BENCH_FTPGW:-}" ]; then
 	FTPGW=$BENCH_FTPGW
 elif [ -n "${BUILDDIR:-}" ]; then
@@ -64,12 +83,14 @@ elif [ -n "${BUILDDIR:-}" ]; then
 else
 	FTPGW=/tmp/build-bench/src/ftpgw
 fi
+FTPGWCTL=${BENCH_FTPGWCTL:-$(dirname "$FTPGW")/ftpgwctl}
 OUT=${BENCH_OUT:-/tmp/ftpgw-bench-$STAMP.txt}
 [ -d "$OUT" ] && OUT=$OUT/results-$STAMP.txt
 
 # The network: documentation addresses only.
 CLI=198.51.100.2 GWC=198.51.100.1   # cli eth0, gw eth0 (client side)
 GWS=203.0.113.1  SRV=203.0.113.2    # gw eth1 (server side), srv eth0
+SRV_K=203.0.113.3 SRV_A=203.0.113.4 # srv eth0 too: the server as ftpgw-kernel and kalg reach it
 GW_LISTEN=8021                      # ftpgw's redirect listener
 GW_PASV=50000-51999                 # ftpgw's passive range (redirected too): 2000
                                     # ports, twice figure 7's 1000 PASVs at once
@@ -78,36 +99,14 @@ SRV_PORT_PLAIN=2121                 # the same server, not redirected: plain rou
 SRV_RAW=9000                        # ftpsrv's raw port; minirelay listens on gw:9000
 SRV_PASV=40000-49999                # ftpsrv's PASV ports: outside gw's redirected range
 MR_NOBODY_PORT=9001                 # figure 7: a second minirelay, as PIPES_USER, on gw:9001
+GWK_LISTEN=8022                     # ftpgw-kernel's redirect listener
+GWK_PASV=52000-53999                # ftpgw-kernel's passive range (redirected for its relay)
+SRV_PORT_GWK=2021                   # ftpsrv's port reached through ftpgw-kernel (redirected)
+KGW_TABLE=ftpgw_bench               # ftpgw-kernel's nftables table (inet) in gw
+KGW_LOG_GROUP=2100                  # its first NFLOG group (per namespace)
+KALG_PORT=2121                      # kalg: gw:2121, DNATed to ftpsrv's plain port
+KALG_TABLE=ftpgw_bench_kalg         # kalg's nftables table (ip) in gw
 
-say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-
-fail() {
-	printf '\nbench: FAIL: %s\n' "$*" >&2
-	if [ -n "${WORK:-}" ] && [ -s "$WORK/ftpgw.log" ]; then
-		echo "--- ftpgw log (last 15 lines):" >&2
-		tail -n 15 "$WORK/ftpgw.log" >&2
-	fi
-	# ftpsrv says only when something went wrong (after its first line).
-	if [ -n "${WORK:-}" ] && [ "$(wc -l <"$WORK/ftpsrv.log" 2>/dev/null || echo 0)" -gt 1 ]; then
-		echo "--- ftpsrv log (last 5 lines):" >&2
-		tail -n 5 "$WORK/ftpsrv.log" >&2
-	fi
-	exit 1
-}
-
-# ------------------------------------------------------------------ options
-
-parse_size() {
-	local s=${1%iB} m=1
-	s=${s%B}
-	case $s in
-	*[Kk]) m=1024 s=${s%?} ;;
-	*[Mm]) m=1048576 s=${s%?} ;;
-	*[Gg]) m=1073741824 s=${s%?} ;;
-	esac
-	case $s in '' | *[!0-9]*) return 1 ;; esac
-	echo $((s * m))
-}
 SIZE=$(parse_size "$SIZE_SPEC") || fail "BENCH_SIZE=$SIZE_SPEC: not a size (e.g. 2G, 256M)"
 [ "$SIZE" -ge 1048576 ] || fail "BENCH_SIZE=$SIZE_SPEC: at least 1M"
 X8_SIZE=$((SIZE / 4))
@@ -118,9 +117,6 @@ case $PIPES_N in '' | *[!0-9]* | 0) fail "BENCH_PIPES_STREAMS=$PIPES_N: a positi
 [ "$PIPES_N" -le 4096 ] || fail "BENCH_PIPES_STREAMS=$PIPES_N: at most 4096"
 PIPES_SIZE=$(parse_size "$PIPES_SIZE_SPEC") || fail "BENCH_PIPES_SIZE=$PIPES_SIZE_SPEC: not a size (e.g. 8M)"
 [ "$PIPES_SIZE" -ge 1024 ] || fail "BENCH_PIPES_SIZE=$PIPES_SIZE_SPEC: at least 1K"
-human() { awk -v b="$1" 'BEGIN { if (b >= 2^30 && b % 2^30 == 0) printf "%d GiB", b / 2^30;
-	else if (b >= 2^20) printf "%g MiB", b / 2^20; else if (b >= 2^10) printf "%.4g KiB", b / 2^10
-	else printf "%d B", b }'; }
 
 SEL=" "
 for f in ${ONLY//,/ }; do
@@ -137,13 +133,31 @@ for f in ${ONLY//,/ }; do
 done
 sel() { case $SEL in *" $1 "*) return 0 ;; esac; return 1; }
 
+# The gateway paths of figures 1-4, in table order.
+GW_PATHS=
+for p in ${PATHS_SPEC//,/ }; do
+	case $p in
+	relay | ftpgw) has_path ftpgw || GW_PATHS+=" ftpgw" ;;
+	kernel | ftpgw-kernel) has_path ftpgw-kernel || GW_PATHS+=" ftpgw-kernel" ;;
+	kalg | alg) has_path kalg || GW_PATHS+=" kalg" ;;
+	*) fail "BENCH_PATHS: unknown path '$p' (relay, kernel, kalg)" ;;
+	esac
+done
+ORDERED=
+for p in ftpgw ftpgw-kernel kalg; do   # table order
+	has_path $p && ORDERED+=" $p"
+done
+GW_PATHS=${ORDERED# }
+[ -n "$GW_PATHS" ] || fail "BENCH_PATHS=$PATHS_SPEC: no path"
+
 # ------------------------------------------------------------------ checks
 
 [ "$(id -u)" = 0 ] || fail "needs root (network namespaces, iptables)"
-for t in ip iptables ss cc awk sort timeout getconf; do
+for t in ip iptables ss cc awk sort timeout getconf nft; do
 	command -v "$t" >/dev/null 2>&1 || fail "required tool missing: $t"
 done
 case $FTPGW in /*) ;; *) FTPGW=$PWD/$FTPGW ;; esac
+has_path ftpgw-kernel && { [ -x "$FTPGWCTL" ] || fail "no ftpgwctl at $FTPGWCTL (BENCH_FTPGWCTL): the kernel path's counters need it"; }
 [ -x "$FTPGW" ] || fail "no gateway binary at $FTPGW: build it (mkdir -p /tmp/build-bench && cd /tmp/build-bench && $SRCDIR/configure -q && make -j2) or set BENCH_FTPGW"
 
 # ------------------------------------------------------------------ setup, cleanup
@@ -159,6 +173,10 @@ cleanup() {
 	local ns pid
 	trap - EXIT INT TERM HUP
 	[ -z "$SAMPLER_PID" ] || kill "$SAMPLER_PID" 2>/dev/null
+	# Our gateways by their PID (the kernel one removes its table).
+	[ -n "${KGW_PID:-}" ] && alive "$KGW_PID" && kill -TERM "$KGW_PID" 2>/dev/null && sleep 1
+	[ -n "${GW_PID:-}" ] && alive "$GW_PID" && kill -TERM "$GW_PID" 2>/dev/null
+	kalg_teardown
 	for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null
@@ -190,20 +208,6 @@ for prog in ftpsrv ftpload minirelay; do
 	[ -s "$WORK/cc-$prog.log" ] && say "WARNING: $prog.c compiles with warnings: $(head -n 5 "$WORK/cc-$prog.log")"
 done
 
-alive() {
-	local st
-	[ -r "/proc/$1/stat" ] || return 1
-	st=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-wait_listen() { # NS PORT [SECONDS]
-	for _ in $(seq $((${3:-5} * 10))); do
-		[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 say "network: namespaces ${P}{cli,gw,srv}"
 {
@@ -216,6 +220,11 @@ say "network: namespaces ${P}{cli,gw,srv}"
 	ip -n "$NS_GW" addr add $GWC/24 dev eth0 &&
 	ip -n "$NS_GW" addr add $GWS/24 dev eth1 &&
 	ip -n "$NS_SRV" addr add $SRV/24 dev eth0 &&
+	# The kernel paths reach the server at addresses of their own (see
+	# bench/README.md: their SNATed data connections and the relay
+	# gateway's own connections to the server share gw's 203.0.113.1).
+	ip -n "$NS_SRV" addr add $SRV_K/24 dev eth0 &&
+	ip -n "$NS_SRV" addr add $SRV_A/24 dev eth0 &&
 	ip -n "$NS_CLI" link set eth0 up && ip -n "$NS_SRV" link set eth0 up &&
 	ip -n "$NS_GW" link set eth0 up && ip -n "$NS_GW" link set eth1 up &&
 	ip -n "$NS_CLI" route add default via $GWC &&
@@ -226,6 +235,13 @@ say "network: namespaces ${P}{cli,gw,srv}"
 	ip netns exec "$NS_GW" iptables -w -t nat -A PREROUTING -i eth0 -p tcp --dport $SRV_PORT_GW \
 		-j REDIRECT --to-ports $GW_LISTEN &&
 	ip netns exec "$NS_GW" iptables -w -t nat -A PREROUTING -i eth0 -p tcp --dport ${GW_PASV/-/:} \
+		-j REDIRECT &&
+	# The same for ftpgw-kernel, on ports of its own (its passive range
+	# reaches it only when a data channel falls back to its relay: the
+	# kernel mappings come first, at priority -110).
+	ip netns exec "$NS_GW" iptables -w -t nat -A PREROUTING -i eth0 -p tcp --dport $SRV_PORT_GWK \
+		-j REDIRECT --to-ports $GWK_LISTEN &&
+	ip netns exec "$NS_GW" iptables -w -t nat -A PREROUTING -i eth0 -p tcp --dport ${GWK_PASV/-/:} \
 		-j REDIRECT
 } >"$WORK/setup.log" 2>&1 || fail "network setup: $(tail -n 3 "$WORK/setup.log")"
 # gw's conntrack table (the limit, nf_conntrack_max, is global: 262144 here)
@@ -242,10 +258,11 @@ done
 # inside its passive range make its data listeners fail to bind: with
 # 18,000 sessions most of the range was taken, and PASV got 425 after 16
 # tries.  gw keeps the passive range out of its ephemeral ports.
-ip netns exec "$NS_GW" sysctl -qw "net.ipv4.ip_local_reserved_ports=$GW_PASV" 2>>"$WORK/setup.log" ||
-	say "WARNING: cannot reserve the passive range $GW_PASV in gw: with many sessions PASV may get 425"
+ip netns exec "$NS_GW" sysctl -qw "net.ipv4.ip_local_reserved_ports=$GW_PASV,$GWK_PASV" 2>>"$WORK/setup.log" ||
+	say "WARNING: cannot reserve the passive ranges $GW_PASV,$GWK_PASV in gw: with many sessions PASV may get 425"
+has_path kalg && kalg_setup
 
-ip netns exec "$NS_SRV" "$WORK/ftpsrv" -b 0.0.0.0 -p $SRV_PORT_GW,$SRV_PORT_PLAIN -r $SRV_RAW -P $SRV_PASV \
+ip netns exec "$NS_SRV" "$WORK/ftpsrv" -b 0.0.0.0 -p $SRV_PORT_GW,$SRV_PORT_PLAIN,$SRV_PORT_GWK -r $SRV_RAW -P $SRV_PASV \
 	>"$WORK/ftpsrv.log" 2>&1 &
 SRV_PID=$!
 wait_listen "$NS_SRV" $SRV_RAW 5 || fail "ftpsrv does not listen: $(cat "$WORK/ftpsrv.log")"
@@ -264,6 +281,7 @@ max-sessions = $GW_MAX_SESSIONS
 max-sessions-per-client = $GW_MAX_SESSIONS
 shutdown-timeout = 2
 ${WORKERS:+workers = $WORKERS}
+control-socket = "$WORK/ftpgw.sock"
 listen "bench" {
 	address = "0.0.0.0"
 	port = $GW_LISTEN
@@ -275,64 +293,6 @@ write_gw_conf
 
 GW_PID=
 GW_CONF=$WORK/ftpgw.conf   # figure 7 starts the gateway with another one
-gw_start() {
-	echo "=== start $(date +%T) ($GW_CONF)" >>"$WORK/ftpgw.log"
-	ip netns exec "$NS_GW" "$FTPGW" -f -c "$GW_CONF" >>"$WORK/ftpgw.log" 2>&1 &
-	GW_PID=$!
-	if ! wait_listen "$NS_GW" $GW_LISTEN 10 || ! alive "$GW_PID"; then
-		alive "$GW_PID" || { wait "$GW_PID"; echo "ftpgw exited with status $?" >>"$WORK/ftpgw.log"; }
-		fail "ftpgw did not start${WORKERS:+ with workers = $WORKERS} (config $GW_CONF)"
-	fi
-	sleep 0.3  # workers, if any, bind their own listeners
-	alive "$GW_PID" || fail "ftpgw exited after starting"
-}
-gw_stop() {
-	alive "$GW_PID" || fail "ftpgw had died"
-	kill -TERM "$GW_PID"
-	for _ in $(seq 100); do
-		alive "$GW_PID" || break
-		sleep 0.1
-	done
-	if alive "$GW_PID"; then
-		kill -KILL "$GW_PID"
-		wait "$GW_PID" 2>/dev/null
-		fail "ftpgw still running 10 s after SIGTERM (shutdown-timeout = 2)"
-	fi
-	wait "$GW_PID" 2>/dev/null
-	GW_STATUS=$?
-}
-gw_check() { alive "$GW_PID" || fail "ftpgw died (see its log)"; }
-
-# CPU ticks (utime+stime+cutime+cstime: reaped children count too) of the
-# process trees rooted at the ROOTS, one number each, then those of the
-# ksoftirqd threads (network softirq work the kernel deferred): one scan.
-CLK_TCK=$(getconf CLK_TCK)
-tree_awk='{
-	line = $0; pid = $1
-	for (k = length(line); k > 0 && substr(line, k, 1) != ")"; k--) ;
-	n = split(substr(line, k + 2), a, " ")
-	ppid[pid] = a[2]; ticks[pid] = a[12] + a[13] + a[14] + a[15]
-	if (line ~ /^[0-9]+ \(ksoftirqd\//) ksoft += a[12] + a[13]
-}
-END {
-	nr = split(roots, r, " ")
-	for (i = 1; i <= nr; i++) {
-		delete intree
-		intree[r[i]] = 1
-		do {
-			more = 0
-			for (p in ppid)
-				if (!(p in intree) && (ppid[p] in intree)) { intree[p] = 1; more = 1 }
-		} while (more)
-		sum = 0
-		for (p in intree) if (p in ticks) { if (what == "pids") print p; sum += ticks[p] }
-		if (what == "ticks") printf "%d ", sum
-	}
-	if (what == "ticks") print ksoft + 0
-}'
-tree_pids() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$1" -v what=pids "$tree_awk" | sort -n | paste -sd, -; }
-tree_ticks() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$1" -v what=ticks "$tree_awk" | cut -d' ' -f1; }
-ticks_of() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$*" -v what=ticks "$tree_awk"; }
 
 gw_start
 GW_PROCS=$(tree_pids "$GW_PID" | tr ',' '\n' | wc -l)
@@ -357,126 +317,31 @@ MR_PROCS=${BENCH_MINIRELAY_PROCS:-$GW_LOOPS}
 ip netns exec "$NS_GW" "$WORK/minirelay" -P "$MR_PROCS" $GWC $SRV_RAW $SRV $SRV_RAW >"$WORK/minirelay.log" 2>&1 &
 MR_PID=$!
 wait_listen "$NS_GW" $SRV_RAW 5 || fail "minirelay does not listen: $(cat "$WORK/minirelay.log")"
+# The kernel data path: a second gateway, the same configuration with
+# data-path = kernel and ports of its own.
+has_path ftpgw-kernel && kgw_start
 
 # ------------------------------------------------------------------ load
 
 TMO=$((120 + SIZE / 25000000))
-LOAD_OUT=
-load() { # ARGS...: ftpload in cli; its KEY=VALUE line in LOAD_OUT
-	local rc
-	LOAD_OUT=$(ip netns exec "$NS_CLI" timeout -k 5 "$TMO" "$WORK/ftpload" "$@" 2>"$WORK/load.err")
-	rc=$?
-	[ "$rc" = 124 ] && fail "ftpload $*: no result within $TMO s (killed)"
-	[ "$rc" = 0 ] || fail "ftpload $*: $(cat "$WORK/load.err")${LOAD_OUT:+ (output: $LOAD_OUT)}"
-}
-kv() { # KEY: its value in LOAD_OUT
-	local w
-	for w in $LOAD_OUT; do
-		case $w in "$1="*) echo "${w#*=}"; return 0 ;; esac
-	done
-	fail "no $1= in ftpload's output: $LOAD_OUT"
-}
-rec() { echo "$1 $2 $3 $4" >>"$RAW"; } # KEY PATH RUN VALUE
-calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
-stats() { # KEY PATH -> "n min median max" (nothing if no values)
-	awk -v k="$1" -v p="$2" '$1 == k && $2 == p { print $4 }' "$RAW" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) exit
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%d %.9g %.9g %.9g\n", NR, v[1], m, v[NR] }'
-}
-med() { stats "$1" "$2" | awk '{ print $3 }'; }
-
-target() { # PATH: the -H/-p options of ftpload for that path
-	case $1 in
-	plain) echo "-H $SRV -p $SRV_PORT_PLAIN" ;;
-	plain-raw) echo "-H $SRV -p $SRV_RAW" ;;
-	ftpgw) echo "-H $SRV -p $SRV_PORT_GW" ;;
-	minirelay) echo "-H $GWC -p $SRV_RAW" ;;
-	minirelay-nobody) echo "-H $GWC -p $MR_NOBODY_PORT" ;;
-	esac
-}
-MR_NOBODY_PID=
-root_of() {
-	case $1 in
-	ftpgw) echo "$GW_PID" ;;
-	minirelay) echo "$MR_PID" ;;
-	minirelay-nobody) echo "$MR_NOBODY_PID" ;;
-	esac
-}
-
-# xfer KEY PATH RUN DIR MODE STREAMS BYTES-EACH: one measured transfer. Records
-# MB/s as KEY, the relay's CPU seconds per GB as cpu.KEY, and as all.KEY the
-# CPU seconds per GB of everything that moved the bytes: client, server,
-# relay and ksoftirqd (per-process CPU includes the softirq work that ran in
-# the process's context, and that can shift between the relay and its peers).
-xfer() {
-	local key=$1 path=$2 run=$3 dir=$4 mode=$5 n=$6 bytes=$7 root t0 t1 mbs cpu='' all gb
-	root=$(root_of "$path")
-	t0=$(ticks_of "$SRV_PID" "${root:--1}")
-	if [ "$mode" = - ]; then   # minirelay, minirelay-nobody: raw TCP
-		# shellcheck disable=SC2046
-		load raw $(target "$path") -d "$dir" -s "$bytes" -n "$n"
-	else
-		# shellcheck disable=SC2046
-		load xfer $(target "$path") -d "$dir" -m "$mode" -s "$bytes" -n "$n"
-	fi
-	t1=$(ticks_of "$SRV_PID" "${root:--1}")
-	gb=$(calc "$(kv bytes) / 1e9")
-	mbs=$(calc "$(kv bytes) / $(kv secs) / 1e6")
-	rec "$key" "$path" "$run" "$mbs"
-	# t0, t1: server relay ksoftirqd (no relay on plain: pid -1, 0 ticks)
-	# shellcheck disable=SC2086
-	set -- $t0 $t1
-	if [ -n "$root" ]; then
-		cpu=$(calc "($5 - $2) / $CLK_TCK / $gb")
-		rec "cpu.$key" "$path" "$run" "$cpu"
-		all=$(calc "(($4 - $1) + ($5 - $2) + ($6 - $3)) / $CLK_TCK / $gb + $(kv cpu_s) / $gb")
-	else
-		all=$(calc "(($4 - $1) + ($6 - $3)) / $CLK_TCK / $gb + $(kv cpu_s) / $gb")
-	fi
-	rec "all.$key" "$path" "$run" "$all"
-	printf '    %-9s %-14s %8.1f MB/s  CPU s/GB: relay %s, all %.3f%s\n' "$path" "$key" "$mbs" \
-		"$(if [ -n "$cpu" ]; then printf '%.3f' "$cpu"; else echo -; fi)" "$all" \
-		"$(if [ "$n" -gt 8 ]; then printf '; %d streams, the fastest took %.2f s, the last ended after %.2f s' \
-			"$n" "$(kv fastest_s)" "$(kv secs)"; fi)" >&2
-	gw_check
-}
-
-# pipe_fds PIDS: the pipe fds the processes hold (comma separated PIDS).
-pipe_fds() {
-	local p n=0
-	for p in ${1//,/ }; do
-		n=$((n + $(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 -lname 'pipe:*' 2>/dev/null | wc -l)))
-	done
-	echo "$n"
-}
-# pipe_sampler PIDS FILE: until killed, twice a second, the most pipe fds
-# the PIDS held and the most client data connections the gateway had at
-# once (established, on its passive ports) into FILE: "PIPES CONNS".
-pipe_sampler() {
-	local mp=0 md=0 np nd
-	while :; do
-		np=$(pipe_fds "$1")
-		nd=$(ip netns exec "$NS_GW" ss -Htn state established \
-			"( src $GWC and sport >= :${GW_PASV%-*} and sport <= :${GW_PASV#*-} )" 2>/dev/null | wc -l)
-		[ "$np" -gt "$mp" ] && mp=$np
-		[ "$nd" -gt "$md" ] && md=$nd
-		echo "$mp $md" >"$2.new" && mv -f "$2.new" "$2"
-		sleep 0.5
-	done
-}
 
 # ------------------------------------------------------------------ smoke test
 
-say "smoke test: 1 MiB RETR and STOR, PASV EPSV PORT EPRT, plain and through ftpgw; raw through minirelay"
-for path in plain ftpgw; do
+# ftpgw (the relay) always: figures 5-7 and the interception check use it.
+SMOKE_PATHS="plain ftpgw $(has_path ftpgw-kernel && echo ftpgw-kernel) $(has_path kalg && echo kalg)"
+say "smoke test: 1 MiB RETR and STOR, PASV EPSV PORT EPRT through" $SMOKE_PATHS"; raw through minirelay"
+for path in $SMOKE_PATHS; do
 	for mode in pasv epsv port eprt; do
 		for dir in retr stor; do
+			path_before $path
 			# shellcheck disable=SC2046
 			load xfer $(target $path) -d $dir -m $mode -s 1M
+			path_after $path $mode 1 1048576
 		done
 	done
 done
+has_path ftpgw-kernel && say "  ftpgw-kernel: $KGW_CHANNELS data channels forwarded by the kernel, none fell back to its relay"
+has_path kalg && say "  kalg: $KALG_CHANNELS data connections from the ALG's expectations to the rewritten addresses (PASV: gw's $GWC, PORT: gw's $GWS)"
 for dir in retr stor; do
 	# shellcheck disable=SC2046
 	load raw $(target minirelay) -d $dir -s 1M
@@ -506,7 +371,9 @@ if sel 1 || sel 3; then
 			dir=${dm%:*} mode=${dm#*:}
 			if ! sel 1 && [ "$mode" = port ]; then continue; fi
 			sel 1 && xfer "$dir.$mode" plain "$run" "$dir" "$mode" 1 "$SIZE"
-			xfer "$dir.$mode" ftpgw "$run" "$dir" "$mode" 1 "$SIZE"
+			for path in $GW_PATHS; do
+				xfer "$dir.$mode" $path "$run" "$dir" "$mode" 1 "$SIZE"
+			done
 			[ "$mode" = pasv ] && xfer "raw.$dir" minirelay "$run" "$dir" - 1 "$SIZE"
 		done
 	done
@@ -517,7 +384,9 @@ if sel 2 || sel 3; then
 	for run in $(seq "$RUNS"); do
 		say "  run $run/$RUNS"
 		sel 2 && xfer retr.pasv.x8 plain "$run" retr pasv 8 "$X8_SIZE"
-		xfer retr.pasv.x8 ftpgw "$run" retr pasv 8 "$X8_SIZE"
+		for path in $GW_PATHS; do
+			xfer retr.pasv.x8 $path "$run" retr pasv 8 "$X8_SIZE"
+		done
 		xfer raw.retr.x8 minirelay "$run" retr - 8 "$X8_SIZE"
 	done
 fi
@@ -526,23 +395,31 @@ if sel 4; then
 	say "figure 4: session rate (connect, USER, PASS, PASV, RETR 1 KiB, QUIT), $RATE_SECS s each"
 	for conc in 1 16 64; do
 		for run in $(seq "$RUNS"); do
-			for path in plain ftpgw; do
-				[ $path = ftpgw ] && c0=$(tree_ticks "$GW_PID")
+			for path in plain $GW_PATHS; do
+				root=$(root_of $path)
+				[ -n "$root" ] && c0=$(tree_ticks "$root")
+				path_before $path
 				# shellcheck disable=SC2046
-				load rate $(target $path) -c $conc -t "$RATE_SECS" -s 1024
+				load rate $(target $path) -c $conc -t "$RATE_SECS" -s 1024 -R
+				path_after $path pasv "$(kv sessions)" "$(kv sessions) * 1024"
+				# A refused PASV data connection abandons its session
+				# (-R): counted and shown; more than 1% fails the run.
+				rec "refused.c$conc" $path "$run" "$(kv refused)"
+				[ $(($(kv refused) * 100)) -le "$(kv sessions)" ] ||
+					fail "$path, $conc concurrent: $(kv refused) PASV data connections refused, $(kv sessions) sessions completed"
 				rec "rate.c$conc" $path "$run" "$(kv rate)"
 				rec "lat50.c$conc" $path "$run" "$(kv p50_ms)"
 				rec "lat99.c$conc" $path "$run" "$(kv p99_ms)"
 				extra=
-				if [ $path = ftpgw ]; then
-					c1=$(tree_ticks "$GW_PID")
+				if [ -n "$root" ]; then
+					c1=$(tree_ticks "$root")
 					# The gateway's CPU per session, and its CPU use in %
 					# of one CPU during the measurement.
-					rec "cpu.rate.c$conc" ftpgw "$run" "$(calc "($c1 - $c0) / $CLK_TCK / $(kv sessions) * 1e6")"
-					rec "busy.rate.c$conc" ftpgw "$run" "$(calc "($c1 - $c0) / $CLK_TCK / $(kv secs) * 100")"
+					rec "cpu.rate.c$conc" $path "$run" "$(calc "($c1 - $c0) / $CLK_TCK / $(kv sessions) * 1e6")"
+					rec "busy.rate.c$conc" $path "$run" "$(calc "($c1 - $c0) / $CLK_TCK / $(kv secs) * 100")"
 					extra=" gw_cpu_us_per_session=$(calc "($c1 - $c0) / $CLK_TCK / $(kv sessions) * 1e6" | cut -d. -f1)"
 				fi
-				printf '    %-9s c=%-3d run %d: %s%s\n' $path $conc "$run" "$LOAD_OUT" "$extra" >&2
+				printf '    %-12s c=%-3d run %d: %s%s\n' $path $conc "$run" "$LOAD_OUT" "$extra" >&2
 				gw_check
 			done
 			# The ceiling of any userspace relay for connection setup:
@@ -552,7 +429,9 @@ if sel 4; then
 				# shellcheck disable=SC2046
 				load rawrate $(target $path) -c $conc -t "$RATE_SECS" -s 1024
 				rec "rawrate.c$conc" "${path%-raw}" "$run" "$(kv rate)"
-				printf '    %-9s c=%-3d run %d: raw connections: %s\n' $path $conc "$run" "$LOAD_OUT" >&2
+				rec "rawlat50.c$conc" "${path%-raw}" "$run" "$(kv p50_ms)"
+				rec "rawlat99.c$conc" "${path%-raw}" "$run" "$(kv p99_ms)"
+				printf '    %-12s c=%-3d run %d: raw connections: %s\n' $path $conc "$run" "$LOAD_OUT" >&2
 			done
 		done
 	done
@@ -676,7 +555,7 @@ if sel 7; then
 	# names each data channel's relay backend; no control socket (its
 	# removal at exit would need root).
 	{
-		cat "$WORK/ftpgw.conf"
+		grep -v '^control-socket' "$WORK/ftpgw.conf"
 		echo "# figure 7: unprivileged, so that the kernel's pipe budget applies"
 		echo "user = \"$PIPES_USER\""
 		echo 'log-level = "debug"'
@@ -790,106 +669,11 @@ if [ -n "$KMSG0" ] && [ -n "$KMSG1" ] && [ "$KMSG1" -gt "$KMSG0" ]; then
 fi
 gw_stop
 [ "$GW_STATUS" = 0 ] || fail "ftpgw exited with status $GW_STATUS on SIGTERM"
+if [ -n "$KGW_PID" ]; then
+	kgw_stop
+	[ "$GW_STATUS" = 0 ] || fail "ftpgw-kernel exited with status $GW_STATUS on SIGTERM"
+fi
 
-# ------------------------------------------------------------------ table
-
-# row LABEL UNIT DECIMALS KEY [PLAIN-KEY] [MINIRELAY-KEY [MINIRELAY-PATH]]
-# The value columns are ftpgw's (VALUE_PATH=PATH in the environment: that
-# path's instead); the minirelay column is MINIRELAY-PATH's (minirelay).
-row() {
-	local label=$1 unit=$2 d=$3 key=$4 pk=${5:-} mk=${6:-} mp=${7:-minirelay} s pl='' mr=
-	s=$(stats "$key" "${VALUE_PATH:-ftpgw}")
-	[ -n "$s" ] || return 0
-	[ -n "$pk" ] && pl=$(med "$pk" plain)
-	[ -n "$mk" ] && mr=$(med "$mk" "$mp")
-	# shellcheck disable=SC2086
-	set -- $s
-	awk -v label="$label" -v unit="$unit" -v d="$d" -v n="$1" -v mn="$2" -v md="$3" -v mx="$4" \
-		-v pl="$pl" -v mr="$mr" 'BEGIN {
-		f = "%." d "f"
-		printf "%-36s %-9s %10s %10s %10s %10s %10s %7s %7s\n", label, unit,
-			sprintf(f, md), sprintf(f, mn), sprintf(f, mx),
-			pl == "" ? "-" : sprintf(f, pl), mr == "" ? "-" : sprintf(f, mr),
-			(pl == "" || pl + 0 == 0) ? "-" : sprintf("%.2f", md / pl),
-			(mr == "" || mr + 0 == 0) ? "-" : sprintf("%.2f", md / mr) }'
-}
-
-table() {
-	local host
-	host="$(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
-	echo "ftpgw benchmark, $(date '+%Y-%m-%d %H:%M:%S'), $host"
-	echo "ftpgw: $FTPGW ($("$FTPGW" -V 2>/dev/null | head -n1); source $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo '?'))"
-	echo "gateway: $GW_LOOPS event loop(s) (${WORKERS:+workers = $WORKERS, }$GW_PROCS process(es), $GW_THREADS thread(s) in the first); minirelay: $MR_PROCS process(es)"
-	echo "runs: $RUNS, single-stream size $(human "$SIZE"), 8 streams x $(human "$X8_SIZE")$(sel 7 && echo ", pipe budget $PIPES_N streams x $(human "$PIPES_SIZE")"); load average at the start: $LOAD0"
-	echo "measuring took $((T_END - T_START)) s"
-	echo
-	printf '%-36s %-9s %10s %10s %10s %10s %10s %7s %7s\n' "figure (value: ftpgw)" unit median min max plain minirelay xplain xminirel
-	printf '%s\n' "$(printf '%.0s-' $(seq 126))"
-	if sel 1; then
-		row "1 RETR 1 stream PASV" MB/s 1 retr.pasv retr.pasv raw.retr
-		row "1 STOR 1 stream PASV" MB/s 1 stor.pasv stor.pasv raw.stor
-		row "1 RETR 1 stream PORT" MB/s 1 retr.port retr.port raw.retr
-		row "1 STOR 1 stream PORT" MB/s 1 stor.port stor.port raw.stor
-	fi
-	sel 2 && row "2 RETR 8 streams PASV (aggregate)" MB/s 1 retr.pasv.x8 retr.pasv.x8 raw.retr.x8
-	if sel 3; then
-		row "3 CPU per GB, RETR 1 stream PASV" "s/GB" 3 cpu.retr.pasv "" cpu.raw.retr
-		row "3 CPU per GB, STOR 1 stream PASV" "s/GB" 3 cpu.stor.pasv "" cpu.raw.stor
-		sel 1 && row "3 CPU per GB, RETR 1 stream PORT" "s/GB" 3 cpu.retr.port "" cpu.raw.retr
-		sel 1 && row "3 CPU per GB, STOR 1 stream PORT" "s/GB" 3 cpu.stor.port "" cpu.raw.stor
-		row "3 CPU per GB, RETR 8 streams PASV" "s/GB" 3 cpu.retr.pasv.x8 "" cpu.raw.retr.x8
-		row "3 all CPU per GB, RETR 1 stream PASV" "s/GB" 3 all.retr.pasv all.retr.pasv all.raw.retr
-		row "3 all CPU per GB, STOR 1 stream PASV" "s/GB" 3 all.stor.pasv all.stor.pasv all.raw.stor
-		row "3 all CPU per GB, RETR 8 streams PASV" "s/GB" 3 all.retr.pasv.x8 all.retr.pasv.x8 all.raw.retr.x8
-	fi
-	if sel 4; then
-		for c in 1 16 64; do
-			row "4 sessions/s, $c concurrent" sess/s 0 rate.c$c rate.c$c
-			row "4 session latency p50, $c concurrent" ms 2 lat50.c$c lat50.c$c
-			row "4 session latency p99, $c concurrent" ms 2 lat99.c$c lat99.c$c
-		done
-		for c in 1 16 64; do
-			VALUE_PATH=minirelay row "4 raw conn/s via minirelay, $c conc." conn/s 0 rawrate.c$c rawrate.c$c
-		done
-		row "4 ftpgw CPU per session, 64 concurrent" us 0 cpu.rate.c64
-		row "4 ftpgw CPU busy, 64 concurrent" "% 1 CPU" 0 busy.rate.c64
-	fi
-	if sel 5; then
-		row "5 idle sessions held (N)" sessions 0 idle.n
-		row "5 memory per idle session (RSS)" KiB 2 idle.kib
-		row "5 PASV+RETR 1 KiB ok on all N" sessions 0 idle.allok
-	fi
-	if sel 6; then
-		row "6 NOOP round trip p50" us 1 noop50 noop50
-		row "6 NOOP round trip p99" us 1 noop99 noop99
-		row "6 NOOP added by ftpgw, p50" us 1 add50
-		row "6 NOOP added by ftpgw, p99" us 1 add99
-	fi
-	if sel 7; then
-		row "7 RETR $PIPES_N streams, as $PIPES_USER" MB/s 1 pipes pipes pipes
-		row "7 ftpgw $PIPES_N streams / 8 streams" ratio 2 pipes.vs8
-		VALUE_PATH=minirelay-nobody row "7 minirelay as $PIPES_USER, $PIPES_N str." MB/s 1 pipes "" pipes
-		row "7 CPU per GB, $PIPES_N streams" "s/GB" 3 cpu.pipes "" cpu.pipes
-		VALUE_PATH=minirelay-nobody row "7 CPU per GB, minirelay as $PIPES_USER" "s/GB" 3 cpu.pipes "" cpu.pipes
-		row "7 ftpgw data channels, splice relay" channels 0 pipes.splice
-		row "7 ftpgw data channels, copy relay" channels 0 pipes.copy
-		row "7 ftpgw pipe fds held at most" fds 0 pipes.fds
-	fi
-	echo
-	echo "plain = plain routing through gw's kernel; minirelay = splice relay, raw TCP (no FTP);"
-	sel 3 && echo "CPU per GB: the relay process's; all CPU: client + server + relay + ksoftirqd."
-	echo "xplain, xminirel = ftpgw's median / the other's median.  MB = 10^6 bytes, GB = 10^9 bytes."
-	sel 5 && echo "idle: ${IDLE_WHY:-?}."
-	if sel 7; then
-		echo "pipe budget: $PIPES_NOTE."
-		echo "  Figure 7 ran ftpgw as $PIPES_USER (each data channel's relay from its debug log, its pipe fds sampled"
-		echo "  in /proc); its minirelay column is minirelay as root (no budget), and the 'minirelay as $PIPES_USER' lines"
-		echo "  show that relay under the budget (value columns; xminirel: $PIPES_USER / root).  8 streams: $PIPES_REF."
-		echo "  $PIPES_TCP_NOTE."
-		echo "  minirelay as $PIPES_USER got, first run: ${MR_NOBODY_PIPES:-?} (asked 1 MiB each)."
-	fi
-	[ -z "$KMSG_NOTE" ] || printf '\nINVALID: %s\n' "$KMSG_NOTE"
-}
 
 table >"$WORK/table"
 cat "$WORK/table"
