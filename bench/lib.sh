@@ -67,6 +67,18 @@ gwx_start() {
 	sleep 0.3  # workers, if any, bind their own listeners
 	alive "$GWX_PID" || fail "$4 exited after starting"
 }
+# gw_conf_common PASSIVE-PORTS CONTROL-SOCKET: the lines every benchmark
+# gateway's configuration starts with (limits from the fd budget).
+gw_conf_common() {
+	cat <<EOF
+passive-ports = "$1"
+max-sessions = $GW_MAX_SESSIONS
+max-sessions-per-client = $GW_MAX_SESSIONS
+shutdown-timeout = 2
+${WORKERS:+workers = $WORKERS}
+control-socket = "$2"
+EOF
+}
 gwx_stop() {
 	alive "$1" || fail "$2 had died"
 	kill -TERM "$1"

@@ -30,17 +30,13 @@ has_path() { case " $GW_PATHS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 KGW_PID=
 kgw_conf() {
-	cat >"$WORK/ftpgw-kernel.conf" <<EOF
-# ftpgw benchmark configuration: the kernel data path
-passive-ports = "$GWK_PASV"
-max-sessions = $GW_MAX_SESSIONS
-max-sessions-per-client = $GW_MAX_SESSIONS
-shutdown-timeout = 2
-${WORKERS:+workers = $WORKERS}
+	{
+		echo "# ftpgw benchmark configuration: the kernel data path"
+		gw_conf_common "$GWK_PASV" "$WORK/ftpgw-kernel.sock"
+		cat <<EOF
 data-path = "kernel"
 kernel-table = "$KGW_TABLE"
 kernel-log-group = $KGW_LOG_GROUP
-control-socket = "$WORK/ftpgw-kernel.sock"
 # Redirect mode knows FTP by the original destination port: 21 built in,
 # this gateway's own port by a mapping.
 port-mapping "bench-kernel" { application = "ftp"  ports = {$SRV_PORT_GWK} }
@@ -50,6 +46,7 @@ listen "bench-kernel" {
 	mode = "redirect"
 }
 EOF
+	} >"$WORK/ftpgw-kernel.conf"
 }
 kgw_start() {
 	kgw_conf

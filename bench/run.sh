@@ -274,20 +274,17 @@ wait_listen "$NS_SRV" $SRV_RAW 5 || fail "ftpsrv does not listen: $(cat "$WORK/f
 GW_MAX_SESSIONS=$(((HARD_NOFILE - 64) / 2))
 [ "$GW_MAX_SESSIONS" -gt 1000000 ] && GW_MAX_SESSIONS=1000000
 write_gw_conf() {
-	cat >"$WORK/ftpgw.conf" <<EOF
-# ftpgw benchmark configuration
-passive-ports = "$GW_PASV"
-max-sessions = $GW_MAX_SESSIONS
-max-sessions-per-client = $GW_MAX_SESSIONS
-shutdown-timeout = 2
-${WORKERS:+workers = $WORKERS}
-control-socket = "$WORK/ftpgw.sock"
+	{
+		echo "# ftpgw benchmark configuration"
+		gw_conf_common "$GW_PASV" "$WORK/ftpgw.sock"
+		cat <<EOF
 listen "bench" {
 	address = "0.0.0.0"
 	port = $GW_LISTEN
 	mode = "redirect"
 }
 EOF
+	} >"$WORK/ftpgw.conf"
 }
 write_gw_conf
 
