@@ -51,6 +51,16 @@ static const struct fam {
 	{ AF_INET6, "6", "ip6", "ipv6_addr" },
 };
 
+/* The jump from a connection's ct mark to its log group's chain. */
+static void
+log_vmap(struct text *t, unsigned m0)
+{
+	text_add(t, " ct mark vmap {");
+	for (unsigned i = 0; i < KPATH_SLOTS; i++)
+		text_add(t, "%s 0x%08x : jump kp_log%u", i == 0 ? "" : ",", m0 + i, i);
+	text_add(t, " }\n");
+}
+
 int
 kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group, bool flush)
 {
@@ -102,19 +112,16 @@ kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group, bool 
 		    table, m0, m1, F->af == AF_INET ? "ipv4" : "ipv6", F->proto, F->proto,
 		    F->proto, F->suffix);
 	}
-	text_add(&t, "add rule inet %s kp_log tcp flags & (syn|fin|rst) != 0 ct mark vmap {", table);
-	for (unsigned i = 0; i < KPATH_SLOTS; i++)
-		text_add(&t, "%s 0x%08x : jump kp_log%u", i == 0 ? "" : ",", m0 + i, i);
-	text_add(&t, " }\n");
+	text_add(&t, "add rule inet %s kp_log tcp flags & (syn|fin|rst) != 0", table);
+	log_vmap(&t, m0);
 	/* Samples for byte counts past 4 GiB: a segment with data (longer
 	 * than any bare ACK) that starts in the first KPATH_SAMPLE_WINDOW
-	 * bytes of each KPATH_SAMPLE_EVERY of sequence space (bits 29..20 of
-	 * the sequence number zero): at least one per GiB a side sends. */
-	text_add(&t, "add rule inet %s kp_log meta length > 100 @th,32,16 & 0x3ff0 == 0 "
-	    "ct mark vmap {", table);
-	for (unsigned i = 0; i < KPATH_SLOTS; i++)
-		text_add(&t, "%s 0x%08x : jump kp_log%u", i == 0 ? "" : ",", m0 + i, i);
-	text_add(&t, " }\n");
+	 * bytes of each KPATH_SAMPLE_EVERY of sequence space (those bits of
+	 * the sequence number's upper half zero): at least one per GiB a
+	 * side sends. */
+	text_add(&t, "add rule inet %s kp_log meta length > 100 @th,32,16 & 0x%x == 0", table,
+	    ((KPATH_SAMPLE_EVERY - 1) & ~(KPATH_SAMPLE_WINDOW - 1)) >> 16);
+	log_vmap(&t, m0);
 	for (unsigned i = 0; i < KPATH_SLOTS; i++)
 		text_add(&t, "add rule inet %s kp_log%u log group %u snaplen 96\n", table, i, group + i);
 	return text_end(&t);

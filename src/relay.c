@@ -645,15 +645,13 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		    SSL_get_verify_result(r->ssl[i]) != X509_V_OK)
 			snprintf(why, sizeof(why), "certificate: %s",
 			    X509_verify_cert_error_string(SSL_get_verify_result(r->ssl[i])));
-		else if (r->ssl[i] != NULL && r->hs_done[i])
+		else
 			/* A reset TLS leg sent no close_notify either: say so,
 			 * as for a bare FIN, so the operator reads one cause. */
-			snprintf(why, sizeof(why), "%s, ended without close_notify "
-			    "(the data may be cut short)",
-			    strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET));
-		else
-			snprintf(why, sizeof(why), "%s",
-			    strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET));
+			snprintf(why, sizeof(why), "%s%s",
+			    strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET),
+			    r->ssl[i] != NULL && r->hs_done[i] ? ", ended without close_notify "
+			    "(the data may be cut short)" : "");
 		snprintf(r->error, sizeof(r->error), "%s %s: %s", ctx, r->name[i], why);
 		while (bufferevent_get_openssl_error(bev) != 0)
 			;
