@@ -38,7 +38,7 @@ struct kflow {
 	struct kpath *kp;
 	struct kflow *next;              /* in its bucket */
 	struct kpath_spec spec;
-	bool mapped;                     /* elements still in the table */
+	unsigned mapped;                 /* KPATH_NL_* maps still holding its elements */
 	bool connected, initiator_done, target_done, synack, done;
 	uint16_t initiator_port;         /* once the SYN passed */
 	struct kpath_seq seq_initiator, seq_target;
@@ -239,21 +239,24 @@ nl_transact(struct kpath *kp, const struct kpath_spec *spec, bool add, unsigned 
 	return error;
 }
 
+/* Remove the flow's elements in the maps WHICH that it still has. */
 static void
-flow_unmap(struct kflow *kf)
+flow_unmap(struct kflow *kf, unsigned which)
 {
 	int rc;
 
-	if (!kf->mapped)
+	which &= kf->mapped;
+	if (which == 0)
 		return;
-	kf->mapped = false;
-	rc = nl_transact(kf->kp, &kf->spec, false, KPATH_NL_ALL, 0);
+	kf->mapped &= ~which;
+	rc = nl_transact(kf->kp, &kf->spec, false, which, 0);
 	/* An element that timed out is gone, and takes the batch with it:
 	 * then each map on its own (the three share a timeout, so this is
 	 * rare). */
 	if (rc == -ENOENT)
 		for (unsigned m = KPATH_NL_MARK; m <= KPATH_NL_SNAT; m <<= 1)
-			rc = nl_transact(kf->kp, &kf->spec, false, m, 0);
+			if (which & m)
+				rc = nl_transact(kf->kp, &kf->spec, false, m, 0);
 	if (rc != 0 && rc != -ENOENT)
 		log_msg(LL_DEBUG, "data-path kernel: removing a mapping: %s", strerror(-rc));
 }
@@ -274,8 +277,13 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 			kf->connected = true;
 			kf->initiator_port = addr_port((const struct sockaddr *)&pk->src);
 			kpath_seq_start(&kf->seq_initiator, pk->seq);
-			/* One connection per mapping: the next SYN is nobody's. */
-			flow_unmap(kf);
+			/* One connection per mapping: the next SYN gets no mark,
+			 * and so no NAT. The SYN logged here has its mark and
+			 * DNAT already (prerouting) but meets the SNAT map only
+			 * after this hook, in postrouting, where userspace could
+			 * win the race: that element stays until the flow goes
+			 * (it serves marked connections only). */
+			flow_unmap(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
 			kf->cb(kf, KF_EV_CONNECTED, kf->arg);
 		} else if (!from_ini && (pk->flags & KPATH_TCP_ACK) && kf->connected) {
 			kf->synack = true;
@@ -529,7 +537,7 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
 		free(kf);
 		return NULL;
 	}
-	kf->mapped = true;
+	kf->mapped = KPATH_NL_ALL;
 	b = bucket_of(&spec->target);
 	kf->next = kp->buckets[b];
 	kp->buckets[b] = kf;
@@ -543,7 +551,7 @@ kflow_free(struct kflow *kf)
 
 	if (kf == NULL)
 		return;
-	flow_unmap(kf);
+	flow_unmap(kf, KPATH_NL_ALL);
 	for (p = &kf->kp->buckets[bucket_of(&kf->spec.target)]; *p != NULL; p = &(*p)->next)
 		if (*p == kf) {
 			*p = kf->next;

@@ -56,7 +56,7 @@ int kflow_idle(struct kflow *kf, unsigned *idle);
  * is reset at its next packet. One already closing (a FIN passed) is left
  * to end by itself. */
 void kflow_cut(struct kflow *kf);
-/* Forget the flow; a mapping not used yet is removed. */
+/* Forget the flow; what is left of its mapping is removed. */
 void kflow_free(struct kflow *kf);
 uint64_t kflow_bytes_from_initiator(const struct kflow *kf);
 uint64_t kflow_bytes_from_target(const struct kflow *kf);
