@@ -536,8 +536,12 @@ tls_maybe_finish(struct relay *r, int i)
 {
 	int j = 1 - i;
 
-	if (r->dir[i].eof && !r->dir[i].done && tls_side_ready(r, j) &&
-	    evbuffer_get_length(bufferevent_get_output(r->bev[j])) == 0)
+	if (!r->dir[i].eof || r->dir[i].done || !tls_side_ready(r, j) ||
+	    evbuffer_get_length(bufferevent_get_output(r->bev[j])) != 0)
+		return;
+	if (r->dir[i].dirty)
+		relay_fail(r, EPROTO);       /* may free r */
+	else
 		dir_finish(&r->dir[i]);      /* may free r */
 }
 
@@ -563,6 +567,23 @@ tls_move(struct relay *r, int i)
 		if (r->dir[i].credit <= 0)
 			(void)dir_rate_grant(&r->dir[i]);
 	}
+}
+
+/* Side I's TLS ended without close_notify (a bare FIN, a reset, an
+ * unexpected EOF), r->error says how. The end is passed on as it came:
+ * what I sent is delivered first, then both connections are cut
+ * (relay_fail), so the other peer too sees data and then no close_notify.
+ * Cutting at once would reset a peer still in its handshake, as a
+ * failed handshake rather than a cut transfer. The relay's timer bounds
+ * the wait. */
+static void
+tls_end_dirty(struct relay *r, int i)
+{
+	r->dir[i].eof = true;
+	r->dir[i].dirty = true;
+	tls_move(r, i);
+	bufferevent_disable(r->bev[i], EV_READ);
+	tls_maybe_finish(r, i);          /* may free r */
 }
 
 static void
@@ -618,10 +639,15 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		 * toward side I it is only I closing in turn. */
 		if (r->ssl[i] != NULL && !tls_peer_closed_cleanly(r->ssl[i]) &&
 		    !r->dir[1 - i].done) {
-			snprintf(r->error, sizeof(r->error), "TLS with %s: %s", r->name[i],
-			    tls_handshaking(r, i) ? "closed during the handshake" :
-			    "ended without close_notify (the data may be cut short)");
-			relay_fail(r, EPROTO);   /* may free r */
+			if (tls_handshaking(r, i)) {
+				snprintf(r->error, sizeof(r->error), "TLS with %s: "
+				    "closed during the handshake", r->name[i]);
+				relay_fail(r, EPROTO);   /* may free r */
+				return;
+			}
+			snprintf(r->error, sizeof(r->error), "TLS with %s: ended without "
+			    "close_notify (the data may be cut short)", r->name[i]);
+			tls_end_dirty(r, i);     /* may free r */
 			return;
 		}
 		r->dir[i].eof = true;
@@ -634,28 +660,36 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		const char *ctx = r->ssl[i] == NULL ? "connection with" :
 		    !r->hs_done[i] ? "TLS handshake with" : "TLS with";
 
+		bool dirty_end = false;
+
 		e = bufferevent_get_openssl_error(bev);
 		if (e != 0 && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING &&
-		    r->hs_done[i])
+		    r->hs_done[i]) {
 			snprintf(why, sizeof(why), "ended without close_notify "
 			    "(the data may be cut short)");
-		else if (e != 0)
+			dirty_end = true;
+		} else if (e != 0)
 			ERR_error_string_n(e, why, sizeof(why));
 		else if (r->ssl[i] != NULL && (SSL_get_verify_mode(r->ssl[i]) & SSL_VERIFY_PEER) &&
 		    SSL_get_verify_result(r->ssl[i]) != X509_V_OK)
 			snprintf(why, sizeof(why), "certificate: %s",
 			    X509_verify_cert_error_string(SSL_get_verify_result(r->ssl[i])));
-		else
+		else {
 			/* A reset TLS leg sent no close_notify either: say so,
 			 * as for a bare FIN, so the operator reads one cause. */
+			dirty_end = r->ssl[i] != NULL && r->hs_done[i];
 			snprintf(why, sizeof(why), "%s%s",
 			    strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET),
-			    r->ssl[i] != NULL && r->hs_done[i] ? ", ended without close_notify "
+			    dirty_end ? ", ended without close_notify "
 			    "(the data may be cut short)" : "");
+		}
 		snprintf(r->error, sizeof(r->error), "%s %s: %s", ctx, r->name[i], why);
 		while (bufferevent_get_openssl_error(bev) != 0)
 			;
-		relay_fail(r, EPROTO);           /* may free r */
+		if (dirty_end && !r->dir[i].eof)
+			tls_end_dirty(r, i);     /* may free r */
+		else
+			relay_fail(r, EPROTO);   /* may free r */
 	}
 }
 

@@ -27,6 +27,7 @@ struct relay_dir {
 	size_t cap;              /* pipe or buffer capacity */
 	bool eof;                /* `in` reached end of stream */
 	bool done;               /* eof seen, everything written, out shut */
+	bool dirty;              /* TLS: `in` ended without close_notify; r->error says how */
 	struct event *rev, *wev;
 	uint64_t bytes;
 	/* Bandwidth limit (relay_set_rate): bytes granted and not yet read

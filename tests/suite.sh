@@ -17,10 +17,18 @@ PASS: $name"; else results="$results
 FAIL: $name"; failed=1; fi
 }
 
-show_logs() {   # the logs of failed tests, so CI output explains itself
+# The failed tests of a build, each with the "# ..." diagnostics that follow
+# its "not ok" line, into $failures: printed again after the summary, since
+# CI shows the end of the output.
+failures=$(mktemp) || exit 1
+trap 'rm -f "$failures"' EXIT
+show_logs() {
 	for log in $(grep -l -E '^(not ok|FAIL|ERROR)' "$1"/tests/*.log "$1"/tests/*/*.log 2>/dev/null); do
-		echo "--- $log"; tail -n 60 "$log"
-	done
+		echo "--- $log"
+		awk '/^not ok|^(FAIL|ERROR):/ { keep = 80; print; next }
+			keep > 0 && /^#/ { keep--; print; next }
+			{ keep = 0 }' "$log"
+	done | tee -a "$failures"
 }
 
 if [ "$(id -u)" -eq 0 ] && [ "${FTPGW_NO_INSTALL:-}" = "" ]; then
@@ -76,4 +84,5 @@ tier "debian package (dpkg-buildpackage, lintian, contents, ftpgw -t)" sh "$top/
 tier "no test account left behind" no_account_left
 
 echo "=== summary$results"
+if [ -s "$failures" ]; then echo "=== what failed"; cat "$failures"; fi
 exit $failed
