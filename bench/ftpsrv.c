@@ -9,10 +9,13 @@
  * the client sends "R N\n" and gets N bytes then EOF, or sends "S N\n",
  * then bytes up to its shutdown(SHUT_WR), and gets "COUNT\n" back.
  *
- * PASV ports are taken round robin from -P (default 40000-49999).
+ * PASV ports are taken round robin from -P (default 40000-49999). -A ADDR
+ * announces the IPv4 address ADDR in 227 instead of its own (as vsftpd's
+ * pasv_address does): a relay on ADDR that forwards the passive range then
+ * carries the data connections too.
  * FTPSRV_DEBUG set in the environment: a line on stderr per ended session.
  *
- * Usage: ftpsrv -p PORT[,PORT...] [-r RAWPORT] [-b ADDR] [-P PASV-LO-HI]
+ * Usage: ftpsrv -p PORT[,PORT...] [-r RAWPORT] [-b ADDR] [-P PASV-LO-HI] [-A ADDR]
  * Build: cc -O2 -pthread -o ftpsrv ftpsrv.c */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -40,6 +43,7 @@
 static int src_fd;
 static int pasv_lo = 40000, pasv_hi = 49999;   /* -P LO-HI */
 static unsigned pasv_next;
+static struct in_addr announce;     /* -A ADDR; INADDR_ANY: our own */
 static char sinkbuf[1 << 20];       /* MSG_TRUNC: the kernel does not write it */
 
 struct conn {
@@ -277,6 +281,8 @@ do_pasv(struct conn *c, int extended)
 		    ntohs(((struct sockaddr_in *)&sa)->sin_port));
 	if (sa.ss_family != AF_INET)
 		return reply(c, "425 PASV on IPv6: use EPSV");
+	if (announce.s_addr != INADDR_ANY)
+		((struct sockaddr_in *)&sa)->sin_addr = announce;
 	unsigned char *a = (unsigned char *)&((struct sockaddr_in *)&sa)->sin_addr;
 	unsigned p = ntohs(((struct sockaddr_in *)&sa)->sin_port);
 	return reply(c, "227 Entering Passive Mode (%u,%u,%u,%u,%u,%u)", a[0], a[1], a[2], a[3],
@@ -585,7 +591,7 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	pthread_t t;
 
-	while ((opt = getopt(argc, argv, "p:r:b:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:r:b:P:A:")) != -1) {
 		switch (opt) {
 		case 'P':
 			if (sscanf(optarg, "%d-%d", &pasv_lo, &pasv_hi) != 2 || pasv_lo < 1 ||
@@ -597,13 +603,19 @@ main(int argc, char **argv)
 		case 'p': ports = optarg; break;
 		case 'r': rawport = atoi(optarg); break;
 		case 'b': bindaddr = optarg; break;
+		case 'A':
+			if (inet_pton(AF_INET, optarg, &announce) != 1) {
+				fprintf(stderr, "ftpsrv: bad -A address %s\n", optarg);
+				return 2;
+			}
+			break;
 		default:
-			fprintf(stderr, "usage: ftpsrv -p PORT[,PORT...] [-r RAWPORT] [-b ADDR] [-P LO-HI]\n");
+			fprintf(stderr, "usage: ftpsrv -p PORT[,PORT...] [-r RAWPORT] [-b ADDR] [-P LO-HI] [-A ADDR]\n");
 			return 2;
 		}
 	}
 	if (ports == NULL) {
-		fprintf(stderr, "usage: ftpsrv -p PORT[,PORT...] [-r RAWPORT] [-b ADDR] [-P LO-HI]\n");
+		fprintf(stderr, "usage: ftpsrv -p PORT[,PORT...] [-r RAWPORT] [-b ADDR] [-P LO-HI] [-A ADDR]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -167,6 +167,7 @@ target() { # PATH: the -H/-p options of ftpload for that path
 	kalg) echo "-H $GWC -p $KALG_PORT" ;;
 	minirelay) echo "-H $GWC -p $SRV_RAW" ;;
 	minirelay-nobody) echo "-H $GWC -p $MR_NOBODY_PORT" ;;
+	minirelay-ftp) echo "-H $GWC -p $MRF_PORT" ;;
 	esac
 }
 MR_NOBODY_PID=
@@ -176,6 +177,7 @@ root_of() {
 	ftpgw-kernel) echo "$KGW_PID" ;;
 	minirelay) echo "$MR_PID" ;;
 	minirelay-nobody) echo "$MR_NOBODY_PID" ;;
+	minirelay-ftp) echo "$MRF_PID" ;;
 	esac
 }
 

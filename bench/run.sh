@@ -9,7 +9,9 @@
 #   ftpgw      the gateway in gw, redirect mode (REDIRECT of port 21 and of
 #              the passive range 50000-51999 on gw's client-side interface)
 #   minirelay  minirelay.c in gw: accept, connect, splice through 1 MiB
-#              pipes; no FTP (raw TCP to ftpsrv's raw port): the ceiling
+#              pipes; no FTP (raw TCP to ftpsrv's raw port): the ceiling;
+#              in figure 4 also minirelay -R, carrying whole FTP sessions
+#              (a second ftpsrv announces gw's address in 227): no ALG
 #   ftpgw-kernel  a second gateway in gw with data-path = kernel (figures
 #              1-4; its own redirected port 2021 and passive range)
 #   kalg       the kernel's FTP ALG in gw, no userspace proxy (figures 1-4;
@@ -99,6 +101,8 @@ SRV_PORT_PLAIN=2121                 # the same server, not redirected: plain rou
 SRV_RAW=9000                        # ftpsrv's raw port; minirelay listens on gw:9000
 SRV_PASV=40000-49999                # ftpsrv's PASV ports: outside gw's redirected range
 MR_NOBODY_PORT=9001                 # figure 7: a second minirelay, as PIPES_USER, on gw:9001
+MRF_PORT=2122                       # figure 4: FTP sessions through minirelay: gw:2122 -> ftpsrv2:2122
+MRF_PASV=39000-39255                # ftpsrv2's PASV ports, announced as gw's $GWC, relayed by minirelay
 GWK_LISTEN=8022                     # ftpgw-kernel's redirect listener
 GWK_PASV=52000-53999                # ftpgw-kernel's passive range (redirected for its relay)
 SRV_PORT_GWK=2021                   # ftpsrv's port reached through ftpgw-kernel (redirected)
@@ -266,6 +270,14 @@ ip netns exec "$NS_SRV" "$WORK/ftpsrv" -b 0.0.0.0 -p $SRV_PORT_GW,$SRV_PORT_PLAI
 	>"$WORK/ftpsrv.log" 2>&1 &
 SRV_PID=$!
 wait_listen "$NS_SRV" $SRV_RAW 5 || fail "ftpsrv does not listen: $(cat "$WORK/ftpsrv.log")"
+# Figure 4's bare relay carrying whole FTP sessions: a second ftpsrv that
+# announces gw's address in 227 (its data connections, too, then go
+# through minirelay -R).
+if sel 4; then
+	ip netns exec "$NS_SRV" "$WORK/ftpsrv" -b 0.0.0.0 -p $MRF_PORT -P $MRF_PASV -A $GWC \
+		>"$WORK/ftpsrv2.log" 2>&1 &
+	wait_listen "$NS_SRV" $MRF_PORT 5 || fail "ftpsrv -A does not listen: $(cat "$WORK/ftpsrv2.log")"
+fi
 
 # Every session from the one client address; as many sessions as the fd
 # limit allows (2 fds each, 64 spare), not more: ftpgw warns otherwise.
@@ -314,6 +326,13 @@ MR_PROCS=${BENCH_MINIRELAY_PROCS:-$GW_LOOPS}
 ip netns exec "$NS_GW" "$WORK/minirelay" -P "$MR_PROCS" $GWC $SRV_RAW $SRV $SRV_RAW >"$WORK/minirelay.log" 2>&1 &
 MR_PID=$!
 wait_listen "$NS_GW" $SRV_RAW 5 || fail "minirelay does not listen: $(cat "$WORK/minirelay.log")"
+MRF_PID=
+if sel 4; then
+	ip netns exec "$NS_GW" "$WORK/minirelay" -P "$MR_PROCS" -R $MRF_PASV $GWC $MRF_PORT $SRV $MRF_PORT \
+		>"$WORK/minirelay-ftp.log" 2>&1 &
+	MRF_PID=$!
+	wait_listen "$NS_GW" $MRF_PORT 5 || fail "minirelay -R does not listen: $(cat "$WORK/minirelay-ftp.log")"
+fi
 # The kernel data path: a second gateway, the same configuration with
 # data-path = kernel and ports of its own.
 has_path ftpgw-kernel && kgw_start
@@ -343,6 +362,15 @@ for dir in retr stor; do
 	# shellcheck disable=SC2046
 	load raw $(target minirelay) -d $dir -s 1M
 done
+if sel 4; then
+	say "  and FTP through minirelay -R: 1 MiB RETR and STOR, PASV and EPSV"
+	for mode in pasv epsv; do
+		for dir in retr stor; do
+			# shellcheck disable=SC2046
+			load xfer $(target minirelay-ftp) -d $dir -m $mode -s 1M
+		done
+	done
+fi
 # The ftpgw path must really be intercepted: the REDIRECT rule counted it.
 hits=$(ip netns exec "$NS_GW" iptables -w -t nat -L PREROUTING -v -n -x |
 	awk -v p="dpt:$SRV_PORT_GW" '$0 ~ p" " || $0 ~ p"$" { print $1; exit }')
@@ -392,7 +420,7 @@ if sel 4; then
 	say "figure 4: session rate (connect, USER, PASS, PASV, RETR 1 KiB, QUIT), $RATE_SECS s each"
 	for conc in 1 16 64; do
 		for run in $(seq "$RUNS"); do
-			for path in plain $GW_PATHS; do
+			for path in plain minirelay-ftp $GW_PATHS; do
 				root=$(root_of $path)
 				[ -n "$root" ] && c0=$(tree_ticks "$root")
 				path_before $path
