@@ -485,6 +485,16 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    r->name[hs0 ? 0 : 1], r->timeout);
 	else
 		snprintf(r->error, sizeof(r->error), "no progress for %u s", r->timeout);
+	/* A dirty end waiting on the other peer (tls_end_dirty) is the first
+	 * cause: keep it in the message. */
+	for (int i = 0; i < 2; i++)
+		if (r->dir[i].dirty) {
+			size_t n = strlen(r->error);
+
+			snprintf(r->error + n, sizeof(r->error) - n, ", after the TLS "
+			    "with %s ended without close_notify", r->name[i]);
+			break;
+		}
 	/* Unsent bytes toward a peer that stopped reading would keep a FIN
 	 * (and the socket) waiting: relay_fail resets both connections. */
 	relay_fail(r, ETIMEDOUT);        /* may free r */

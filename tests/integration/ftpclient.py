@@ -185,6 +185,7 @@ class ForcedFTPTLS(ForcedFTP, ftplib.FTP_TLS):
         self.resume = resume          # data connections resume the control's TLS session
         self.data_session = None      # a session to resume instead (another FTP session's)
         self.ragged_eofs = True       # False: a data TLS end without close_notify raises
+        self.handshake_delay = 0.0    # seconds between a data connection and its TLS handshake
 
     def wrap_data(self, conn):
         """PROT P: TLS on the data connection, resuming the control
@@ -199,6 +200,8 @@ class ForcedFTPTLS(ForcedFTP, ftplib.FTP_TLS):
             sess = self.data_session
         elif self.resume:
             sess = self.sock.session
+        if self.handshake_delay > 0:
+            time.sleep(self.handshake_delay)
         return self.context.wrap_socket(conn, server_hostname=self.host, session=sess,
                                         suppress_ragged_eofs=self.ragged_eofs)
 
@@ -1632,6 +1635,7 @@ def act_tls_end(a, fx):
     ftp = connect(a, context=tls_context(a, strict_eof=True))
     check(isinstance(ftp, ftplib.FTP_TLS) and ftp._prot_p, "tlsend needs --tls and PROT P")
     ftp.ragged_eofs = False
+    ftp.handshake_delay = a.handshake_delay
     name = a.file
     if a.direction == "retr":
         o = tls_retr_outcome(ftp, name, a.timeout)
@@ -1867,6 +1871,8 @@ def tls_add_parsers(sub):
     x.add_argument("--want-reply", required=True, help="the final reply's code")
     x.add_argument("--want-end", choices=["clean", "dirty"], default="clean",
                    help="RETR: how the client's data TLS must end")
+    x.add_argument("--handshake-delay", type=float, default=0.0,
+                   help="seconds to wait after the 150 before the data TLS handshake")
     x = sub.add_parser("tlsctlend", help="a command after which the control TLS must end (lanes-tls.sh)")
     x.add_argument("--cmd", default="HELP")
     x.add_argument("--want-end", choices=["clean", "dirty"], required=True)

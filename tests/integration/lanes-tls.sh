@@ -199,12 +199,13 @@ sc_tlsl_direct() {
 	gw_py "${d[@]}" --port "$(tlsl_fport tls-ctldirty)" tlsctlend --want-end dirty
 }
 
-# sc_tlsl_retr MODE WANT-REPLY WANT-END XFERLOG-STATUS: PROT P RETR 1MiB
+# sc_tlsl_retr MODE WANT-REPLY WANT-END XFERLOG-STATUS [TLSEND-ARGS...]: PROT P RETR 1MiB
 # through the main gateway from fakeftpd MODE.
 sc_tlsl_retr() {
 	local mode=$1 reply=$2 end=$3 st=$4
+	shift 4
 	log_mark "$LANE_DIR/ftpgw.log" "$LANE_DIR/xfer.log" "$LANE_DIR/fakeftpd.log"
-	tlsl_py "$(tlsl_gport "$mode")" tlsend --want-reply "$reply" --want-end "$end" || return 1
+	tlsl_py "$(tlsl_gport "$mode")" tlsend --want-reply "$reply" --want-end "$end" "$@" || return 1
 	tlsl_fake_wants "RETR file-1MiB: [0-9]+ bytes sent, the data TLS ended $([ "$mode" = tls-clean ] && echo with || echo without) close_notify" \
 		"fakeftpd's end of the data" || return 1
 	tlsl_xferlog '(^|/)file-1MiB$' o "$st" || return 1
@@ -302,6 +303,14 @@ lane_tls_hostile() {
 	# tls hostile RETR: half the file, then a TCP RST: as above
 	scenario "tls hostile: RETR, half the file then RST -> 426" \
 		sc_tlsl_retr tls-rst 426 dirty i
+	# tls hostile RETR, the server's dirty end before the client's data
+	# handshake (the client waits 1 s after the 150): the gateway delivers
+	# the end after the handshake, so the client still sees a transfer cut
+	# without close_notify, not a reset handshake; then the same with RST
+	scenario "tls hostile: RETR, FIN without close_notify before the client's handshake -> 426" \
+		sc_tlsl_retr tls-half 426 dirty i --handshake-delay 1
+	scenario "tls hostile: RETR, RST before the client's handshake -> 426" \
+		sc_tlsl_retr tls-rst 426 dirty i --handshake-delay 1
 	# tls hostile STOR: the client ends its data TLS with close_notify ->
 	# 226, sha256 on the server, the server saw close_notify, xferlog c
 	scenario "tls hostile: STOR, client ends data TLS cleanly -> 226, xferlog c" \
