@@ -277,22 +277,35 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 			kf->connected = true;
 			kf->initiator_port = addr_port((const struct sockaddr *)&pk->src);
 			kpath_seq_start(&kf->seq_initiator, pk->seq);
-			/* One connection per mapping: the next SYN gets no mark,
-			 * and so no NAT. The SYN logged here has its mark and
-			 * DNAT already (prerouting) but meets the SNAT map only
-			 * after this hook, in postrouting, where userspace could
-			 * win the race: that element stays until the flow goes
-			 * (it serves marked connections only). */
-			flow_unmap(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
 			kf->cb(kf, KF_EV_CONNECTED, kf->arg);
-		} else if (!from_ini && (pk->flags & KPATH_TCP_ACK) && kf->connected) {
+		} else if (!from_ini && (pk->flags & KPATH_TCP_ACK) && kf->connected &&
+		    !kf->synack) {
 			kf->synack = true;
 			kpath_seq_start(&kf->seq_target, pk->seq);
+			/* One connection per mapping: from the target's answer
+			 * on, a SYN gets no mark, and so no NAT. Not at the SYN:
+			 * an attempt can still fail before this (see the RST
+			 * below) and its retry must pass. The SNAT element
+			 * stays until the flow goes (it serves marked
+			 * connections only). */
+			flow_unmap(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
 		}
 		return;
 	}
 	if (!kf->connected)
 		return;
+	if ((pk->flags & KPATH_TCP_RST) && from_ini && !kf->synack) {
+		/* The initiator reset its attempt before the target answered
+		 * it. Seen when the target still holds the same four-tuple
+		 * in TIME_WAIT (its side of an earlier data connection: SNAT
+		 * keeps the initiator's port) and answers the SYN with an ACK
+		 * of that old connection: the initiator resets, which ends
+		 * the TIME_WAIT, and tries again, as it would without the
+		 * gateway. The mapping is still there for that SYN; the
+		 * channel's timer bounds the wait. */
+		kf->connected = false;
+		return;
+	}
 	if (!(pk->flags & (KPATH_TCP_RST | KPATH_TCP_FIN))) {
 		/* A sample (see kpath_nft_setup): counts past 4 GiB. */
 		if (from_ini)
@@ -303,9 +316,9 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 	}
 	if (pk->flags & KPATH_TCP_RST) {
 		kf->done = true;
-		/* Before the SYN-ACK nothing was sent, and the initiator's RST
-		 * then answers something else: its number means nothing. */
-		if (from_ini && !kf->initiator_done && kf->synack)
+		/* The initiator's RST comes after the SYN-ACK here (see
+		 * above); the target's before it is a refusal: nothing sent. */
+		if (from_ini && !kf->initiator_done)
 			kf->from_initiator = kpath_seq_at(&kf->seq_initiator, pk->end_seq);
 		else if (!from_ini && kf->synack && !kf->target_done)
 			kf->from_target = kpath_seq_at(&kf->seq_target, pk->end_seq);

@@ -37,7 +37,7 @@ void kpath_close(struct kpath *kp);
 void kpath_poll(struct kpath *kp);
 
 enum kflow_event {
-	KF_EV_CONNECTED,        /* the initiator's SYN passed: the mapping is spent */
+	KF_EV_CONNECTED,        /* the initiator's SYN passed (again after an attempt it reset) */
 	KF_EV_INITIATOR_DONE,   /* the initiator's FIN: its bytes are final */
 	KF_EV_TARGET_DONE,      /* the target's FIN */
 	KF_EV_FAILED,           /* reset: kflow_reset_by_initiator says by whom */
