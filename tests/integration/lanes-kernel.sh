@@ -80,7 +80,7 @@ sc_kern_1000() {
 	n=$(( $(kern_xferlog_count 1048576 o) - before ))
 	echo "transfer log: $n downloads of exactly 1048576 bytes"
 	[ "$n" = 1000 ] || { echo "FAIL: expected 1000"; return 1; }
-	# Each mapping went with its channel (its mark at the SYN): none is
+	# Each mapping went with its channel (its mark and DNAT at the SYN-ACK): none is
 	# left behind.
 	kern_wait_elements 0 2 || return 1
 	gw_log_wants 'data channel done \(kernel\): 0 bytes to server, 1048576 to client' "a kernel-forwarded RETR"
