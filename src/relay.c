@@ -669,7 +669,6 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		char why[120];
 		const char *ctx = r->ssl[i] == NULL ? "connection with" :
 		    !r->hs_done[i] ? "TLS handshake with" : "TLS with";
-
 		bool dirty_end = false;
 
 		e = bufferevent_get_openssl_error(bev);
