@@ -154,7 +154,7 @@ table() {
 		# Sessions abandoned for a refused PASV data connection (ftpload -R),
 		# on the paths where it happened.
 		for c in 1 16 64; do
-			for p in plain $GW_PATHS; do
+			for p in plain minirelay-ftp $GW_PATHS; do
 				[ "$(awk -v k="refused.c$c" -v p="$p" '$1 == k && $2 == p { s += $4 } END { print s + 0 }' "$RAW")" = 0 ] ||
 					VALUE_PATH=$p row "4 refused PASV data conn., $c conc." sessions 0 "refused.c$c"
 			done
