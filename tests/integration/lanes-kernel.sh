@@ -103,6 +103,37 @@ sc_kern_v6_sizes() {
 	gw_log_wants 'data channel done \(kernel\): 67108864 bytes to server, 0 to client' "a kernel-forwarded 64 MiB STOR"
 }
 
+# The server answers the data connection's first SYN with a stray ACK, as
+# it does from a TIME_WAIT of the same four-tuple (SNAT keeps the client's
+# port): nft in srv turns its first SYN-ACK to each client port into an ACK
+# of sequence 1. The client resets its attempt and sends the SYN again a
+# second later; the mapping must still admit that SYN (it used to go at
+# the first one: ECONNREFUSED), and the transfer completes in the kernel.
+sc_kern_stray_ack() {
+	local got rc stray before
+	before=$(gw_stat main data_channels_kernel)
+	ip netns exec "$NS_SRV" nft -f - <<EOF || return 1
+table inet ftpgw_it_stray {
+	set seen { type ipv4_addr . inet_service; timeout 60s; flags dynamic; }
+	chain out {
+		type filter hook output priority 0;
+		tcp sport { 21, 2121 } accept
+		tcp flags & (syn | ack) == syn | ack ip daddr . tcp dport @seen accept
+		tcp flags & (syn | ack) == syn | ack add @seen { ip daddr . tcp dport } tcp flags set ack tcp ackseq set 1 counter
+	}
+}
+EOF
+	got=$(in_ns "$NS_CLI" curl -sS --max-time 30 -u "$IT_USER:$IT_PASS" -o /dev/null \
+		-w '%{size_download}' "ftp://$GWC4:9401/file-1MiB")
+	rc=$?
+	stray=$(ip netns exec "$NS_SRV" nft list chain inet ftpgw_it_stray out | grep -o 'packets [0-9]*')
+	ip netns exec "$NS_SRV" nft delete table inet ftpgw_it_stray
+	echo "curl: exit $rc, $got bytes; SYN-ACKs turned into stray ACKs: ${stray#packets }"
+	[ "${stray#packets }" -ge 1 ] 2>/dev/null || { echo "FAIL: no SYN-ACK was rewritten: the scenario tested nothing"; return 1; }
+	[ "$rc" = 0 ] && [ "$got" = 1048576 ] || { echo "FAIL: expected 1048576 bytes"; return 1; }
+	[ "$(gw_stat main data_channels_kernel)" -gt "$before" ] || { echo "FAIL: the kernel did not carry it"; return 1; }
+}
+
 # A file past 4 GiB (sparse: no disk), RETR with curl: the bytes curl got
 # and the transfer log's count must both be exact.
 KL_BIG=$(((5 << 30) + 12345))
@@ -214,6 +245,8 @@ lane_kernel() {
 	# kernel: RETR of 5 GiB + 12345 bytes (a sparse file) with curl: curl
 	# got every byte, the transfer log counts exactly that (no 4 GiB wrap)
 	scenario "kernel: a transfer past 4 GiB is counted exactly" sc_kern_past_4gib
+	# A stray ACK to the data SYN (TIME_WAIT), the client's reset and retry
+	scenario "kernel: a data SYN answered by a stray ACK is retried and admitted" sc_kern_stray_ack
 	# kernel: a rate-limited listener's channel goes to the relay, counted,
 	# with the reason in the log
 	scenario "kernel: a bandwidth limit keeps the relay, reason logged" sc_kern_fallback
