@@ -288,16 +288,15 @@ main(int argc, char **argv)
 	int procs = 1, opt, lo = 0, hi = -1;
 	const char *user = NULL;
 
-	while ((opt = getopt(argc, argv, "P:u:R:")) != -1)
+	while ((opt = getopt(argc, argv, "P:u:R:")) != -1) {
 		if (opt == 'P')
 			procs = atoi(optarg);
 		else if (opt == 'u')
 			user = optarg;
-		else if (opt == 'R' && sscanf(optarg, "%d-%d", &lo, &hi) == 2 && lo > 0 && lo <= hi &&
-		    hi < 65536 && hi - lo < MAXL - 1)
-			continue;
-		else
-			procs = 0;
+		else if (opt != 'R' || sscanf(optarg, "%d-%d", &lo, &hi) != 2 || lo < 1 || lo > hi ||
+		    hi > 65535 || hi - lo >= MAXL - 1)
+			procs = 0;       /* a bad option: the usage below */
+	}
 	if (argc - optind != 4 || sa_of(argv[optind], argv[optind + 1], &ls) < 0 ||
 	    sa_of(argv[optind + 2], argv[optind + 3], &up) < 0 || procs < 1) {
 		fprintf(stderr, "usage: minirelay [-P N] [-u USER] [-R LO-HI] LISTEN-ADDR PORT UPSTREAM-ADDR PORT\n");

@@ -579,6 +579,9 @@ tls_move(struct relay *r, int i)
 	}
 }
 
+/* How every end without close_notify is told, whatever showed it. */
+#define DIRTY_END "ended without close_notify (the data may be cut short)"
+
 /* Side I's TLS ended without close_notify (a bare FIN, a reset, an
  * unexpected EOF), r->error says how. The end is passed on as it came:
  * what I sent is delivered first, then both connections are cut
@@ -655,8 +658,8 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 				relay_fail(r, EPROTO);   /* may free r */
 				return;
 			}
-			snprintf(r->error, sizeof(r->error), "TLS with %s: ended without "
-			    "close_notify (the data may be cut short)", r->name[i]);
+			snprintf(r->error, sizeof(r->error), "TLS with %s: %s", r->name[i],
+			    DIRTY_END);
 			tls_end_dirty(r, i);     /* may free r */
 			return;
 		}
@@ -674,8 +677,7 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		e = bufferevent_get_openssl_error(bev);
 		if (e != 0 && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING &&
 		    r->hs_done[i]) {
-			snprintf(why, sizeof(why), "ended without close_notify "
-			    "(the data may be cut short)");
+			snprintf(why, sizeof(why), "%s", DIRTY_END);
 			dirty_end = true;
 		} else if (e != 0)
 			ERR_error_string_n(e, why, sizeof(why));
@@ -687,10 +689,9 @@ tls_event_cb(struct bufferevent *bev, short what, void *arg)
 			/* A reset TLS leg sent no close_notify either: say so,
 			 * as for a bare FIN, so the operator reads one cause. */
 			dirty_end = r->ssl[i] != NULL && r->hs_done[i];
-			snprintf(why, sizeof(why), "%s%s",
+			snprintf(why, sizeof(why), "%s%s%s",
 			    strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNRESET),
-			    dirty_end ? ", ended without close_notify "
-			    "(the data may be cut short)" : "");
+			    dirty_end ? ", " : "", dirty_end ? DIRTY_END : "");
 		}
 		snprintf(r->error, sizeof(r->error), "%s %s: %s", ctx, r->name[i], why);
 		while (bufferevent_get_openssl_error(bev) != 0)
