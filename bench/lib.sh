@@ -58,7 +58,7 @@ wait_listen() { # NS PORT [SECONDS]
 # in GWX_PID.  gwx_stop PID NAME: SIGTERM, its exit status in GW_STATUS.
 gwx_start() {
 	echo "=== start $(date +%T) ($1)" >>"$2"
-	ip netns exec "$NS_GW" "$FTPGW" -f -c "$1" >>"$2" 2>&1 &
+	ip netns exec "$NS_GW" "${RELAY_NICE[@]}" "$FTPGW" -f -c "$1" >>"$2" 2>&1 &
 	GWX_PID=$!
 	if ! wait_listen "$NS_GW" "$3" 10 || ! alive "$GWX_PID"; then
 		alive "$GWX_PID" || { wait "$GWX_PID"; echo "$4 exited with status $?" >>"$2"; }

@@ -553,7 +553,6 @@ dc_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 	log_sess(LL_DEBUG, dc->sid, "data connection from %s %s", dc_side_name[side],
 	    addr_fmt((struct sockaddr *)&peer, a, sizeof(a)));
-	(void)sock_nodelay(fd);
 	e->fd = fd;
 	e->paused = false;
 	end_close_listener(e);

@@ -218,6 +218,10 @@ listener_open(struct listener_set *set, struct listener *l, const struct listen_
 	 * waiting in their queues are ours. */
 	n_inherited = handover_claim((struct sockaddr *)&lc->addr, set->worker,
 	    set->n_workers > 0 ? set->n_workers : 1, inherited, HANDOVER_MAX_FDS);
+	/* Taken over from systemd or an older gateway: maybe without the
+	 * options our accepted connections rely on inheriting. */
+	for (size_t i = 0; i < n_inherited; i++)
+		(void)sock_accept_opts(inherited[i]);
 	if (n_inherited > 0) {
 		fd = inherited[0];
 		if (opts.transparent && sock_set_transparent(fd, lc->addr.ss_family, true) == -1)

@@ -316,8 +316,6 @@ session_accept(const struct session_env *env, struct session_list *list,
 		session_end(s, NULL, "out of memory");
 		return;
 	}
-	(void)sock_oob_inline(fd);
-	(void)sock_nodelay(fd);
 	if (s->app == APP_FTPS) {
 		/* Implicit FTPS: TLS from the first byte toward the client, and
 		 * toward the server unless server-side = off. */

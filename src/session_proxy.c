@@ -61,8 +61,6 @@ session_proxy_accept(struct session *s, int fd)
 		session_end(s, NULL, "out of memory");
 		return;
 	}
-	(void)sock_oob_inline(fd);
-	(void)sock_nodelay(fd);
 	if (s->app == APP_FTPS) {
 		SSL *ssl = tls_ssl_for_client(s->tls, &s->ticket);
 

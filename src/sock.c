@@ -91,6 +91,7 @@ sock_listen(const struct sockaddr *addr, const struct sock_opts *opts,
 	fd = sock_make(addr->sa_family, addr, opts, true, what);
 	if (fd == -1)
 		return -1;
+	(void)sock_accept_opts(fd);
 	if (listen(fd, backlog) == -1) {
 		*what = "listen";
 		saved = errno;
@@ -99,6 +100,19 @@ sock_listen(const struct sockaddr *addr, const struct sock_opts *opts,
 		return -1;
 	}
 	return fd;
+}
+
+int
+sock_accept_opts(int fd)
+{
+	/* Linux copies both into every connection the listener accepts,
+	 * which then needs no setsockopt() of its own: TCP_NODELAY because
+	 * control and data lines are latency-bound request/reply traffic at
+	 * their ends; SO_OOBINLINE so that a Telnet "urgent" byte (ABOR's
+	 * IAC) stays in the stream the gateway reads and relays. */
+	if (set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
+		return -1;
+	return set_int(fd, SOL_SOCKET, SO_OOBINLINE, 1);
 }
 
 int
@@ -185,12 +199,6 @@ sock_error(int fd)
 	return err;
 }
 
-int
-sock_oob_inline(int fd)
-{
-	return set_int(fd, SOL_SOCKET, SO_OOBINLINE, 1);
-}
-
 bool
 sock_is_local_host(const struct sockaddr *addr)
 {
@@ -213,12 +221,6 @@ sock_set_transparent(int fd, int family, bool on)
 {
 	return family == AF_INET6 ? set_int(fd, SOL_IPV6, IPV6_TRANSPARENT, on) :
 	    set_int(fd, SOL_IP, IP_TRANSPARENT, on);
-}
-
-int
-sock_nodelay(int fd)
-{
-	return set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 }
 
 int

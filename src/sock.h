@@ -57,15 +57,14 @@ int sock_error(int fd);
  * that exists already (a listener whose mode a reload changes). */
 int sock_set_transparent(int fd, int family, bool on);
 
-/* TCP_NODELAY on an accepted socket (those we connect get it from
- * sock_prepare): replies such as 150 then 226 must not wait for the
- * peer's delayed ACK, nor a transfer's last partial segment. */
-int sock_nodelay(int fd);
-
-/* Keep urgent (OOB) bytes in the stream: clients send ABOR with a Telnet
- * Synch as urgent data (python's ftplib sends the whole "ABOR\r\n" with
- * MSG_OOB, so its final LF would otherwise vanish). */
-int sock_oob_inline(int fd);
+/* On a listening socket: TCP_NODELAY and SO_OOBINLINE, which every
+ * connection it accepts inherits (sock_listen sets them; a listener taken
+ * over from systemd or an older gateway gets them here). Replies such as
+ * 150 then 226 must not wait for the peer's delayed ACK, nor a transfer's
+ * last partial segment; and urgent (OOB) bytes stay in the stream: clients
+ * send ABOR with a Telnet Synch as urgent data (python's ftplib sends the
+ * whole "ABOR\r\n" with MSG_OOB, so its final LF would otherwise vanish). */
+int sock_accept_opts(int fd);
 
 /* Make the next close(2) of FD reset the connection (SO_LINGER 0) instead
  * of queueing a FIN behind unsent bytes: a peer that stopped reading would
