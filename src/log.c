@@ -45,7 +45,7 @@ static bool log_to_stderr = true;
  * (the journal has its own), so that "journalctl -p err" can filter. */
 static bool log_to_journal;
 static int log_facility = LOG_DAEMON;
-static int log_level = LL_INFO;
+int log_level_max = LL_INFO;
 
 static const int level_syslog[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
@@ -74,7 +74,7 @@ log_init(const char *ident, bool to_stderr, int level)
 {
 	log_to_stderr = to_stderr;
 	log_to_journal = to_stderr && stderr_is_journal();
-	log_level = level;
+	log_level_max = level;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, log_facility);
 }
@@ -92,13 +92,13 @@ log_set_facility(int index)
 void
 log_set_level(int level)
 {
-	log_level = level;
+	log_level_max = level;
 }
 
 bool
 log_enabled(int level)
 {
-	return level <= log_level;
+	return level <= log_level_max;
 }
 
 void
@@ -144,7 +144,7 @@ log_vmsg(int level, const char *fmt, va_list ap)
 }
 
 void
-log_msg(int level, const char *fmt, ...)
+log_msg_at(int level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -154,7 +154,7 @@ log_msg(int level, const char *fmt, ...)
 }
 
 void
-log_sess(int level, uint64_t sid, const char *fmt, ...)
+log_sess_at(int level, uint64_t sid, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;

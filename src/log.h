@@ -24,10 +24,24 @@ void log_set_facility(int index);
 void log_set_level(int level);
 bool log_enabled(int level);
 
-void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* The level filter (log_set_level). The macros below read it before the
+ * call, so a line filtered out costs nothing, not even its arguments
+ * (addr_fmt() and the like, on every session's hot path at debug). */
+extern int log_level_max;
+
+#define log_msg(level, ...) do { \
+	if ((level) <= log_level_max) \
+		log_msg_at((level), __VA_ARGS__); \
+} while (0)
 /* A line about session SID: prefixed "#SID ". */
-void log_sess(int level, uint64_t sid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define log_sess(level, sid, ...) do { \
+	if ((level) <= log_level_max) \
+		log_sess_at((level), (sid), __VA_ARGS__); \
+} while (0)
+
+void log_msg_at(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void log_sess_at(int level, uint64_t sid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Copy untrusted protocol text into BUF so it is safe to log: printable ASCII
  * kept, everything else as \xHH, cut at SIZE-1 with "..." when too long. */
