@@ -323,6 +323,12 @@ leg_free(struct session *s, struct bufferevent *bev)
 		if (p != NULL)
 			(void)send(bufferevent_getfd(under), p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
+	/* The FIN now, after everything written: freeing a bufferevent
+	 * closes its socket only when libevent finalizes it, after this
+	 * callback and the session's bookkeeping and log line, and a peer
+	 * waiting for the end (a client after 221) need not wait for those. */
+	if (bufferevent_getfd(under != NULL ? under : bev) >= 0)
+		(void)shutdown(bufferevent_getfd(under != NULL ? under : bev), SHUT_WR);
 	bufferevent_free(bev);
 }
 

@@ -215,7 +215,7 @@ session_accept(const struct session_env *env, struct session_list *list,
 	bool tproxy = origin->lc->mode == MODE_TPROXY;
 	struct sock_opts opts = { .transparent = tproxy };
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
-	int sfd;
+	int sfd, connect_err = 0;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		early_reply(fd, "421 Out of memory.\r\n");
@@ -310,6 +310,11 @@ session_accept(const struct session_env *env, struct session_list *list,
 			session_end(s, NULL, "out of memory");
 		return;
 	}
+	/* The SYN goes out first: the engine and the bufferevents are set up
+	 * while it travels, and bufferevent_socket_connect() takes the
+	 * connecting socket as it is. */
+	if (connect(sfd, SA(&s->server), addr_len(SA(&s->server))) == -1 && errno != EINPROGRESS)
+		connect_err = errno;
 
 	if (session_engine_new(s) == -1) {
 		close(sfd);
@@ -374,10 +379,12 @@ session_accept(const struct session_env *env, struct session_list *list,
 
 		evtimer_add(s->timer, &tv);
 	}
-	if (bufferevent_socket_connect(s->sbev, SA(&s->server), (int)addr_len(SA(&s->server))) == -1) {
+	if (connect_err == 0 && bufferevent_socket_connect(s->sbev, NULL, 0) == -1)
+		connect_err = errno;
+	if (connect_err != 0) {
 		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, b),
-		    strerror(errno));
-		session_upstream_report(s, false, strerror(errno));
+		    strerror(connect_err));
+		session_upstream_report(s, false, strerror(connect_err));
 		session_feed(s, EE_SERVER_CLOSED, NULL, 0);
 	}
 }
