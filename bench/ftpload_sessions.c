@@ -7,7 +7,15 @@
 struct lat {
 	double *v;
 	size_t n, cap;
+	/* Rate mode: summed time in each phase of a session (phase_name). */
+	double phase[4];
 };
+
+/* The phases of a rate-mode session, printed as mean microseconds
+ * (open_us= ... quit_us=):
+ * connect to 230, PASV to the data connection's connect, RETR to 226,
+ * QUIT to the server's close. */
+static const char *const phase_name[] = { "open", "pasv", "xfer", "quit" };
 
 static double rate_deadline;
 
@@ -43,19 +51,27 @@ pct(double *v, size_t n, double p)
 
 /* 0, or -1 when its PASV data connection was refused (-R). */
 static int
-one_session(unsigned long long size)
+one_session(unsigned long long size, struct lat *l)
 {
 	struct ctl c;
+	double t[5];
 
+	t[0] = now();
 	ctl_open(&c);
+	t[1] = now();
 	struct data d = data_prepare(&c, "pasv");
 	if (d.fd < 0) {
 		close(c.fd);
 		__atomic_fetch_add(&refused_n, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
+	t[2] = now();
 	transfer(&c, &d, 1, size);
+	t[3] = now();
 	ctl_quit(&c);
+	t[4] = now();
+	for (int i = 0; i < 4; i++)
+		l->phase[i] += t[i + 1] - t[i];
 	return 0;
 }
 
@@ -90,7 +106,7 @@ rate_main(void *arg)
 
 		if (rate_raw)
 			one_raw(opt_size);
-		else if (one_session(opt_size) == -1)
+		else if (one_session(opt_size, l) == -1)
 			continue;
 		lat_add(l, now() - t0);
 	}
@@ -121,13 +137,19 @@ run_rate(void)
 	for (int i = 0; i < opt_conc; i++)
 		pthread_join(t[i], NULL);
 	t1 = now();
-	for (int i = 0; i < opt_conc; i++)
+	for (int i = 0; i < opt_conc; i++) {
 		for (size_t j = 0; j < l[i].n; j++)
 			lat_add(&all, l[i].v[j]);
+		for (int k = 0; k < 4; k++)
+			all.phase[k] += l[i].phase[k];
+	}
 	qsort(all.v, all.n, sizeof(double), cmp_double);
-	printf("sessions=%zu secs=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f refused=%d\n", all.n, t1 - t0,
+	printf("sessions=%zu secs=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f refused=%d", all.n, t1 - t0,
 	    (double)all.n / (t1 - t0), pct(all.v, all.n, 0.50) * 1e3, pct(all.v, all.n, 0.99) * 1e3,
 	    all.n ? all.v[all.n - 1] * 1e3 : 0, refused_n);
+	for (int k = 0; k < 4 && !rate_raw && all.n > 0; k++)
+		printf(" %s_us=%.1f", phase_name[k], all.phase[k] / (double)all.n * 1e6);
+	printf("\n");
 }
 
 /* ------------------------------------------------------------ idle */

@@ -448,6 +448,11 @@ if sel 4; then
 				rec "rate.c$conc" $path "$run" "$(kv rate)"
 				rec "lat50.c$conc" $path "$run" "$(kv p50_ms)"
 				rec "lat99.c$conc" $path "$run" "$(kv p99_ms)"
+				# Where a session's time goes (mean µs per phase),
+				# in the results file only.
+				for ph in open pasv xfer quit; do
+					rec "phase_$ph.c$conc" $path "$run" "$(kv ${ph}_us)"
+				done
 				extra=
 				if [ -n "$root" ]; then
 					c1=$(tree_ticks "$root")
