@@ -50,6 +50,9 @@
 #   BENCH_NICE=-10      the nice value of every relay in gw (ftpgw,
 #                       ftpgw-kernel, minirelay); 0 for none
 #   BENCH_KEEP=1        keep the work directory (logs) after the run
+#   BENCH_HOOK=SCRIPT   for profiling: once everything is up (namespaces,
+#                       servers, relays, gateways), source SCRIPT instead of
+#                       measuring, then clean up as always
 #
 # The table goes to stdout, progress to stderr.  Exits non-zero, loudly, if
 # anything fails: a short transfer, a failed session, a dead gateway.
@@ -353,6 +356,17 @@ has_path ftpgw-kernel && kgw_start
 # ------------------------------------------------------------------ load
 
 TMO=$((120 + SIZE / 25000000))
+
+# A profiling session (BENCH_HOOK): the whole topology, and the helpers
+# (load, target, the *_PID variables), at the hook's disposal; nothing is
+# measured, and the exit trap tears everything down as after a run.
+if [ -n "${BENCH_HOOK:-}" ]; then
+	[ -r "$BENCH_HOOK" ] || fail "BENCH_HOOK: cannot read $BENCH_HOOK"
+	say "BENCH_HOOK: sourcing $BENCH_HOOK (gateway pids: ftpgw $GW_PID${KGW_PID:+, ftpgw-kernel $KGW_PID}; namespaces ${P}{cli,gw,srv})"
+	# shellcheck disable=SC1090
+	. "$BENCH_HOOK"
+	exit 0
+fi
 
 # ------------------------------------------------------------------ smoke test
 
