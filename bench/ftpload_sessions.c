@@ -147,8 +147,9 @@ run_rate(void)
 	printf("sessions=%zu secs=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f refused=%d", all.n, t1 - t0,
 	    (double)all.n / (t1 - t0), pct(all.v, all.n, 0.50) * 1e3, pct(all.v, all.n, 0.99) * 1e3,
 	    all.n ? all.v[all.n - 1] * 1e3 : 0, refused_n);
-	for (int k = 0; k < 4 && !rate_raw && all.n > 0; k++)
-		printf(" %s_us=%.1f", phase_name[k], all.phase[k] / (double)all.n * 1e6);
+	if (!rate_raw && all.n > 0)
+		for (int k = 0; k < 4; k++)
+			printf(" %s_us=%.1f", phase_name[k], all.phase[k] / (double)all.n * 1e6);
 	printf("\n");
 }
 

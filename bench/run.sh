@@ -89,10 +89,7 @@ PATHS_SPEC=${BENCH_PATHS:-relay,kernel,kalg}
 # gateway of two event loops is preempted by them, and every session of
 # that loop waits (bench/README.md, "Relays at a higher priority").
 NICE=${BENCH_NICE:--10}
-case $NICE in
--[0-9]* | [0-9]*) ;;
-*) echo "bench: BENCH_NICE: a number, not '$NICE'" >&2; exit 2 ;;
-esac
+[[ $NICE =~ ^-?[0-9]+$ ]] || { echo "bench: BENCH_NICE: a number, not '$NICE'" >&2; exit 2; }
 RELAY_NICE=(nice -n "$NICE")
 if [ -n "${BENCH_FTPGW:-}" ]; then
 	FTPGW=$BENCH_FTPGW

@@ -95,12 +95,6 @@ log_set_level(int level)
 	log_level_max = level;
 }
 
-bool
-log_enabled(int level)
-{
-	return level <= log_level_max;
-}
-
 void
 log_vmsg(int level, const char *fmt, va_list ap)
 {

@@ -22,20 +22,26 @@ extern const struct word log_facility_words[];
 void log_set_facility(int index);
 
 void log_set_level(int level);
-bool log_enabled(int level);
 
-/* The level filter (log_set_level). The macros below read it before the
- * call, so a line filtered out costs nothing, not even its arguments
- * (addr_fmt() and the like, on every session's hot path at debug). */
+/* The level filter (log_set_level), read inline: log_msg and log_sess
+ * test it before the call, so a line filtered out costs nothing, not even
+ * its arguments (addr_fmt() and the like, on every session's hot path at
+ * debug). */
 extern int log_level_max;
 
+static inline bool
+log_enabled(int level)
+{
+	return level <= log_level_max;
+}
+
 #define log_msg(level, ...) do { \
-	if ((level) <= log_level_max) \
+	if (log_enabled(level)) \
 		log_msg_at((level), __VA_ARGS__); \
 } while (0)
 /* A line about session SID: prefixed "#SID ". */
 #define log_sess(level, sid, ...) do { \
-	if ((level) <= log_level_max) \
+	if (log_enabled(level)) \
 		log_sess_at((level), (sid), __VA_ARGS__); \
 } while (0)
 

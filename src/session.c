@@ -306,6 +306,7 @@ static void
 leg_free(struct session *s, struct bufferevent *bev)
 {
 	struct bufferevent *under = bufferevent_get_underlying(bev);
+	int fd = bufferevent_getfd(under != NULL ? under : bev);
 
 	if (s->tls_cut)
 		tls_close_quietly(bev_ssl(bev));
@@ -321,14 +322,14 @@ leg_free(struct session *s, struct bufferevent *bev)
 		unsigned char *p = n > 0 ? evbuffer_pullup(out, -1) : NULL;
 
 		if (p != NULL)
-			(void)send(bufferevent_getfd(under), p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	/* The FIN now, after everything written: freeing a bufferevent
 	 * closes its socket only when libevent finalizes it, after this
 	 * callback and the session's bookkeeping and log line, and a peer
 	 * waiting for the end (a client after 221) need not wait for those. */
-	if (bufferevent_getfd(under != NULL ? under : bev) >= 0)
-		(void)shutdown(bufferevent_getfd(under != NULL ? under : bev), SHUT_WR);
+	if (fd >= 0)
+		(void)shutdown(fd, SHUT_WR);
 	bufferevent_free(bev);
 }
 
