@@ -92,19 +92,23 @@ upgrade_across() {
 	local workers=$1 gen=$2 old new i
 	local log=$LANE_DIR/gen-$2.log old_log old_rc
 	old=$(cat "$LANE_DIR/ftpgw.pid")
+	[ -n "$old" ] || { echo "FAIL: no pid of the running gateway in ftpgw.pid"; return 1; }
 	old_log=$(upgrade_log $((gen - 1)))
 	old_rc=$LANE_DIR/gen-$((gen - 1)).rc
 	upgrade_conf "$workers" >"$LANE_DIR/gen-$gen.conf"
 	clients_start 9401 "$LANE_DIR/gen$gen" 60 || return 1
 	# Not a child of this scenario's shell once it ends: a wrapper keeps
-	# its exit status for the next generation (or the lane's end).
+	# its exit status for the next generation (or the lane's end).  Both
+	# files appear whole (written aside, then renamed): wait_file sees a
+	# file as soon as it exists, and a reader must not find it empty.
 	(
-		sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$LANE_DIR/gen-$gen.pid" \
+		sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1"; shift; exec "$@"' sh "$LANE_DIR/gen-$gen.pid" \
 			ip netns exec "$NS_GW" "$FTPGW" -d -U -c "$LANE_DIR/gen-$gen.conf" >>"$log" 2>&1
-		echo $? >"$LANE_DIR/gen-$gen.rc"
+		echo $? >"$LANE_DIR/gen-$gen.rc.tmp" && mv "$LANE_DIR/gen-$gen.rc.tmp" "$LANE_DIR/gen-$gen.rc"
 	) &
 	wait_file "$LANE_DIR/gen-$gen.pid" 5 || { echo "FAIL: no pid file"; return 1; }
 	new=$(cat "$LANE_DIR/gen-$gen.pid")
+	[ -n "$new" ] || { echo "FAIL: an empty pid file"; return 1; }
 	register_pid "$new"
 	wait_log "$log" 'took over [1-9][0-9]* listening sockets' 10 ||
 		{ echo "FAIL: the new gateway did not take over"; tail -n 20 "$log"; return 1; }
