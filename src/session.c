@@ -41,36 +41,9 @@
 /* ------------------------------------------------------------------ */
 /* The engine's effects */
 
-/* Bytes (whole lines) for a control leg. With nothing queued before them
- * on a live plain socket (no TLS) they go at once with one send(2):
- * queueing costs an epoll_ctl to watch for writability, a writev on the
- * next loop turn and an epoll_ctl to stop watching, for every reply and
- * command. What the socket does not take is queued as before, so the
- * order and the output bound hold. A hard error the send took from the
- * socket is kept in *ERR for the leg's event callback (leg_kept_error):
- * the bytes queued after it meet a socket whose error is gone. */
-static void
-leg_write(struct bufferevent *bev, const char *buf, size_t len, int *err)
-{
-	ssize_t n = 0;
-
-	if (*err == 0 && evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
-	    (bufferevent_get_enabled(bev) & EV_READ) && bev_ssl(bev) == NULL &&
-	    bufferevent_get_underlying(bev) == NULL) {
-		n = send(bufferevent_getfd(bev), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				*err = errno;
-			n = 0;
-		}
-	}
-	if ((size_t)n < len)
-		bufferevent_write(bev, buf + n, len - (size_t)n);
-}
-
-/* The end of a leg after leg_write's send(2) took its error: that error,
- * as the bufferevent would have met it, not the end of stream or EPIPE
- * that is left. */
+/* The end of a leg after session_leg_write's send(2) took its error:
+ * that error, as the bufferevent would have met it, not the end of stream
+ * or EPIPE that is left. */
 static short
 leg_kept_error(int err, short what)
 {
@@ -86,7 +59,7 @@ eff_to_client(void *ctx, const char *buf, size_t len)
 	struct session *s = ctx;
 
 	if (s->cbev != NULL)
-		leg_write(s->cbev, buf, len, &s->cbev_err);
+		session_leg_write(s->cbev, s->cin, buf, len, &s->cbev_err);
 }
 
 static void
@@ -95,7 +68,7 @@ eff_to_server(void *ctx, const char *buf, size_t len)
 	struct session *s = ctx;
 
 	if (s->sbev != NULL)
-		leg_write(s->sbev, buf, len, &s->sbev_err);
+		session_leg_write(s->sbev, s->sin, buf, len, &s->sbev_err);
 }
 
 static void
@@ -211,41 +184,6 @@ client_output_full(const struct session *s)
 	    evbuffer_get_length(bufferevent_get_output(s->cbev)) > CLIENT_OUTPUT_MAX;
 }
 
-/* Take one line out of BEV's input: 1 = a line in LINE, 0 = wait for
- * more, -1 = an overlong line (the client's is dropped up to its LF). */
-static int
-take_line(struct session *s, struct bufferevent *bev, bool client, char *line, size_t *len)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t eol_len = 0;
-	struct evbuffer_ptr eol;
-
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
-	if (eol.pos == -1) {
-		if (evbuffer_get_length(in) <= FTP_LINE_MAX)
-			return 0;
-		if (!client)
-			return -1;
-		/* Drop what we have; keep dropping up to the LF. */
-		evbuffer_drain(in, evbuffer_get_length(in));
-		s->discarding = true;
-		return 0;
-	}
-	if (s->discarding && client) {
-		evbuffer_drain(in, (size_t)eol.pos + eol_len);
-		s->discarding = false;
-		return -1;
-	}
-	if ((size_t)eol.pos > FTP_LINE_MAX) {
-		evbuffer_drain(in, (size_t)eol.pos + eol_len);
-		return -1;
-	}
-	*len = (size_t)eol.pos;
-	evbuffer_remove(in, line, *len);
-	evbuffer_drain(in, eol_len);
-	return 1;
-}
-
 void
 session_pump(struct session *s)
 {
@@ -264,12 +202,12 @@ session_pump(struct session *s)
 		}
 		/* Server replies first: they may let a client line through. */
 		if (s->sbev != NULL && engine_wants_server_line(s->eng) &&
-		    (r = take_line(s, s->sbev, false, line, &len)) != 0) {
+		    (r = session_take_line(s, s->sbev, s->sin, false, line, &len)) != 0) {
 			session_feed(s, r > 0 ? EE_SERVER_LINE : EE_SERVER_LINE_TOO_LONG, line, len);
 			continue;
 		}
 		if (s->cbev != NULL && engine_wants_client_line(s->eng) &&
-		    (r = take_line(s, s->cbev, true, line, &len)) != 0) {
+		    (r = session_take_line(s, s->cbev, s->cin, true, line, &len)) != 0) {
 			session_feed(s, r > 0 ? EE_CLIENT_LINE : EE_CLIENT_LINE_TOO_LONG, line, len);
 			continue;
 		}
@@ -298,39 +236,6 @@ session_client_write_cb(struct bufferevent *bev, void *arg)
 		s->out_paused = false;
 		session_pump(s);
 	}
-}
-
-/* Free a control leg, with close_notify unless the other leg was cut
- * short (then neither peer may take the end for a clean one). */
-static void
-leg_free(struct session *s, struct bufferevent *bev)
-{
-	struct bufferevent *under = bufferevent_get_underlying(bev);
-	int fd = bufferevent_getfd(under != NULL ? under : bev);
-
-	if (s->tls_cut)
-		tls_close_quietly(bev_ssl(bev));
-	else
-		tls_close_notify(bev_ssl(bev));
-	/* A TLS filter (AUTH TLS) wrote its last records, close_notify
-	 * among them, into the plain bufferevent under it, which freeing
-	 * discards: hand them to the socket now (best effort, a few bytes
-	 * into a socket buffer). */
-	if (under != NULL) {
-		struct evbuffer *out = bufferevent_get_output(under);
-		size_t n = evbuffer_get_length(out);
-		unsigned char *p = n > 0 ? evbuffer_pullup(out, -1) : NULL;
-
-		if (p != NULL)
-			(void)send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	}
-	/* The FIN now, after everything written: freeing a bufferevent
-	 * closes its socket only when libevent finalizes it, after this
-	 * callback and the session's bookkeeping and log line, and a peer
-	 * waiting for the end (a client after 221) need not wait for those. */
-	if (fd >= 0)
-		(void)shutdown(fd, SHUT_WR);
-	bufferevent_free(bev);
 }
 
 /* A control leg ended (end of stream or error): with TLS, was it a
@@ -422,7 +327,10 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		sock_local(bufferevent_getfd(s->sbev), &s->server_local);
 		log_sess(LL_DEBUG, s->id, "connected to %s from %s",
 		    addr_str(&s->server, a), addr_fmt(SA(&s->server_local), (char[ADDR_STRLEN]){0}, ADDR_STRLEN));
-		bufferevent_enable(s->sbev, EV_READ);
+		if (session_read_start(s, false) == -1) {
+			session_end(s, "421 Out of memory.", "out of memory");
+			return;
+		}
 		session_feed(s, EE_SERVER_CONNECTED, NULL, 0);
 		session_pump(s);
 		return;
@@ -451,7 +359,7 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	if (s->end_reason == NULL && (what & BEV_EVENT_ERROR))
 		s->end_reason = phase == EP_CONNECTING ? "server unreachable" : "server error";
-	bufferevent_disable(s->sbev, EV_READ);
+	session_read_stop(s, false);
 	session_feed(s, EE_SERVER_CLOSED, NULL, 0);
 }
 
@@ -528,11 +436,13 @@ session_finish(struct session *s)
 		relay_free(s->tcp_relay);
 	}
 	if (s->cbev != NULL) {
-		leg_free(s, s->cbev);
+		session_leg_free(s, s->cbev, s->cin);
+		s->cin = NULL;
 		s->cbev = NULL;
 	}
 	if (s->sbev != NULL) {
-		leg_free(s, s->sbev);
+		session_leg_free(s, s->sbev, s->sin);
+		s->sin = NULL;
 		s->sbev = NULL;
 	}
 	/* After every SSL that points at it is gone. */
@@ -591,7 +501,8 @@ session_teardown(struct session *s)
 	s->ending = true;
 	session_drop_dc(s);
 	if (s->sbev != NULL) {
-		leg_free(s, s->sbev);
+		session_leg_free(s, s->sbev, s->sin);
+		s->sin = NULL;
 		s->sbev = NULL;
 	}
 	if (s->cbev == NULL || evbuffer_get_length(bufferevent_get_output(s->cbev)) == 0 ||
@@ -599,7 +510,7 @@ session_teardown(struct session *s)
 		session_finish(s);
 		return;
 	}
-	bufferevent_disable(s->cbev, EV_READ);
+	session_read_stop(s, true);
 	bufferevent_setwatermark(s->cbev, EV_WRITE, 0, 0);
 	bufferevent_setcb(s->cbev, NULL, close_flushed_cb, session_client_event_cb, s);
 	evtimer_add(s->timer, &tv);
@@ -765,24 +676,4 @@ session_engine_new(struct session *s)
 
 	s->eng = engine_new(&ec, &session_engine_ops, s);
 	return s->eng != NULL ? 0 : -1;
-}
-
-/* Callbacks and bounds of a client-side bufferevent (the socket's, then
- * a TLS filter's over it). A filter moves its output into the socket's
- * only while that is under its write high-water mark, so the output
- * bound holds for both. */
-void
-session_watch_client(struct session *s, struct bufferevent *bev)
-{
-	bufferevent_setcb(bev, session_client_read_cb, session_client_write_cb,
-	    session_client_event_cb, s);
-	bufferevent_setwatermark(bev, EV_READ, 0, CLIENT_INPUT_MAX);
-	bufferevent_setwatermark(bev, EV_WRITE, CLIENT_OUTPUT_MAX / 2, CLIENT_OUTPUT_MAX);
-}
-
-void
-session_watch_server(struct session *s, struct bufferevent *bev)
-{
-	bufferevent_setcb(bev, session_server_read_cb, NULL, session_server_event_cb, s);
-	bufferevent_setwatermark(bev, EV_READ, 0, SERVER_INPUT_MAX);
 }

@@ -373,7 +373,10 @@ session_accept(const struct session_env *env, struct session_list *list,
 	}
 	session_watch_client(s, s->cbev);
 	session_watch_server(s, s->sbev);
-	bufferevent_enable(s->cbev, EV_READ);
+	if (session_read_start(s, true) == -1) {
+		session_end(s, NULL, "out of memory");
+		return;
+	}
 	{
 		struct timeval tv = { .tv_sec = s->cf->connect_timeout };
 

@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "engine.h"
 #include "ftp_proto.h"
+#include "linein.h"
 #include "session.h"
 #include "shared.h"
 #include "xferlog.h"
@@ -58,6 +59,10 @@ struct session {
 
 	int cfd, sfd;                    /* raw sockets until a bufferevent or relay owns them */
 	struct bufferevent *cbev, *sbev;
+	/* A plain leg's input (linein.h); NULL: its bufferevent reads (TLS,
+	 * or the reader could not be had). The bufferevent still writes
+	 * what a send(2) did not take, and connects. */
+	struct linein *cin, *sin;
 	int cbev_err, sbev_err;          /* a hard error leg_write's send(2) took */
 	struct event *timer;             /* connect timeout, then idle timeout, then close flush */
 
@@ -155,14 +160,33 @@ void session_pump(struct session *s);
 int session_engine_new(struct session *s);
 /* The session's timer: connect, idle, close flush. */
 void session_timer_cb(evutil_socket_t fd, short what, void *arg);
-/* Callbacks and buffer bounds of a client / server bufferevent. */
+/* Callbacks and buffer bounds of a client / server bufferevent; a plain
+ * one gets its reader (linein.h). */
 void session_watch_client(struct session *s, struct bufferevent *bev);
 void session_watch_server(struct session *s, struct bufferevent *bev);
+/* Start or stop reading the client's (CLIENT) or the server's leg.
+ * Start: 0, or -1 when out of memory. */
+int session_read_start(struct session *s, bool client);
+void session_read_stop(struct session *s, bool client);
+/* A TLS layer takes over the leg's reading: its reader goes, and what it
+ * had read and not handed over waits in the bufferevent's input. */
+void session_reader_to_bev(struct session *s, bool client);
 void session_client_read_cb(struct bufferevent *bev, void *arg);
 void session_client_write_cb(struct bufferevent *bev, void *arg);
 void session_client_event_cb(struct bufferevent *bev, short what, void *arg);
 void session_server_read_cb(struct bufferevent *bev, void *arg);
 void session_server_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* session_leg.c: the control legs' bytes */
+/* Bytes (whole lines) for a leg; LI is its reader, if any. */
+void session_leg_write(struct bufferevent *bev, const struct linein *li, const char *buf,
+    size_t len, int *err);
+/* One line out of a leg's input (its reader's, else its bufferevent's):
+ * 1 = a line in LINE, 0 = wait for more, -1 = an overlong line. */
+int session_take_line(struct session *s, struct bufferevent *bev, struct linein *li,
+    bool client, char *line, size_t *len);
+/* Free a leg and its reader (the session's pointers are the caller's). */
+void session_leg_free(struct session *s, struct bufferevent *bev, struct linein *li);
 
 /* session_accept.c: an access rule decided (the engine's rule_decided
  * effect, and the connect stage): count it. */

@@ -77,7 +77,10 @@ session_proxy_accept(struct session *s, int fd)
 	}
 	s->cfd = -1;
 	session_watch_client(s, s->cbev);
-	bufferevent_enable(s->cbev, EV_READ);
+	if (session_read_start(s, true) == -1) {
+		session_end(s, NULL, "out of memory");
+		return;
+	}
 	session_arm_idle_timer(s);
 	session_feed(s, EE_PROXY_GREET, NULL, 0);
 	session_pump(s);

@@ -57,6 +57,7 @@ session_tls_start_server(void *ctx)
 	SSL *ssl = tls_ssl_for_server(s->tls, &s->ticket, SA(&s->server));
 	struct bufferevent *bev = NULL;
 
+	session_reader_to_bev(s, false);
 	if (ssl != NULL)
 		bev = bufferevent_openssl_filter_new(s->env->base, s->sbev, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
@@ -81,6 +82,7 @@ session_tls_start_client(void *ctx)
 	SSL *ssl = tls_ssl_for_client(s->tls, &s->ticket);
 	struct bufferevent *bev = NULL;
 
+	session_reader_to_bev(s, true);
 	if (ssl != NULL)
 		bev = bufferevent_openssl_filter_new(s->env->base, s->cbev, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);

@@ -15,6 +15,7 @@ Suite *suite_portpool(void);
 Suite *suite_upstream(void);
 Suite *suite_ratelimit(void);
 Suite *suite_kpath(void);
+Suite *suite_linein(void);
 Suite *suite_shared(void);
 Suite *suite_xlate(void);
 Suite *suite_rules(void);

@@ -22,6 +22,7 @@ static const struct {
 	{ "portpool", suite_portpool },
 	{ "ratelimit", suite_ratelimit },
 	{ "kpath", suite_kpath },
+	{ "linein", suite_linein },
 	{ "shared", suite_shared },
 	{ "upstream", suite_upstream },
 	{ "xlate", suite_xlate },
