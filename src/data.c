@@ -222,13 +222,32 @@ dc_error(const struct data_channel *dc)
 	return dc->error;
 }
 
+/* Open E's listener at its address, whose port is ours (E->pool_port). */
+static int
+end_open_listener(struct data_channel *dc, struct dc_end *e, const char **what)
+{
+	struct sock_opts opts = { .transparent = e->transparent };
+
+	e->lfd = sock_listen((struct sockaddr *)&e->addr, &opts, 1, what);
+	if (e->lfd == -1)
+		return -1;
+	e->ev = event_new(dc->base, e->lfd, EV_READ | EV_PERSIST, dc_accept_cb, dc);
+	if (e->ev == NULL) {
+		close(e->lfd);
+		e->lfd = -1;
+		*what = "event";
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 int
 dc_listen(struct data_channel *dc, enum dc_side side,
     const struct sockaddr *host, bool transparent, struct portpool *pool,
-    const struct sockaddr *expected_peer, struct sockaddr_storage *bound)
+    const struct sockaddr *expected_peer, bool defer, struct sockaddr_storage *bound)
 {
 	struct dc_end *e = &dc->end[side];
-	struct sock_opts opts = { .transparent = transparent };
 	const char *what = "";
 
 	e->listens = true;
@@ -254,8 +273,7 @@ dc_listen(struct data_channel *dc, enum dc_side side,
 			break;
 		}
 		addr_set_port((struct sockaddr *)&e->addr, (uint16_t)port);
-		e->lfd = sock_listen((struct sockaddr *)&e->addr, &opts, 1, &what);
-		if (e->lfd != -1) {
+		if (defer || end_open_listener(dc, e, &what) == 0) {
 			e->pool_port = port;
 			break;
 		}
@@ -274,22 +292,43 @@ dc_listen(struct data_channel *dc, enum dc_side side,
 	}
 	for (int i = 0; i < n_busy; i++)
 		portpool_give(pool, (uint16_t)busy[i]);
-	if (e->lfd == -1 && n_busy > 0 && (n_busy == DC_BIND_TRIES || errno == EADDRNOTAVAIL)) {
+	if (e->pool_port == -1 && n_busy > 0 &&
+	    (n_busy == DC_BIND_TRIES || errno == EADDRNOTAVAIL)) {
 		log_sess(LL_WARN, dc->sid, "passive port range %u-%u: no free port after %d in use "
 		    "by other sockets (keep the range out of net.ipv4.ip_local_port_range, "
 		    "or list it in net.ipv4.ip_local_reserved_ports)",
 		    portpool_lo(pool), portpool_hi(pool), n_busy);
 		errno = EADDRINUSE;
 	}
-	if (e->lfd == -1)
+	if (e->pool_port == -1)
 		return -1;
-	e->ev = event_new(dc->base, e->lfd, EV_READ | EV_PERSIST, dc_accept_cb, dc);
-	if (e->ev == NULL) {
-		end_close_listener(e);
-		errno = ENOMEM;
-		return -1;
-	}
 	memcpy(bound, &e->addr, sizeof(*bound));
+	return 0;
+}
+
+/* The relay carries a channel whose listener was put off for the kernel
+ * (dc_listen's DEFER): open it now, at the port already announced. */
+static int
+end_listen_late(struct data_channel *dc, struct dc_end *e)
+{
+	const char *what = "";
+	char a[ADDR_STRLEN];
+
+	if (!e->listens || e->lfd != -1 || e->pool_port == -1)
+		return 0;
+	if (end_open_listener(dc, e, &what) == 0)
+		return 0;
+	log_sess(LL_WARN, dc->sid, "data listener %s: %s: %s",
+	    addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)), what, strerror(errno));
+	return -1;
+}
+
+int
+dc_listen_late(struct data_channel *dc)
+{
+	for (int i = 0; i < 2; i++)
+		if (end_listen_late(dc, &dc->end[i]) == -1)
+			return -1;
 	return 0;
 }
 
@@ -329,6 +368,8 @@ dc_start(struct data_channel *dc)
 		dc->started = true;
 		return 0;
 	}
+	if (dc_listen_late(dc) == -1)
+		return -1;
 	for (int i = 0; i < 2; i++)
 		if (dc->end[i].listens && event_add(dc->end[i].ev, NULL) == -1)
 			return -1;

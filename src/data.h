@@ -44,10 +44,12 @@ void dc_free(struct data_channel *dc);
 
 /* Listen on SIDE: bind HOST (its port is ignored) at a port taken from POOL
  * (random; retried on EADDRINUSE), accept only EXPECTED_PEER's host. The
- * bound address is written to *BOUND. Returns 0 or -1 (errno). */
+ * bound address is written to *BOUND. DEFER (the kernel is to forward the
+ * channel, dc_set_kernel): only take the port; the listener is opened if
+ * the relay carries the channel after all. Returns 0 or -1 (errno). */
 int dc_listen(struct data_channel *dc, enum dc_side side,
     const struct sockaddr *host, bool transparent, struct portpool *pool,
-    const struct sockaddr *expected_peer, struct sockaddr_storage *bound);
+    const struct sockaddr *expected_peer, bool defer, struct sockaddr_storage *bound);
 /* Connect on SIDE to TARGET, from SRC (NULL: any) when the time comes. */
 void dc_connect_to(struct data_channel *dc, enum dc_side side,
     const struct sockaddr *target, const struct sockaddr *src, bool transparent);

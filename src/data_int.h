@@ -70,6 +70,9 @@ extern const char *const dc_side_name[2];   /* "client", "server" */
  * touches DC afterwards. */
 void dc_fail(struct data_channel *dc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Open the listeners dc_listen put off (DEFER), as the relay is to carry
+ * the channel: 0, or -1 (logged). */
+int dc_listen_late(struct data_channel *dc);
 /* data_kernel.c: hand the channel to the kernel (0), or leave it to the
  * relay (-1); free the kernel's flow, keeping its counts. */
 int dc_kernel_start(struct data_channel *dc);

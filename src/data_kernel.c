@@ -46,8 +46,9 @@ dc_set_kernel(struct data_channel *dc, struct kpath *kp, const struct sockaddr *
 	addr_unmap(&dc->announced);
 	/* The target known already (the client's PORT): mapped before the
 	 * server hears of the port, for a server may connect at once. */
-	if (ce->addr.ss_family != AF_UNSPEC && addr_port((const struct sockaddr *)&ce->addr) != 0)
-		(void)dc_kernel_start(dc);
+	if (ce->addr.ss_family != AF_UNSPEC && addr_port((const struct sockaddr *)&ce->addr) != 0 &&
+	    dc_kernel_start(dc) == -1)
+		(void)dc_listen_late(dc);    /* the relay's, listening before it is announced */
 }
 
 bool
@@ -78,7 +79,7 @@ dc_kernel_start(struct data_channel *dc)
 	memcpy(&sp.target, &ce->addr, sizeof(sp.target));
 	if (ce->src.ss_family != AF_UNSPEC)
 		memcpy(&sp.snat, &ce->src, sizeof(sp.snat));
-	else if (kpath_route_source((struct sockaddr *)&ce->addr, &sp.snat) == -1) {
+	else if (kpath_route_source(dc->kp, (struct sockaddr *)&ce->addr, &sp.snat) == -1) {
 		log_sess(LL_INFO, dc->sid, "data channel relayed, not forwarded by the kernel: "
 		    "no route to %s: %s", addr_fmt((struct sockaddr *)&ce->addr, a, sizeof(a)),
 		    strerror(errno));
@@ -98,14 +99,17 @@ dc_kernel_start(struct data_channel *dc)
 		return -1;
 	}
 	dc->kernel = true;
-	/* Nothing connects to the listener now (a TPROXY rule would even
-	 * steal the SYN for it); its port stays ours until the end. */
+	/* Nothing connects to a listener now (a TPROXY rule would even
+	 * steal the SYN for it): there is none when dc_listen put it off;
+	 * the port stays ours until the end. */
 	if (le->ev != NULL) {
 		event_free(le->ev);
 		le->ev = NULL;
 	}
-	close(le->lfd);
-	le->lfd = -1;
+	if (le->lfd != -1) {
+		close(le->lfd);
+		le->lfd = -1;
+	}
 	log_sess(LL_DEBUG, dc->sid, "data channel forwarded by the kernel: %s may connect to %s, "
 	    "reaching %s", addr_fmt_host((struct sockaddr *)&sp.initiator, a, sizeof(a)),
 	    addr_fmt((struct sockaddr *)&sp.announced, b, sizeof(b)),

@@ -33,6 +33,8 @@
 #define KPATH_SETUP_MAX 16384
 /* NFLOG's socket buffer: the SYN, FIN and RST of many connections at once. */
 #define KPATH_RCVBUF (4 << 20)
+/* Route lookups remembered per event loop. */
+#define KPATH_ROUTES 8
 
 struct kflow {
 	struct kpath *kp;
@@ -62,6 +64,13 @@ struct kpath {
 	/* The forwarding sysctls, [0] IPv4 and [1] IPv6, and when read. */
 	bool forwarding[2];
 	time_t forwarding_read;
+	/* The last route lookups (kpath_route_source), each good for the
+	 * second it was made in: a busy server's channels all ask the same. */
+	struct {
+		struct sockaddr_storage target, source;   /* port 0 */
+		time_t at;
+	} routes[KPATH_ROUTES];
+	unsigned route_next;                 /* the entry replaced next */
 	struct kflow *buckets[KPATH_BUCKETS];
 };
 
@@ -768,8 +777,17 @@ kpath_cannot_forward(struct kpath *kp, int family)
 	return kp->forwarding[0] ? NULL : "IPv4 forwarding is off (net.ipv4.ip_forward = 0)";
 }
 
-int
-kpath_route_source(const struct sockaddr *target, struct sockaddr_storage *out)
+static time_t
+now_sec(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	return now.tv_sec > 0 ? now.tv_sec : 1;
+}
+
+static int
+route_lookup(const struct sockaddr *target, struct sockaddr_storage *out)
 {
 	socklen_t len = sizeof(*out);
 	int fd = socket(target->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -785,4 +803,31 @@ kpath_route_source(const struct sockaddr *target, struct sockaddr_storage *out)
 	}
 	close(fd);
 	return rc;
+}
+
+int
+kpath_route_source(struct kpath *kp, const struct sockaddr *target,
+    struct sockaddr_storage *out)
+{
+	struct sockaddr_storage key;
+	time_t now = now_sec();
+	unsigned i;
+
+	memset(&key, 0, sizeof(key));
+	memcpy(&key, target, addr_len(target));
+	addr_unmap(&key);
+	addr_set_port((struct sockaddr *)&key, 0);
+	for (i = 0; i < KPATH_ROUTES; i++)
+		if (kp->routes[i].at == now &&
+		    addr_equal_host((struct sockaddr *)&kp->routes[i].target, (struct sockaddr *)&key)) {
+			*out = kp->routes[i].source;
+			return 0;
+		}
+	if (route_lookup(target, out) == -1)
+		return -1;
+	i = kp->route_next++ % KPATH_ROUTES;
+	kp->routes[i].target = key;
+	kp->routes[i].source = *out;
+	kp->routes[i].at = now;
+	return 0;
 }

@@ -72,7 +72,9 @@ bool kflow_reset_by_initiator(const struct kflow *kf);
 const char *kpath_cannot_forward(struct kpath *kp, int family);
 
 /* The source address the kernel picks toward TARGET (a route lookup; no
- * packet is sent). 0 or -1. */
-int kpath_route_source(const struct sockaddr *target, struct sockaddr_storage *out);
+ * packet is sent), port 0; remembered for the second it was made in.
+ * 0 or -1. */
+int kpath_route_source(struct kpath *kp, const struct sockaddr *target,
+    struct sockaddr_storage *out);
 
 #endif

@@ -140,8 +140,6 @@ own_addresses(struct sockaddr_storage *own, size_t max)
 	return n;
 }
 
-/* data-path kernel | auto: may the kernel forward this channel? When not,
- * why goes to the log (at info level when the listener says kernel). */
 /* Where the client's data connection arrives: the host its 227 names, or
  * for EPSV the one its control connection went to (our listener's address
  * in every mode but redirect). */
@@ -157,12 +155,12 @@ client_data_dst(const struct session *s, enum ftp_verb verb, struct sockaddr_sto
 	addr_set_port(SA(out), port);
 }
 
-static void
-data_path_choose(struct session *s, enum ftp_verb verb, bool client_listens,
-    bool server_listens, const struct sockaddr_storage *server_bound)
+/* Whether the kernel is to forward the new channel (data-path kernel |
+ * auto); when not, why goes to the log (at info level when the listener
+ * says kernel). */
+static bool
+data_path_choose(struct session *s, bool client_listens, bool server_listens)
 {
-	struct sockaddr_storage dst;
-
 	struct data_path_facts f = {
 		.kernel_unavailable = s->env->kpath != NULL ? NULL :
 		    s->env->kpath_why_not != NULL ? s->env->kpath_why_not :
@@ -180,16 +178,27 @@ data_path_choose(struct session *s, enum ftp_verb verb, bool client_listens,
 
 	s->dc_kernel_asked = false;
 	if (!data_path_wanted(s->lc->data_path))
-		return;
+		return false;
 	if (f.kernel_unavailable == NULL)
 		f.kernel_unavailable = kpath_cannot_forward(s->env->kpath, s->server.ss_family);
 	if ((why = data_path_refusal(&f)) != NULL) {
 		s->env->stats->data_kernel_fallbacks++;
 		log_sess(s->lc->data_path == DATA_PATH_KERNEL ? LL_INFO : LL_DEBUG, s->id,
 		    "data channel relayed, not forwarded by the kernel: %s", why);
-		return;
+		return false;
 	}
 	s->dc_kernel_asked = true;
+	return true;
+}
+
+/* The kernel is to forward the channel: what the listening end's peer
+ * was told to connect to. */
+static void
+data_path_kernel(struct session *s, enum ftp_verb verb, bool client_listens,
+    const struct sockaddr_storage *server_bound)
+{
+	struct sockaddr_storage dst;
+
 	if (client_listens)
 		client_data_dst(s, verb, &dst);
 	else
@@ -207,6 +216,7 @@ session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_r
 	struct xlate_plan plan;
 	enum xlate_verdict v;
 	struct sockaddr_storage bound;
+	bool kernel;
 	int n;
 
 	memset(&bound, 0, sizeof(bound));
@@ -234,11 +244,15 @@ session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_r
 	if (engine_server_prot_p(s->eng))
 		dc_set_tls(s->dc, DC_SERVER, s->tls, &s->ticket, SA(&s->server), false);
 
+	/* The kernel's, when it may: then no listener until the relay needs
+	 * one after all. */
+	kernel = data_path_choose(s, plan.client.listen, plan.server.listen);
+
 	/* The client's end. */
 	if (plan.client.listen) {
 		s->advertise = plan.advertise;
 		if (dc_listen(s->dc, DC_CLIENT, SA(&plan.client.host), plan.client.transparent,
-		    s->pool, SA(&s->client), &bound) == -1)
+		    s->pool, SA(&s->client), kernel, &bound) == -1)
 			goto fail;
 		addr_set_port(SA(&s->advertise), addr_port(SA(&bound)));
 	} else
@@ -248,12 +262,13 @@ session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_r
 	/* The server's end. */
 	if (plan.server.listen) {
 		if (dc_listen(s->dc, DC_SERVER, SA(&plan.server.host), plan.server.transparent,
-		    s->pool, SA(&s->server), &bound) == -1)
+		    s->pool, SA(&s->server), kernel, &bound) == -1)
 			goto fail;
 	} else
 		dc_connect_to(s->dc, DC_SERVER, NULL,
 		    plan.server.has_src ? SA(&plan.server.src) : NULL, plan.server.transparent);
-	data_path_choose(s, cmd->verb, plan.client.listen, plan.server.listen, &bound);
+	if (kernel)
+		data_path_kernel(s, cmd->verb, plan.client.listen, &bound);
 	req->server_verb = plan.server_verb;
 	n = xlate_server_line(plan.server_verb, &bound, req->line, sizeof(req->line));
 	if (n <= 0 || (size_t)n >= sizeof(req->line))

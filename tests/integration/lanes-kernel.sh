@@ -167,7 +167,11 @@ sc_kern_table_gone() {
 		{ echo "FAIL: cannot delete table inet $KL_TABLE"; return 1; }
 	echo "table inet $KL_TABLE deleted by hand"
 	log_mark "$LANE_DIR/ftpgw.log"
+	# The relay's listener is opened only then (the kernel was to
+	# forward the channel): for PASV once the server's 227 came, for
+	# PORT before the server hears of the port.
 	sc_xfer pasv "$GWC4" 9401 1MiB || return 1
+	sc_xfer port "$GWC4" 9401 1MiB || return 1
 	gw_log_wants "data channel relayed, not forwarded by the kernel: table inet $KL_TABLE or its maps are gone" \
 		"the reason" || return 1
 	ops_hup ok || return 1
@@ -250,8 +254,8 @@ lane_kernel() {
 	# kernel: a rate-limited listener's channel goes to the relay, counted,
 	# with the reason in the log
 	scenario "kernel: a bandwidth limit keeps the relay, reason logged" sc_kern_fallback
-	# kernel: the table deleted by hand (nft delete table): 1MiB RETR goes
-	# over the relay, the reason logged; SIGHUP sets the table up again and
+	# kernel: the table deleted by hand (nft delete table): 1MiB PASV and
+	# PORT RETRs go over the relay, the reason logged; SIGHUP sets the table up again and
 	# PASV and PORT RETRs are forwarded by the kernel again
 	scenario "kernel: a table removed by hand comes back on reload" sc_kern_table_gone
 	# kernel: a second gateway (table ftpgw_kk) with 4 pending PASVs (12
