@@ -1,6 +1,8 @@
 /* kpath.c: the kernel data path's I/O: libnftables for the table,
  * nf_tables netlink batches (kpath_nl.c) for the mappings, NFLOG over
- * libmnl for the connections' SYN, FIN and RST; see kpath.h. */
+ * libmnl for the connections' SYN, FIN and RST; see kpath.h. What the
+ * kernel says of a connection, of forwarding and of routes is
+ * kpath_sys.c's. */
 #include "config.h"
 
 #include <assert.h>
@@ -18,61 +20,19 @@
 #include <event2/event.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nfnetlink_conntrack.h>
-#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <nftables/libnftables.h>
 
 #include "addr.h"
 #include "kpath.h"
+#include "kpath_int.h"
 #include "kpath_nl.h"
 #include "log.h"
 
-#define KPATH_BUCKETS 1024
 /* The setup text: the table, 6 maps, 4 + KPATH_SLOTS chains and rules. */
 #define KPATH_SETUP_MAX 16384
 /* NFLOG's socket buffer: the SYN, FIN and RST of many connections at once. */
 #define KPATH_RCVBUF (4 << 20)
-/* Route lookups remembered per event loop. */
-#define KPATH_ROUTES 8
-
-struct kflow {
-	struct kpath *kp;
-	struct kflow *next;              /* in its bucket */
-	struct kpath_spec spec;
-	unsigned mapped;                 /* KPATH_NL_* maps still holding its elements */
-	bool connected, initiator_done, target_done, synack, done;
-	uint16_t initiator_port;         /* once the SYN passed */
-	struct kpath_seq seq_initiator, seq_target;
-	uint64_t from_initiator, from_target;
-	bool reset_by_initiator;         /* KF_EV_FAILED: who reset it */
-	kflow_event_fn *cb;
-	void *arg;
-};
-
-struct kpath {
-	struct mnl_socket *nft;          /* nf_tables: the mappings */
-	uint32_t nft_seq;
-	struct mnl_socket *nl;
-	struct event *ev;
-	char table[64];
-	unsigned group;                  /* the one this loop bound */
-	unsigned long lost;              /* ENOBUFS: log messages dropped */
-	struct mnl_socket *ct;           /* ctnetlink: a flow's state, its end */
-	unsigned ct_seq;
-	unsigned long est_timeout;       /* nf_conntrack_tcp_timeout_established */
-	/* The forwarding sysctls, [0] IPv4 and [1] IPv6, and when read. */
-	bool forwarding[2];
-	time_t forwarding_read;
-	/* The last route lookups (kpath_route_source), each good for the
-	 * second it was made in: a busy server's channels all ask the same. */
-	struct {
-		struct sockaddr_storage target, source;   /* port 0 */
-		time_t at;
-	} routes[KPATH_ROUTES];
-	unsigned route_next;                 /* the entry replaced next */
-	struct kflow *buckets[KPATH_BUCKETS];
-};
 
 static struct nft_ctx *
 nft_open(void)
@@ -214,31 +174,34 @@ flow_of(struct kpath *kp, const struct kpath_packet *pk, bool *from_initiator)
 	return NULL;
 }
 
-/* Send one batch for SPEC's elements in the maps WHICH and wait for the
- * kernel's answer to each: 0, or a negative errno (the batch was not
- * applied). The answer comes at once: the kernel handles the batch
- * within the send. */
+/* Send one batch for ITEMS and wait for the kernel's answer to each
+ * element message: 0, or a negative errno (the batch was not applied).
+ * The answer comes at once: the kernel handles the batch within the
+ * send. */
 static int
-nl_transact(struct kpath *kp, const struct kpath_spec *spec, bool add, unsigned which,
+nl_transact(struct kpath *kp, const struct kpath_nl_item *items, size_t n_items,
     uint64_t timeout_ms)
 {
-	char buf[KPATH_NL_BATCH_MAX];
-	char ans[8192];                  /* acks, each with its request */
-	uint32_t first = kp->nft_seq + 1, last = first + kpath_nl_count(which) - 1;
-	unsigned answered = 0;
+	char ans[8192];                  /* acks, each with its request's header */
+	unsigned count = 0, answered = 0;
+	uint32_t first, last;
 	int error = 0;
 	size_t len;
 	ssize_t n;
 
-	len = kpath_nl_batch(buf, sizeof(buf), kp->nft_seq, kp->table, spec, add, which,
-	    KPATH_MARK_MAGIC | kp->group, timeout_ms);
+	for (size_t i = 0; i < n_items; i++)
+		count += kpath_nl_count(items[i].which);
+	first = kp->nft_seq + 1;
+	last = first + count - 1;
+	len = kpath_nl_batch_many(kp->batch, sizeof(kp->batch), kp->nft_seq, kp->table, items,
+	    n_items, KPATH_MARK_MAGIC | kp->group, timeout_ms);
 	/* begin, the element messages, end: never reuse a number in flight */
 	kp->nft_seq = last + 2;
 	if (len == 0)
 		return -EAFNOSUPPORT;
-	if (mnl_socket_sendto(kp->nft, buf, len) < 0)
+	if (mnl_socket_sendto(kp->nft, kp->batch, len) < 0)
 		return -errno;
-	while (answered < kpath_nl_count(which)) {
+	while (answered < count) {
 		n = mnl_socket_recvfrom(kp->nft, ans, sizeof(ans));
 		if (n < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
@@ -248,26 +211,109 @@ nl_transact(struct kpath *kp, const struct kpath_spec *spec, bool add, unsigned 
 	return error;
 }
 
-/* Remove the flow's elements in the maps WHICH that it still has. */
+/* Remove SPEC's elements in the maps WHICH now, in one batch. */
 static void
-flow_unmap(struct kflow *kf, unsigned which)
+unmap_now(struct kpath *kp, const struct kpath_spec *spec, unsigned which)
 {
-	int rc;
+	struct kpath_nl_item it = { .spec = spec, .which = which, .add = false };
+	int rc = nl_transact(kp, &it, 1, 0);
 
-	which &= kf->mapped;
-	if (which == 0)
-		return;
-	kf->mapped &= ~which;
-	rc = nl_transact(kf->kp, &kf->spec, false, which, 0);
 	/* An element that timed out is gone, and takes the batch with it:
 	 * then each map on its own (the three share a timeout, so this is
 	 * rare). */
 	if (rc == -ENOENT)
 		for (unsigned m = KPATH_NL_MARK; m <= KPATH_NL_SNAT; m <<= 1)
-			if (which & m)
-				rc = nl_transact(kf->kp, &kf->spec, false, m, 0);
+			if (which & m) {
+				it.which = m;
+				rc = nl_transact(kp, &it, 1, 0);
+			}
 	if (rc != 0 && rc != -ENOENT)
 		log_msg(LL_DEBUG, "data-path kernel: removing a mapping: %s", strerror(-rc));
+}
+
+/* The deletions waiting, each in a batch of its own (one failed in a
+ * shared batch). */
+static void
+unmap_flush_apart(struct kpath *kp)
+{
+	unsigned n = kp->n_unmap;
+
+	kp->n_unmap = 0;
+	evtimer_del(kp->unmap_ev);
+	for (unsigned i = 0; i < n; i++)
+		unmap_now(kp, &kp->unmap[i], kp->unmap_which[i]);
+}
+
+/* Send the waiting deletions, and ITEM (if any) after them, in one batch.
+ * The result is ITEM's: when the shared batch fails, the deletions go on
+ * their own and ITEM is tried alone. */
+static int
+transact_with_waiting(struct kpath *kp, const struct kpath_nl_item *item, uint64_t timeout_ms)
+{
+	struct kpath_nl_item items[KPATH_UNMAP_MAX + 1];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < kp->n_unmap; i++)
+		items[n++] = (struct kpath_nl_item){ .spec = &kp->unmap[i],
+		    .which = kp->unmap_which[i], .add = false };
+	if (item != NULL)
+		items[n++] = *item;
+	if (n == 0)
+		return 0;
+	if (kp->n_unmap == 0)
+		return nl_transact(kp, items, n, timeout_ms);
+	if (nl_transact(kp, items, n, timeout_ms) == 0) {
+		kp->n_unmap = 0;
+		evtimer_del(kp->unmap_ev);
+		return 0;
+	}
+	unmap_flush_apart(kp);
+	return item != NULL ? nl_transact(kp, item, 1, timeout_ms) : 0;
+}
+
+static void
+unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)transact_with_waiting(arg, NULL, 0);
+}
+
+/* Remove the flow's elements in the maps WHICH that it still has, now:
+ * with the deletions waiting, if any, in one batch. */
+static void
+flow_unmap(struct kflow *kf, unsigned which)
+{
+	struct kpath_nl_item it = { .spec = &kf->spec, .add = false };
+
+	it.which = which & kf->mapped;
+	if (it.which == 0)
+		return;
+	kf->mapped &= ~it.which;
+	if (transact_with_waiting(kf->kp, &it, 0) != 0)
+		unmap_now(kf->kp, &kf->spec, it.which);
+}
+
+/* The flow has ended: its last elements go with the next batch, the next
+ * flow's mapping most often, or on their own within KPATH_UNMAP_DELAY_US.
+ * A transaction costs more than its elements; this takes one per flow off
+ * the session's way (its QUIT follows the data connection's end). */
+static void
+flow_unmap_later(struct kflow *kf)
+{
+	struct kpath *kp = kf->kp;
+	struct timeval tv = { .tv_sec = 0, .tv_usec = KPATH_UNMAP_DELAY_US };
+
+	if (kf->mapped == 0)
+		return;
+	if (kp->n_unmap == KPATH_UNMAP_MAX)
+		(void)transact_with_waiting(kp, NULL, 0);
+	kp->unmap[kp->n_unmap] = kf->spec;
+	kp->unmap_which[kp->n_unmap] = kf->mapped;
+	kp->n_unmap++;
+	kf->mapped = 0;
+	if (!evtimer_pending(kp->unmap_ev, NULL))
+		evtimer_add(kp->unmap_ev, &tv);
 }
 
 /* One logged packet. The callback may free the flow. */
@@ -503,7 +549,8 @@ kpath_open(struct event_base *base, const char *table, unsigned group, unsigned 
 		}
 	}
 	kp->ev = event_new(base, mnl_socket_get_fd(kp->nl), EV_READ | EV_PERSIST, nflog_read_cb, kp);
-	if (kp->ev == NULL || event_add(kp->ev, NULL) == -1) {
+	kp->unmap_ev = evtimer_new(base, unmap_timer_cb, kp);
+	if (kp->ev == NULL || kp->unmap_ev == NULL || event_add(kp->ev, NULL) == -1) {
 		snprintf(err, errsize, "%s", strerror(ENOMEM));
 		goto fail;
 	}
@@ -520,7 +567,12 @@ kpath_close(struct kpath *kp)
 	if (kp == NULL)
 		return;
 	/* Flows belong to data channels: a loop that stops with sessions
-	 * still open exits without freeing them, and they die with it. */
+	 * still open exits without freeing them, and they die with it. The
+	 * ended ones' last elements go now. */
+	if (kp->nft != NULL)
+		(void)transact_with_waiting(kp, NULL, 0);
+	if (kp->unmap_ev != NULL)
+		event_free(kp->unmap_ev);
 	if (kp->ev != NULL)
 		event_free(kp->ev);
 	if (kp->nl != NULL)
@@ -537,6 +589,7 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
     kflow_event_fn *cb, void *arg, char *err, size_t errsize)
 {
 	struct kflow *kf = calloc(1, sizeof(*kf));
+	struct kpath_nl_item it = { .which = KPATH_NL_ALL, .add = true };
 	unsigned b;
 	int rc;
 
@@ -548,7 +601,8 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
 	kf->spec = *spec;
 	kf->cb = cb;
 	kf->arg = arg;
-	if ((rc = nl_transact(kp, spec, true, KPATH_NL_ALL, (uint64_t)timeout * 1000)) != 0) {
+	it.spec = spec;
+	if ((rc = transact_with_waiting(kp, &it, (uint64_t)timeout * 1000)) != 0) {
 		if (rc == -EAFNOSUPPORT)
 			snprintf(err, errsize, "the addresses' families differ");
 		else if (rc == -ENOENT)
@@ -573,7 +627,7 @@ kflow_free(struct kflow *kf)
 
 	if (kf == NULL)
 		return;
-	flow_unmap(kf, KPATH_NL_ALL);
+	flow_unmap_later(kf);
 	for (p = &kf->kp->buckets[bucket_of(&kf->spec.target)]; *p != NULL; p = &(*p)->next)
 		if (*p == kf) {
 			*p = kf->next;
@@ -610,224 +664,4 @@ bool
 kflow_reset_by_initiator(const struct kflow *kf)
 {
 	return kf->reset_by_initiator;
-}
-
-/* The conntrack entry of KF's connection, as the kernel first saw it
- * (initiator -> announced): asked (GET) or removed (DELETE). */
-struct ct_answer {
-	bool found;
-	uint8_t state;                   /* TCP_CONNTRACK_* */
-	uint32_t timeout;                /* seconds left */
-};
-
-static int
-ct_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-
-	if (mnl_attr_type_valid(attr, CTA_MAX) >= 0)
-		tb[mnl_attr_get_type(attr)] = attr;
-	return MNL_CB_OK;
-}
-
-static int
-ct_msg_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct ct_answer *ans = data;
-	const struct nlattr *tb[CTA_MAX + 1] = { NULL }, *pi[CTA_PROTOINFO_MAX + 1] = { NULL };
-	const struct nlattr *tcp[CTA_PROTOINFO_TCP_MAX + 1] = { NULL };
-
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_attr_cb, tb) < 0)
-		return MNL_CB_OK;
-	ans->found = true;
-	if (tb[CTA_TIMEOUT] != NULL)
-		ans->timeout = ntohl(mnl_attr_get_u32(tb[CTA_TIMEOUT]));
-	if (tb[CTA_PROTOINFO] != NULL &&
-	    mnl_attr_parse_nested(tb[CTA_PROTOINFO], ct_attr_cb, pi) >= 0 &&
-	    pi[CTA_PROTOINFO_TCP] != NULL &&
-	    mnl_attr_parse_nested(pi[CTA_PROTOINFO_TCP], ct_attr_cb, tcp) >= 0 &&
-	    tcp[CTA_PROTOINFO_TCP_STATE] != NULL)
-		ans->state = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
-	return MNL_CB_OK;
-}
-
-static void
-put_ip(struct nlmsghdr *nlh, uint16_t v4, uint16_t v6, const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		mnl_attr_put(nlh, v4, 4, &((const struct sockaddr_in *)ss)->sin_addr);
-	else
-		mnl_attr_put(nlh, v6, 16, &((const struct sockaddr_in6 *)ss)->sin6_addr);
-}
-
-/* TYPE (IPCTNL_MSG_CT_GET or _DELETE) for KF's connection. 0 with *ANS
- * filled, or -1 (errno; ENOENT: no such entry). */
-static int
-ct_request(struct kflow *kf, uint16_t type, struct ct_answer *ans)
-{
-	struct kpath *kp = kf->kp;
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-	struct nlattr *tuple, *ip, *proto;
-	unsigned seq = ++kp->ct_seq;
-	ssize_t n;
-	int rc;
-
-	memset(ans, 0, sizeof(*ans));
-	if (kp->ct == NULL) {
-		errno = ENOTCONN;
-		return -1;
-	}
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = (uint8_t)kf->spec.initiator.ss_family;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
-	tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
-	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-	put_ip(nlh, CTA_IP_V4_SRC, CTA_IP_V6_SRC, &kf->spec.initiator);
-	put_ip(nlh, CTA_IP_V4_DST, CTA_IP_V6_DST, &kf->spec.announced);
-	mnl_attr_nest_end(nlh, ip);
-	proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_TCP);
-	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(kf->initiator_port));
-	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT,
-	    htons(addr_port((const struct sockaddr *)&kf->spec.announced)));
-	mnl_attr_nest_end(nlh, proto);
-	mnl_attr_nest_end(nlh, tuple);
-	if (mnl_socket_sendto(kp->ct, nlh, nlh->nlmsg_len) < 0)
-		return -1;
-	/* The answer (and the ACK) come at once; the socket blocks. */
-	do {
-		if ((n = mnl_socket_recvfrom(kp->ct, buf, sizeof(buf))) < 0)
-			return -1;
-		rc = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(kp->ct), ct_msg_cb, ans);
-	} while (rc > 0);
-	return rc < 0 ? -1 : 0;
-}
-
-int
-kflow_idle(struct kflow *kf, unsigned *idle)
-{
-	struct ct_answer ans;
-
-	*idle = 0;
-	if (!kf->connected)
-		return 0;
-	if (ct_request(kf, IPCTNL_MSG_CT_GET, &ans) == -1)
-		return errno == ENOENT ? -1 : 0;
-	/* Each packet of an established connection sets its timeout to the
-	 * full established one: what is missing is the time since the last. */
-	if (ans.state == TCP_CONNTRACK_ESTABLISHED && ans.timeout < kf->kp->est_timeout)
-		*idle = (unsigned)(kf->kp->est_timeout - ans.timeout);
-	return 0;
-}
-
-void
-kflow_cut(struct kflow *kf)
-{
-	struct ct_answer ans;
-
-	if (!kf->connected || kf->done)
-		return;                  /* not yet, or over (FINs or a reset) */
-	/* Closing already (one FIN passed): it ends by itself. Cut, its
-	 * last packets would be reset, and conntrack would pick them up as
-	 * a new entry without NAT, which a later connection reusing the
-	 * same ports would meet instead of its own mapping. */
-	if (kf->initiator_done || kf->target_done)
-		return;
-	/* Without its entry (and so its NAT) the connection's next packets
-	 * meet closed ports: both ends are reset. */
-	if (ct_request(kf, IPCTNL_MSG_CT_DELETE, &ans) == -1 && errno != ENOENT)
-		log_msg(LL_WARN, "data-path kernel: ending a connection: %s", strerror(errno));
-	kf->done = true;
-}
-
-static bool
-sysctl_on(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	int v = 0;
-
-	if (f == NULL)
-		return true;             /* unreadable (ProcSubset=pid): assume so */
-	if (fscanf(f, "%d", &v) != 1)
-		v = 1;
-	fclose(f);
-	return v != 0;
-}
-
-const char *
-kpath_cannot_forward(struct kpath *kp, int family)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (kp->forwarding_read == 0 || now.tv_sec != kp->forwarding_read) {
-		kp->forwarding[0] = sysctl_on("/proc/sys/net/ipv4/ip_forward");
-		kp->forwarding[1] = sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding");
-		kp->forwarding_read = now.tv_sec > 0 ? now.tv_sec : 1;
-	}
-	if (family == AF_INET6)
-		return kp->forwarding[1] ? NULL :
-		    "IPv6 forwarding is off (net.ipv6.conf.all.forwarding = 0)";
-	return kp->forwarding[0] ? NULL : "IPv4 forwarding is off (net.ipv4.ip_forward = 0)";
-}
-
-static time_t
-now_sec(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	return now.tv_sec > 0 ? now.tv_sec : 1;
-}
-
-static int
-route_lookup(const struct sockaddr *target, struct sockaddr_storage *out)
-{
-	socklen_t len = sizeof(*out);
-	int fd = socket(target->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int rc = -1;
-
-	if (fd == -1)
-		return -1;
-	if (connect(fd, target, addr_len(target)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)out, &len) == 0) {
-		addr_unmap(out);
-		addr_set_port((struct sockaddr *)out, 0);
-		rc = 0;
-	}
-	close(fd);
-	return rc;
-}
-
-int
-kpath_route_source(struct kpath *kp, const struct sockaddr *target,
-    struct sockaddr_storage *out)
-{
-	struct sockaddr_storage key;
-	time_t now = now_sec();
-	unsigned i;
-
-	memset(&key, 0, sizeof(key));
-	memcpy(&key, target, addr_len(target));
-	addr_unmap(&key);
-	addr_set_port((struct sockaddr *)&key, 0);
-	for (i = 0; i < KPATH_ROUTES; i++)
-		if (kp->routes[i].at == now &&
-		    addr_equal_host((struct sockaddr *)&kp->routes[i].target, (struct sockaddr *)&key)) {
-			*out = kp->routes[i].source;
-			return 0;
-		}
-	if (route_lookup(target, out) == -1)
-		return -1;
-	i = kp->route_next++ % KPATH_ROUTES;
-	kp->routes[i].target = key;
-	kp->routes[i].source = *out;
-	kp->routes[i].at = now;
-	return 0;
 }

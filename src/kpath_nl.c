@@ -115,23 +115,18 @@ put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, const char *t
 	return mnl_nlmsg_batch_next(b);
 }
 
-size_t
-kpath_nl_batch(void *buf, size_t size, uint32_t seq, const char *table,
-    const struct kpath_spec *sp, bool add, unsigned which, uint32_t mark,
-    uint64_t timeout_ms)
+/* One item's element messages (see kpath_nl_batch_many). */
+static bool
+put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, const char *table,
+    const struct kpath_nl_item *it, bool add, uint32_t mark, uint64_t timeout_ms)
 {
-	struct mnl_nlmsg_batch *b;
+	const struct kpath_spec *sp = it->spec;
 	struct blob ann_key = { .len = 0 }, tgt_key = { .len = 0 };
 	struct blob mark_val = { .len = 4 }, dnat_val = { .len = 0 }, snat_val = { .len = 0 };
-	const char *suffix;
+	const char *suffix = sp->initiator.ss_family == AF_INET ? "4" : "6";
 	char set[32];
 	bool ok = true;
-	size_t len;
 
-	if (!families_agree(sp) || size < 2 * MNL_NLMSG_HDRLEN + 64 || which == 0 ||
-	    (which & ~KPATH_NL_ALL) != 0)
-		return 0;
-	suffix = sp->initiator.ss_family == AF_INET ? "4" : "6";
 	/* mark and dnat: initiator . announced host . announced port */
 	put_host(&ann_key, &sp->initiator);
 	put_host(&ann_key, &sp->announced);
@@ -145,22 +140,41 @@ kpath_nl_batch(void *buf, size_t size, uint32_t seq, const char *table,
 	put_port(&dnat_val, &sp->target);
 	put_host(&snat_val, &sp->snat);
 
+	if (ok && (it->which & KPATH_NL_MARK)) {
+		snprintf(set, sizeof(set), "mark%s", suffix);
+		ok = put_element(b, size, (*seq)++, table, set, add, &ann_key, &mark_val, timeout_ms);
+	}
+	if (ok && (it->which & KPATH_NL_DNAT)) {
+		snprintf(set, sizeof(set), "dnat%s", suffix);
+		ok = put_element(b, size, (*seq)++, table, set, add, &ann_key, &dnat_val, timeout_ms);
+	}
+	if (ok && (it->which & KPATH_NL_SNAT)) {
+		snprintf(set, sizeof(set), "snat%s", suffix);
+		ok = put_element(b, size, (*seq)++, table, set, add, &tgt_key, &snat_val, timeout_ms);
+	}
+	return ok;
+}
+
+size_t
+kpath_nl_batch_many(void *buf, size_t size, uint32_t seq, const char *table,
+    const struct kpath_nl_item *items, size_t n, uint32_t mark, uint64_t timeout_ms)
+{
+	struct mnl_nlmsg_batch *b;
+	bool ok = true;
+	size_t len;
+
+	if (n == 0 || size < 2 * MNL_NLMSG_HDRLEN + 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!families_agree(items[i].spec) || items[i].which == 0 ||
+		    (items[i].which & ~KPATH_NL_ALL) != 0)
+			return 0;
 	if ((b = mnl_nlmsg_batch_start(buf, size)) == NULL)
 		return 0;
 	put_header(b, NFNL_MSG_BATCH_BEGIN, 0, seq++, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
 	ok = mnl_nlmsg_batch_next(b);
-	if (ok && (which & KPATH_NL_MARK)) {
-		snprintf(set, sizeof(set), "mark%s", suffix);
-		ok = put_element(b, size, seq++, table, set, add, &ann_key, &mark_val, timeout_ms);
-	}
-	if (ok && (which & KPATH_NL_DNAT)) {
-		snprintf(set, sizeof(set), "dnat%s", suffix);
-		ok = put_element(b, size, seq++, table, set, add, &ann_key, &dnat_val, timeout_ms);
-	}
-	if (ok && (which & KPATH_NL_SNAT)) {
-		snprintf(set, sizeof(set), "snat%s", suffix);
-		ok = put_element(b, size, seq++, table, set, add, &tgt_key, &snat_val, timeout_ms);
-	}
+	for (size_t i = 0; ok && i < n; i++)
+		ok = put_item(b, size, &seq, table, &items[i], items[i].add, mark, timeout_ms);
 	if (ok && size - mnl_nlmsg_batch_size(b) >= MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg)) {
 		put_header(b, NFNL_MSG_BATCH_END, 0, seq, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
 		ok = mnl_nlmsg_batch_next(b);
@@ -169,6 +183,16 @@ kpath_nl_batch(void *buf, size_t size, uint32_t seq, const char *table,
 	len = ok ? mnl_nlmsg_batch_size(b) : 0;
 	mnl_nlmsg_batch_stop(b);
 	return len;
+}
+
+size_t
+kpath_nl_batch(void *buf, size_t size, uint32_t seq, const char *table,
+    const struct kpath_spec *sp, bool add, unsigned which, uint32_t mark,
+    uint64_t timeout_ms)
+{
+	struct kpath_nl_item it = { .spec = sp, .which = which, .add = add };
+
+	return kpath_nl_batch_many(buf, size, seq, table, &it, 1, mark, timeout_ms);
 }
 
 int

@@ -34,6 +34,18 @@ size_t kpath_nl_batch(void *buf, size_t size, uint32_t seq, const char *table,
     const struct kpath_spec *spec, bool add, unsigned which, uint32_t mark,
     uint64_t timeout_ms);
 
+/* Several mappings' changes in one batch (one transaction): each item
+ * adds (ADD) or deletes its SPEC's elements in the maps WHICH, in order.
+ * The element messages are numbered SEQ + 1 onward in the items' order;
+ * the end is SEQ + 1 + their number. 0 as kpath_nl_batch's. */
+struct kpath_nl_item {
+	const struct kpath_spec *spec;
+	unsigned which;
+	bool add;
+};
+size_t kpath_nl_batch_many(void *buf, size_t size, uint32_t seq, const char *table,
+    const struct kpath_nl_item *items, size_t n, uint32_t mark, uint64_t timeout_ms);
+
 /* The number of element messages in a batch for WHICH. */
 unsigned kpath_nl_count(unsigned which);
 

@@ -22,6 +22,30 @@ struct linein {
 	bool full;               /* reading paused until a line is taken */
 };
 
+/* Emptied buffers kept for the next reads, per thread: a buffer is
+ * taken and given back for nearly every command and reply, and one this
+ * size is beyond malloc's per-thread cache. */
+#define SPARES_MAX 8
+static _Thread_local char *spares[SPARES_MAX];
+static _Thread_local unsigned n_spares;
+
+static char *
+buf_get(void)
+{
+	return n_spares > 0 ? spares[--n_spares] : malloc(LINEIN_SIZE);
+}
+
+static void
+buf_put(char *buf)
+{
+	if (buf == NULL)
+		return;
+	if (n_spares < SPARES_MAX)
+		spares[n_spares++] = buf;
+	else
+		free(buf);
+}
+
 static void
 pause_reading(struct linein *li)
 {
@@ -57,7 +81,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	if (li->buf == NULL) {
-		if ((li->buf = malloc(LINEIN_SIZE)) == NULL)
+		if ((li->buf = buf_get()) == NULL)
 			return;              /* level-triggered: tried again */
 		li->start = li->end = 0;
 	} else if (li->start > 0) {
@@ -111,7 +135,7 @@ linein_free(struct linein *li)
 	if (li == NULL)
 		return;
 	event_free(li->ev);
-	free(li->buf);
+	buf_put(li->buf);
 	free(li);
 }
 
@@ -162,7 +186,7 @@ drop(struct linein *li, size_t n)
 	assert(n <= li->end - li->start);
 	li->start += n;
 	if (li->start == li->end) {
-		free(li->buf);
+		buf_put(li->buf);
 		li->buf = NULL;
 		li->start = li->end = 0;
 	}

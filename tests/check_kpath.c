@@ -231,6 +231,54 @@ START_TEST(test_element_batch)
 }
 END_TEST
 
+/* Several mappings in one transaction: the deletions of two ended flows
+ * (IPv4 and IPv6) and the addition of a new one, numbered in order. */
+START_TEST(test_element_batch_many)
+{
+	uint8_t buf[4 * KPATH_NL_BATCH_MAX];
+	struct elem_msg m[8];
+	size_t len;
+	struct kpath_spec a = {
+		.initiator = A("198.51.100.2"), .announced = A("203.0.113.2:50123"),
+		.target = A("203.0.113.2:40001"), .snat = A("203.0.113.1"),
+	}, b = {
+		.initiator = A("2001:db8:2::2"), .announced = A("[2001:db8:2::1]:50999"),
+		.target = A("[2001:db8:1::2]:41000"), .snat = A("2001:db8:1::1"),
+	}, c = a, bad = a;
+	struct kpath_nl_item items[3] = {
+		{ .spec = &a, .which = KPATH_NL_SNAT, .add = false },
+		{ .spec = &b, .which = KPATH_NL_SNAT, .add = false },
+		{ .spec = &c, .which = KPATH_NL_ALL, .add = true },
+	};
+
+	c.announced = A("203.0.113.2:50124");
+	len = kpath_nl_batch_many(buf, sizeof(buf), 500, "ftpgw", items, 3, 7, 9000);
+	ck_assert_uint_gt(len, 0);
+	ck_assert_uint_eq(walk_batch(buf, len, m, 8), 5);
+	ck_assert_uint_eq(m[0].type, NFT_MSG_DELSETELEM);
+	ck_assert_str_eq(m[0].set, "snat4");
+	ck_assert_uint_eq(m[0].data_len, 0);
+	ck_assert_uint_eq(m[1].type, NFT_MSG_DELSETELEM);
+	ck_assert_str_eq(m[1].set, "snat6");
+	ck_assert_uint_eq(m[1].key_len, 36);
+	for (int i = 2; i < 5; i++) {
+		ck_assert_uint_eq(m[i].type, NFT_MSG_NEWSETELEM);
+		ck_assert_uint_eq(m[i].timeout_ms, 9000);
+	}
+	ck_assert_str_eq(m[2].set, "mark4");
+	ck_assert_str_eq(m[4].set, "snat4");
+	for (int i = 0; i < 5; i++)
+		ck_assert_uint_eq(m[i].seq, 501 + (unsigned)i);
+	/* One bad item spoils the batch; so does no room or no item. */
+	bad.snat = A("2001:db8:1::1");
+	items[1].spec = &bad;
+	ck_assert_uint_eq(kpath_nl_batch_many(buf, sizeof(buf), 500, "ftpgw", items, 3, 7, 9000), 0);
+	items[1].spec = &b;
+	ck_assert_uint_eq(kpath_nl_batch_many(buf, 300, 500, "ftpgw", items, 3, 7, 9000), 0);
+	ck_assert_uint_eq(kpath_nl_batch_many(buf, sizeof(buf), 500, "ftpgw", items, 0, 7, 9000), 0);
+}
+END_TEST
+
 /* A kernel answer: NLMSG_ERROR for SEQ with ERROR (0: an acknowledgement). */
 static size_t
 answer(uint8_t *p, uint32_t seq, int error)
@@ -427,6 +475,7 @@ suite_kpath(void)
 
 	tcase_add_test(tc, test_setup_text);
 	tcase_add_test(tc, test_element_batch);
+	tcase_add_test(tc, test_element_batch_many);
 	tcase_add_test(tc, test_batch_answers);
 	tcase_add_test(tc, test_parse_packet);
 	tcase_add_test(tc, test_seq_past_4gib);
