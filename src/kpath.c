@@ -174,7 +174,7 @@ flow_of(struct kpath *kp, const struct kpath_packet *pk, bool *from_initiator)
 	return NULL;
 }
 
-/* Send one batch for ITEMS and wait for the kernel's answer to each
+/* Send one batch for ITEMS and wait for the kernel's answer to its last
  * element message: 0, or a negative errno (the batch was not applied).
  * The answer comes at once: the kernel handles the batch within the
  * send. */
@@ -182,10 +182,10 @@ static int
 nl_transact(struct kpath *kp, const struct kpath_nl_item *items, size_t n_items,
     uint64_t timeout_ms)
 {
-	char ans[8192];                  /* acks, each with its request's header */
-	unsigned count = 0, answered = 0;
+	char ans[8192];                  /* answers, each with its request */
+	unsigned count = 0;
 	uint32_t first, last;
-	int error = 0;
+	int error = 0, done = 0;
 	size_t len;
 	ssize_t n;
 
@@ -201,11 +201,11 @@ nl_transact(struct kpath *kp, const struct kpath_nl_item *items, size_t n_items,
 		return -EAFNOSUPPORT;
 	if (mnl_socket_sendto(kp->nft, kp->batch, len) < 0)
 		return -errno;
-	while (answered < count) {
+	while (!done) {
 		n = mnl_socket_recvfrom(kp->nft, ans, sizeof(ans));
 		if (n < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		if (kpath_nl_answers(ans, (size_t)n, first, last, &answered, &error) == -1)
+		if ((done = kpath_nl_answers(ans, (size_t)n, first, last, &error)) == -1)
 			return -EPROTO;
 	}
 	return error;

@@ -84,8 +84,9 @@ put_header(struct mnl_nlmsg_batch *b, uint16_t type, uint16_t flags, uint32_t se
 
 /* One element message: KEY (and for ADD, DATA and the timeout) in map SET. */
 static bool
-put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, const char *table, const char *set,
-    bool add, const struct blob *key, const struct blob *data, uint64_t timeout_ms)
+put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, bool ack, const char *table,
+    const char *set, bool add, const struct blob *key, const struct blob *data,
+    uint64_t timeout_ms)
 {
 	struct nlmsghdr *nlh;
 	struct nlattr *list, *elem, *nest;
@@ -96,7 +97,7 @@ put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, const char *t
 		return false;
 	nlh = put_header(b, (NFNL_SUBSYS_NFTABLES << 8) |
 	    (add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM),
-	    (add ? NLM_F_CREATE : 0) | NLM_F_ACK, seq, NFPROTO_INET, 0);
+	    (add ? NLM_F_CREATE : 0) | (ack ? NLM_F_ACK : 0), seq, NFPROTO_INET, 0);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -115,10 +116,12 @@ put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, const char *t
 	return mnl_nlmsg_batch_next(b);
 }
 
-/* One item's element messages (see kpath_nl_batch_many). */
+/* One item's element messages (see kpath_nl_batch_many); the one
+ * numbered ACK_SEQ asks for an answer. */
 static bool
-put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, const char *table,
-    const struct kpath_nl_item *it, bool add, uint32_t mark, uint64_t timeout_ms)
+put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, uint32_t ack_seq,
+    const char *table, const struct kpath_nl_item *it, bool add, uint32_t mark,
+    uint64_t timeout_ms)
 {
 	const struct kpath_spec *sp = it->spec;
 	struct blob ann_key = { .len = 0 }, tgt_key = { .len = 0 };
@@ -142,15 +145,21 @@ put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, const char *tabl
 
 	if (ok && (it->which & KPATH_NL_MARK)) {
 		snprintf(set, sizeof(set), "mark%s", suffix);
-		ok = put_element(b, size, (*seq)++, table, set, add, &ann_key, &mark_val, timeout_ms);
+		ok = put_element(b, size, *seq, *seq == ack_seq, table, set, add, &ann_key,
+		    &mark_val, timeout_ms);
+		(*seq)++;
 	}
 	if (ok && (it->which & KPATH_NL_DNAT)) {
 		snprintf(set, sizeof(set), "dnat%s", suffix);
-		ok = put_element(b, size, (*seq)++, table, set, add, &ann_key, &dnat_val, timeout_ms);
+		ok = put_element(b, size, *seq, *seq == ack_seq, table, set, add, &ann_key,
+		    &dnat_val, timeout_ms);
+		(*seq)++;
 	}
 	if (ok && (it->which & KPATH_NL_SNAT)) {
 		snprintf(set, sizeof(set), "snat%s", suffix);
-		ok = put_element(b, size, (*seq)++, table, set, add, &tgt_key, &snat_val, timeout_ms);
+		ok = put_element(b, size, *seq, *seq == ack_seq, table, set, add, &tgt_key,
+		    &snat_val, timeout_ms);
+		(*seq)++;
 	}
 	return ok;
 }
@@ -160,21 +169,24 @@ kpath_nl_batch_many(void *buf, size_t size, uint32_t seq, const char *table,
     const struct kpath_nl_item *items, size_t n, uint32_t mark, uint64_t timeout_ms)
 {
 	struct mnl_nlmsg_batch *b;
+	uint32_t last = seq;
 	bool ok = true;
 	size_t len;
 
 	if (n == 0 || size < 2 * MNL_NLMSG_HDRLEN + 64)
 		return 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!families_agree(items[i].spec) || items[i].which == 0 ||
 		    (items[i].which & ~KPATH_NL_ALL) != 0)
 			return 0;
+		last += kpath_nl_count(items[i].which);
+	}
 	if ((b = mnl_nlmsg_batch_start(buf, size)) == NULL)
 		return 0;
 	put_header(b, NFNL_MSG_BATCH_BEGIN, 0, seq++, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
 	ok = mnl_nlmsg_batch_next(b);
 	for (size_t i = 0; ok && i < n; i++)
-		ok = put_item(b, size, &seq, table, &items[i], items[i].add, mark, timeout_ms);
+		ok = put_item(b, size, &seq, last, table, &items[i], items[i].add, mark, timeout_ms);
 	if (ok && size - mnl_nlmsg_batch_size(b) >= MNL_NLMSG_HDRLEN + sizeof(struct nfgenmsg)) {
 		put_header(b, NFNL_MSG_BATCH_END, 0, seq, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
 		ok = mnl_nlmsg_batch_next(b);
@@ -197,10 +209,10 @@ kpath_nl_batch(void *buf, size_t size, uint32_t seq, const char *table,
 
 int
 kpath_nl_answers(const void *buf, size_t len, uint32_t first, uint32_t last,
-    unsigned *answered, int *error)
+    int *error)
 {
 	const struct nlmsghdr *nlh = buf;
-	int left = (int)len;
+	int left = (int)len, done = 0;
 
 	if (!mnl_nlmsg_ok(nlh, left))
 		return -1;
@@ -214,9 +226,10 @@ kpath_nl_answers(const void *buf, size_t len, uint32_t first, uint32_t last,
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
 			return -1;
 		e = mnl_nlmsg_get_payload(nlh);
-		(*answered)++;
 		if (e->error != 0 && *error == 0)
 			*error = e->error;
+		if (nlh->nlmsg_seq == last)
+			done = 1;
 	}
-	return 0;
+	return done;
 }

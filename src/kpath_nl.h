@@ -5,8 +5,9 @@
  * fetch per call, most of a session's time with data-path = kernel.
  *
  * The batch is one transaction: the kernel applies all of its elements or
- * none. Every message asks for an answer (NLM_F_ACK), so the batch is
- * done when each has one; a nonzero error in any means none was applied. */
+ * none. The last element message asks for an answer (NLM_F_ACK), and a
+ * failed one is answered anyway: the batch is done when the last has its
+ * answer; a nonzero error in any means none was applied. */
 #ifndef FTPGW_KPATH_NL_H
 #define FTPGW_KPATH_NL_H
 
@@ -50,10 +51,13 @@ size_t kpath_nl_batch_many(void *buf, size_t size, uint32_t seq, const char *tab
 unsigned kpath_nl_count(unsigned which);
 
 /* Read the kernel's answers in BUF (LEN bytes) to the element messages
- * numbered FIRST..LAST: counts each in *ANSWERED and keeps the first
- * error (a negative errno) in *ERROR. Answers to other numbers (a batch
- * given up on) are skipped. -1 when BUF is no netlink message. */
+ * numbered FIRST..LAST, keeping the first error (a negative errno) in
+ * *ERROR. Only the last message asks for an answer, and the kernel sends
+ * a failed message's error whether asked or not, all in the batch's
+ * order: the last one's answer ends them. Answers to other numbers (a
+ * batch given up on) are skipped. 1 when the last one's answer was in
+ * BUF, 0 when more are to come, -1 when BUF is no netlink message. */
 int kpath_nl_answers(const void *buf, size_t len, uint32_t first, uint32_t last,
-    unsigned *answered, int *error);
+    int *error);
 
 #endif
