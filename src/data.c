@@ -324,6 +324,33 @@ end_listen_late(struct data_channel *dc, struct dc_end *e)
 }
 
 int
+dc_listen_open(struct data_channel *dc, enum dc_side side, struct sockaddr_storage *bound)
+{
+	struct dc_end *e = &dc->end[side];
+	struct sockaddr_storage host, peer;
+	const char *what = "";
+
+	if (!e->listens || e->lfd != -1 || e->pool_port == -1) {
+		memcpy(bound, &e->addr, sizeof(*bound));
+		return 0;
+	}
+	if (end_open_listener(dc, e, &what) == 0) {
+		memcpy(bound, &e->addr, sizeof(*bound));
+		return 0;
+	}
+	if (errno != EADDRINUSE)
+		return end_listen_late(dc, e);   /* logs it */
+	/* Held by a socket not ours: as dc_listen, another port of the
+	 * range (none was announced yet). */
+	portpool_give(e->pool, (uint16_t)e->pool_port);
+	e->pool_port = -1;
+	host = e->addr;
+	peer = e->peer;
+	return dc_listen(dc, side, (struct sockaddr *)&host, e->transparent, e->pool,
+	    (struct sockaddr *)&peer, false, bound);
+}
+
+int
 dc_listen_late(struct data_channel *dc)
 {
 	for (int i = 0; i < 2; i++)

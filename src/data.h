@@ -50,6 +50,11 @@ void dc_free(struct data_channel *dc);
 int dc_listen(struct data_channel *dc, enum dc_side side,
     const struct sockaddr *host, bool transparent, struct portpool *pool,
     const struct sockaddr *expected_peer, bool defer, struct sockaddr_storage *bound);
+/* Open SIDE's listener that dc_listen put off (DEFER), before its port
+ * is announced: when a socket not ours holds that port, another port of
+ * the pool. The bound address is written to *BOUND (also when it was
+ * open already). Returns 0 or -1 (errno, logged). */
+int dc_listen_open(struct data_channel *dc, enum dc_side side, struct sockaddr_storage *bound);
 /* Connect on SIDE to TARGET, from SRC (NULL: any) when the time comes. */
 void dc_connect_to(struct data_channel *dc, enum dc_side side,
     const struct sockaddr *target, const struct sockaddr *src, bool transparent);

@@ -151,6 +151,8 @@ session_feed(struct session *s, enum engine_ev type, const char *text, size_t le
 	for (unsigned i = 0; i < s->n_queued && !engine_done(s); i++)
 		run_engine(s, s->queued[i], NULL, 0);
 	s->n_queued = 0;
+	/* A PASV went to the server: its listener now. */
+	session_data_listen(s);
 	if (s->fail_reason != NULL && !engine_done(s)) {
 		if (s->end_reason == NULL)
 			s->end_reason = s->fail_reason;

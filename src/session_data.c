@@ -75,6 +75,7 @@ session_drop_dc(struct session *s)
 	s->data_to_client += s->xfer_dropped_down;
 	dc_free(s->dc);
 	s->dc = NULL;
+	s->dc_listen_pending = false;
 }
 
 void
@@ -248,13 +249,16 @@ session_data_open(void *ctx, const struct ftp_command *cmd, struct engine_data_r
 	 * one after all. */
 	kernel = data_path_choose(s, plan.client.listen, plan.server.listen);
 
-	/* The client's end. */
+	/* The client's end: its port now, its listener once the command went
+	 * to the server (session_data_listen), so that its socket, bind and
+	 * listen overlap with the server's answer instead of delaying it. */
 	if (plan.client.listen) {
 		s->advertise = plan.advertise;
 		if (dc_listen(s->dc, DC_CLIENT, SA(&plan.client.host), plan.client.transparent,
-		    s->pool, SA(&s->client), kernel, &bound) == -1)
+		    s->pool, SA(&s->client), true, &bound) == -1)
 			goto fail;
 		addr_set_port(SA(&s->advertise), addr_port(SA(&bound)));
+		s->dc_listen_pending = true;
 	} else
 		dc_connect_to(s->dc, DC_CLIENT, SA(&plan.client.target),
 		    plan.client.has_src ? SA(&plan.client.src) : NULL, plan.client.transparent);
@@ -282,6 +286,24 @@ fail:
 	return -1;
 }
 
+void
+session_data_listen(struct session *s)
+{
+	struct sockaddr_storage bound;
+
+	if (!s->dc_listen_pending)
+		return;
+	s->dc_listen_pending = false;
+	if (s->dc == NULL || s->dc_kernel_asked)
+		return;                  /* dropped; or the kernel's (dc_start) */
+	if (dc_listen_open(s->dc, DC_CLIENT, &bound) == -1) {
+		/* The server's answer meets no channel: 425. */
+		session_drop_dc(s);
+		return;
+	}
+	addr_set_port(SA(&s->advertise), addr_port(SA(&bound)));
+}
+
 /* The engine's data_reply: the server answered our PASV/EPSV/PORT/EPRT. */
 size_t
 session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_verb,
@@ -293,9 +315,11 @@ session_data_reply(void *ctx, enum ftp_verb client_verb, enum ftp_verb server_ve
 	struct sockaddr_storage own[OWN_MAX];
 	int n = -1;
 
+	session_data_listen(s);          /* if not done yet */
 	if (s->dc == NULL) {
-		/* Dropped meanwhile (ABOR, the data timeout): a refusal is the
-		 * server's to give, but its address never reaches the client. */
+		/* Dropped meanwhile (ABOR, the data timeout, no listener): a
+		 * refusal is the server's to give, but its address never
+		 * reaches the client. */
 		if (code / 100 != 2)
 			return 0;
 		n = snprintf(line, size, "425 Can't open data connection.");

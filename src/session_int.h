@@ -109,6 +109,7 @@ struct session {
 	struct rl_bucket rate_bucket[2];
 	bool rate_logged;
 	bool dc_kernel_asked;                 /* the data channel may go to the kernel */
+	bool dc_listen_pending;               /* the client's listener is not open yet */
 
 	/* mode proxy (session_proxy.c): the server USER named */
 	struct event *proxy_ev;          /* starts the lookup outside the engine */
@@ -204,6 +205,9 @@ void session_data_drop(void *ctx);
 void session_transfer_begin(void *ctx, const struct ftp_command *cmd);
 void session_transfer_end(void *ctx, int code, bool ok);
 void session_drop_dc(struct session *s);
+/* Open the client's listener of a PASV/EPSV once the command went to the
+ * server (unless the kernel is to forward the channel). */
+void session_data_listen(struct session *s);
 
 /* session_rate.c */
 /* The bandwidth limits of the session's listener on its new channel. */
