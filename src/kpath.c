@@ -295,7 +295,7 @@ flow_unmap(struct kflow *kf, unsigned which)
 }
 
 /* The flow has ended: its last elements go with the next batch, the next
- * flow's mapping most often, or on their own within KPATH_UNMAP_DELAY_US.
+ * flow's mapping most often, or on their own after KPATH_UNMAP_DELAY_US.
  * A transaction costs more than its elements; this takes one per flow off
  * the session's way (its QUIT follows the data connection's end). */
 static void
