@@ -242,6 +242,19 @@ end_open_listener(struct data_channel *dc, struct dc_end *e, const char **what)
 	return 0;
 }
 
+/* A listener could not be had (WHAT failed, errno): say so; -1. */
+static int
+listener_failed(struct data_channel *dc, const struct dc_end *e, const char *what)
+{
+	char a[ADDR_STRLEN];
+	int err = errno;
+
+	log_sess(LL_WARN, dc->sid, "data listener %s: %s: %s",
+	    addr_fmt((const struct sockaddr *)&e->addr, a, sizeof(a)), what, strerror(err));
+	errno = err;
+	return -1;
+}
+
 int
 dc_listen(struct data_channel *dc, enum dc_side side,
     const struct sockaddr *host, bool transparent, struct portpool *pool,
@@ -278,14 +291,11 @@ dc_listen(struct data_channel *dc, enum dc_side side,
 			break;
 		}
 		if (errno != EADDRINUSE) {
-			char a[ADDR_STRLEN];
 			int err = errno;
 
 			portpool_give(pool, (uint16_t)port);
-			log_sess(LL_WARN, dc->sid, "data listener %s: %s: %s",
-			    addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)),
-			    what, strerror(err));
 			errno = err;
+			(void)listener_failed(dc, e, what);
 			break;
 		}
 		busy[n_busy++] = port;
@@ -312,15 +322,12 @@ static int
 end_listen_late(struct data_channel *dc, struct dc_end *e)
 {
 	const char *what = "";
-	char a[ADDR_STRLEN];
 
 	if (!e->listens || e->lfd != -1 || e->pool_port == -1)
 		return 0;
 	if (end_open_listener(dc, e, &what) == 0)
 		return 0;
-	log_sess(LL_WARN, dc->sid, "data listener %s: %s: %s",
-	    addr_fmt((struct sockaddr *)&e->addr, a, sizeof(a)), what, strerror(errno));
-	return -1;
+	return listener_failed(dc, e, what);
 }
 
 int
@@ -339,7 +346,7 @@ dc_listen_open(struct data_channel *dc, enum dc_side side, struct sockaddr_stora
 		return 0;
 	}
 	if (errno != EADDRINUSE)
-		return end_listen_late(dc, e);   /* logs it */
+		return listener_failed(dc, e, what);
 	/* Held by a socket not ours: as dc_listen, another port of the
 	 * range (none was announced yet). */
 	portpool_give(e->pool, (uint16_t)e->pool_port);

@@ -211,16 +211,14 @@ nl_transact(struct kpath *kp, const struct kpath_nl_item *items, size_t n_items,
 	return error;
 }
 
-/* Remove SPEC's elements in the maps WHICH now, in one batch. */
+/* After a batch for SPEC's deletion in the maps WHICH failed with RC: an
+ * element that timed out is gone and takes the batch with it, so then
+ * each map on its own (the three share a timeout: rare). */
 static void
-unmap_now(struct kpath *kp, const struct kpath_spec *spec, unsigned which)
+unmap_failed(struct kpath *kp, const struct kpath_spec *spec, unsigned which, int rc)
 {
-	struct kpath_nl_item it = { .spec = spec, .which = which, .add = false };
-	int rc = nl_transact(kp, &it, 1, 0);
+	struct kpath_nl_item it = { .spec = spec, .add = false };
 
-	/* An element that timed out is gone, and takes the batch with it:
-	 * then each map on its own (the three share a timeout, so this is
-	 * rare). */
 	if (rc == -ENOENT)
 		for (unsigned m = KPATH_NL_MARK; m <= KPATH_NL_SNAT; m <<= 1)
 			if (which & m) {
@@ -229,6 +227,17 @@ unmap_now(struct kpath *kp, const struct kpath_spec *spec, unsigned which)
 			}
 	if (rc != 0 && rc != -ENOENT)
 		log_msg(LL_DEBUG, "data-path kernel: removing a mapping: %s", strerror(-rc));
+}
+
+/* Remove SPEC's elements in the maps WHICH now, in one batch. */
+static void
+unmap_now(struct kpath *kp, const struct kpath_spec *spec, unsigned which)
+{
+	struct kpath_nl_item it = { .spec = spec, .which = which, .add = false };
+	int rc = nl_transact(kp, &it, 1, 0);
+
+	if (rc != 0)
+		unmap_failed(kp, spec, which, rc);
 }
 
 /* The deletions waiting, each in a batch of its own (one failed in a
@@ -285,13 +294,14 @@ static void
 flow_unmap(struct kflow *kf, unsigned which)
 {
 	struct kpath_nl_item it = { .spec = &kf->spec, .add = false };
+	int rc;
 
 	it.which = which & kf->mapped;
 	if (it.which == 0)
 		return;
 	kf->mapped &= ~it.which;
-	if (transact_with_waiting(kf->kp, &it, 0) != 0)
-		unmap_now(kf->kp, &kf->spec, it.which);
+	if ((rc = transact_with_waiting(kf->kp, &it, 0)) != 0)
+		unmap_failed(kf->kp, &kf->spec, it.which, rc);
 }
 
 /* The flow has ended: its last elements go with the next batch, the next

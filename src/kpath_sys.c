@@ -171,23 +171,7 @@ sysctl_on(const char *path)
 	return v != 0;
 }
 
-const char *
-kpath_cannot_forward(struct kpath *kp, int family)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (kp->forwarding_read == 0 || now.tv_sec != kp->forwarding_read) {
-		kp->forwarding[0] = sysctl_on("/proc/sys/net/ipv4/ip_forward");
-		kp->forwarding[1] = sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding");
-		kp->forwarding_read = now.tv_sec > 0 ? now.tv_sec : 1;
-	}
-	if (family == AF_INET6)
-		return kp->forwarding[1] ? NULL :
-		    "IPv6 forwarding is off (net.ipv6.conf.all.forwarding = 0)";
-	return kp->forwarding[0] ? NULL : "IPv4 forwarding is off (net.ipv4.ip_forward = 0)";
-}
-
+/* Seconds of the monotonic clock, never 0 (0 marks "never"). */
 static time_t
 now_sec(void)
 {
@@ -196,6 +180,23 @@ now_sec(void)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	return now.tv_sec > 0 ? now.tv_sec : 1;
 }
+
+const char *
+kpath_cannot_forward(struct kpath *kp, int family)
+{
+	time_t now = now_sec();
+
+	if (now != kp->forwarding_read) {
+		kp->forwarding[0] = sysctl_on("/proc/sys/net/ipv4/ip_forward");
+		kp->forwarding[1] = sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding");
+		kp->forwarding_read = now;
+	}
+	if (family == AF_INET6)
+		return kp->forwarding[1] ? NULL :
+		    "IPv6 forwarding is off (net.ipv6.conf.all.forwarding = 0)";
+	return kp->forwarding[0] ? NULL : "IPv4 forwarding is off (net.ipv4.ip_forward = 0)";
+}
+
 
 static int
 route_lookup(const struct sockaddr *target, struct sockaddr_storage *out)

@@ -25,7 +25,13 @@ is_plain(struct bufferevent *bev)
 	return bev_ssl(bev) == NULL && bufferevent_get_underlying(bev) == NULL;
 }
 
-/* The reader's events, as the bufferevent's would have been. */
+/* The reader's end or error, as the bufferevent's event would say it. */
+static short
+in_end_what(enum linein_event ev)
+{
+	return (short)(BEV_EVENT_READING | (ev == LINEIN_EOF ? BEV_EVENT_EOF : BEV_EVENT_ERROR));
+}
+
 static void
 client_in_cb(void *arg, enum linein_event ev)
 {
@@ -34,8 +40,7 @@ client_in_cb(void *arg, enum linein_event ev)
 	if (ev == LINEIN_READ)
 		session_pump(s);
 	else
-		session_client_event_cb(s->cbev, (short)(BEV_EVENT_READING |
-		    (ev == LINEIN_EOF ? BEV_EVENT_EOF : BEV_EVENT_ERROR)), s);
+		session_client_event_cb(s->cbev, in_end_what(ev), s);
 }
 
 static void
@@ -46,8 +51,7 @@ server_in_cb(void *arg, enum linein_event ev)
 	if (ev == LINEIN_READ)
 		session_pump(s);
 	else
-		session_server_event_cb(s->sbev, (short)(BEV_EVENT_READING |
-		    (ev == LINEIN_EOF ? BEV_EVENT_EOF : BEV_EVENT_ERROR)), s);
+		session_server_event_cb(s->sbev, in_end_what(ev), s);
 }
 
 int
