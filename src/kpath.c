@@ -350,10 +350,15 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 			/* One connection per mapping: from the target's answer
 			 * on, a SYN gets no mark, and so no NAT. Not at the SYN:
 			 * an attempt can still fail before this (see the RST
-			 * below) and its retry must pass. The SNAT element
+			 * below) and its retry must pass. An IPv4 SYN-ACK took
+			 * all three elements out on its way in, before it was
+			 * logged (kpath_nft_setup). An IPv6 flow's SNAT element
 			 * stays until the flow goes (it serves marked
 			 * connections only). */
-			flow_unmap(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
+			if (kf->spec.target.ss_family == AF_INET)
+				kf->mapped = 0;
+			else
+				flow_unmap(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
 		}
 		return;
 	}

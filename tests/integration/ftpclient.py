@@ -28,6 +28,7 @@ import io
 import ipaddress
 import json
 import os
+import signal
 import socket
 import ssl
 import struct
@@ -1270,7 +1271,6 @@ def act_rob_slowloris(a, fx):
 def act_rob_killretr(a, fx):
     """Start RETR 64 MiB, read --after bytes, then die by SIGKILL (the
     kernel closes the sockets, nothing else is sent)."""
-    import signal
     ftp = connect(a)
     conn = ftp.transfercmd("RETR file-64MiB")
     got = 0
@@ -1526,17 +1526,36 @@ def act_kern_sessions(a, fx):
 
 
 def act_kern_pending(a, fx):
-    """--count sessions that each announce a data port (PASV) and connect
-    nothing; they stay open until --hold seconds pass or stdin closes."""
-    ftps = []
+    """--count sessions that each announce a data port (PASV, or EPSV with
+    --epsv) and connect nothing (with --connect: connect to it and send
+    nothing); they stay open until --hold seconds pass or stdin closes."""
+    ftps, datas = [], []
     for i in range(a.count):
         ftp = connect(a)
-        r = ftp.sendcmd("PASV")
-        check(r[:3] == "227", "PASV: %r" % r)
+        if a.epsv:
+            r = ftp.sendcmd("EPSV")
+            check(r[:3] == "229", "EPSV: %r" % r)
+            addr = (ftp.sock.getpeername()[0], ftplib.parse229(r, ftp.sock.getpeername())[1])
+        else:
+            r = ftp.sendcmd("PASV")
+            check(r[:3] == "227", "PASV: %r" % r)
+            addr = ftplib.parse227(r)
+        if a.connect:
+            datas.append(socket.create_connection(addr, timeout=10))
         ftps.append(ftp)
-    log("%d sessions with a PASV pending" % len(ftps))
+    log("%d sessions with a %s pending%s" % (len(ftps), "EPSV" if a.epsv else "PASV",
+                                              ", connected" if a.connect else ""))
     sys.stdout.flush()
-    time.sleep(a.hold)
+    # SIGTERM ends the sessions as a client would: data connections
+    # closed, QUIT.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        time.sleep(a.hold)
+    finally:
+        for d in datas:
+            d.close()
+        for ftp in ftps:
+            ftp.quit()
 
 
 def kern_add_parsers(sub):
@@ -1546,6 +1565,8 @@ def kern_add_parsers(sub):
     x = sub.add_parser("kern-pending", help="sessions with a PASV never used (lanes-kernel.sh)")
     x.add_argument("--count", type=int, default=5)
     x.add_argument("--hold", type=float, default=60)
+    x.add_argument("--epsv", action="store_true", help="EPSV instead of PASV")
+    x.add_argument("--connect", action="store_true", help="connect to the announced port")
 
 
 ACTIONS.update({"kern-sessions": act_kern_sessions, "kern-pending": act_kern_pending})

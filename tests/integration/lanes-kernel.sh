@@ -193,6 +193,56 @@ sc_kern_table_gone() {
 
 # kern_gw CONF LOG: a gateway of this scenario's own (the lane's shell is
 # not its parent); its pid on stdout.
+# kern_connected HOST PORT [OPTION]: 3 sessions whose data connections
+# are open and idle (OPTION: kern-pending's --epsv), in the background
+# ($KC_PID); returns once the client says so.
+kern_connected() {
+	local out=$LANE_DIR/connected.out k
+	: >"$out"
+	# Not in_ns: $! is to be the client's own process (ip netns exec and
+	# timeout exec it or pass SIGTERM on), not a subshell's.
+	ip netns exec "$NS_CLI" timeout -k 5 "$IT_CMD_TIMEOUT" "$PY" "$IT_SRC/ftpclient.py" \
+		--fixtures "$IT_HOME" --tag "$SC_TAG" --host "$1" --port "$2" \
+		kern-pending --count 3 --connect --hold 30 ${3:+"$3"} >"$out" 2>&1 &
+	KC_PID=$!
+	register_pid "$KC_PID"
+	for k in $(seq 100); do
+		grep -q 'pending, connected' "$out" && { cat "$out"; return 0; }
+		alive "$KC_PID" || break
+		sleep 0.1
+	done
+	echo "FAIL: the client did not connect its data connections"
+	cat "$out"
+	return 1
+}
+
+# kern_disconnect: kern_connected's client ends its sessions.
+kern_disconnect() {
+	local k
+	kill "$KC_PID"
+	for k in $(seq 50); do alive "$KC_PID" || return 0; sleep 0.1; done
+	echo "FAIL: the client ($KC_PID) is still running"
+	ps -o pid,stat,cmd -p "$KC_PID"
+	return 1
+}
+
+# A connected data connection needs no mapping: conntrack keeps its NAT.
+# An IPv4 one's three elements went with the target's SYN-ACK, in the
+# kernel (kpath_nft_setup); an IPv6 one's mark and DNAT elements the
+# gateway removed when it saw that SYN-ACK, and its SNAT element stays
+# until the channel ends. Were they left, they would stay for the 30 s the
+# sessions are held.
+sc_kern_synack() {
+	kern_wait_elements 0 2 || return 1
+	kern_connected "$GWC4" 9401 || return 1
+	kern_wait_elements 0 1 || return 1
+	kern_disconnect || return 1
+	kern_connected "$GWC6" 9402 --epsv || return 1
+	kern_wait_elements 3 2 || return 1
+	kern_disconnect || return 1
+	kern_wait_elements 0 2
+}
+
 kern_gw() {
 	ip netns exec "$NS_GW" "$FTPGW" -d -c "$1" >>"$2" 2>&1 &
 	register_pid "$!"
@@ -249,6 +299,10 @@ lane_kernel() {
 	# kernel: RETR of 5 GiB + 12345 bytes (a sparse file) with curl: curl
 	# got every byte, the transfer log counts exactly that (no 4 GiB wrap)
 	scenario "kernel: a transfer past 4 GiB is counted exactly" sc_kern_past_4gib
+	# kernel: 3 sessions with an idle data connection each: over IPv4
+	# none of their mapping elements is left, over IPv6 each has its SNAT
+	# element until it ends
+	scenario "kernel: a connected data connection's mapping is gone" sc_kern_synack
 	# A stray ACK to the data SYN (TIME_WAIT), the client's reset and retry
 	scenario "kernel: a data SYN answered by a stray ACK is retried and admitted" sc_kern_stray_ack
 	# kernel: a rate-limited listener's channel goes to the relay, counted,
