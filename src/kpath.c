@@ -350,15 +350,14 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 			/* One connection per mapping: from the target's answer
 			 * on, a SYN gets no mark, and so no NAT. Not at the SYN:
 			 * an attempt can still fail before this (see the RST
-			 * below) and its retry must pass. An IPv4 SYN-ACK took
-			 * all three elements out on its way in, before it was
-			 * logged (kpath_nft_setup). An IPv6 flow's SNAT element
+			 * below) and its retry must pass. The SNAT element
 			 * stays until the flow goes (it serves marked
-			 * connections only). */
-			if (kf->spec.target.ss_family == AF_INET)
-				kf->mapped = 0;
-			else
-				flow_unmap(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
+			 * connections only). Not deleted in the packet path
+			 * (an nft "delete @map" statement): such elements stay,
+			 * dead, until the set's garbage collection, which the
+			 * gateway's steady transactions keep from finishing;
+			 * they pile up, and adds and lookups slow down. */
+			flow_unmap(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
 		}
 		return;
 	}
@@ -448,19 +447,35 @@ nflog_msg_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Log messages taken per recvmmsg(2), and the room for each: a message
+ * carries at most 96 bytes of the packet (kpath_open) and some 100 of
+ * attributes. */
+#define NFLOG_BATCH 16
+#define NFLOG_MSG_MAX 1024
+
 static void
 nflog_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct kpath *kp = arg;
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[NFLOG_BATCH][NFLOG_MSG_MAX];
+	struct iovec iov[NFLOG_BATCH];
+	struct mmsghdr mm[NFLOG_BATCH];
 	struct msg_ctx mc = { kp, 0 };
 
 	(void)fd;
 	(void)what;
-	/* Bounded per wakeup: the other events of the loop get their turn. */
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(mnl_socket_get_fd(kp->nl), buf, sizeof(buf), MSG_DONTWAIT);
+	/* Bounded per wakeup: the other events of the loop get their turn.
+	 * A batch not filled took all there was: no read to see EAGAIN. */
+	for (int i = 0; i < 4; i++) {
+		int n;
 
+		memset(mm, 0, sizeof(mm));
+		for (int k = 0; k < NFLOG_BATCH; k++) {
+			iov[k] = (struct iovec){ buf[k], sizeof(buf[k]) };
+			mm[k].msg_hdr.msg_iov = &iov[k];
+			mm[k].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(mnl_socket_get_fd(kp->nl), mm, NFLOG_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == ENOBUFS) {
 				/* Messages were dropped: a flow whose FIN is lost
@@ -475,9 +490,17 @@ nflog_read_cb(evutil_socket_t fd, short what, void *arg)
 				    strerror(errno));
 			return;
 		}
-		if (n == 0)
+		for (int k = 0; k < n; k++) {
+			if (mm[k].msg_hdr.msg_flags & MSG_TRUNC) {
+				if (kp->lost++ % 1000 == 0)
+					log_msg(LL_WARN, "data-path kernel: log group %u: a message "
+					    "longer than %d bytes skipped", kp->group, NFLOG_MSG_MAX);
+				continue;
+			}
+			(void)mnl_cb_run(buf[k], mm[k].msg_len, 0, 0, nflog_msg_cb, &mc);
+		}
+		if (n < NFLOG_BATCH)
 			return;
-		(void)mnl_cb_run(buf, (size_t)n, 0, 0, nflog_msg_cb, &mc);
 	}
 }
 

@@ -74,17 +74,12 @@ kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group, bool 
 	for (int f = 0; f < 2; f++) {
 		const struct fam *F = &fams[f];
 
-		/* The size is what nft gives a map the packet path deletes
-		 * from: said here, so that a takeover's "add" matches it. */
-		text_add(&t, "add map inet %s mark%s { type %s . %s . inet_service : mark; "
-		    "size %u; flags timeout; }\n", table, F->suffix, F->addr_type, F->addr_type,
-		    KPATH_MAP_SIZE);
-		text_add(&t, "add map inet %s dnat%s { type %s . %s . inet_service : %s . inet_service; "
-		    "size %u; flags timeout; }\n", table, F->suffix, F->addr_type, F->addr_type,
-		    F->addr_type, KPATH_MAP_SIZE);
-		text_add(&t, "add map inet %s snat%s { type %s . %s . inet_service : %s; "
-		    "size %u; flags timeout; }\n", table, F->suffix, F->addr_type, F->addr_type,
-		    F->addr_type, KPATH_MAP_SIZE);
+		text_add(&t, "add map inet %s mark%s { type %s . %s . inet_service : mark; flags timeout; }\n",
+		    table, F->suffix, F->addr_type, F->addr_type);
+		text_add(&t, "add map inet %s dnat%s { type %s . %s . inet_service : %s . inet_service; flags timeout; }\n",
+		    table, F->suffix, F->addr_type, F->addr_type, F->addr_type);
+		text_add(&t, "add map inet %s snat%s { type %s . %s . inet_service : %s; flags timeout; }\n",
+		    table, F->suffix, F->addr_type, F->addr_type, F->addr_type);
 		if (flush)
 			text_add(&t, "flush map inet %s mark%s\nflush map inet %s dnat%s\n"
 			    "flush map inet %s snat%s\n", table, F->suffix, table, F->suffix,
@@ -108,32 +103,6 @@ kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group, bool 
 		text_add(&t, "add rule inet %s kp_mark meta nfproto %s tcp flags & (syn|ack) == syn "
 		    "ct state new ct mark set %s saddr . %s daddr . tcp dport map @mark%s\n",
 		    table, F->af == AF_INET ? "ipv4" : "ipv6", F->proto, F->proto, F->suffix);
-		/* The target's SYN-ACK takes the connection's three elements
-		 * out, one rule each: one connection per mapping, and conntrack keeps its NAT
-		 * from here on. Not at the SYN: an attempt can still fail
-		 * before this and its retry must pass (see flow_packet). The
-		 * keys come from conntrack's tuples: the original one is the
-		 * SYN as it arrived, the reply one the target and the source
-		 * it was given. The data after ':' is ignored by a deletion. */
-		/* IPv4 only: nft 1.0.6 cannot put an IPv6 key and the data
-		 * a map statement needs into its registers (it aborts); the
-		 * gateway removes IPv6 elements itself (flow_packet). */
-		for (int m = 0; m < 3 && F->af == AF_INET; m++) {
-			text_add(&t, "add rule inet %s kp_mark meta nfproto %s tcp flags & (syn|ack) == "
-			    "syn|ack ct direction reply ct mark 0x%08x-0x%08x delete @", table,
-			    F->af == AF_INET ? "ipv4" : "ipv6", m0, m1);
-			if (m == 0)
-				text_add(&t, "mark%s { ct original %s saddr . ct original %s daddr . "
-				    "ct original proto-dst : ct mark }\n", F->suffix, F->proto, F->proto);
-			else if (m == 1)
-				text_add(&t, "dnat%s { ct original %s saddr . ct original %s daddr . "
-				    "ct original proto-dst : ct reply %s saddr . ct reply proto-src }\n",
-				    F->suffix, F->proto, F->proto, F->proto);
-			else
-				text_add(&t, "snat%s { ct original %s saddr . ct reply %s saddr . "
-				    "ct reply proto-src : ct reply %s daddr }\n", F->suffix, F->proto,
-				    F->proto, F->proto);
-		}
 		text_add(&t, "add rule inet %s kp_dnat ct mark 0x%08x-0x%08x meta nfproto %s "
 		    "dnat %s to %s saddr . %s daddr . tcp dport map @dnat%s\n",
 		    table, m0, m1, F->af == AF_INET ? "ipv4" : "ipv6", F->proto, F->proto,

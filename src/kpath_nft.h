@@ -16,9 +16,7 @@
  *   snatF  (initiator, target host, target port) -> the source the relay
  *             would have used toward the target.
  * Elements carry the data timeout: a gateway that dies leaves nothing that
- * admits a connection for longer. For IPv4 the target's SYN-ACK deletes all
- * three in the packet path (kpath_nft_setup): the gateway removes only
- * those of connections that never got that far, and IPv6 ones. A forward-hook chain sends each marked
+ * admits a connection for longer. A forward-hook chain sends each marked
  * connection's SYN, FIN and RST to the log group of the event loop that owns
  * it (NFLOG): the gateway learns there when the connection opens and ends,
  * and its byte counts from the sequence numbers. */
@@ -36,10 +34,6 @@
 /* ct mark of a kernel-forwarded connection: this | its log group. */
 #define KPATH_MARK_MAGIC 0x46470000u
 #define KPATH_MARK_MASK 0xffff0000u
-
-/* Elements a map holds at most (per family): an add past it fails, and
- * that channel is relayed. */
-#define KPATH_MAP_SIZE 65535u
 
 /* One data connection the kernel is to forward. Hosts carry port 0. */
 struct kpath_spec {

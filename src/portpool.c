@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/random.h>
 
 #include "log.h"
 #include "portpool.h"
@@ -74,6 +76,47 @@ portpool_free(struct portpool *pool)
 	free(pool);
 }
 
+/* Random words from the kernel, drawn a buffer at a time: glibc's
+ * arc4random costs a getrandom(2) per call, one per PASV. A fork empties
+ * the child's buffer (workers are forked): no two processes use the same
+ * words. */
+static uint32_t random_buf[64];
+static size_t random_left;
+
+static void
+random_forget(void)
+{
+	random_left = 0;
+}
+
+static uint32_t
+random_word(void)
+{
+	static bool hooked;
+
+	if (!hooked)
+		hooked = pthread_atfork(NULL, NULL, random_forget) == 0;
+	if (random_left == 0 || !hooked) {
+		if (!hooked || getrandom(random_buf, sizeof(random_buf), 0) != (ssize_t)sizeof(random_buf))
+			return arc4random();     /* no hook, or a short read: one at a time */
+		random_left = sizeof(random_buf) / sizeof(random_buf[0]);
+	}
+	return random_buf[--random_left];
+}
+
+/* Uniform in [0, n): words in the last partial multiple of N are drawn
+ * again (at most half of them, so rarely). */
+static uint32_t
+random_below(uint32_t n)
+{
+	uint32_t limit = UINT32_MAX - UINT32_MAX % n, w;
+
+	assert(n > 0);
+	while ((w = random_word()) >= limit)
+		;
+	return w % n;
+}
+
 int
 portpool_take(struct portpool *pool)
 {
@@ -82,9 +125,9 @@ portpool_take(struct portpool *pool)
 
 	if (pool->nfree == 0)
 		return -1;
-	/* arc4random_uniform: unbiased, and seeded from the kernel, so the
-	 * sequence is not reproducible from the outside. */
-	i = arc4random_uniform((uint32_t)pool->nfree);
+	/* Unbiased, and from the kernel's generator, so the sequence is not
+	 * reproducible from the outside. */
+	i = random_below((uint32_t)pool->nfree);
 	port = pool->free_ports[i];
 	pool->free_ports[i] = pool->free_ports[--pool->nfree];
 	bit_set(pool->is_free, (size_t)(port - pool->lo), false);
