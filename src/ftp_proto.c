@@ -285,8 +285,13 @@ canonical_name(const char *name, size_t len, const char **out, size_t *out_len)
 {
 	*out = name;
 	*out_len = len;
+	if (len == 0)
+		return;
+	/* Per command and list entry: the first letter rejects most verbs
+	 * before any length is taken. */
 	for (int v = FTP_V_UNKNOWN + 1; v < FTP_V_COUNT; v++)
-		if (equal_nocase(name, len, verb_names[v], strlen(verb_names[v]))) {
+		if (verb_names[v][0] == to_upper(name[0]) &&
+		    equal_nocase(name, len, verb_names[v], strlen(verb_names[v]))) {
 			*out = verb_names[ftp_verb_canonical((enum ftp_verb)v)];
 			*out_len = strlen(*out);
 			return;
@@ -347,7 +352,11 @@ ftp_command_matches(const struct ftp_command *cmd, const char *pattern)
 	/* An alias is the same command: denying MKD and letting XMKD pass
 	 * would deny nothing (RFC 775 names, which servers still accept). */
 	canonical_name(pword, pword_len, &pverb, &pverb_len);
-	canonical_name(cmd->name, strlen(cmd->name), &cverb, &cverb_len);
+	if (cmd->verb != FTP_V_UNKNOWN) {    /* parsed: no search */
+		cverb = verb_names[ftp_verb_canonical(cmd->verb)];
+		cverb_len = strlen(cverb);
+	} else
+		canonical_name(cmd->name, strlen(cmd->name), &cverb, &cverb_len);
 	if (!equal_nocase(pverb, pverb_len, cverb, cverb_len))
 		return false;
 

@@ -118,6 +118,11 @@ put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, bool ack, con
 
 /* One item's element messages (see kpath_nl_batch_many); the one
  * numbered ACK_SEQ asks for an answer. */
+/* The maps by KPATH_NL_* bit (mark, dnat, snat) and family (4, 6). */
+static const char *const map_name[3][2] = {
+	{ "mark4", "mark6" }, { "dnat4", "dnat6" }, { "snat4", "snat6" },
+};
+
 static bool
 put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, uint32_t ack_seq,
     const char *table, const struct kpath_nl_item *it, bool add, uint32_t mark,
@@ -126,8 +131,7 @@ put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, uint32_t ack_seq
 	const struct kpath_spec *sp = it->spec;
 	struct blob ann_key = { .len = 0 }, tgt_key = { .len = 0 };
 	struct blob mark_val = { .len = 4 }, dnat_val = { .len = 0 }, snat_val = { .len = 0 };
-	const char *suffix = sp->initiator.ss_family == AF_INET ? "4" : "6";
-	char set[32];
+	int f = sp->initiator.ss_family == AF_INET ? 0 : 1;
 	bool ok = true;
 
 	/* mark and dnat: initiator . announced host . announced port */
@@ -144,20 +148,17 @@ put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, uint32_t ack_seq
 	put_host(&snat_val, &sp->snat);
 
 	if (ok && (it->which & KPATH_NL_MARK)) {
-		snprintf(set, sizeof(set), "mark%s", suffix);
-		ok = put_element(b, size, *seq, *seq == ack_seq, table, set, add, &ann_key,
+		ok = put_element(b, size, *seq, *seq == ack_seq, table, map_name[0][f], add, &ann_key,
 		    &mark_val, timeout_ms);
 		(*seq)++;
 	}
 	if (ok && (it->which & KPATH_NL_DNAT)) {
-		snprintf(set, sizeof(set), "dnat%s", suffix);
-		ok = put_element(b, size, *seq, *seq == ack_seq, table, set, add, &ann_key,
+		ok = put_element(b, size, *seq, *seq == ack_seq, table, map_name[1][f], add, &ann_key,
 		    &dnat_val, timeout_ms);
 		(*seq)++;
 	}
 	if (ok && (it->which & KPATH_NL_SNAT)) {
-		snprintf(set, sizeof(set), "snat%s", suffix);
-		ok = put_element(b, size, *seq, *seq == ack_seq, table, set, add, &tgt_key,
+		ok = put_element(b, size, *seq, *seq == ack_seq, table, map_name[2][f], add, &tgt_key,
 		    &snat_val, timeout_ms);
 		(*seq)++;
 	}

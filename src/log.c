@@ -95,8 +95,35 @@ log_set_level(int level)
 	log_level_max = level;
 }
 
+static void log_line(int level, const uint64_t *sid, const char *fmt, va_list ap);
+
 void
 log_vmsg(int level, const char *fmt, va_list ap)
+{
+	log_line(level, NULL, fmt, ap);
+}
+
+/* "HH:MM:SS" of SEC, local time: one conversion per second, not per line
+ * (two info lines per session). */
+static const char *
+stamp_of(time_t sec)
+{
+	static time_t last = (time_t)-1;
+	static char stamp[16];
+	struct tm tm;
+
+	if (sec != last) {
+		localtime_r(&sec, &tm);
+		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+		last = sec;
+	}
+	return stamp;
+}
+
+/* One line at LEVEL: the session's "#SID " (if SID) and FMT, formatted
+ * once into the line that is written. */
+static void
+log_line(int level, const uint64_t *sid, const char *fmt, va_list ap)
 {
 	int saved_errno = errno;
 
@@ -107,8 +134,6 @@ log_vmsg(int level, const char *fmt, va_list ap)
 		 * written in pieces would interleave with another's. */
 		char line[LOG_LINE_MAX];
 		struct timespec ts;
-		struct tm tm;
-		char stamp[32];
 		int len, n;
 
 		if (log_to_journal)
@@ -116,11 +141,12 @@ log_vmsg(int level, const char *fmt, va_list ap)
 			    log_level_name(level));
 		else {
 			clock_gettime(CLOCK_REALTIME, &ts);
-			localtime_r(&ts.tv_sec, &tm);
-			strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-			len = snprintf(line, sizeof(line), "%s.%03ld %s: ", stamp,
+			len = snprintf(line, sizeof(line), "%s.%03ld %s: ", stamp_of(ts.tv_sec),
 			    ts.tv_nsec / 1000000, log_level_name(level));
 		}
+		if (sid != NULL)
+			len += snprintf(line + len, sizeof(line) - (size_t)len, "#%llu ",
+			    (unsigned long long)*sid);
 		n = vsnprintf(line + len, sizeof(line) - (size_t)len - 1, fmt, ap);
 		if (n < 0)
 			n = 0;
@@ -132,6 +158,11 @@ log_vmsg(int level, const char *fmt, va_list ap)
 			len += n;
 		line[len++] = '\n';
 		(void)!write(STDERR_FILENO, line, (size_t)len);
+	} else if (sid != NULL) {
+		char line[1024];
+
+		vsnprintf(line, sizeof(line), fmt, ap);
+		syslog(level_syslog[level], "#%llu %s", (unsigned long long)*sid, line);
 	} else
 		vsyslog(level_syslog[level], fmt, ap);
 	errno = saved_errno;
@@ -150,15 +181,11 @@ log_msg_at(int level, const char *fmt, ...)
 void
 log_sess_at(int level, uint64_t sid, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 
-	if (!log_enabled(level))
-		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	log_line(level, &sid, fmt, ap);
 	va_end(ap);
-	log_msg(level, "#%llu %s", (unsigned long long)sid, line);
 }
 
 const char *

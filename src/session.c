@@ -369,14 +369,44 @@ void
 session_arm_idle_timer(struct session *s)
 {
 	struct timeval tv = { .tv_sec = s->cf->idle_timeout };
-	/* Re-armed on every command and reply: a libevent common timeout (a
-	 * FIFO per duration) makes that O(1) however many sessions wait,
-	 * instead of a heap operation. */
-	const struct timeval *common = event_base_init_common_timeout(s->env->base, &tv);
+	const struct timeval *common;
 
 	if (s->ending || s->finished)
 		return;
+	(void)event_gettime_monotonic(s->env->base, &s->active_at);
+	if (s->idle_armed && evtimer_pending(s->timer, NULL))
+		return;                  /* it moves on when it fires */
+	/* A libevent common timeout (a FIFO per duration): O(1) however
+	 * many sessions wait, instead of a heap operation. */
+	common = event_base_init_common_timeout(s->env->base, &tv);
 	evtimer_add(s->timer, common != NULL ? common : &tv);
+	s->idle_armed = true;
+}
+
+void
+session_timer_other(struct session *s, unsigned seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+
+	s->idle_armed = false;
+	evtimer_add(s->timer, &tv);
+}
+
+/* The idle timer fired: true when there was activity since it was armed,
+ * and it now waits out the rest from there. */
+static bool
+idle_moved_on(struct session *s)
+{
+	struct timeval now, idle, rest = { .tv_sec = s->cf->idle_timeout };
+
+	if (!s->idle_armed || event_gettime_monotonic(s->env->base, &now) == -1)
+		return false;
+	timersub(&now, &s->active_at, &idle);
+	if (!timercmp(&idle, &rest, <))
+		return false;
+	timersub(&rest, &idle, &rest);
+	evtimer_add(s->timer, &rest);
+	return true;
 }
 
 static void session_finish(struct session *s);
@@ -392,7 +422,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		session_finish(s);
 		return;
 	}
-	if (s->eng == NULL)
+	if (s->eng == NULL || idle_moved_on(s))
 		return;
 	if (s->dc != NULL && dc_state(s->dc) == DC_RELAYING) {
 		session_arm_idle_timer(s);   /* data flowing counts as activity */
@@ -496,8 +526,6 @@ close_flushed_cb(struct bufferevent *bev, void *arg)
 static void
 session_teardown(struct session *s)
 {
-	struct timeval tv = { .tv_sec = CLOSE_FLUSH_SEC };
-
 	if (s->ending || s->finished)
 		return;
 	s->ending = true;
@@ -515,7 +543,7 @@ session_teardown(struct session *s)
 	session_read_stop(s, true);
 	bufferevent_setwatermark(s->cbev, EV_WRITE, 0, 0);
 	bufferevent_setcb(s->cbev, NULL, close_flushed_cb, session_client_event_cb, s);
-	evtimer_add(s->timer, &tv);
+	session_timer_other(s, CLOSE_FLUSH_SEC);
 }
 
 /* End the session from outside the engine (shutdown, a setup failure):

@@ -377,11 +377,7 @@ session_accept(const struct session_env *env, struct session_list *list,
 		session_end(s, NULL, "out of memory");
 		return;
 	}
-	{
-		struct timeval tv = { .tv_sec = s->cf->connect_timeout };
-
-		evtimer_add(s->timer, &tv);
-	}
+	session_timer_other(s, s->cf->connect_timeout);
 	if (connect_err == 0 && bufferevent_socket_connect(s->sbev, NULL, 0) == -1)
 		connect_err = errno;
 	if (connect_err != 0) {

@@ -65,6 +65,11 @@ struct session {
 	struct linein *cin, *sin;
 	int cbev_err, sbev_err;          /* a hard error leg_write's send(2) took */
 	struct event *timer;             /* connect timeout, then idle timeout, then close flush */
+	/* The idle timeout is armed once and moved on when it fires:
+	 * activity only notes its time (an evtimer_add per command and reply
+	 * was 3% of the gateway's user time). */
+	bool idle_armed;
+	struct timeval active_at;        /* the last activity, monotonic */
 
 	/* application tcp: a plain byte relay, no FTP */
 	struct event *connect_ev;        /* the upstream connect */
@@ -148,6 +153,9 @@ void session_end(struct session *s, const char *reply, const char *reason);
 void session_fail(struct session *s, const char *reply, const char *reason);
 /* Idle time counts from now (a command, the end of a transfer). */
 void session_arm_idle_timer(struct session *s);
+/* The session's timer for something else than idleness, SECONDS from
+ * now: the connect, the lookup, the last reply's flush. */
+void session_timer_other(struct session *s, unsigned seconds);
 /* The connection to the chosen upstream succeeded (OK) or failed (WHY):
  * the next sessions learn it (upstream.h). Once per session. */
 void session_upstream_report(struct session *s, bool ok, const char *why);

@@ -221,12 +221,12 @@ void
 session_proxy_connect(void *ctx, const char *host, uint16_t port)
 {
 	struct session *s = ctx;
-	struct timeval zero = { 0, 0 }, tv = { .tv_sec = s->cf->connect_timeout };
+	struct timeval zero = { 0, 0 };
 
 	snprintf(s->proxy_host, sizeof(s->proxy_host), "%s", host);
 	s->proxy_port = port;
 	/* connect-timeout covers the lookup and the connect. */
-	evtimer_add(s->timer, &tv);
+	session_timer_other(s, s->cf->connect_timeout);
 	if (s->proxy_ev == NULL &&
 	    (s->proxy_ev = evtimer_new(s->env->base, lookup_start_cb, s)) == NULL) {
 		session_fail(s, "421 Out of memory.", "out of memory");
