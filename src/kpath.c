@@ -288,40 +288,27 @@ unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)transact_with_waiting(arg, NULL, 0);
 }
 
-/* Remove the flow's elements in the maps WHICH that it still has, now:
- * with the deletions waiting, if any, in one batch. */
+/* The flow's elements in the maps WHICH (those it still has) go with the
+ * next batch, the next flow's mapping most often, or on their own after
+ * KPATH_UNMAP_DELAY_US. A transaction costs more than its elements; this
+ * takes two per flow off the session's way: at the target's SYN-ACK the
+ * client's transfer command is on its way, and at the flow's end its
+ * QUIT. */
 static void
-flow_unmap(struct kflow *kf, unsigned which)
-{
-	struct kpath_nl_item it = { .spec = &kf->spec, .add = false };
-	int rc;
-
-	it.which = which & kf->mapped;
-	if (it.which == 0)
-		return;
-	kf->mapped &= ~it.which;
-	if ((rc = transact_with_waiting(kf->kp, &it, 0)) != 0)
-		unmap_failed(kf->kp, &kf->spec, it.which, rc);
-}
-
-/* The flow has ended: its last elements go with the next batch, the next
- * flow's mapping most often, or on their own after KPATH_UNMAP_DELAY_US.
- * A transaction costs more than its elements; this takes one per flow off
- * the session's way (its QUIT follows the data connection's end). */
-static void
-flow_unmap_later(struct kflow *kf)
+flow_unmap_later(struct kflow *kf, unsigned which)
 {
 	struct kpath *kp = kf->kp;
 	struct timeval tv = { .tv_sec = 0, .tv_usec = KPATH_UNMAP_DELAY_US };
 
-	if (kf->mapped == 0)
+	which &= kf->mapped;
+	if (which == 0)
 		return;
 	if (kp->n_unmap == KPATH_UNMAP_MAX)
 		(void)transact_with_waiting(kp, NULL, 0);
 	kp->unmap[kp->n_unmap] = kf->spec;
-	kp->unmap_which[kp->n_unmap] = kf->mapped;
+	kp->unmap_which[kp->n_unmap] = which;
 	kp->n_unmap++;
-	kf->mapped = 0;
+	kf->mapped &= ~which;
 	if (!evtimer_pending(kp->unmap_ev, NULL))
 		evtimer_add(kp->unmap_ev, &tv);
 }
@@ -348,16 +335,18 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 			kf->synack = true;
 			kpath_seq_start(&kf->seq_target, pk->seq);
 			/* One connection per mapping: from the target's answer
-			 * on, a SYN gets no mark, and so no NAT. Not at the SYN:
-			 * an attempt can still fail before this (see the RST
-			 * below) and its retry must pass. The SNAT element
-			 * stays until the flow goes (it serves marked
+			 * on (within KPATH_UNMAP_DELAY_US: the deletion waits
+			 * for a batch), a SYN gets no mark, and so no NAT; the
+			 * mapping admits only the initiator's host anyway. Not
+			 * at the SYN: an attempt can still fail before this
+			 * (see the RST below) and its retry must pass. The SNAT
+			 * element stays until the flow goes (it serves marked
 			 * connections only). Not deleted in the packet path
 			 * (an nft "delete @map" statement): such elements stay,
 			 * dead, until the set's garbage collection, which the
 			 * gateway's steady transactions keep from finishing;
 			 * they pile up, and adds and lookups slow down. */
-			flow_unmap(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
+			flow_unmap_later(kf, KPATH_NL_MARK | KPATH_NL_DNAT);
 		}
 		return;
 	}
@@ -665,7 +654,7 @@ kflow_free(struct kflow *kf)
 
 	if (kf == NULL)
 		return;
-	flow_unmap_later(kf);
+	flow_unmap_later(kf, KPATH_NL_ALL);
 	for (p = &kf->kp->buckets[bucket_of(&kf->spec.target)]; *p != NULL; p = &(*p)->next)
 		if (*p == kf) {
 			*p = kf->next;

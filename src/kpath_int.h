@@ -20,9 +20,10 @@ struct event;
 #define KPATH_BUCKETS 1024
 /* Route lookups remembered per event loop. */
 #define KPATH_ROUTES 8
-/* Ended flows' deletions held for one batch, and for how long at most:
- * long enough for the next flow of the same event loop to carry them
- * (with two or more loops, a loop's next flow comes a session later). */
+/* Deletions held for one batch (a connected flow's mark and DNAT
+ * elements, an ended flow's rest), and for how long at most: long enough
+ * for the next flow of the same event loop to carry them (with two or
+ * more loops, a loop's next flow comes a session later). */
 #define KPATH_UNMAP_MAX 32
 #define KPATH_UNMAP_DELAY_US 10000
 

@@ -1528,8 +1528,9 @@ def act_kern_sessions(a, fx):
 def act_kern_pending(a, fx):
     """--count sessions that each announce a data port (PASV, or EPSV with
     --epsv) and connect nothing (with --connect: connect to it and send
-    nothing); they stay open until --hold seconds pass or stdin closes."""
-    ftps, datas = [], []
+    nothing, then check that a second connection to it fails); they stay
+    open until --hold seconds pass or SIGTERM."""
+    ftps, datas, addrs = [], [], []
     for i in range(a.count):
         ftp = connect(a)
         if a.epsv:
@@ -1542,7 +1543,19 @@ def act_kern_pending(a, fx):
             addr = ftplib.parse227(r)
         if a.connect:
             datas.append(socket.create_connection(addr, timeout=10))
+        addrs.append(addr)
         ftps.append(ftp)
+    if a.connect:
+        # One connection per announced port: a second one from the same
+        # host, once the first was answered, is not let through.
+        time.sleep(0.2)
+        for addr in addrs:
+            try:
+                socket.create_connection(addr, timeout=3).close()
+                check(False, "a second connection to %s:%d was admitted" % addr[:2])
+            except (ConnectionRefusedError, socket.timeout):
+                pass
+        log("%d second connections refused" % len(addrs))
     log("%d sessions with a %s pending%s" % (len(ftps), "EPSV" if a.epsv else "PASV",
                                               ", connected" if a.connect else ""))
     sys.stdout.flush()

@@ -207,7 +207,7 @@ kern_connected() {
 	KC_PID=$!
 	register_pid "$KC_PID"
 	for k in $(seq 100); do
-		grep -q 'pending, connected' "$out" && { cat "$out"; return 0; }
+		grep -q 'second connections refused' "$out" && { cat "$out"; return 0; }
 		alive "$KC_PID" || break
 		sleep 0.1
 	done
@@ -227,9 +227,11 @@ kern_disconnect() {
 }
 
 # A connected data connection admits no second one: when the gateway sees
-# the target's SYN-ACK it removes the mark and DNAT elements; the SNAT
-# element (of marked connections only) stays until the channel ends.
-# Were they left, all 9 would stay for the 30 s the sessions are held.
+# the target's SYN-ACK it removes the mark and DNAT elements (within
+# 10 ms: the removal waits for a batch); the SNAT element (of marked
+# connections only) stays until the channel ends. Were they left, all 9
+# would stay for the 30 s the sessions are held, and the client's second
+# connection to each port (200 ms later) would be let through.
 sc_kern_synack() {
 	kern_wait_elements 0 2 || return 1
 	kern_connected "$GWC4" 9401 || return 1
