@@ -116,13 +116,13 @@ put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, bool ack, con
 	return mnl_nlmsg_batch_next(b);
 }
 
-/* One item's element messages (see kpath_nl_batch_many); the one
- * numbered ACK_SEQ asks for an answer. */
 /* The maps by KPATH_NL_* bit (mark, dnat, snat) and family (4, 6). */
 static const char *const map_name[3][2] = {
 	{ "mark4", "mark6" }, { "dnat4", "dnat6" }, { "snat4", "snat6" },
 };
 
+/* One item's element messages (see kpath_nl_batch_many); the one
+ * numbered ACK_SEQ asks for an answer. */
 static bool
 put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, uint32_t ack_seq,
     const char *table, const struct kpath_nl_item *it, bool add, uint32_t mark,

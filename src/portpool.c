@@ -104,8 +104,8 @@ random_word(void)
 	return random_buf[--random_left];
 }
 
-/* Uniform in [0, n): words in the last partial multiple of N are drawn
- * again (at most half of them, so rarely). */
+/* Uniform in [0, N): a word at or past the last whole multiple of N is
+ * drawn again (a share below N / 2^32 of them). */
 static uint32_t
 random_below(uint32_t n)
 {

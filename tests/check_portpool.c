@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "portpool.h"
 #include "unit.h"
@@ -128,6 +130,39 @@ START_TEST(test_not_sequential)
 }
 END_TEST
 
+/* Random words are drawn a buffer at a time: a forked worker must not
+ * draw the words its parent had left (the same ports in the same order). */
+START_TEST(test_fork_draws_anew)
+{
+	enum { N = 16 };
+	struct portpool *pool = portpool_new(1, 65535), *again;
+	int fds[2], mine[N], theirs[N], st;
+	pid_t pid;
+
+	(void)portpool_take(pool);       /* the buffer is filled */
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	again = portpool_new(1, 65535);
+	for (int i = 0; i < N; i++)
+		mine[i] = portpool_take(again);
+	if (pid == 0) {
+		ssize_t w = write(fds[1], mine, sizeof(mine));
+
+		_exit(w == (ssize_t)sizeof(mine) ? 0 : 1);
+	}
+	ck_assert_int_eq(read(fds[0], theirs, sizeof(theirs)), (ssize_t)sizeof(theirs));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Equal by chance: 1 in 65535^16. */
+	ck_assert(memcmp(mine, theirs, sizeof(mine)) != 0);
+	close(fds[0]);
+	close(fds[1]);
+	portpool_free(again);
+	portpool_free(pool);
+}
+END_TEST
+
 START_TEST(test_full_range)
 {
 	struct portpool *pool = portpool_new(1, 65535);
@@ -153,6 +188,7 @@ suite_portpool(void)
 	tcase_add_test(tc, test_give_back);
 	tcase_add_test(tc, test_double_and_foreign_give_ignored);
 	tcase_add_test(tc, test_not_sequential);
+	tcase_add_test(tc, test_fork_draws_anew);
 	tcase_add_test(tc, test_full_range);
 	suite_add_tcase(s, tc);
 	return s;
