@@ -261,8 +261,10 @@ sc_kern_killed() {
 	KL_TABLE=ftpgw_kk
 	pid=$(kern_gw "$conf" "$log")
 	wait_listen "$NS_GW" 9411 5 || { echo "FAIL: the gateway does not listen"; tail "$log"; return 1; }
-	in_ns "$NS_CLI" "$PY" "$IT_SRC/ftpclient.py" --fixtures "$IT_HOME" --tag "$SC_TAG" \
-		--host "$GWC4" --port 9411 kern-pending --count 4 --hold 30 >"$out" 2>&1 &
+	# Not in_ns: $! is to be the client's own process (see kern_connected).
+	ip netns exec "$NS_CLI" timeout -k 5 "$IT_CMD_TIMEOUT" "$PY" "$IT_SRC/ftpclient.py" \
+		--fixtures "$IT_HOME" --tag "$SC_TAG" --host "$GWC4" --port 9411 \
+		kern-pending --count 4 --hold 30 >"$out" 2>&1 &
 	pend=$!
 	register_pid "$pend"
 	# 4 PASVs announced, nobody connected: 4 mappings of 3 elements.
