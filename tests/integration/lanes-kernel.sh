@@ -206,12 +206,12 @@ kern_connected() {
 		kern-pending --count 3 --connect --hold 30 ${3:+"$3"} >"$out" 2>&1 &
 	KC_PID=$!
 	register_pid "$KC_PID"
-	for k in $(seq 100); do
+	for k in $(seq 200); do
 		grep -q 'second connections refused' "$out" && { cat "$out"; return 0; }
 		alive "$KC_PID" || break
 		sleep 0.1
 	done
-	echo "FAIL: the client did not connect its data connections"
+	echo "FAIL: the client did not connect its data connections and see its second ones refused (within 20 s)"
 	cat "$out"
 	return 1
 }
