@@ -56,6 +56,29 @@ ratio_target() {
 	target_line "$1" "$ok" "$(printf '%s (%s %s / %s %s %s)' "$r" "$(printf '%.1f' "$v")" "$3" "$(printf '%.1f' "$o")" "$5" "$8")"
 }
 
+# paired KEY PATH OTHER-PATH: the median, over the runs both have, of
+# each run's KEY on PATH over OTHER-PATH's, and its min-max. Figure 4
+# measures the paths one after the other within a run: a run-by-run ratio
+# leaves out what drifts between runs (the VM's neighbours), which the
+# ratio of the medians keeps.
+paired() {
+	awk -v k="$1" -v p="$2" -v o="$3" '$1 == k && $2 == p { v[$3] = $4 }
+		$1 == k && $2 == o { w[$3] = $4 }
+		END { for (r in v) if ((r in w) && w[r] > 0) print v[r] / w[r] }' "$RAW" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) exit
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.3f (%.3f-%.3f over %d runs)\n", m, v[1], v[NR], NR }'
+}
+
+# paired_line TEXT KEY PATH OTHER-PATH: a line under a target with the
+# run-by-run ratio (paired), for information.
+paired_line() {
+	local p
+	p=$(paired "$2" "$3" "$4")
+	[ -n "$p" ] && printf '  %-66s %-8s %s\n' "  $1" "" "run by run: $p"
+	return 0
+}
+
 targets() {
 	local k v worst ok detail c
 	echo
@@ -85,15 +108,19 @@ targets() {
 		# The issue's baseline: the same FTP sessions through a bare
 		# relay (minirelay -R: control and data, no ALG).
 		for c in 1 16 64; do
-			has_path ftpgw && ratio_target "ftpgw sessions/s >= 0.9 x minirelay -R's, $c conc." \
+			has_path ftpgw || continue
+			ratio_target "ftpgw sessions/s >= 0.9 x minirelay -R's, $c conc." \
 				"rate.c$c" ftpgw "rate.c$c" minirelay-ftp ge 0.9 /s
+			paired_line "" "rate.c$c" ftpgw minirelay-ftp
 		done
 		has_path ftpgw && ratio_target "ftpgw session p99 <= 1.5 x minirelay -R's, 64 conc." \
 			lat99.c64 ftpgw lat99.c64 minirelay-ftp le 1.5 ms
 		for c in 1 16 64; do
-			has_path ftpgw-kernel && ratio_target "ftpgw-kernel sessions/s >= minirelay -R's, $c conc." \
+			has_path ftpgw-kernel || continue
+			ratio_target "ftpgw-kernel sessions/s >= minirelay -R's, $c conc." \
 				"rate.c$c" ftpgw-kernel "rate.c$c" minirelay-ftp ge 1 /s
-			has_path ftpgw-kernel && ratio_target "ftpgw-kernel sessions/s >= ftpgw (relay) sessions/s, $c conc." \
+			paired_line "" "rate.c$c" ftpgw-kernel minirelay-ftp
+			has_path ftpgw && ratio_target "ftpgw-kernel sessions/s >= ftpgw (relay) sessions/s, $c conc." \
 				"rate.c$c" ftpgw-kernel "rate.c$c" ftpgw ge 1 /s
 		done
 	fi

@@ -280,6 +280,30 @@ transact_with_waiting(struct kpath *kp, const struct kpath_nl_item *item, uint64
 	return item != NULL ? nl_transact(kp, item, 1, timeout_ms) : 0;
 }
 
+/* Does a waiting deletion hold a key SPEC's elements would take (its
+ * passive port drawn again within the wait, for the same client)? Then
+ * the deletion goes first, in the same batch. */
+static bool
+meets_waiting(const struct kpath *kp, const struct kpath_spec *spec)
+{
+	for (unsigned i = 0; i < kp->n_unmap; i++) {
+		const struct kpath_spec *w = &kp->unmap[i];
+
+		if (!addr_equal_host((const struct sockaddr *)&w->initiator,
+		    (const struct sockaddr *)&spec->initiator))
+			continue;
+		if ((kp->unmap_which[i] & (KPATH_NL_MARK | KPATH_NL_DNAT)) &&
+		    addr_equal((const struct sockaddr *)&w->announced,
+		    (const struct sockaddr *)&spec->announced))
+			return true;
+		if ((kp->unmap_which[i] & KPATH_NL_SNAT) &&
+		    addr_equal((const struct sockaddr *)&w->target,
+		    (const struct sockaddr *)&spec->target))
+			return true;
+	}
+	return false;
+}
+
 static void
 unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -288,12 +312,14 @@ unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)transact_with_waiting(arg, NULL, 0);
 }
 
-/* The flow's elements in the maps WHICH (those it still has) go with the
- * next batch, the next flow's mapping most often, or on their own after
- * KPATH_UNMAP_DELAY_US. A transaction costs more than its elements; this
- * takes two per flow off the session's way: at the target's SYN-ACK the
- * client's transfer command is on its way, and at the flow's end its
- * QUIT. */
+/* The flow's elements in the maps WHICH (those it still has) go in one
+ * batch with those of the other flows that ended within
+ * KPATH_UNMAP_DELAY_US (or KPATH_UNMAP_MAX of them). A transaction costs
+ * more than its elements; this takes two per flow off the session's way:
+ * at the target's SYN-ACK the client's transfer command is on its way,
+ * and at the flow's end its QUIT. Nor do they ride in the next flow's
+ * mapping: that one is on its way to the 227 (unless it needs a key a
+ * deletion holds, see meets_waiting). */
 static void
 flow_unmap_later(struct kflow *kf, unsigned which)
 {
@@ -493,6 +519,21 @@ nflog_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* NFLOG is readable: read it once the rest of this wakeup's events ran.
+ * The data SYN comes with the client's RETR, the FINs with the 226 and
+ * the QUIT; relaying those lines first takes the log off their way. An
+ * event made active goes to the end of the queue being run, so the read
+ * comes in this same pass and can never be starved. */
+static void
+nflog_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kpath *kp = arg;
+
+	(void)fd;
+	(void)what;
+	event_active(kp->read_ev, EV_READ, 0);
+}
+
 void
 kpath_poll(struct kpath *kp)
 {
@@ -575,9 +616,11 @@ kpath_open(struct event_base *base, const char *table, unsigned group, unsigned 
 			fclose(f);
 		}
 	}
-	kp->ev = event_new(base, mnl_socket_get_fd(kp->nl), EV_READ | EV_PERSIST, nflog_read_cb, kp);
+	kp->ev = event_new(base, mnl_socket_get_fd(kp->nl), EV_READ | EV_PERSIST, nflog_ready_cb, kp);
+	kp->read_ev = event_new(base, -1, 0, nflog_read_cb, kp);
 	kp->unmap_ev = evtimer_new(base, unmap_timer_cb, kp);
-	if (kp->ev == NULL || kp->unmap_ev == NULL || event_add(kp->ev, NULL) == -1) {
+	if (kp->ev == NULL || kp->read_ev == NULL || kp->unmap_ev == NULL ||
+	    event_add(kp->ev, NULL) == -1) {
 		snprintf(err, errsize, "%s", strerror(ENOMEM));
 		goto fail;
 	}
@@ -602,6 +645,8 @@ kpath_close(struct kpath *kp)
 		event_free(kp->unmap_ev);
 	if (kp->ev != NULL)
 		event_free(kp->ev);
+	if (kp->read_ev != NULL)
+		event_free(kp->read_ev);
 	if (kp->nl != NULL)
 		mnl_socket_close(kp->nl);
 	if (kp->ct != NULL)
@@ -629,7 +674,9 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
 	kf->cb = cb;
 	kf->arg = arg;
 	it.spec = spec;
-	if ((rc = transact_with_waiting(kp, &it, (uint64_t)timeout * 1000)) != 0) {
+	rc = meets_waiting(kp, spec) ? transact_with_waiting(kp, &it, (uint64_t)timeout * 1000) :
+	    nl_transact(kp, &it, 1, (uint64_t)timeout * 1000);
+	if (rc != 0) {
 		if (rc == -EAFNOSUPPORT)
 			snprintf(err, errsize, "the addresses' families differ");
 		else if (rc == -ENOENT)

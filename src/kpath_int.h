@@ -21,9 +21,8 @@ struct event;
 /* Route lookups remembered per event loop. */
 #define KPATH_ROUTES 8
 /* Deletions held for one batch (a connected flow's mark and DNAT
- * elements, an ended flow's rest), and for how long at most: long enough
- * for the next flow of the same event loop to carry them (with two or
- * more loops, a loop's next flow comes a session later). */
+ * elements, an ended flow's rest), and for how long at most: at one
+ * session at a time, some ten sessions' worth share a transaction. */
 #define KPATH_UNMAP_MAX 32
 #define KPATH_UNMAP_DELAY_US 10000
 
@@ -45,7 +44,8 @@ struct kpath {
 	struct mnl_socket *nft;          /* nf_tables: the mappings */
 	uint32_t nft_seq;
 	struct mnl_socket *nl;
-	struct event *ev;
+	struct event *ev;                /* NFLOG readable */
+	struct event *read_ev;           /* ... read after the wakeup's other events */
 	char table[64];
 	unsigned group;                  /* the one this loop bound */
 	unsigned long lost;              /* ENOBUFS: log messages dropped */
@@ -62,8 +62,8 @@ struct kpath {
 		time_t at;
 	} routes[KPATH_ROUTES];
 	unsigned route_next;                 /* the entry replaced next */
-	/* Ended flows whose last elements wait for the next batch: the next
-	 * flow's, or their own within KPATH_UNMAP_DELAY_US (kpath.c). */
+	/* Flows whose elements wait for their batch, within
+	 * KPATH_UNMAP_DELAY_US (kpath.c). */
 	struct kpath_spec unmap[KPATH_UNMAP_MAX];
 	unsigned unmap_which[KPATH_UNMAP_MAX];
 	unsigned n_unmap;

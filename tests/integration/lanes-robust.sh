@@ -430,7 +430,8 @@ lane_robust() {
 # ---------------------------------------------------------------- lane robust-server
 # fakeftpd.py in srv on 2200+i (mode i of ROB_FAKE_MODES), the gateway's
 # reverse listeners 9200+i toward them, and 9221 toward vsftpd.  A second
-# gateway ("idle", idle-timeout = 3): 9301 -> vsftpd, 9309 -> nogreeting.
+# gateway ("idle", idle-timeout = 3, connect-timeout = 2): 9301 -> vsftpd,
+# 9309 -> nogreeting.
 
 setup_robust_server() {
 	local i listens="" fports="" spec=() pid
@@ -463,6 +464,7 @@ EOF
 passive-ports = "50500-50999"
 shutdown-timeout = 3
 idle-timeout = 3
+connect-timeout = 2
 control-socket = "$LANE_DIR/ctl-idle.sock"
 listen "vsftpd" { address = "::"  port = 9301  mode = "reverse"  upstream = "$SRV4:21" }
 listen "nogreeting" { address = "::"  port = 9309  mode = "reverse"  upstream = "$SRV4:2209" }
@@ -608,6 +610,8 @@ sc_rob_idle() {
 	if [ -n "$ere" ]; then
 		log_wants "$LANE_DIR/gw-idle.log" "$ere" "the timeout" || return 1
 	fi
+	log_lacks "$LANE_DIR/gw-idle.log" "connect to the server timed out|out of service" \
+		"the server taken for unreachable" || return 1
 	rob_normal idle "$GWC4" 9301
 }
 
@@ -685,7 +689,10 @@ lane_robust_server() {
 		sc_rob_stall
 	# robust server: a server that never sends its greeting, idle-timeout
 	# = 3 -> the client gets 421 'Idle timeout' 2.5..6 s after connecting,
-	# then the close; log
+	# then the close; log. The gateway learns that a plain server leg is
+	# connected from its first bytes: at connect-timeout = 2 this one is
+	# found connected, and silent, and its idle time counts from the
+	# connect (not a connect timeout, not 2 + 3 s)
 	scenario "robust server: no greeting, idle-timeout = 3 -> 421" \
 		sc_rob_idle 'idle for 3 seconds' cli_py --host $GWC4 --port 9309 rob-wait \
 		--want '^421 Idle timeout: closing control connection\.$' --min 2.5 --max 6
