@@ -303,71 +303,6 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 		session_feed(s, EE_CLIENT_CLOSED, NULL, 0);
 }
 
-/* The server's connection is up (its local address already known). */
-void
-session_server_up(struct session *s)
-{
-	char a[ADDR_STRLEN], b[ADDR_STRLEN];
-
-	assert(engine_phase(s->eng) == EP_CONNECTING);
-	s->connect_by_read = false;
-	session_upstream_report(s, true, NULL);
-	log_sess(LL_DEBUG, s->id, "connected to %s from %s", addr_str(&s->server, a),
-	    addr_fmt(SA(&s->server_local), b, sizeof(b)));
-	session_feed(s, EE_SERVER_CONNECTED, NULL, 0);
-}
-
-/* A plain server leg whose connect is not watched (connect_by_read): is
- * it connected? Asked at its first event (an error may be the connect's)
- * and when its timer fires (a server that accepts and says nothing is
- * connected, not unreachable). True once session_server_up ran. */
-bool
-session_server_connecting(struct session *s)
-{
-	struct sockaddr_storage peer;
-	socklen_t len = sizeof(peer);
-	int saved = errno;
-
-	if (!s->connect_by_read || s->eng == NULL || engine_phase(s->eng) != EP_CONNECTING)
-		return false;
-	if (getpeername(bufferevent_getfd(s->sbev), SA(&peer), &len) == -1) {
-		errno = saved;           /* not connected: the error is the connect's */
-		return false;
-	}
-	errno = saved;
-	session_server_up(s);
-	return true;
-}
-
-/* The timer of a connect_by_read leg, armed for the shorter of the
- * connect and idle timeouts (session_accept): the timeouts count as if
- * the connect had been watched. Connected and silent, the greeting's idle
- * time counts from the connect; not connected, the connect's time runs
- * on. True when it was not yet time. */
-static bool
-connect_by_read_wait(struct session *s)
-{
-	struct timeval now, spent, rest = { 0, 0 };
-
-	if (!s->connect_by_read || engine_phase(s->eng) != EP_CONNECTING ||
-	    event_gettime_monotonic(s->env->base, &now) == -1)
-		return false;
-	timersub(&now, &s->connect_at, &spent);
-	if (session_server_connecting(s)) {
-		if (s->ending || s->finished)
-			return true;
-		s->active_at = s->connect_at;
-		s->idle_armed = true;
-		rest.tv_sec = s->cf->idle_timeout;
-	} else
-		rest.tv_sec = s->cf->connect_timeout;
-	if (!timercmp(&spent, &rest, <))
-		return false;
-	timersub(&rest, &spent, &rest);
-	evtimer_add(s->timer, &rest);
-	return true;
-}
-
 void
 session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -390,12 +325,15 @@ session_server_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		if (phase != EP_CONNECTING)
 			return;
+		session_upstream_report(s, true, NULL);
 		sock_local(bufferevent_getfd(s->sbev), &s->server_local);
+		log_sess(LL_DEBUG, s->id, "connected to %s from %s",
+		    addr_str(&s->server, a), addr_fmt(SA(&s->server_local), (char[ADDR_STRLEN]){0}, ADDR_STRLEN));
 		if (session_read_start(s, false) == -1) {
 			session_end(s, "421 Out of memory.", "out of memory");
 			return;
 		}
-		session_server_up(s);
+		session_feed(s, EE_SERVER_CONNECTED, NULL, 0);
 		session_pump(s);
 		return;
 	}
@@ -484,7 +422,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		session_finish(s);
 		return;
 	}
-	if (s->eng == NULL || idle_moved_on(s) || connect_by_read_wait(s))
+	if (s->eng == NULL || idle_moved_on(s))
 		return;
 	if (s->dc != NULL && dc_state(s->dc) == DC_RELAYING) {
 		session_arm_idle_timer(s);   /* data flowing counts as activity */

@@ -310,6 +310,12 @@ session_accept(const struct session_env *env, struct session_list *list,
 			session_end(s, NULL, "out of memory");
 		return;
 	}
+	/* The SYN goes out first: the engine and the bufferevents are set up
+	 * while it travels, and bufferevent_socket_connect() takes the
+	 * connecting socket as it is. */
+	if (connect(sfd, SA(&s->server), addr_len(SA(&s->server))) == -1 && errno != EINPROGRESS)
+		connect_err = errno;
+
 	if (session_engine_new(s) == -1) {
 		close(sfd);
 		session_end(s, NULL, "out of memory");
@@ -372,30 +378,7 @@ session_accept(const struct session_env *env, struct session_list *list,
 		return;
 	}
 	session_timer_other(s, s->cf->connect_timeout);
-	/* The SYN goes out once the session is set up: with the server near,
-	 * the handshake completes within connect(2) and the server's accept
-	 * runs while this loop waits instead of while it works. */
-	sfd = bufferevent_getfd(s->sbev);
-	if (connect(sfd, SA(&s->server), addr_len(SA(&s->server))) == -1 && errno != EINPROGRESS)
-		connect_err = errno;
-	else if (s->sin != NULL) {
-		/* A plain leg: the server speaks first, so its first bytes (or
-		 * the connect's error) wake the reader; no wakeup of its own
-		 * for the connect, and no watch to take off after it. A
-		 * server that accepts and says nothing is found connected
-		 * when the connect timer fires (session_server_connecting). */
-		struct timeval first = { .tv_sec = s->cf->connect_timeout < s->cf->idle_timeout ?
-		    s->cf->connect_timeout : s->cf->idle_timeout };
-
-		sock_local(sfd, &s->server_local);
-		s->connect_by_read = true;
-		(void)event_gettime_monotonic(env->base, &s->connect_at);
-		evtimer_add(s->timer, &first);
-		if (session_read_start(s, false) == -1) {
-			session_end(s, NULL, "out of memory");
-			return;
-		}
-	} else if (bufferevent_socket_connect(s->sbev, NULL, 0) == -1)
+	if (connect_err == 0 && bufferevent_socket_connect(s->sbev, NULL, 0) == -1)
 		connect_err = errno;
 	if (connect_err != 0) {
 		log_sess(LL_WARN, s->id, "cannot connect to %s: %s", addr_str(&s->server, b),

@@ -73,9 +73,6 @@ struct session {
 
 	/* application tcp: a plain byte relay, no FTP */
 	struct event *connect_ev;        /* the upstream connect */
-	bool connect_by_read;            /* plain: the server's first bytes say
-	                                 * it is connected (session_accept) */
-	struct timeval connect_at;       /* monotonic, with connect_by_read */
 	struct relay *tcp_relay;
 
 	/* application ftp/ftps: the dialogue is the engine's; this side only
@@ -162,8 +159,6 @@ void session_timer_other(struct session *s, unsigned seconds);
 /* The connection to the chosen upstream succeeded (OK) or failed (WHY):
  * the next sessions learn it (upstream.h). Once per session. */
 void session_upstream_report(struct session *s, bool ok, const char *why);
-void session_server_up(struct session *s);
-bool session_server_connecting(struct session *s);
 /* Feed an event to the engine, then act on what it asked for. */
 void session_feed(struct session *s, enum engine_ev type, const char *text, size_t len);
 /* A data-channel event (EE_DATA_*), fed now or after the running effect. */

@@ -48,8 +48,6 @@ server_in_cb(void *arg, enum linein_event ev)
 {
 	struct session *s = arg;
 
-	if (s->connect_by_read)
-		(void)session_server_connecting(s);
 	if (ev == LINEIN_READ)
 		session_pump(s);
 	else

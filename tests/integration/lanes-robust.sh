@@ -689,10 +689,9 @@ lane_robust_server() {
 		sc_rob_stall
 	# robust server: a server that never sends its greeting, idle-timeout
 	# = 3 -> the client gets 421 'Idle timeout' 2.5..6 s after connecting,
-	# then the close; log. The gateway learns that a plain server leg is
-	# connected from its first bytes: at connect-timeout = 2 this one is
-	# found connected, and silent, and its idle time counts from the
-	# connect (not a connect timeout, not 2 + 3 s)
+	# then the close; log. connect-timeout = 2 is shorter: the connect
+	# succeeded, so the silent server is idle, not unreachable (no connect
+	# timeout, no upstream out of service)
 	scenario "robust server: no greeting, idle-timeout = 3 -> 421" \
 		sc_rob_idle 'idle for 3 seconds' cli_py --host $GWC4 --port 9309 rob-wait \
 		--want '^421 Idle timeout: closing control connection\.$' --min 2.5 --max 6
