@@ -57,10 +57,10 @@ ratio_target() {
 }
 
 # paired KEY PATH OTHER-PATH: the median, over the runs both have, of
-# each run's KEY on PATH over OTHER-PATH's, and its min-max. Figure 4
-# measures the paths one after the other within a run: a run-by-run ratio
-# leaves out what drifts between runs (the VM's neighbours), which the
-# ratio of the medians keeps.
+# each run's KEY on PATH over OTHER-PATH's, and its min-max. Each run
+# measures the paths one after the other: a run-by-run ratio leaves out
+# what drifts between runs (the VM's neighbours), which the ratio of the
+# medians keeps.
 paired() {
 	awk -v k="$1" -v p="$2" -v o="$3" '$1 == k && $2 == p { v[$3] = $4 }
 		$1 == k && $2 == o { w[$3] = $4 }
@@ -86,10 +86,12 @@ targets() {
 	if has_path ftpgw-kernel && sel 1; then
 		for k in retr.pasv stor.pasv retr.port stor.port; do
 			ratio_target "ftpgw-kernel $(echo "${k/./ 1 stream }" | tr a-z A-Z | sed 's/STREAM/stream/') >= 0.95 x plain" "$k" ftpgw-kernel "$k" plain ge 0.95 MB/s
+			paired_line "" "$k" ftpgw-kernel plain
 		done
 	fi
 	if has_path ftpgw-kernel && sel 2; then
 		ratio_target "ftpgw-kernel RETR 8 streams >= 0.9 x plain" retr.pasv.x8 ftpgw-kernel retr.pasv.x8 plain ge 0.9 MB/s
+		paired_line "" retr.pasv.x8 ftpgw-kernel plain
 	fi
 	if has_path ftpgw-kernel && sel 3; then
 		worst='' detail=''
