@@ -150,11 +150,13 @@ kv() { # KEY: its value in LOAD_OUT
 }
 rec() { echo "$1 $2 $3 $4" >>"$RAW"; } # KEY PATH RUN VALUE
 calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
+summary() { # numbers on stdin -> "n min median max" (nothing if none)
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%d %.9g %.9g %.9g\n", NR, v[1], m, v[NR] }'
+}
 stats() { # KEY PATH -> "n min median max" (nothing if no values)
-	awk -v k="$1" -v p="$2" '$1 == k && $2 == p { print $4 }' "$RAW" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) exit
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%d %.9g %.9g %.9g\n", NR, v[1], m, v[NR] }'
+	awk -v k="$1" -v p="$2" '$1 == k && $2 == p { print $4 }' "$RAW" | summary
 }
 med() { stats "$1" "$2" | awk '{ print $3 }'; }
 

@@ -64,18 +64,16 @@ ratio_target() {
 paired() {
 	awk -v k="$1" -v p="$2" -v o="$3" '$1 == k && $2 == p { v[$3] = $4 }
 		$1 == k && $2 == o { w[$3] = $4 }
-		END { for (r in v) if ((r in w) && w[r] > 0) print v[r] / w[r] }' "$RAW" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) exit
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.3f (%.3f-%.3f over %d runs)\n", m, v[1], v[NR], NR }'
+		END { for (r in v) if ((r in w) && w[r] > 0) print v[r] / w[r] }' "$RAW" | summary |
+		awk '{ printf "%.3f (%.3f-%.3f over %d runs)\n", $3, $2, $4, $1 }'
 }
 
-# paired_line TEXT KEY PATH OTHER-PATH: a line under a target with the
+# paired_line KEY PATH OTHER-PATH: a line under a target with the
 # run-by-run ratio (paired), for information.
 paired_line() {
 	local p
-	p=$(paired "$2" "$3" "$4")
-	[ -n "$p" ] && printf '  %-66s %-8s %s\n' "  $1" "" "run by run: $p"
+	p=$(paired "$1" "$2" "$3")
+	[ -n "$p" ] && printf '  %-66s %-8s %s\n' "" "" "run by run: $p"
 	return 0
 }
 
@@ -86,12 +84,12 @@ targets() {
 	if has_path ftpgw-kernel && sel 1; then
 		for k in retr.pasv stor.pasv retr.port stor.port; do
 			ratio_target "ftpgw-kernel $(echo "${k/./ 1 stream }" | tr a-z A-Z | sed 's/STREAM/stream/') >= 0.95 x plain" "$k" ftpgw-kernel "$k" plain ge 0.95 MB/s
-			paired_line "" "$k" ftpgw-kernel plain
+			paired_line "$k" ftpgw-kernel plain
 		done
 	fi
 	if has_path ftpgw-kernel && sel 2; then
 		ratio_target "ftpgw-kernel RETR 8 streams >= 0.9 x plain" retr.pasv.x8 ftpgw-kernel retr.pasv.x8 plain ge 0.9 MB/s
-		paired_line "" retr.pasv.x8 ftpgw-kernel plain
+		paired_line retr.pasv.x8 ftpgw-kernel plain
 	fi
 	if has_path ftpgw-kernel && sel 3; then
 		worst='' detail=''
@@ -113,7 +111,7 @@ targets() {
 			has_path ftpgw || continue
 			ratio_target "ftpgw sessions/s >= 0.9 x minirelay -R's, $c conc." \
 				"rate.c$c" ftpgw "rate.c$c" minirelay-ftp ge 0.9 /s
-			paired_line "" "rate.c$c" ftpgw minirelay-ftp
+			paired_line "rate.c$c" ftpgw minirelay-ftp
 		done
 		has_path ftpgw && ratio_target "ftpgw session p99 <= 1.5 x minirelay -R's, 64 conc." \
 			lat99.c64 ftpgw lat99.c64 minirelay-ftp le 1.5 ms
@@ -121,7 +119,7 @@ targets() {
 			has_path ftpgw-kernel || continue
 			ratio_target "ftpgw-kernel sessions/s >= minirelay -R's, $c conc." \
 				"rate.c$c" ftpgw-kernel "rate.c$c" minirelay-ftp ge 1 /s
-			paired_line "" "rate.c$c" ftpgw-kernel minirelay-ftp
+			paired_line "rate.c$c" ftpgw-kernel minirelay-ftp
 			has_path ftpgw && ratio_target "ftpgw-kernel sessions/s >= ftpgw (relay) sessions/s, $c conc." \
 				"rate.c$c" ftpgw-kernel "rate.c$c" ftpgw ge 1 /s
 		done

@@ -290,6 +290,32 @@ sc_kern_killed() {
 	echo "stopped; table inet ftpgw_kk removed"
 }
 
+# A passive range of one port: every PASV of a session's 30 RETRs gets the
+# same port, for the same client, while the last channel's deletions still
+# wait for their batch (KPATH_UNMAP_DELAY_US). The new mapping must not
+# meet the old elements (nftables would refuse it: the channel would go to
+# the relay): every channel is forwarded by the kernel, none is left.
+sc_kern_port_again() {
+	local conf=$LANE_DIR/oneport.conf log=$LANE_DIR/oneport.log pid n k
+	sed -e 's/^kernel-table = .*/kernel-table = "ftpgw_kp"/' -e 's/^kernel-log-group = .*/kernel-log-group = 3300/' \
+	    -e 's/^workers = .*/workers = 1/' -e 's/^passive-ports = .*/passive-ports = "49990-49990"/' \
+	    -e '/^listen/d' -e '/rate-limit/d' -e '/^transfer-log/d' "$LANE_DIR/ftpgw.conf" >"$conf"
+	echo "listen \"p\" { address = \"$GWC4\"  port = 9431  mode = \"reverse\"  upstream = {\"$SRV4:21\"} }" >>"$conf"
+	echo "control-socket = \"$LANE_DIR/ctl-p.sock\"" >>"$conf"
+	pid=$(kern_gw "$conf" "$log")
+	wait_listen "$NS_GW" 9431 5 || { echo "FAIL: the gateway does not listen"; tail "$log"; return 1; }
+	cli_py --host "$GWC4" --port 9431 many --count 30 || { tail "$log"; return 1; }
+	n=$(grep -c 'data channel forwarded by the kernel: .*:49990,' "$log")
+	echo "data channels forwarded by the kernel on port 49990: $n"
+	log_lacks "$log" 'not forwarded by the kernel' "channel left to the relay" || return 1
+	[ "$n" = 30 ] || { echo "FAIL: expected 30"; return 1; }
+	KL_TABLE=ftpgw_kp kern_wait_elements 0 2 || return 1
+	kill -TERM "$pid"
+	for k in $(seq 50); do alive "$pid" || return 0; sleep 0.1; done
+	echo "FAIL: still running after SIGTERM"
+	return 1
+}
+
 lane_kernel() {
 	lane_begin kernel setup_kernel
 	# kernel: 1000 sessions (half PASV, half PORT, RETR 1MiB sha256, 8 at a
@@ -318,6 +344,10 @@ lane_kernel() {
 	# elements) killed with SIGKILL: the 12 stay; started again, the table
 	# is empty; sessions work; stopped cleanly, the table is gone
 	scenario "kernel: a killed gateway's mappings are cleared by its restart" sc_kern_killed
+	# kernel: a gateway whose passive range is one port, one session of 30
+	# PASV RETRs 1MiB (sha256): all 30 forwarded by the kernel on that
+	# port, none left to the relay, no mapping left
+	scenario "kernel: a passive port drawn again at once is mapped again" sc_kern_port_again
 	scenario "kernel: ftpgw alive at the end" gw_alive
 	lane_end
 }
