@@ -6,11 +6,11 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "fmt.h"
 
 socklen_t
 addr_len(const struct sockaddr *sa)
@@ -257,41 +257,59 @@ addr_parse(const char *s, bool port_required, struct sockaddr_storage *out)
 	return 0;
 }
 
+/* The dotted quad of the IPv4 address at RAW (network order) at P; returns
+ * the end, no NUL. P needs room for 15 bytes. */
+static char *
+put_ipv4(char *p, const void *raw)
+{
+	const uint8_t *b = raw;
+
+	for (int i = 0; i < 4; i++) {
+		if (i > 0)
+			*p++ = '.';
+		p = fmt_uint(p, b[i]);
+	}
+	return p;
+}
+
+/* The host part of SA at P (IPv6 without brackets), "?" for any other
+ * family; returns the end, no NUL. P needs INET6_ADDRSTRLEN bytes. */
+static char *
+put_host(char *p, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return put_ipv4(p, &((const struct sockaddr_in *)sa)->sin_addr);
+	if (sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, p,
+	    INET6_ADDRSTRLEN) != NULL)
+		return p + strlen(p);
+	*p = '?';
+	return p + 1;
+}
+
 const char *
 addr_fmt_host(const struct sockaddr *sa, char *buf, size_t size)
 {
-	const void *raw;
+	char text[INET6_ADDRSTRLEN];
 
-	if (size == 0)
-		return buf;
-	if (sa->sa_family == AF_INET)
-		raw = &((const struct sockaddr_in *)sa)->sin_addr;
-	else if (sa->sa_family == AF_INET6)
-		raw = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-	else {
-		snprintf(buf, size, "?");
-		return buf;
-	}
-	if (inet_ntop(sa->sa_family, raw, buf, (socklen_t)size) == NULL)
-		snprintf(buf, size, "?");
-	return buf;
+	return fmt_copy(buf, size, text, (size_t)(put_host(text, sa) - text));
 }
 
 const char *
 addr_fmt(const struct sockaddr *sa, char *buf, size_t size)
 {
-	char host[INET6_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN + 8], *p = text;
 
-	if (size == 0)
-		return buf;
-	addr_fmt_host(sa, host, sizeof(host));
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return fmt_copy(buf, size, "?", 1);
 	if (sa->sa_family == AF_INET6)
-		snprintf(buf, size, "[%s]:%u", host, (unsigned)addr_port(sa));
-	else if (sa->sa_family == AF_INET)
-		snprintf(buf, size, "%s:%u", host, (unsigned)addr_port(sa));
-	else
-		snprintf(buf, size, "?");
-	return buf;
+		*p++ = '[';
+	p = put_host(p, sa);
+	if (sa->sa_family == AF_INET6)
+		*p++ = ']';
+	*p++ = ':';
+	p = fmt_uint(p, addr_port(sa));
+	return fmt_copy(buf, size, text, (size_t)(p - text));
 }
 
 int

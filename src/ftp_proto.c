@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "fmt.h"
 #include "ftp_proto.h"
 
 #define TELNET_IAC	255
@@ -171,8 +172,13 @@ format_result(char *buf, size_t size, int n)
 size_t
 ftp_telnet_strip(char *buf, size_t len)
 {
-	size_t in = 0, out = 0;
+	const char *iac = len > 0 ? memchr(buf, TELNET_IAC, len) : NULL;
+	size_t in, out;
 
+	/* Nearly every line has no IAC: nothing moves before the first. */
+	if (iac == NULL)
+		return len;
+	in = out = (size_t)(iac - buf);
 	while (in < len) {
 		unsigned char c = (unsigned char)buf[in];
 		unsigned char next;
@@ -200,9 +206,17 @@ ftp_telnet_strip(char *buf, size_t len)
 size_t
 ftp_telnet_escape(const char *in, size_t len, char *out)
 {
-	size_t o = 0;
+	const char *iac = len > 0 ? memchr(in, TELNET_IAC, len) : NULL;
+	size_t o, i;
 
-	for (size_t i = 0; i < len; i++) {
+	if (iac == NULL) {
+		if (len > 0)
+			memcpy(out, in, len);
+		return len;
+	}
+	o = i = (size_t)(iac - in);
+	memcpy(out, in, o);
+	for (; i < len; i++) {
 		if ((unsigned char)in[i] == TELNET_IAC)
 			out[o++] = (char)TELNET_IAC;
 		out[o++] = in[i];
@@ -236,7 +250,7 @@ ftp_command_parse(const char *line, size_t len, struct ftp_command *cmd)
 		cmd->name[i] = to_upper(line[i]);
 	cmd->name[verb_len] = '\0';
 	for (int v = FTP_V_UNKNOWN + 1; v < FTP_V_COUNT; v++)
-		if (strcmp(cmd->name, verb_names[v]) == 0) {
+		if (verb_names[v][0] == cmd->name[0] && strcmp(cmd->name, verb_names[v]) == 0) {
 			cmd->verb = (enum ftp_verb)v;
 			break;
 		}
@@ -350,8 +364,16 @@ ftp_command_matches(const struct ftp_command *cmd, const char *pattern)
 	if (!next_word(pattern, plen, &ppos, &pword, &pword_len))
 		return false;
 	/* An alias is the same command: denying MKD and letting XMKD pass
-	 * would deny nothing (RFC 775 names, which servers still accept). */
-	canonical_name(pword, pword_len, &pverb, &pverb_len);
+	 * would deny nothing (RFC 775 names, which servers still accept).
+	 * Every alias starts with X (a unit test holds the table to that):
+	 * any other word is its own canonical name, with no search of the
+	 * table for each command and list entry. */
+	if (to_upper(pword[0]) == 'X')
+		canonical_name(pword, pword_len, &pverb, &pverb_len);
+	else {
+		pverb = pword;
+		pverb_len = pword_len;
+	}
 	if (cmd->verb != FTP_V_UNKNOWN) {    /* parsed: no search */
 		cverb = verb_names[ftp_verb_canonical(cmd->verb)];
 		cverb_len = strlen(cverb);
@@ -641,9 +663,20 @@ ftp_227_format(char *buf, size_t size, const struct sockaddr_in *sa)
 	const uint8_t *a = (const uint8_t *)&sa->sin_addr.s_addr;
 	uint16_t port = ntohs(sa->sin_port);
 
-	return format_result(buf, size, snprintf(buf, size,
-	    "227 Entering Passive Mode (%u,%u,%u,%u,%u,%u).", a[0], a[1], a[2],
-	    a[3], (unsigned)(port >> 8), (unsigned)(port & 0xff)));
+	static const char head[] = "227 Entering Passive Mode (";
+	unsigned part[6] = { a[0], a[1], a[2], a[3], (unsigned)(port >> 8), (unsigned)(port & 0xff) };
+	char text[sizeof(head) + 6 * 4 + 1], *p = text;
+
+	/* By hand: one per PASV, and snprintf costs ten times as much. */
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	for (int i = 0; i < 6; i++) {
+		p = fmt_uint(p, part[i]);
+		*p++ = i < 5 ? ',' : ')';
+	}
+	*p++ = '.';
+	fmt_copy(buf, size, text, (size_t)(p - text));
+	return format_result(buf, size, (int)(p - text));
 }
 
 int

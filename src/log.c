@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "fmt.h"
 #include "log.h"
 
 const struct word log_level_words[] = {
@@ -132,21 +133,42 @@ log_line(int level, const uint64_t *sid, const char *fmt, va_list ap)
 	if (log_to_stderr) {
 		/* One write(2) per line: workers share stderr, and a line
 		 * written in pieces would interleave with another's. */
-		char line[LOG_LINE_MAX];
+		char line[LOG_LINE_MAX], *p = line;
+		const char *name = log_level_name(level);
 		struct timespec ts;
 		int len, n;
 
-		if (log_to_journal)
-			len = snprintf(line, sizeof(line), "<%d>%s: ", level_syslog[level],
-			    log_level_name(level));
-		else {
+		/* The prefix by hand ("<6>info: #12 " or "12:34:56.789 info:
+		 * #12 "), well inside LINE: two lines per session. */
+		if (log_to_journal) {
+			*p++ = '<';
+			p = fmt_uint(p, (unsigned)level_syslog[level]);
+			*p++ = '>';
+		} else {
+			const char *stamp;
+			long ms;
+
 			clock_gettime(CLOCK_REALTIME, &ts);
-			len = snprintf(line, sizeof(line), "%s.%03ld %s: ", stamp_of(ts.tv_sec),
-			    ts.tv_nsec / 1000000, log_level_name(level));
+			stamp = stamp_of(ts.tv_sec);
+			ms = ts.tv_nsec / 1000000;
+			memcpy(p, stamp, strlen(stamp));
+			p += strlen(stamp);
+			*p++ = '.';
+			*p++ = (char)('0' + ms / 100);
+			*p++ = (char)('0' + ms / 10 % 10);
+			*p++ = (char)('0' + ms % 10);
+			*p++ = ' ';
 		}
-		if (sid != NULL)
-			len += snprintf(line + len, sizeof(line) - (size_t)len, "#%llu ",
-			    (unsigned long long)*sid);
+		memcpy(p, name, strlen(name));
+		p += strlen(name);
+		*p++ = ':';
+		*p++ = ' ';
+		if (sid != NULL) {
+			*p++ = '#';
+			p = fmt_uint(p, *sid);
+			*p++ = ' ';
+		}
+		len = (int)(p - line);
 		n = vsnprintf(line + len, sizeof(line) - (size_t)len - 1, fmt, ap);
 		if (n < 0)
 			n = 0;

@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "data.h"
+#include "fmt.h"
 #include "ftp_proto.h"
 #include "log.h"
 #include "portmap.h"
@@ -76,7 +77,7 @@ eff_user(void *ctx, const char *name)
 {
 	struct session *s = ctx;
 
-	snprintf(s->user, sizeof(s->user), "%s", name);
+	fmt_copy(s->user, sizeof(s->user), name, strlen(name));
 }
 
 static void

@@ -191,13 +191,16 @@ int
 xlate_server_line(enum ftp_verb server_verb, const struct sockaddr_storage *bound,
     char *line, size_t size)
 {
-	int n;
+	size_t n;
 
 	switch (server_verb) {
 	case FTP_V_PASV:
 	case FTP_V_EPSV:
-		n = snprintf(line, size, "%s", ftp_verb_name(server_verb));
-		return n > 0 && (size_t)n < size ? n : -1;
+		n = strlen(ftp_verb_name(server_verb));
+		if (n >= size)
+			return -1;
+		memcpy(line, ftp_verb_name(server_verb), n + 1);
+		return (int)n;
 	case FTP_V_PORT:
 		if (bound->ss_family != AF_INET)
 			return -1;

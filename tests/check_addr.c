@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -185,6 +186,39 @@ START_TEST(test_fmt_truncates)
 }
 END_TEST
 
+/* addr_fmt() writes IPv4 by hand: the same text as inet_ntop and
+ * snprintf, cut the same way. */
+START_TEST(test_fmt_ipv4_by_hand)
+{
+	static const char *hosts[] = { "0.0.0.0", "9.10.99.100", "255.255.255.255",
+	    "198.51.100.7", "10.0.0.1" };
+	static const unsigned ports[] = { 0, 1, 9, 10, 21, 999, 1000, 65535 };
+
+	for (size_t h = 0; h < sizeof(hosts) / sizeof(hosts[0]); h++)
+		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+			struct sockaddr_in sin = { .sin_family = AF_INET,
+			    .sin_port = htons((uint16_t)ports[i]) };
+			char want[ADDR_STRLEN], got[ADDR_STRLEN];
+
+			ck_assert_int_eq(inet_pton(AF_INET, hosts[h], &sin.sin_addr), 1);
+			snprintf(want, sizeof(want), "%s:%u", hosts[h], ports[i]);
+			for (size_t size = 0; size <= strlen(want) + 1; size++) {
+				char cut[ADDR_STRLEN];
+
+				memset(got, 'z', sizeof(got));
+				snprintf(cut, size > 0 ? size : 1, "%s", want);
+				addr_fmt((struct sockaddr *)&sin, got, size);
+				if (size > 0)
+					ck_assert_str_eq(got, cut);
+				else
+					ck_assert_int_eq(got[0], 'z');
+			}
+			ck_assert_str_eq(addr_fmt_host((struct sockaddr *)&sin, got,
+			    sizeof(got)), hosts[h]);
+		}
+}
+END_TEST
+
 START_TEST(test_prefix_parse)
 {
 	struct addr_prefix p;
@@ -297,6 +331,7 @@ suite_addr(void)
 	tcase_add_test(tc, test_equal);
 	tcase_add_test(tc, test_any_port_len);
 	tcase_add_test(tc, test_fmt_truncates);
+	tcase_add_test(tc, test_fmt_ipv4_by_hand);
 	tcase_add_test(tc, test_prefix_parse);
 	tcase_add_test(tc, test_prefix_contains);
 	tcase_add_test(tc, test_port_range);

@@ -181,6 +181,26 @@ START_TEST(test_verb_canonical)
 				want = alias[i][1];
 		ck_assert_msg(ftp_verb_canonical((enum ftp_verb)v) == want, "verb %s",
 		    ftp_verb_name((enum ftp_verb)v));
+		/* ftp_command_matches() searches the table only for a
+		 * pattern word that starts with X. */
+		if (want != (enum ftp_verb)v)
+			ck_assert_msg(ftp_verb_name((enum ftp_verb)v)[0] == 'X',
+			    "alias %s does not start with X", ftp_verb_name((enum ftp_verb)v));
+	}
+	/* Both ways round, in any case. */
+	{
+		struct ftp_command mkd, xmkd, site;
+
+		ck_assert_int_eq(ftp_command_parse("MKD d", 5, &mkd), 0);
+		ck_assert_int_eq(ftp_command_parse("xmkd d", 6, &xmkd), 0);
+		ck_assert_int_eq(ftp_command_parse("SITE exec x", 11, &site), 0);
+		ck_assert(ftp_command_matches(&mkd, "xMkD"));
+		ck_assert(ftp_command_matches(&xmkd, "mkd"));
+		ck_assert(ftp_command_matches(&xmkd, "XMKD"));
+		ck_assert(!ftp_command_matches(&mkd, "XRMD"));
+		ck_assert(!ftp_command_matches(&mkd, "SITE"));
+		ck_assert(ftp_command_matches(&site, "site EXEC"));
+		ck_assert(!ftp_command_matches(&site, "XSITE EXEC"));
 	}
 }
 END_TEST
