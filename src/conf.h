@@ -18,6 +18,8 @@ enum passive_address_kind { PASV_ADDR_ORIGINAL, PASV_ADDR_LOCAL, PASV_ADDR_FIXED
 enum server_data_mode { SDATA_SAME, SDATA_PASSIVE, SDATA_ACTIVE };
 /* Who moves a plaintext data channel's bytes (kpath.h). */
 enum data_path { DATA_PATH_RELAY, DATA_PATH_KERNEL, DATA_PATH_AUTO };
+/* worker-balance: which worker a new control connection goes to (balance.h). */
+enum worker_balance { WORKER_BALANCE_LEAST_BUSY, WORKER_BALANCE_HASH };
 
 struct listen_conf {
 	char *name;
@@ -87,6 +89,7 @@ struct config {
 	char **allow_commands;               /* none: no allow-list */
 	size_t n_allow_commands;
 	unsigned workers;                    /* 0 = one per CPU */
+	int worker_balance;                  /* enum worker_balance; read at start */
 	char *control_socket;                /* "" = none */
 	char *control_socket_group;          /* NULL: mode 0600, our group */
 	bool has_metrics;

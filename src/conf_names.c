@@ -22,6 +22,12 @@ const struct word conf_pasv_kinds[] = {
 	{ NULL, 0 }
 };
 
+const struct word conf_worker_balances[] = {
+	{ "least-busy", WORKER_BALANCE_LEAST_BUSY },
+	{ "hash", WORKER_BALANCE_HASH },
+	{ NULL, 0 }
+};
+
 const struct word conf_data_paths[] = {
 	{ "relay", DATA_PATH_RELAY },
 	{ "kernel", DATA_PATH_KERNEL },

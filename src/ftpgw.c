@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "balance.h"
 #include "conf.h"
 #include "data_path.h"
 #include "fwrules.h"
@@ -170,6 +171,7 @@ struct run {
 	struct config *cf;               /* the newest good configuration */
 	struct tls_engine *tls;          /* its TLS, loaded while root: NULL without */
 	struct shared *shared;
+	struct balance *balance;         /* with workers, when the kernel took it; else NULL */
 	bool foreground;
 	bool fdstore;                    /* -S */
 	int detach_fd;                   /* to the waiting parent; -1 in the foreground */
@@ -310,7 +312,7 @@ run_loop(struct run *r, unsigned index, int ready_fd)
 		log_msg(LL_ERROR, "cannot create the event loop");
 		return 1;
 	}
-	if (gateway_init(&gw, base, r->cf, r->tls, r->shared, index) == -1 ||
+	if (gateway_init(&gw, base, r->cf, r->tls, r->shared, r->balance, index) == -1 ||
 	    drop_privileges(r->cf) == -1) {
 		gateway_free(&gw);
 		event_base_free(base);
@@ -352,6 +354,7 @@ worker_main(unsigned index, unsigned n, int ready_fd, void *arg)
 	tls_engine_unref(r->tls);
 	config_unref(r->cf);
 	shared_free(r->shared);
+	balance_free(r->balance);
 	return status;
 }
 
@@ -631,6 +634,20 @@ main(int argc, char *argv[])
 		free(abs_path);
 		return 1;
 	}
+	r.balance = NULL;
+	if (n_workers > 1 && cf->worker_balance == WORKER_BALANCE_HASH)
+		log_msg(LL_INFO, "workers: the kernel's hash spreads new connections "
+		    "(worker-balance = hash)");
+	else if (n_workers > 1) {
+		char why[200];
+
+		if ((r.balance = balance_new(cf, n_workers, why, sizeof(why))) != NULL)
+			log_msg(LL_INFO, "workers: a new connection goes to the first worker "
+			    "within %d sessions of the least busy one", BALANCE_SLACK);
+		else
+			log_msg(LL_INFO, "workers: the kernel's hash spreads new connections "
+			    "(%s)", why);
+	}
 	r.path = path;
 	r.cf = cf;
 	r.foreground = foreground;
@@ -650,6 +667,7 @@ main(int argc, char *argv[])
 		tls_engine_unref(r.tls);
 		config_unref(r.cf);
 		shared_free(r.shared);
+		balance_free(r.balance);
 		free(abs_path);
 		return 1;
 	}
@@ -688,6 +706,7 @@ main(int argc, char *argv[])
 	tls_engine_unref(r.tls);
 	config_unref(r.cf);
 	shared_free(r.shared);
+	balance_free(r.balance);
 	free(abs_path);
 	return status;
 }

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "balance.h"
 #include "conf.h"
 #include "ctl.h"
 #include "data_path.h"
@@ -57,6 +58,7 @@ env_admit(void *arg, const struct sockaddr *client, const char **why)
 		return false;
 	}
 	gw->stats->sessions_total++;
+	balance_count(gw->balance, gw->worker, +1);
 	return true;
 }
 
@@ -66,6 +68,7 @@ env_release(void *arg, const struct sockaddr *client)
 	struct gateway *gw = arg;
 
 	shared_release(gw->shared, gw->worker, client);
+	balance_count(gw->balance, gw->worker, -1);
 	/* The session has left the list already. */
 	if (gw->stopping && gw->sessions.n == 0) {
 		log_msg(LL_INFO, "last session ended; exiting");
@@ -198,6 +201,8 @@ handover_cb(void *arg, int conn, const char **why)
 	}
 	metrics_close(gw->metrics);
 	gw->metrics = NULL;
+	/* Before they go: the new gateway's workers put them in their maps. */
+	balance_leave(gw->balance, gw->worker);
 	if (handover_send(conn, fds, (size_t)n, gw->n_workers) == -1) {
 		log_msg(LL_ERROR, "handover: sending %d listening sockets: %s", n, strerror(errno));
 		*why = "sending failed";
@@ -235,6 +240,8 @@ gateway_stop(struct gateway *gw)
 		return;
 	gw->stopping = true;
 	notify_systemd("STOPPING=1");
+	/* With -S the sockets outlive us in systemd's store. */
+	balance_leave(gw->balance, gw->worker);
 	listeners_close(&gw->listeners);
 	/* Its address is for the gateway that starts next (a restart, or
 	 * -U), which may well be running before our sessions are done. */
@@ -514,11 +521,14 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 int
 gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
-    struct tls_engine *tls, struct shared *sh, unsigned worker)
+    struct tls_engine *tls, struct shared *sh, struct balance *balance, unsigned worker)
 {
 	memset(gw, 0, sizeof(*gw));
 	gw->base = base;
 	gw->shared = sh;
+	/* Started again after a crash: the sessions counted are gone. */
+	gw->balance = balance;
+	balance_reset(balance, worker);
 	gw->stats = shared_stats(sh, worker);
 	gw->worker = worker;
 	gw->n_workers = shared_workers(sh);
@@ -565,6 +575,7 @@ gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
 		}
 	}
 	gw->listeners.worker = worker;
+	gw->listeners.balance = balance;
 	gw->listeners.n_workers = gw->n_workers;
 	gw->listeners.fn = accept_cb;
 	gw->listeners.arg = gw;

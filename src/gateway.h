@@ -28,6 +28,7 @@ struct tls_engine;
 struct ctl;
 struct metrics;
 struct evdns_base;
+struct balance;
 
 struct gateway {
 	struct event_base *base;
@@ -55,6 +56,7 @@ struct gateway {
 	 * owned by main(). */
 	struct shared *shared;
 	struct gw_stats *stats;          /* this worker's, in shared */
+	struct balance *balance;         /* which worker gets a connection; NULL: the hash */
 };
 
 /* Bind every listener of CF for worker WORKER of the shared_workers(SH)
@@ -62,7 +64,7 @@ struct gateway {
  * while the process was root; NULL: loaded from CF now, if it has TLS).
  * On failure print why and return -1; gateway_free() is still needed. */
 int gateway_init(struct gateway *gw, struct event_base *base, struct config *cf,
-    struct tls_engine *tls, struct shared *sh, unsigned worker);
+    struct tls_engine *tls, struct shared *sh, struct balance *balance, unsigned worker);
 void gateway_free(struct gateway *gw);
 /* Re-read the configuration file (SIGHUP); ftpgwctl reload waiting on
  * the control socket is told how it went. */

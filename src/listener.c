@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 
 #include "addr.h"
+#include "balance.h"
 #include "conf.h"
 #include "handover.h"
 #include "listener.h"
@@ -235,6 +236,9 @@ listener_open(struct listener_set *set, struct listener *l, const struct listen_
 		    errno == EPERM ? " (tproxy needs CAP_NET_ADMIN)" : "");
 		return -1;
 	}
+	if (balance_join(set->balance, (const struct sockaddr *)&lc->addr, set->worker, fd) == -1)
+		log_msg(LL_WARN, "listen \"%s\": the kernel's hash picks this address's "
+		    "workers: %s", lc->name, strerror(errno));
 	listener_name(lc, name, sizeof(name));
 	if ((l->acc = acceptor_new(set->base, fd, name, listener_accept_cb, l)) == NULL) {
 		for (size_t i = 1; i < n_inherited; i++)

@@ -70,6 +70,7 @@ struct listener_set {
 	bool has_owner;                  /* their sockets belong to OWNER (sock.h) */
 	uid_t owner;
 	unsigned worker, n_workers;      /* which sockets of a handover are ours */
+	struct balance *balance;         /* the sockets join it (balance.h); NULL: the hash */
 	listener_fn *fn;                 /* called for every connection */
 	void *arg;
 	struct listener *v;

@@ -14,6 +14,9 @@
 #              worker's raw "sessions", "ftpgwctl sessions" (one header, all
 #              40), stats; each session's 227 port lies in its worker's
 #              slice, RETR 1MiB sha256
+#     balance  worker-balance = least-busy (main): sessions one after
+#              another all go to worker 0; sessions held open go to the
+#              first worker within 2 sessions of the least busy
 #     limits   max-sessions-per-client and max-sessions across the workers
 #     crash    SIGKILL to a worker: logged, restarted, the other worker's
 #              sessions carry on, the dead worker's sessions stop counting
@@ -22,8 +25,10 @@
 #     stop     (at the end of the lane, per gateway) SIGTERM: supervisor
 #              and workers exit, status 0, PATH and PATH.1 removed
 #
-# Which worker a connection goes to is the kernel's choice: SO_REUSEPORT
-# hashes the connection's addresses and ports.  Where a scenario needs
+# "limits" and "crash" run with worker-balance = hash: the kernel's
+# SO_REUSEPORT hash of the connection's addresses and ports picks the
+# worker (main has the default, least-busy: its eBPF program picks by the
+# workers' session counts).  Where a scenario needs
 # connections on a given worker (the limits, the crash), wkclient.py first
 # "probes" source ports: it connects from chosen ports (a few at a time,
 # within the limits), reads which worker lists each one, and resets them;
@@ -107,6 +112,7 @@ setup_workers() {
 passive-ports = "$WK_LIMITS_PASV"
 shutdown-timeout = 3
 workers = 2
+worker-balance = "hash"
 max-sessions = 5
 max-sessions-per-client = 3
 control-socket = "$(gw_sock limits)"
@@ -117,6 +123,7 @@ EOF
 passive-ports = "$WK_CRASH_PASV"
 shutdown-timeout = 3
 workers = 2
+worker-balance = "hash"
 max-sessions-per-client = 4
 control-socket = "$(gw_sock crash)"
 listen "vsftpd" { address = "::"  port = 9041  mode = "reverse"  upstream = "$SRV4:21" }
@@ -155,6 +162,14 @@ sc_wk_spread() {
 	wk_processes main || return 1
 	wk_py --ctl "$(gw_sock main)" spread --host "$SRV4" --port 21 --count 40 \
 		--pasv "$WK_MAIN_PASV" --pasv-host "$SRV4" --ftpgwctl "$WK_CTL"
+}
+
+sc_wk_balance() {
+	local f
+	f=$(gw_logf main)
+	grep -q 'workers: a new connection goes to the first worker within 2 sessions' "$f" ||
+		{ echo "FAIL: ftpgw (main) did not log that least-busy is on:"; grep 'workers:' "$f"; return 1; }
+	wk_py --ctl "$(gw_sock main)" balance --host "$SRV4" --port 21 --rounds 12
 }
 
 # ---------------------------------------------------------------- 2. limits
@@ -414,6 +429,13 @@ lane_workers() {
 	# worker's slice (50000-50499 / 50500-50999), RETR 1MiB sha256 on each
 	scenario "workers spread: 40 sessions over 2 workers, PASV slices" \
 		sc_wk_spread
+	# workers balance: worker-balance = least-busy (the default) is logged
+	# at start; 12 sessions from $CLI4 one after another (login, listed,
+	# QUIT) are all worker 0's (the hash: 1 in 2048); then 6 sessions
+	# held open one after another go to workers 0 0 0 1 0 1, each the
+	# first within 2 sessions of the least busy
+	scenario "workers balance: least-busy keeps a light load on one worker" \
+		sc_wk_balance
 	# workers limits: max-sessions-per-client = 3 over 2 workers: 8
 	# connections from $CLI4 (alternating workers by source port): 3 get
 	# 220 and log in (on both workers), 5 get '421 Too many connections;

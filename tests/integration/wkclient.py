@@ -348,6 +348,44 @@ def act_spread(a):
     wait_active(a.ctl, 0)
 
 
+def act_balance(a):
+    """worker-balance = least-busy: ROUNDS sessions one after another (each
+    logged in and listed before its QUIT) are all worker 0's; then sessions
+    held open, opened one after another, go to workers 0 0 0 1 0 1: each to
+    the first worker (by number) within 2 sessions of the least busy."""
+    dest = (a.host, a.port)
+
+    def open_listed(what):
+        c = Raw(dest)
+        code, l = c.reply()
+        check(code == 220, "greeting of %s (%s): %r" % (what, c.key, l))
+        c.login(a.user, a.password)
+        m = where(a.ctl)
+        check(c.key in m, "%s (%s) is listed by no worker" % (what, c.key))
+        return c, m[c.key][0]
+
+    for i in range(a.rounds):
+        c, w = open_listed("session %d one after another" % (i + 1))
+        c.quit()
+        check(w == 0, "session %d of %d one after another (%s) is worker %d's, expected 0"
+              % (i + 1, a.rounds, c.key, w))
+    log("%d sessions one after another: all worker 0's" % a.rounds)
+    wait_active(a.ctl, 0)
+    expect, got, held = [0, 0, 0, 1, 0, 1], [], []
+    try:
+        for i in range(len(expect)):
+            c, w = open_listed("held session %d" % (i + 1))
+            held.append(c)
+            got.append(w)
+            check(got == expect[:len(got)], "held sessions went to workers %s, expected %s"
+                  % (got, expect[:len(got)]))
+        log("%d sessions held open: workers %s" % (len(held), got))
+    finally:
+        for c in held:
+            c.quit()
+    wait_active(a.ctl, 0)
+
+
 def act_percli(a):
     """max-sessions-per-client = LIMIT: COUNT connections alternating between
     the workers; the first LIMIT admitted, the rest refused."""
@@ -582,6 +620,10 @@ def main():
     x.add_argument("--pasv", required=True)
     x.add_argument("--pasv-host", required=True)
     x.add_argument("--ftpgwctl", required=True)
+    x = sub.add_parser("balance")
+    x.add_argument("--host", required=True)
+    x.add_argument("--port", type=int, required=True)
+    x.add_argument("--rounds", type=int, default=12)
     for name in ("percli", "maxsess", "crash"):
         x = sub.add_parser(name)
         x.add_argument("--host", required=True)
@@ -612,7 +654,7 @@ def main():
     a.sums = Fixtures(a.fixtures, None).sums
     a.expect_pasv = lambda c: c.expect("PASV", 227)
     try:
-        {"spread": act_spread, "percli": act_percli, "maxsess": act_maxsess,
+        {"spread": act_spread, "balance": act_balance, "percli": act_percli, "maxsess": act_maxsess,
          "crash": act_crash, "mkd": act_mkd}[a.action](a)
     except Fail as e:
         log("FAIL: %s" % e)
