@@ -335,6 +335,9 @@ if [ "$GW_PROCS" -gt 1 ]; then GW_LOOPS=$((GW_PROCS - 1)); else GW_LOOPS=$GW_THR
 if [ -n "$WORKERS" ] && [ "$WORKERS" -gt 1 ] && [ "$GW_LOOPS" -lt "$WORKERS" ]; then
 	say "NOTE: workers = $WORKERS is configured, but ftpgw runs $GW_PROCS process(es) with $GW_THREADS thread(s)"
 fi
+# How its workers share new connections (worker-balance), as it logged.
+GW_BALANCE=
+[ "$GW_LOOPS" -gt 1 ] && GW_BALANCE=$(sed -n 's/^.* info: \(workers: .*\)$/\1/p' "$WORK/ftpgw.log" | tail -n 1)
 MR_PROCS=${BENCH_MINIRELAY_PROCS:-$GW_LOOPS}
 ip netns exec "$NS_GW" "${RELAY_NICE[@]}" "$WORK/minirelay" -P "$MR_PROCS" $GWC $SRV_RAW $SRV $SRV_RAW >"$WORK/minirelay.log" 2>&1 &
 MR_PID=$!

@@ -1,10 +1,12 @@
-/* unit.h: the check suites of the unit test runner, one per pure module. */
+/* unit.h: the check suites of the unit test runner, one per pure module, and
+ * balance, which loads its eBPF program into the running kernel. */
 #ifndef FTPGW_TESTS_UNIT_H
 #define FTPGW_TESTS_UNIT_H
 
 #include <check.h>
 
 Suite *suite_addr(void);
+Suite *suite_balance(void);
 Suite *suite_conf(void);
 Suite *suite_conf_keys(void);
 Suite *suite_engine(void);

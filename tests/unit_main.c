@@ -13,6 +13,7 @@ static const struct {
 	Suite *(*make)(void);
 } suites[] = {
 	{ "addr", suite_addr },
+	{ "balance", suite_balance },
 	{ "conf", suite_conf },
 	{ "conf_keys", suite_conf_keys },
 	{ "engine", suite_engine },
