@@ -34,7 +34,13 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
-register_pid() { echo "$1" >>"$IT_DIR/pids"; }
+# proc_start PID: when process PID started (clock ticks after boot); ""
+# when there is none.
+proc_start() { sed -E 's/^[0-9]+ \(.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'; }
+# register_pid PID: end PID at the end of the run if it still runs. With its
+# start time: pids wrap (pid_max may be 32768), and by then the number may
+# be another process's.
+register_pid() { echo "$1 $(proc_start "$1")" >>"$IT_DIR/pids"; }
 
 # in_ns NS CMD...: run CMD in namespace NS, bounded by a timeout.
 in_ns() {

@@ -86,8 +86,10 @@ cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 	done
 	cleanup_namespaces
-	while read -r pid; do
-		alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	while read -r pid start; do
+		[ -n "$start" ] && [ "$(proc_start "$pid")" = "$start" ] && alive "$pid" || continue
+		say "cleanup: SIGKILL to pid $pid, left running: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-100)"
+		kill -KILL "$pid" 2>/dev/null
 	done <"$IT_DIR/pids"
 	wait 2>/dev/null
 	# The accounts this run made, once nothing runs under them.
