@@ -431,7 +431,7 @@ lane_workers() {
 		sc_wk_spread
 	# workers balance: worker-balance = least-busy (the default) is logged
 	# at start; 12 sessions from $CLI4 one after another (login, listed,
-	# QUIT) are all worker 0's (the hash: 1 in 2048); then 6 sessions
+	# QUIT) are all worker 0's (the hash: 1 in 4096); then 6 sessions
 	# held open one after another go to workers 0 0 0 1 0 1, each the
 	# first within 2 sessions of the least busy
 	scenario "workers balance: least-busy keeps a light load on one worker" \
