@@ -78,11 +78,15 @@ kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group, bool 
 		    table, F->suffix, F->addr_type, F->addr_type);
 		text_add(&t, "add map inet %s dnat%s { type %s . %s . inet_service : %s . inet_service; flags timeout; }\n",
 		    table, F->suffix, F->addr_type, F->addr_type, F->addr_type);
-		text_add(&t, "add map inet %s snat%s { type %s . %s . inet_service : %s; flags timeout; }\n",
+		/* With the ct mark (the worker's log group) in the key: the
+		 * server may give two workers' sessions of one client the same
+		 * port in turn, and one worker's late deletion must not take
+		 * the other's element. */
+		text_add(&t, "add map inet %s snatm%s { type %s . %s . inet_service . mark : %s; flags timeout; }\n",
 		    table, F->suffix, F->addr_type, F->addr_type, F->addr_type);
 		if (flush)
 			text_add(&t, "flush map inet %s mark%s\nflush map inet %s dnat%s\n"
-			    "flush map inet %s snat%s\n", table, F->suffix, table, F->suffix,
+			    "flush map inet %s snatm%s\n", table, F->suffix, table, F->suffix,
 			    table, F->suffix);
 	}
 	/* Before mangle (-150): TPROXY rules must see the mark. Before the
@@ -108,7 +112,7 @@ kpath_nft_setup(char *buf, size_t size, const char *table, unsigned group, bool 
 		    table, m0, m1, F->af == AF_INET ? "ipv4" : "ipv6", F->proto, F->proto,
 		    F->proto, F->suffix);
 		text_add(&t, "add rule inet %s kp_snat ct mark 0x%08x-0x%08x meta nfproto %s "
-		    "snat %s to %s saddr . %s daddr . tcp dport map @snat%s\n",
+		    "snat %s to %s saddr . %s daddr . tcp dport . ct mark map @snatm%s\n",
 		    table, m0, m1, F->af == AF_INET ? "ipv4" : "ipv6", F->proto, F->proto,
 		    F->proto, F->suffix);
 	}

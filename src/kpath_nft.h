@@ -13,8 +13,11 @@
  *             rules, which skip marked connections);
  *   dnatF  -> the real target (host and port): DNAT, priority -110, ahead of
  *             the operator's REDIRECT rules;
- *   snatF  (initiator, target host, target port) -> the source the relay
- *             would have used toward the target.
+ *   snatmF (initiator, target host, target port, ct mark) -> the source
+ *             the relay would have used toward the target. The mark (the
+ *             worker's log group) keeps two workers' elements apart: the
+ *             target port is the server's, and it may give the same one to
+ *             sessions of one client on two workers in turn.
  * Elements carry the data timeout: a gateway that dies leaves nothing that
  * admits a connection for longer. A forward-hook chain sends each marked
  * connection's SYN, FIN and RST to the log group of the event loop that owns

@@ -17,7 +17,7 @@
 #define REG_ROUND(n) (((n) + 3u) & ~3u)
 
 /* The largest key: IPv6 initiator . IPv6 host . port. */
-#define KEY_MAX (16 + 16 + 4)
+#define KEY_MAX (16 + 16 + 4 + 4)
 
 struct blob {
 	uint8_t b[KEY_MAX];
@@ -118,7 +118,7 @@ put_element(struct mnl_nlmsg_batch *b, size_t limit, uint32_t seq, bool ack, con
 
 /* The maps by KPATH_NL_* bit (mark, dnat, snat) and family (4, 6). */
 static const char *const map_name[3][2] = {
-	{ "mark4", "mark6" }, { "dnat4", "dnat6" }, { "snat4", "snat6" },
+	{ "mark4", "mark6" }, { "dnat4", "dnat6" }, { "snatm4", "snatm6" },
 };
 
 /* One item's element messages (see kpath_nl_batch_many); the one
@@ -138,11 +138,14 @@ put_item(struct mnl_nlmsg_batch *b, size_t size, uint32_t *seq, uint32_t ack_seq
 	put_host(&ann_key, &sp->initiator);
 	put_host(&ann_key, &sp->announced);
 	put_port(&ann_key, &sp->announced);
-	/* snat: initiator . target host . target port */
+	/* snat: initiator . target host . target port . mark (the worker's:
+	 * the target port is the server's, and may come to two workers) */
 	put_host(&tgt_key, &sp->initiator);
 	put_host(&tgt_key, &sp->target);
 	put_port(&tgt_key, &sp->target);
-	memcpy(mark_val.b, &mark, 4);    /* marks are in host order */
+	memcpy(tgt_key.b + tgt_key.len, &mark, 4);   /* marks are in host order */
+	tgt_key.len += 4;
+	memcpy(mark_val.b, &mark, 4);
 	put_host(&dnat_val, &sp->target);
 	put_port(&dnat_val, &sp->target);
 	put_host(&snat_val, &sp->snat);

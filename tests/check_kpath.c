@@ -57,6 +57,9 @@ START_TEST(test_setup_text)
 	ck_assert_ptr_nonnull(strstr(buf, "type filter hook prerouting priority -160;"));
 	ck_assert_ptr_nonnull(strstr(buf, "type nat hook prerouting priority -110;"));
 	ck_assert_ptr_nonnull(strstr(buf, "ct mark 0x46470834-0x46470843 meta nfproto ipv6 dnat ip6 to"));
+	/* SNAT by the worker's mark too (kpath_nft.h) */
+	ck_assert_ptr_nonnull(strstr(buf, "type ipv4_addr . ipv4_addr . inet_service . mark : ipv4_addr;"));
+	ck_assert_ptr_nonnull(strstr(buf, "snat ip to ip saddr . ip daddr . tcp dport . ct mark map @snatm4\n"));
 	/* One log group per slot, each behind its own mark. */
 	for (unsigned i = 0; i < KPATH_SLOTS; i++) {
 		snprintf(line, sizeof(line), "add rule inet ftpgw kp_log%u log group %u snaplen", i, 2100 + i);
@@ -175,25 +178,28 @@ START_TEST(test_element_batch)
 	/* nftables' concatenations: each part in 4-byte registers, ports in
 	 * network order and padded, marks in host order. */
 	static const uint8_t ann_key[12] = { 198, 51, 100, 2, 203, 0, 113, 2, 0xc3, 0xcb, 0, 0 };
-	static const uint8_t tgt_key[12] = { 198, 51, 100, 2, 203, 0, 113, 2, 0x9c, 0x41, 0, 0 };
+	uint8_t tgt_key[16] = { 198, 51, 100, 2, 203, 0, 113, 2, 0x9c, 0x41, 0, 0 };
 	static const uint8_t dnat_val[8] = { 203, 0, 113, 2, 0x9c, 0x41, 0, 0 };
 	static const uint8_t snat_val[4] = { 203, 0, 113, 1 };
 
+	/* The SNAT key ends in the worker's mark: two workers' elements for
+	 * one server port (given to each in turn) are two elements. */
+	memcpy(tgt_key + 12, &mark, 4);
 	len = kpath_nl_batch(buf, sizeof(buf), 100, "ftpgw", &sp, true, KPATH_NL_ALL, mark, 60000);
 	ck_assert_uint_gt(len, 0);
 	ck_assert_uint_eq(walk_batch(buf, len, m, 4), 3);
 	ck_assert_str_eq(m[0].set, "mark4");
 	ck_assert_str_eq(m[1].set, "dnat4");
-	ck_assert_str_eq(m[2].set, "snat4");
+	ck_assert_str_eq(m[2].set, "snatm4");
 	for (int i = 0; i < 3; i++) {
 		ck_assert_uint_eq(m[i].type, NFT_MSG_NEWSETELEM);
 		ck_assert_uint_eq(m[i].seq, 101 + (unsigned)i);
 		ck_assert_uint_eq(m[i].timeout_ms, 60000);
-		ck_assert_uint_eq(m[i].key_len, 12);
+		ck_assert_uint_eq(m[i].key_len, i == 2 ? 16 : 12);
 	}
 	ck_assert_mem_eq(m[0].key, ann_key, 12);
 	ck_assert_mem_eq(m[1].key, ann_key, 12);
-	ck_assert_mem_eq(m[2].key, tgt_key, 12);
+	ck_assert_mem_eq(m[2].key, tgt_key, 16);
 	ck_assert_uint_eq(m[0].data_len, 4);
 	ck_assert_mem_eq(m[0].data, &mark, 4);
 	ck_assert_uint_eq(m[1].data_len, 8);
@@ -260,17 +266,19 @@ START_TEST(test_element_batch_many)
 	ck_assert_uint_gt(len, 0);
 	ck_assert_uint_eq(walk_batch(buf, len, m, 8), 5);
 	ck_assert_uint_eq(m[0].type, NFT_MSG_DELSETELEM);
-	ck_assert_str_eq(m[0].set, "snat4");
+	ck_assert_str_eq(m[0].set, "snatm4");
 	ck_assert_uint_eq(m[0].data_len, 0);
 	ck_assert_uint_eq(m[1].type, NFT_MSG_DELSETELEM);
-	ck_assert_str_eq(m[1].set, "snat6");
-	ck_assert_uint_eq(m[1].key_len, 36);
+	ck_assert_str_eq(m[1].set, "snatm6");
+	ck_assert_uint_eq(m[1].key_len, 40);
+	ck_assert_uint_eq(m[1].key[36] | m[1].key[37] << 8 | m[1].key[38] << 16 |
+	    (uint32_t)m[1].key[39] << 24, 7);               /* the batch's mark, host order */
 	for (int i = 2; i < 5; i++) {
 		ck_assert_uint_eq(m[i].type, NFT_MSG_NEWSETELEM);
 		ck_assert_uint_eq(m[i].timeout_ms, 9000);
 	}
 	ck_assert_str_eq(m[2].set, "mark4");
-	ck_assert_str_eq(m[4].set, "snat4");
+	ck_assert_str_eq(m[4].set, "snatm4");
 	for (int i = 0; i < 5; i++)
 		ck_assert_uint_eq(m[i].seq, 501 + (unsigned)i);
 	/* One bad item spoils the batch; so does no room or no item. */

@@ -37,7 +37,7 @@ EOF2
 # kern_elements: the elements of the gateway's six maps, summed.
 kern_elements() {
 	local m
-	for m in mark4 dnat4 snat4 mark6 dnat6 snat6; do
+	for m in mark4 dnat4 snatm4 mark6 dnat6 snatm6; do
 		ip netns exec "$NS_GW" nft -j list map inet "$KL_TABLE" "$m" || return 1
 	done | "$PY" -c '
 import json, sys
