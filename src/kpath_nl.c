@@ -16,7 +16,7 @@
  * registers: a part takes its size rounded up to 4 bytes, zero-padded. */
 #define REG_ROUND(n) (((n) + 3u) & ~3u)
 
-/* The largest key: IPv6 initiator . IPv6 host . port. */
+/* The largest key: IPv6 initiator . IPv6 host . port . mark (SNAT). */
 #define KEY_MAX (16 + 16 + 4 + 4)
 
 struct blob {
