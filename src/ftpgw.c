@@ -635,13 +635,12 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	r.balance = NULL;
-	if (n_workers > 1 && cf->worker_balance == WORKER_BALANCE_HASH)
-		log_msg(LL_INFO, "workers: the kernel's hash spreads new connections "
-		    "(worker-balance = hash)");
-	else if (n_workers > 1) {
-		char why[200];
+	if (n_workers > 1) {
+		char why[200] = "worker-balance = hash";
 
-		if ((r.balance = balance_new(cf, n_workers, why, sizeof(why))) != NULL)
+		if (cf->worker_balance == WORKER_BALANCE_LEAST_BUSY)
+			r.balance = balance_new(cf, n_workers, why, sizeof(why));
+		if (r.balance != NULL)
 			log_msg(LL_INFO, "workers: a new connection goes to the first worker "
 			    "within %d sessions of the least busy one", BALANCE_SLACK);
 		else
