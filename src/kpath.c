@@ -312,19 +312,23 @@ unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)transact_with_waiting(arg, NULL, 0);
 }
 
-/* The flow's elements in the maps WHICH (those it still has) go in one
- * batch with those of the other flows that ended within
- * KPATH_UNMAP_DELAY_US (or KPATH_UNMAP_MAX of them). A transaction costs
- * more than its elements; this takes two per flow off the session's way:
- * at the target's SYN-ACK the client's transfer command is on its way,
- * and at the flow's end its QUIT. Nor do they ride in the next flow's
- * mapping: that one is on its way to the 227 (unless it needs a key a
- * deletion holds, see meets_waiting). */
+/* The flow's elements in the maps WHICH (those it still has) go once the
+ * loop has run the events ready now (a timer of 0: next turn, after a
+ * poll that does not wait), in one batch with those of the other flows
+ * queued meanwhile (or KPATH_UNMAP_MAX of them): after the lines those
+ * events relay, in the wakeup the flow's packet caused. Not in
+ * a batch of their own a few milliseconds later: that is a wakeup of its
+ * own, and a transaction of ~20 deletions (~0.1 ms) that stalls whatever
+ * session step arrives meanwhile; one session at a time ran 6-10% slower
+ * with a 10 ms wait than with none, and 16 or 64 no faster (bench/README,
+ * stop 26). Nor do they ride in the next flow's mapping: that one is on
+ * its way to the 227 (unless it needs a key a deletion holds, see
+ * meets_waiting). */
 static void
 flow_unmap_later(struct kflow *kf, unsigned which)
 {
 	struct kpath *kp = kf->kp;
-	struct timeval tv = { .tv_sec = 0, .tv_usec = KPATH_UNMAP_DELAY_US };
+	const struct timeval tv = { 0, 0 };
 
 	which &= kf->mapped;
 	if (which == 0)
@@ -361,8 +365,8 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 			kf->synack = true;
 			kpath_seq_start(&kf->seq_target, pk->seq);
 			/* One connection per mapping: from the target's answer
-			 * on (within KPATH_UNMAP_DELAY_US: the deletion waits
-			 * for a batch), a SYN gets no mark, and so no NAT; the
+			 * on (once this loop turn ends: the deletion waits for
+			 * its batch), a SYN gets no mark, and so no NAT; the
 			 * mapping admits only the initiator's host anyway. Not
 			 * at the SYN: an attempt can still fail before this
 			 * (see the RST below) and its retry must pass. The SNAT

@@ -21,10 +21,10 @@ struct event;
 /* Route lookups remembered per event loop. */
 #define KPATH_ROUTES 8
 /* Deletions held for one batch (a connected flow's mark and DNAT
- * elements, an ended flow's rest), and for how long at most: at one
- * session at a time, some ten sessions' worth share a transaction. */
+ * elements, an ended flow's rest): those queued while the loop runs the
+ * events of one wakeup share a transaction after them (kpath.c,
+ * flow_unmap_later). */
 #define KPATH_UNMAP_MAX 32
-#define KPATH_UNMAP_DELAY_US 10000
 
 struct kflow {
 	struct kpath *kp;
@@ -62,8 +62,7 @@ struct kpath {
 		time_t at;
 	} routes[KPATH_ROUTES];
 	unsigned route_next;                 /* the entry replaced next */
-	/* Flows whose elements wait for their batch, within
-	 * KPATH_UNMAP_DELAY_US (kpath.c). */
+	/* Flows whose elements wait for their batch (kpath.c). */
 	struct kpath_spec unmap[KPATH_UNMAP_MAX];
 	unsigned unmap_which[KPATH_UNMAP_MAX];
 	unsigned n_unmap;

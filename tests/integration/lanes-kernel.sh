@@ -227,8 +227,8 @@ kern_disconnect() {
 }
 
 # A connected data connection admits no second one: when the gateway sees
-# the target's SYN-ACK it removes the mark and DNAT elements (within
-# 10 ms: the removal waits for a batch); the SNAT element (of marked
+# the target's SYN-ACK it removes the mark and DNAT elements (after the
+# other events of that wakeup: the removal waits for a batch); the SNAT element (of marked
 # connections only) stays until the channel ends. Were they left, all 9
 # would stay for the 30 s the sessions are held, and the client's second
 # connection to each port (200 ms later) would be let through.
@@ -291,8 +291,8 @@ sc_kern_killed() {
 }
 
 # A passive range of one port: every PASV of a session's 30 RETRs gets the
-# same port, for the same client, while the last channel's deletions still
-# wait for their batch (KPATH_UNMAP_DELAY_US). The new mapping must not
+# same port, for the same client, maybe while the last channel's deletions
+# still wait for their batch (meets_waiting). The new mapping must not
 # meet the old elements (nftables would refuse it: the channel would go to
 # the relay): every channel is forwarded by the kernel, none is left.
 sc_kern_port_again() {
