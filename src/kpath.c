@@ -312,23 +312,26 @@ unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)transact_with_waiting(arg, NULL, 0);
 }
 
-/* The flow's elements in the maps WHICH (those it still has) go once the
- * loop has run the events ready now (a timer of 0: next turn, after a
- * poll that does not wait), in one batch with those of the other flows
- * queued meanwhile (or KPATH_UNMAP_MAX of them): after the lines those
- * events relay, in the wakeup the flow's packet caused. Not in
- * a batch of their own a few milliseconds later: that is a wakeup of its
- * own, and a transaction of ~20 deletions (~0.1 ms) that stalls whatever
- * session step arrives meanwhile; one session at a time ran 6-10% slower
- * with a 10 ms wait than with none, and 16 or 64 no faster (bench/README,
- * stop 26). Nor do they ride in the next flow's mapping: that one is on
- * its way to the 227 (unless it needs a key a deletion holds, see
- * meets_waiting). */
+/* The flow's elements in the maps WHICH (those it still has) go in one
+ * batch with other flows' (KPATH_UNMAP_MAX at most), never in the next
+ * flow's mapping: that one is on its way to the 227 (unless it needs a
+ * key a deletion holds, see meets_waiting). When?
+ * - Few flows open (few sessions; each waits on its own round trips):
+ *   once the loop has run the events ready now (a timer of 0: the next
+ *   turn, after a poll that does not wait), in the wakeup the flow's
+ *   packet caused. A batch 10 ms later is a wakeup of its own and ~0.1 ms
+ *   of deletions that stall whatever session step arrives meanwhile: one
+ *   session at a time ran 6-10% slower with it (bench/README, stop 26).
+ * - Many: up to KPATH_UNMAP_DELAY_US, so that some twenty flows share a
+ *   transaction. The CPU is the limit then, and every transaction costs
+ *   it more than its elements do, in the gateway and in the kernel's
+ *   deferred release of it. */
 static void
 flow_unmap_later(struct kflow *kf, unsigned which)
 {
 	struct kpath *kp = kf->kp;
-	const struct timeval tv = { 0, 0 };
+	const struct timeval now = { 0, 0 };
+	const struct timeval batch = { .tv_sec = 0, .tv_usec = KPATH_UNMAP_DELAY_US };
 
 	which &= kf->mapped;
 	if (which == 0)
@@ -339,8 +342,10 @@ flow_unmap_later(struct kflow *kf, unsigned which)
 	kp->unmap_which[kp->n_unmap] = which;
 	kp->n_unmap++;
 	kf->mapped &= ~which;
-	if (!evtimer_pending(kp->unmap_ev, NULL))
-		evtimer_add(kp->unmap_ev, &tv);
+	if (kp->n_flows <= KPATH_UNMAP_NOW_FLOWS)
+		evtimer_add(kp->unmap_ev, &now);     /* sooner, if it waited */
+	else if (!evtimer_pending(kp->unmap_ev, NULL))
+		evtimer_add(kp->unmap_ev, &batch);
 }
 
 /* One logged packet. The callback may free the flow. */
@@ -365,8 +370,8 @@ flow_packet(struct kpath *kp, const struct kpath_packet *pk)
 			kf->synack = true;
 			kpath_seq_start(&kf->seq_target, pk->seq);
 			/* One connection per mapping: from the target's answer
-			 * on (once this loop turn ends: the deletion waits for
-			 * its batch), a SYN gets no mark, and so no NAT; the
+			 * on (once the deletion's batch went, see
+			 * flow_unmap_later), a SYN gets no mark, and so no NAT; the
 			 * mapping admits only the initiator's host anyway. Not
 			 * at the SYN: an attempt can still fail before this
 			 * (see the RST below) and its retry must pass. The SNAT
@@ -695,6 +700,7 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
 	b = bucket_of(&spec->target);
 	kf->next = kp->buckets[b];
 	kp->buckets[b] = kf;
+	kp->n_flows++;
 	return kf;
 }
 
@@ -711,6 +717,8 @@ kflow_free(struct kflow *kf)
 			*p = kf->next;
 			break;
 		}
+	assert(kf->kp->n_flows > 0);
+	kf->kp->n_flows--;
 	free(kf);
 }
 

@@ -21,10 +21,13 @@ struct event;
 /* Route lookups remembered per event loop. */
 #define KPATH_ROUTES 8
 /* Deletions held for one batch (a connected flow's mark and DNAT
- * elements, an ended flow's rest): those queued while the loop runs the
- * events of one wakeup share a transaction after them (kpath.c,
- * flow_unmap_later). */
+ * elements, an ended flow's rest; kpath.c, flow_unmap_later): with at
+ * most KPATH_UNMAP_NOW_FLOWS flows open in the loop, those queued while
+ * it runs the events of one wakeup share a transaction after them; with
+ * more, they wait up to KPATH_UNMAP_DELAY_US for a bigger batch. */
 #define KPATH_UNMAP_MAX 32
+#define KPATH_UNMAP_NOW_FLOWS 4
+#define KPATH_UNMAP_DELAY_US 10000
 
 struct kflow {
 	struct kpath *kp;
@@ -66,6 +69,7 @@ struct kpath {
 	struct kpath_spec unmap[KPATH_UNMAP_MAX];
 	unsigned unmap_which[KPATH_UNMAP_MAX];
 	unsigned n_unmap;
+	unsigned n_flows;                /* kflow_add'ed, not yet freed */
 	struct event *unmap_ev;
 	/* A batch: the waiting deletions and one flow's elements. */
 	char batch[(KPATH_UNMAP_MAX + 1) * KPATH_NL_BATCH_MAX];

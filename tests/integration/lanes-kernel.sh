@@ -227,8 +227,8 @@ kern_disconnect() {
 }
 
 # A connected data connection admits no second one: when the gateway sees
-# the target's SYN-ACK it removes the mark and DNAT elements (after the
-# other events of that wakeup: the removal waits for a batch); the SNAT element (of marked
+# the target's SYN-ACK it removes the mark and DNAT elements (soon after:
+# the removal waits for its batch); the SNAT element (of marked
 # connections only) stays until the channel ends. Were they left, all 9
 # would stay for the 30 s the sessions are held, and the client's second
 # connection to each port (200 ms later) would be let through.
