@@ -39,6 +39,8 @@
 #   BENCH_OUT=PATH      where the results go (a file, or a directory to put
 #                       results-DATE.txt in); default /tmp/ftpgw-bench-DATE.txt
 #   BENCH_RATE_SECS=4   seconds per session-rate measurement
+#   BENCH_RATE_SLICES   figure 4: slices per measurement, the paths' order
+#                       turning each slice (default: RATE_SECS / 2, rounded)
 #   BENCH_NOOPS=2000    NOOPs per latency measurement
 #   BENCH_IDLE=10000    most idle sessions to open (fewer if the fd limit says so)
 #   BENCH_PIPES_STREAMS=1000  parallel RETR streams of figure 7 (pipe budget)
@@ -77,6 +79,10 @@ SIZE_SPEC=${BENCH_SIZE:-2G}
 ONLY=${BENCH_ONLY:-1,2,3,4,5,6,7}
 WORKERS=${BENCH_WORKERS:-}
 RATE_SECS=${BENCH_RATE_SECS:-4}
+# Figure 4's slices: about 2 s each (BENCH_RATE_SLICES to choose).
+RATE_SLICES=${BENCH_RATE_SLICES:-$(((RATE_SECS + 1) / 2))}
+[ "$RATE_SLICES" -ge 1 ] 2>/dev/null || { echo "BENCH_RATE_SLICES must be a positive integer" >&2; exit 2; }
+RATE_SLICE_SECS=$(awk -v t="$RATE_SECS" -v n="$RATE_SLICES" 'BEGIN { printf "%.3f", t / n }')
 NOOPS=${BENCH_NOOPS:-2000}
 IDLE_MAX=${BENCH_IDLE:-10000}
 PIPES_N=${BENCH_PIPES_STREAMS:-1000}
@@ -444,40 +450,73 @@ if sel 2 || sel 3; then
 fi
 
 if sel 4; then
-	say "figure 4: session rate (connect, USER, PASS, PASV, RETR 1 KiB, QUIT), $RATE_SECS s each"
+	say "figure 4: session rate (connect, USER, PASS, PASV, RETR 1 KiB, QUIT), $RATE_SECS s each, in $RATE_SLICES slice(s)"
 	for conc in 1 16 64; do
 		for run in $(seq "$RUNS"); do
-			for path in plain minirelay-ftp $GW_PATHS; do
-				root=$(root_of $path)
-				[ -n "$root" ] && c0=$(tree_ticks "$root")
-				path_before $path
-				# shellcheck disable=SC2046
-				load rate $(target $path) -c $conc -t "$RATE_SECS" -s 1024 -R
-				path_after $path pasv "$(kv sessions)" "$(kv sessions) * 1024"
+			# Each path's RATE_SECS come in RATE_SLICES slices, the
+			# paths' order turning by one each slice: what drifts within
+			# a run (this VM's speed moves by 10-30% over seconds) falls
+			# on every path alike, and no path always follows another.
+			# Per path and run: sessions / seconds over its slices, CPU
+			# per session over them, latencies the median of the slices'.
+			paths=(plain minirelay-ftp $GW_PATHS)
+			unset -v F_SESS F_SECS F_REF F_TICKS F_P50 F_P99 F_PH
+			declare -A F_SESS F_SECS F_REF F_TICKS F_P50 F_P99 F_PH
+			for ((sl = 0; sl < RATE_SLICES; sl++)); do
+				for ((k = 0; k < ${#paths[@]}; k++)); do
+					path=${paths[$(((k + sl) % ${#paths[@]}))]}
+					root=$(root_of $path)
+					[ -n "$root" ] && c0=$(tree_ticks "$root")
+					path_before $path
+					# shellcheck disable=SC2046
+					load rate $(target $path) -c $conc -t "$RATE_SLICE_SECS" -s 1024 -R
+					path_after $path pasv "$(kv sessions)" "$(kv sessions) * 1024"
+					F_SESS[$path]=$((${F_SESS[$path]:-0} + $(kv sessions)))
+					F_SECS[$path]=$(calc "${F_SECS[$path]:-0} + $(kv secs)")
+					F_REF[$path]=$((${F_REF[$path]:-0} + $(kv refused)))
+					F_P50[$path]="${F_P50[$path]:-} $(kv p50_ms)"
+					F_P99[$path]="${F_P99[$path]:-} $(kv p99_ms)"
+					for ph in open pasv xfer quit; do
+						F_PH[$path.$ph]=$(calc "${F_PH[$path.$ph]:-0} + $(kv ${ph}_us) * $(kv sessions)")
+					done
+					if [ -n "$root" ]; then
+						c1=$(tree_ticks "$root")
+						F_TICKS[$path]=$((${F_TICKS[$path]:-0} + c1 - c0))
+					fi
+					gw_check
+				done
+			done
+			for path in "${paths[@]}"; do
+				n=${F_SESS[$path]}
+				[ "$n" -gt 0 ] || fail "$path, $conc concurrent: no session completed"
 				# A refused PASV data connection abandons its session
 				# (-R): counted and shown; more than 1% fails the run.
-				rec "refused.c$conc" $path "$run" "$(kv refused)"
-				[ $(($(kv refused) * 100)) -le "$(kv sessions)" ] ||
-					fail "$path, $conc concurrent: $(kv refused) PASV data connections refused, $(kv sessions) sessions completed"
-				rec "rate.c$conc" $path "$run" "$(kv rate)"
-				rec "lat50.c$conc" $path "$run" "$(kv p50_ms)"
-				rec "lat99.c$conc" $path "$run" "$(kv p99_ms)"
+				rec "refused.c$conc" $path "$run" "${F_REF[$path]}"
+				[ $((${F_REF[$path]} * 100)) -le "$n" ] ||
+					fail "$path, $conc concurrent: ${F_REF[$path]} PASV data connections refused, $n sessions completed"
+				rate=$(calc "$n / ${F_SECS[$path]}")
+				p50=$(echo ${F_P50[$path]} | tr ' ' '\n' | summary | awk '{ print $3 }')
+				p99=$(echo ${F_P99[$path]} | tr ' ' '\n' | summary | awk '{ print $3 }')
+				rec "rate.c$conc" $path "$run" "$rate"
+				rec "lat50.c$conc" $path "$run" "$p50"
+				rec "lat99.c$conc" $path "$run" "$p99"
 				# Where a session's time goes (mean µs per phase),
 				# in the results file only.
+				phases=
 				for ph in open pasv xfer quit; do
-					rec "phase_$ph.c$conc" $path "$run" "$(kv ${ph}_us)"
+					rec "phase_$ph.c$conc" $path "$run" "$(calc "${F_PH[$path.$ph]} / $n")"
+					phases="$phases ${ph}_us=$(calc "${F_PH[$path.$ph]} / $n" | cut -d. -f1)"
 				done
 				extra=
-				if [ -n "$root" ]; then
-					c1=$(tree_ticks "$root")
+				if [ -n "${F_TICKS[$path]:-}" ]; then
 					# The gateway's CPU per session, and its CPU use in %
 					# of one CPU during the measurement.
-					rec "cpu.rate.c$conc" $path "$run" "$(calc "($c1 - $c0) / $CLK_TCK / $(kv sessions) * 1e6")"
-					rec "busy.rate.c$conc" $path "$run" "$(calc "($c1 - $c0) / $CLK_TCK / $(kv secs) * 100")"
-					extra=" gw_cpu_us_per_session=$(calc "($c1 - $c0) / $CLK_TCK / $(kv sessions) * 1e6" | cut -d. -f1)"
+					rec "cpu.rate.c$conc" $path "$run" "$(calc "${F_TICKS[$path]} / $CLK_TCK / $n * 1e6")"
+					rec "busy.rate.c$conc" $path "$run" "$(calc "${F_TICKS[$path]} / $CLK_TCK / ${F_SECS[$path]} * 100")"
+					extra=" gw_cpu_us_per_session=$(calc "${F_TICKS[$path]} / $CLK_TCK / $n * 1e6" | cut -d. -f1)"
 				fi
-				printf '    %-12s c=%-3d run %d: %s%s\n' $path $conc "$run" "$LOAD_OUT" "$extra" >&2
-				gw_check
+				printf '    %-12s c=%-3d run %d: sessions=%d rate=%.1f p50_ms=%s p99_ms=%s refused=%d%s%s\n' \
+					$path $conc "$run" "$n" "$rate" "$p50" "$p99" "${F_REF[$path]}" "$phases" "$extra" >&2
 			done
 			# The ceiling of any userspace relay for connection setup:
 			# one raw connection per "session" (R 1024), plain and
