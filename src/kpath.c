@@ -320,8 +320,9 @@ unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
  *   once the loop has run the events ready now (a timer of 0: the next
  *   turn, after a poll that does not wait), in the wakeup the flow's
  *   packet caused. A batch 10 ms later is a wakeup of its own and ~0.1 ms
- *   of deletions that stall whatever session step arrives meanwhile: one
- *   session at a time ran 6-10% slower with it (bench/README, stop 26).
+ *   of deletions that stall whatever session step arrives meanwhile: in
+ *   interleaved pairs, one session at a time ran 5-10% slower with it
+ *   (bench/README, stop 26).
  * - Many: up to KPATH_UNMAP_DELAY_US, so that some twenty flows share a
  *   transaction. The CPU is the limit then, and every transaction costs
  *   it more than its elements do, in the gateway and in the kernel's
