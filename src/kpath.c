@@ -684,8 +684,12 @@ kflow_add(struct kpath *kp, const struct kpath_spec *spec, unsigned timeout,
 	kf->cb = cb;
 	kf->arg = arg;
 	it.spec = spec;
-	rc = meets_waiting(kp, spec) ? transact_with_waiting(kp, &it, (uint64_t)timeout * 1000) :
-	    nl_transact(kp, &it, 1, (uint64_t)timeout * 1000);
+	if (meets_waiting(kp, spec)) {
+		log_msg(LL_DEBUG, "data-path kernel: a waiting deletion holds a key of the new "
+		    "mapping: both go in one batch, the deletion first");
+		rc = transact_with_waiting(kp, &it, (uint64_t)timeout * 1000);
+	} else
+		rc = nl_transact(kp, &it, 1, (uint64_t)timeout * 1000);
 	if (rc != 0) {
 		if (rc == -EAFNOSUPPORT)
 			snprintf(err, errsize, "the addresses' families differ");

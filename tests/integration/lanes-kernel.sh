@@ -296,7 +296,7 @@ sc_kern_killed() {
 # meet the old elements (nftables would refuse it: the channel would go to
 # the relay): every channel is forwarded by the kernel, none is left.
 sc_kern_port_again() {
-	local conf=$LANE_DIR/oneport.conf log=$LANE_DIR/oneport.log pid n k
+	local conf=$LANE_DIR/oneport.conf log=$LANE_DIR/oneport.log pid n k pend
 	sed -e 's/^kernel-table = .*/kernel-table = "ftpgw_kp"/' -e 's/^kernel-log-group = .*/kernel-log-group = 3300/' \
 	    -e 's/^workers = .*/workers = 1/' -e 's/^passive-ports = .*/passive-ports = "49990-49990"/' \
 	    -e '/^listen/d' -e '/rate-limit/d' -e '/^transfer-log/d' "$LANE_DIR/ftpgw.conf" >"$conf"
@@ -310,6 +310,31 @@ sc_kern_port_again() {
 	log_lacks "$log" 'not forwarded by the kernel' "channel left to the relay" || return 1
 	[ "$n" = 30 ] || { echo "FAIL: expected 30"; return 1; }
 	KL_TABLE=ftpgw_kp kern_wait_elements 0 2 || return 1
+	kill -TERM "$pid"
+	for k in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+	alive "$pid" && { echo "FAIL: still running after SIGTERM"; return 1; }
+	# Again with 6 ports, 5 of them held by announced channels nobody
+	# connects to: with more than 4 flows open the deletions wait for a
+	# batch, so the next channel's mapping meets them (meets_waiting).
+	sed -i 's/^passive-ports = .*/passive-ports = "49990-49995"/' "$conf"
+	: >"$log"
+	pid=$(kern_gw "$conf" "$log")
+	wait_listen "$NS_GW" 9431 5 || { echo "FAIL: the gateway does not listen again"; tail "$log"; return 1; }
+	ip netns exec "$NS_CLI" timeout -k 5 "$IT_CMD_TIMEOUT" "$PY" "$IT_SRC/ftpclient.py" \
+		--fixtures "$IT_HOME" --tag "$SC_TAG" --host "$GWC4" --port 9431 \
+		kern-pending --count 5 --hold 30 >"$LANE_DIR/oneport-pending.out" 2>&1 &
+	pend=$!
+	register_pid "$pend"
+	KL_TABLE=ftpgw_kp kern_wait_elements 15 10 || { kill "$pend"; cat "$LANE_DIR/oneport-pending.out"; return 1; }
+	cli_py --host "$GWC4" --port 9431 many --count 30 || { kill "$pend"; tail "$log"; return 1; }
+	kill "$pend" 2>/dev/null
+	n=$(grep -c 'data channel forwarded by the kernel' "$log")
+	k=$(grep -c 'a waiting deletion holds a key of the new mapping' "$log")
+	echo "with 5 channels held: $n channels forwarded by the kernel, $k mappings sent with the deletion they met"
+	log_lacks "$log" 'not forwarded by the kernel' "channel left to the relay" || return 1
+	[ "$n" = 35 ] || { echo "FAIL: expected 35"; return 1; }
+	[ "$k" -ge 1 ] || { echo "FAIL: no mapping met a waiting deletion: the batch path was not taken"; return 1; }
+	KL_TABLE=ftpgw_kp kern_wait_elements 0 3 || return 1
 	kill -TERM "$pid"
 	for k in $(seq 50); do alive "$pid" || return 0; sleep 0.1; done
 	echo "FAIL: still running after SIGTERM"
