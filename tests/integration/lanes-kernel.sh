@@ -191,21 +191,28 @@ sc_kern_table_gone() {
 	kern_wait_elements 0 2
 }
 
-# kern_gw CONF LOG: a gateway of this scenario's own (the lane's shell is
-# not its parent); its pid on stdout.
+# kern_pending HOST PORT OUT OPTION...: the client's kern-pending (its
+# sessions announced, held) in the background, its output in OUT, its pid
+# in $KP_PID. Not in_ns, nor in a subshell: $! is to be the client's own
+# process (ip netns exec and timeout exec it or pass SIGTERM on).
+kern_pending() {
+	local host=$1 port=$2 out=$3
+	shift 3
+	ip netns exec "$NS_CLI" timeout -k 5 "$IT_CMD_TIMEOUT" "$PY" "$IT_SRC/ftpclient.py" \
+		--fixtures "$IT_HOME" --tag "$SC_TAG" --host "$host" --port "$port" \
+		kern-pending "$@" >"$out" 2>&1 &
+	KP_PID=$!
+	register_pid "$KP_PID"
+}
+
 # kern_connected HOST PORT [OPTION]: 3 sessions whose data connections
 # are open and idle (OPTION: kern-pending's --epsv), in the background
 # ($KC_PID); returns once the client says so.
 kern_connected() {
 	local out=$LANE_DIR/connected.out k
 	: >"$out"
-	# Not in_ns: $! is to be the client's own process (ip netns exec and
-	# timeout exec it or pass SIGTERM on), not a subshell's.
-	ip netns exec "$NS_CLI" timeout -k 5 "$IT_CMD_TIMEOUT" "$PY" "$IT_SRC/ftpclient.py" \
-		--fixtures "$IT_HOME" --tag "$SC_TAG" --host "$1" --port "$2" \
-		kern-pending --count 3 --connect --hold 30 ${3:+"$3"} >"$out" 2>&1 &
-	KC_PID=$!
-	register_pid "$KC_PID"
+	kern_pending "$1" "$2" "$out" --count 3 --connect --hold 30 ${3:+"$3"}
+	KC_PID=$KP_PID
 	for k in $(seq 200); do
 		grep -q 'second connections refused' "$out" && { cat "$out"; return 0; }
 		alive "$KC_PID" || break
@@ -244,6 +251,8 @@ sc_kern_synack() {
 	kern_wait_elements 0 2
 }
 
+# kern_gw CONF LOG: a gateway of this scenario's own (the lane's shell is
+# not its parent); its pid on stdout.
 kern_gw() {
 	ip netns exec "$NS_GW" "$FTPGW" -d -c "$1" >>"$2" 2>&1 &
 	register_pid "$!"
@@ -261,12 +270,8 @@ sc_kern_killed() {
 	KL_TABLE=ftpgw_kk
 	pid=$(kern_gw "$conf" "$log")
 	wait_listen "$NS_GW" 9411 5 || { echo "FAIL: the gateway does not listen"; tail "$log"; return 1; }
-	# Not in_ns: $! is to be the client's own process (see kern_connected).
-	ip netns exec "$NS_CLI" timeout -k 5 "$IT_CMD_TIMEOUT" "$PY" "$IT_SRC/ftpclient.py" \
-		--fixtures "$IT_HOME" --tag "$SC_TAG" --host "$GWC4" --port 9411 \
-		kern-pending --count 4 --hold 30 >"$out" 2>&1 &
-	pend=$!
-	register_pid "$pend"
+	kern_pending "$GWC4" 9411 "$out" --count 4 --hold 30
+	pend=$KP_PID
 	# 4 PASVs announced, nobody connected: 4 mappings of 3 elements.
 	kern_wait_elements 12 10 || { kill "$pend"; cat "$out"; return 1; }
 	kill -KILL "$pid"
@@ -320,11 +325,8 @@ sc_kern_port_again() {
 	: >"$log"
 	pid=$(kern_gw "$conf" "$log")
 	wait_listen "$NS_GW" 9431 5 || { echo "FAIL: the gateway does not listen again"; tail "$log"; return 1; }
-	ip netns exec "$NS_CLI" timeout -k 5 "$IT_CMD_TIMEOUT" "$PY" "$IT_SRC/ftpclient.py" \
-		--fixtures "$IT_HOME" --tag "$SC_TAG" --host "$GWC4" --port 9431 \
-		kern-pending --count 5 --hold 30 >"$LANE_DIR/oneport-pending.out" 2>&1 &
-	pend=$!
-	register_pid "$pend"
+	kern_pending "$GWC4" 9431 "$LANE_DIR/oneport-pending.out" --count 5 --hold 30
+	pend=$KP_PID
 	KL_TABLE=ftpgw_kp kern_wait_elements 15 10 || { kill "$pend"; cat "$LANE_DIR/oneport-pending.out"; return 1; }
 	cli_py --host "$GWC4" --port 9431 many --count 30 || { kill "$pend"; tail "$log"; return 1; }
 	kill "$pend" 2>/dev/null
