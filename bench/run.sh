@@ -389,7 +389,7 @@ for path in $SMOKE_PATHS; do
 		done
 	done
 done
-has_path ftpgw-kernel && say "  ftpgw-kernel: $KGW_CHANNELS data channels forwarded by the kernel, none fell back to its relay"
+has_path ftpgw-kernel && say "  ftpgw-kernel: $KGW_CHANNELS data channels forwarded by the kernel, $KGW_RACED reached its relay before their mapping was in, none fell back to it"
 has_path kalg && say "  kalg: $KALG_CHANNELS data connections from the ALG's expectations to the rewritten addresses (PASV: gw's $GWC, PORT: gw's $GWS)"
 for dir in retr stor; do
 	# shellcheck disable=SC2046

@@ -133,7 +133,7 @@ table() {
 	echo "ftpgw: $FTPGW ($("$FTPGW" -V 2>/dev/null | head -n1); source $(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo '?'))"
 	echo "gateway: $GW_LOOPS event loop(s) (${WORKERS:+workers = $WORKERS, }$GW_PROCS process(es), $GW_THREADS thread(s) in the first); minirelay: $MR_PROCS process(es); every relay at nice $NICE"
 	[ -z "$GW_BALANCE" ] || echo "gateway: $GW_BALANCE"
-	echo "paths: plain minirelay $GW_PATHS$(has_path ftpgw-kernel && echo "; ftpgw-kernel: $KGW_CHANNELS data channel(s) forwarded by the kernel (smoke test included), 0 fell back to its relay")$(has_path kalg && echo "; kalg: $KALG_CHANNELS data connection(s) from the ALG's expectations to rewritten addresses")"
+	echo "paths: plain minirelay $GW_PATHS$(has_path ftpgw-kernel && echo "; ftpgw-kernel: $KGW_CHANNELS data channel(s) forwarded by the kernel (smoke test included), $KGW_RACED reached its relay before their mapping was in (PASV at 4 sessions a worker or fewer, measured again in figures 1-3), 0 fell back to it")$(has_path kalg && echo "; kalg: $KALG_CHANNELS data connection(s) from the ALG's expectations to rewritten addresses")"
 	echo "runs: $RUNS, single-stream size $(human "$SIZE"), 8 streams x $(human "$X8_SIZE")$(sel 7 && echo ", pipe budget $PIPES_N streams x $(human "$PIPES_SIZE")"); load average at the start: $LOAD0"
 	echo "measuring took $((T_END - T_START)) s"
 	echo

@@ -106,6 +106,7 @@ struct config {
 	int data_path;                       /* enum data_path */
 	char *kernel_table;
 	unsigned kernel_log_group;
+	bool kernel_late_mapping;            /* session_data_listen */
 	struct listen_conf *listens;
 	size_t n_listens;
 	/* The port-mapping stanzas in file order, then the built-in defaults

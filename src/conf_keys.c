@@ -94,6 +94,10 @@ const struct conf_key conf_keys[] = {
 	{ GLOBAL, "kernel-log-group", CONF_INT, .def_int = 2100,
 	    .min = 0, .max = 65535 - 16, FIELD(config, kernel_log_group),
 	    .doc = "the first of the 16 NFLOG groups of the kernel data path" },
+	{ GLOBAL, "kernel-late-mapping", CONF_BOOL, .def_int = true,
+	    FIELD(config, kernel_late_mapping),
+	    .doc = "a PASV/EPSV channel's kernel mapping may follow its reply "
+	    "(a worker with few sessions)" },
 	{ GLOBAL, "resolv-conf", CONF_STR, .def_str = "/etc/resolv.conf",
 	    .doc = "the name servers mode proxy asks, in resolv.conf(5) form" },
 

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,16 @@ dc_new(struct event_base *base, uint64_t sid, unsigned timeout_sec,
 static void
 end_close_listener(struct dc_end *e)
 {
+	dc_end_close_socket(e);
+	if (e->pool_port != -1) {
+		portpool_give(e->pool, (uint16_t)e->pool_port);
+		e->pool_port = -1;
+	}
+}
+
+void
+dc_end_close_socket(struct dc_end *e)
+{
 	if (e->listens && e->ev != NULL) {
 		event_free(e->ev);
 		e->ev = NULL;
@@ -82,10 +93,6 @@ end_close_listener(struct dc_end *e)
 	if (e->lfd != -1) {
 		close(e->lfd);
 		e->lfd = -1;
-	}
-	if (e->pool_port != -1) {
-		portpool_give(e->pool, (uint16_t)e->pool_port);
-		e->pool_port = -1;
 	}
 }
 
@@ -212,7 +219,9 @@ dc_fail(struct data_channel *dc, const char *fmt, ...)
 	evtimer_del(dc->timer);
 	if (dc->retry != NULL)
 		evtimer_del(dc->retry);
+	dc->kernel_due = false;
 	dc->state = DC_DONE;
+	dc_path_known(dc);
 	dc->cb(dc, DC_EV_FAILED, dc->arg);
 }
 
@@ -330,8 +339,25 @@ end_listen_late(struct data_channel *dc, struct dc_end *e)
 	return listener_failed(dc, e, what);
 }
 
+static int
+end_listen_open(struct data_channel *dc, enum dc_side side, struct sockaddr_storage *bound);
+
 int
 dc_listen_open(struct data_channel *dc, enum dc_side side, struct sockaddr_storage *bound)
+{
+	if (end_listen_open(dc, side, bound) == -1)
+		return -1;
+	if (dc->kp != NULL && dc->kf == NULL && dc->end[side].lfd != -1) {
+		/* dc_kernel_late said yes: the port announced may have moved */
+		assert(side == DC_CLIENT);
+		dc->kernel_late = true;
+		addr_set_port((struct sockaddr *)&dc->announced, addr_port((struct sockaddr *)bound));
+	}
+	return 0;
+}
+
+static int
+end_listen_open(struct data_channel *dc, enum dc_side side, struct sockaddr_storage *bound)
 {
 	struct dc_end *e = &dc->end[side];
 	struct sockaddr_storage host, peer;
@@ -394,16 +420,33 @@ dc_start(struct data_channel *dc)
 {
 	struct timeval tv = { .tv_sec = dc->timeout };
 
+	if (dc->kernel_late) {
+		static const struct timeval now = { 0, 0 };
+
+		/* The listener waits for a client faster than the mapping;
+		 * the mapping goes in right after the reply that announces
+		 * the port (dc_kernel_map), or at the loop's next turn. */
+		assert(dc->kf == NULL && dc->end[DC_CLIENT].lfd != -1);
+		if (event_add(dc->end[DC_CLIENT].ev, NULL) == -1 || evtimer_add(dc->timer, &now) == -1) {
+			errno = ENOMEM;
+			return -1;
+		}
+		dc->kernel_due = true;
+		dc->started = true;
+		return 0;
+	}
 	if ((dc->kp != NULL || dc->kf != NULL) && dc_kernel_start(dc) == 0) {
 		if (evtimer_add(dc->timer, &tv) == -1) {
 			errno = ENOMEM;
 			return -1;
 		}
 		dc->started = true;
+		dc_path_known(dc);
 		return 0;
 	}
 	if (dc_listen_late(dc) == -1)
 		return -1;
+	dc_path_known(dc);
 	for (int i = 0; i < 2; i++)
 		if (dc->end[i].listens && event_add(dc->end[i].ev, NULL) == -1)
 			return -1;
@@ -628,6 +671,8 @@ dc_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 	log_sess(LL_DEBUG, dc->sid, "data connection from %s %s", dc_side_name[side],
 	    addr_fmt((struct sockaddr *)&peer, a, sizeof(a)));
+	if (dc->kernel_late)
+		dc_kernel_lost_race(dc);
 	e->fd = fd;
 	e->paused = false;
 	end_close_listener(e);
@@ -642,6 +687,10 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (dc->kernel_due) {
+		dc_kernel_due(dc);
+		return;
+	}
 	if (dc->kf != NULL && dc->state == DC_RELAYING) {
 		dc_kernel_timer(dc);
 		return;
@@ -678,7 +727,10 @@ dc_timeout_cb(evutil_socket_t fd, short what, void *arg)
 void
 dc_poll(struct data_channel *dc)
 {
-	if (dc->kf != NULL) {
+	struct pollfd late = { .fd = dc->end[DC_CLIENT].lfd, .events = POLLIN };
+
+	/* Mapped late: the client may have reached the listener first. */
+	if (dc->kf != NULL && (!dc->kernel_late || poll(&late, 1, 0) != 1)) {
 		kpath_poll(dc->kp);          /* may free DC */
 		return;
 	}

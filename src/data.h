@@ -34,6 +34,9 @@ enum dc_event {
 	DC_EV_DONE,              /* both directions finished */
 	DC_EV_FAILED,            /* timeout, refused, reset: the channel is closed;
 	                          * dc_error says why */
+	DC_EV_PATH,              /* the kernel path was asked (dc_set_kernel), and
+	                          * who carries the channel is known now:
+	                          * dc_kernel, else dc_kernel_raced */
 };
 /* The channel may be freed from inside the callback. */
 typedef void dc_event_fn(struct data_channel *dc, enum dc_event ev, void *arg);
@@ -84,8 +87,23 @@ void dc_set_rate(struct data_channel *dc, relay_take_fn *take, void *arg,
 struct kpath;
 void dc_set_kernel(struct data_channel *dc, struct kpath *kp,
     const struct sockaddr *announced);
-/* Whether the kernel forwards it (after dc_start). */
+/* A channel of dc_kernel_late whose reply went out (or is queued): its
+ * mapping now, else at the loop's next turn. */
+void dc_kernel_map(struct data_channel *dc);
+/* Whether the kernel forwards it (after DC_EV_PATH). */
 bool dc_kernel(const struct data_channel *dc);
+/* Relayed because the client connected before the kernel's mapping was
+ * in (after DC_EV_PATH; see dc_kernel_late). */
+bool dc_kernel_raced(const struct data_channel *dc);
+/* Whether the kernel's mapping may go in after the reply that announces
+ * its port: the client connects to a plain listener (no TPROXY rule
+ * steals its SYN) and the server's target is not known yet (PASV, EPSV).
+ * The caller then opens the client's listener (dc_listen_open) although
+ * the kernel is to forward the channel, and dc_start leaves the mapping
+ * until the reply went out (dc_kernel_map): its netlink transaction (tens
+ * of us) overlaps with the client's turn instead of delaying the 227. The
+ * listener takes a client that comes first (dc_kernel_raced). */
+bool dc_kernel_late(const struct data_channel *dc);
 /* Start listening, start the timer, and connect what must go first.
  * Returns 0 or -1 (errno). */
 int dc_start(struct data_channel *dc);

@@ -60,6 +60,14 @@ struct data_channel {
 	struct kpath *kp;
 	struct kflow *kf;
 	bool kernel;                     /* the kernel took it */
+	bool kernel_asked;               /* dc_set_kernel ran: DC_EV_PATH is owed */
+	/* The mapping goes in right after the reply that announces the port
+	 * (dc_kernel_late): meanwhile the client's listener is open, and a
+	 * connection it takes before the kernel saw one is the relay's. */
+	bool kernel_late;
+	bool kernel_due;                 /* the mapping waits for the reply (and
+	                                  * the timer, at 0, is for it) */
+	bool kernel_raced;               /* the client came before the mapping */
 	struct sockaddr_storage announced;
 	char error[200];                 /* why it failed (dc_error) */
 };
@@ -80,5 +88,14 @@ void dc_kflow_free(struct data_channel *dc);
 /* The kernel-forwarded channel's timer: no progress for the timeout fails
  * it, as the relay's does. */
 void dc_kernel_timer(struct data_channel *dc);
+/* data-path kernel, mapped late (dc_kernel_late): the timer at 0 that
+ * installs the mapping; a connection the client's listener accepted
+ * first (the relay carries it); the channel's path known (DC_EV_PATH). */
+void dc_kernel_due(struct data_channel *dc);
+void dc_kernel_lost_race(struct data_channel *dc);
+void dc_path_known(struct data_channel *dc);
+/* Close E's listening socket and its event, keeping its port (a kernel
+ * flow uses it until the channel ends). */
+void dc_end_close_socket(struct dc_end *e);
 
 #endif

@@ -41,6 +41,7 @@ dc_set_kernel(struct data_channel *dc, struct kpath *kp, const struct sockaddr *
 
 	assert(!dc->started && kp != NULL);
 	dc->kp = kp;
+	dc->kernel_asked = true;
 	memset(&dc->announced, 0, sizeof(dc->announced));
 	memcpy(&dc->announced, announced, addr_len(announced));
 	addr_unmap(&dc->announced);
@@ -55,6 +56,78 @@ bool
 dc_kernel(const struct data_channel *dc)
 {
 	return dc->kernel;
+}
+
+bool
+dc_kernel_raced(const struct data_channel *dc)
+{
+	return dc->kernel_raced;
+}
+
+bool
+dc_kernel_late(const struct data_channel *dc)
+{
+	const struct dc_end *c = &dc->end[DC_CLIENT];
+
+	return dc->kp != NULL && dc->kf == NULL && !dc->started && c->listens &&
+	    !c->transparent && !dc->end[DC_SERVER].listens;
+}
+
+void
+dc_path_known(struct data_channel *dc)
+{
+	if (!dc->kernel_asked)
+		return;
+	dc->kernel_asked = false;
+	dc->cb(dc, DC_EV_PATH, dc->arg);
+}
+
+void
+dc_kernel_map(struct data_channel *dc)
+{
+	if (dc->kernel_due)
+		dc_kernel_due(dc);
+}
+
+/* The late mapping: the reply that announced the port went out (called
+ * after it, or by the timer at 0 that dc_start set). */
+void
+dc_kernel_due(struct data_channel *dc)
+{
+	struct timeval tv = { .tv_sec = dc->timeout };
+
+	assert(dc->kernel_late && dc->state == DC_ARMED);
+	dc->kernel_due = false;
+	evtimer_add(dc->timer, &tv);
+	if (dc_kernel_start(dc) == -1)
+		dc_path_known(dc);   /* the relay's: its listener is open */
+	/* else known when the kernel sees the connection, or the client's
+	 * listener takes it */
+}
+
+/* The client's listener accepted its connection while the kernel's
+ * mapping was due or in but unused: the relay carries the channel. */
+void
+dc_kernel_lost_race(struct data_channel *dc)
+{
+	struct timeval tv = { .tv_sec = dc->timeout };
+
+	assert(dc->kernel_late);
+	dc->kernel_late = false;
+	dc->kernel = false;
+	if (dc->kernel_due) {
+		dc->kernel_due = false;
+		evtimer_add(dc->timer, &tv);
+	}
+	if (dc->kf != NULL) {
+		kflow_free(dc->kf);          /* nothing connected through it */
+		dc->kf = NULL;
+	}
+	dc->kp = NULL;
+	dc->kernel_raced = true;
+	log_sess(LL_DEBUG, dc->sid, "data channel relayed: the client connected before the "
+	    "kernel's mapping was in");
+	dc_path_known(dc);
 }
 
 /* Hand the channel to the kernel: the listening end's peer, connecting to
@@ -98,18 +171,14 @@ dc_kernel_start(struct data_channel *dc)
 		log_sess(LL_INFO, dc->sid, "data channel relayed, not forwarded by the kernel: %s", err);
 		return -1;
 	}
-	dc->kernel = true;
 	/* Nothing connects to a listener now (a TPROXY rule would even
 	 * steal the SYN for it): there is none when dc_listen put it off;
-	 * the port stays ours until the end. */
-	if (le->ev != NULL) {
-		event_free(le->ev);
-		le->ev = NULL;
-	}
-	if (le->lfd != -1) {
-		close(le->lfd);
-		le->lfd = -1;
-	}
+	 * the port stays ours until the end. Mapped late: the listener
+	 * stays until the kernel sees the connection (a SYN may have passed
+	 * before the mapping). */
+	dc->kernel = true;
+	if (!dc->kernel_late)
+		dc_end_close_socket(le);
 	log_sess(LL_DEBUG, dc->sid, "data channel forwarded by the kernel: %s may connect to %s, "
 	    "reaching %s", addr_fmt_host((struct sockaddr *)&sp.initiator, a, sizeof(a)),
 	    addr_fmt((struct sockaddr *)&sp.announced, b, sizeof(b)),
@@ -127,6 +196,11 @@ kflow_event_cb(struct kflow *kf, enum kflow_event ev, void *arg)
 
 	switch (ev) {
 	case KF_EV_CONNECTED:
+		if (dc->kernel_late) {
+			dc->kernel_late = false;
+			dc_end_close_socket(&dc->end[l]);
+			dc_path_known(dc);
+		}
 		dc->end[DC_CLIENT].connected = dc->end[DC_SERVER].connected = true;
 		dc->state = DC_RELAYING;
 		/* From here the timer asks conntrack how long the connection

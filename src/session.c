@@ -152,8 +152,12 @@ session_feed(struct session *s, enum engine_ev type, const char *text, size_t le
 	for (unsigned i = 0; i < s->n_queued && !engine_done(s); i++)
 		run_engine(s, s->queued[i], NULL, 0);
 	s->n_queued = 0;
-	/* A PASV went to the server: its listener now. */
+	/* A PASV went to the server: its listener now. Its 227 went to the
+	 * client: the kernel's late mapping now, not a loop turn later, when
+	 * the client's connection may be there already. */
 	session_data_listen(s);
+	if (s->dc != NULL)
+		dc_kernel_map(s->dc);
 	if (s->fail_reason != NULL && !engine_done(s)) {
 		if (s->end_reason == NULL)
 			s->end_reason = s->fail_reason;

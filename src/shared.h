@@ -55,6 +55,10 @@
 	X(data_kernel_fallbacks, counter, "data_channels_kernel_fallback", \
 	    "ftpgw_data_channels_path_total", "path=\"relay\"", \
 	    "Data channels where the kernel path was asked, by who carried them.") \
+	/* ... and the relay's because the client came before the mapping */ \
+	X(data_kernel_raced, counter, "data_channels_kernel_raced", \
+	    "ftpgw_data_channels_path_total", "path=\"relay_raced\"", \
+	    "Data channels where the kernel path was asked, by who carried them.") \
 	/* bandwidth limits (rate-limit-session, rate-limit-client) */ \
 	X(rate_waits, counter, "data_rate_limit_waits", \
 	    "ftpgw_data_rate_limit_waits_total", "", \

@@ -18,27 +18,6 @@
 #include "log.h"
 #include "unit.h"
 
-/* All of the file at $SRCDIR/REL, NUL-terminated (caller frees). */
-static char *
-slurp(const char *rel)
-{
-	const char *path = test_src_path(rel);
-	FILE *fp = fopen(path, "r");
-	char *text = NULL;
-	size_t size = 0;
-	FILE *mem;
-	int c;
-
-	ck_assert_msg(fp != NULL, "cannot open %s", path);
-	mem = open_memstream(&text, &size);
-	ck_assert_ptr_nonnull(mem);
-	while ((c = fgetc(fp)) != EOF)
-		fputc(c, mem);
-	fclose(fp);
-	fclose(mem);
-	return text;
-}
-
 /* The man page's .Sh title for the keys of SECTION. */
 static const char *
 man_section(enum conf_section section)
@@ -160,7 +139,7 @@ default_texts(const struct conf_key *k, char *lit, char *bare, size_t size)
 
 START_TEST(test_keys_in_man_page)
 {
-	char *man = slurp("man/ftpgw.conf.5.in");
+	char *man = test_slurp("man/ftpgw.conf.5.in");
 	unsigned missing = 0;
 
 	for (size_t i = 0; i < conf_nkeys; i++) {
@@ -282,7 +261,7 @@ says_default(const char *s)
 
 START_TEST(test_keys_in_sample)
 {
-	char *text = slurp("etc/ftpgw.conf");
+	char *text = test_slurp("etc/ftpgw.conf");
 	size_t n;
 	struct sample_line *lines = sample_lines(text, &n);
 	unsigned missing = 0;

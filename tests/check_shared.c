@@ -1,7 +1,7 @@
 /* check_shared.c: unit tests for src/shared.c: the session limits over
  * several workers, the client table under churn (against a plain model),
- * forgetting a crashed worker, and that the mapping really is shared with
- * a forked process. */
+ * forgetting a crashed worker, that the mapping really is shared with a
+ * forked process, and that every counter is shown and documented. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -355,6 +355,76 @@ START_TEST(test_every_stat_in_stats_and_metrics)
 }
 END_TEST
 
+/* Every metric family (GW_STATS, SHARED_TALLY_KINDS) has its entry in
+ * man/ftpgw.8.in's list, ".It Li FAMILY" (alone or first of a comma
+ * list), and every label value of the family is named in the page. */
+/* WORD is a word of some line of MAN that starts with ".Li ". */
+static bool
+man_li_word(const char *man, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *q = strstr(man, word); q != NULL; q = strstr(q + 1, word)) {
+		const char *line = q;
+
+		while (line > man && line[-1] != '\n')
+			line--;
+		if (strncmp(line, ".Li ", 4) == 0 && q[-1] == ' ' &&
+		    (q[n] == ' ' || q[n] == '\n'))
+			return true;
+	}
+	return false;
+}
+
+static unsigned
+man_lacks_family(const char *man, const char *family, const char *labels)
+{
+	char want[256];
+	const char *q;
+	unsigned missing = 0;
+	bool found = false;
+
+	for (const char *p = man; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+		if (strncmp(p, ".It Li ", 7) != 0)
+			continue;
+		q = strstr(p, family);
+		if (q != NULL && q < strchr(p, '\n') &&
+		    (q[strlen(family)] == ' ' || q[strlen(family)] == '\n'))
+			found = true;
+	}
+	if (!found) {
+		fprintf(stderr, "man/ftpgw.8.in: no entry .It Li %s\n", family);
+		missing++;
+	}
+	/* labels key="value": the value as a word of a .Li line (alone or in
+	 * a comma list); the build's version is not a value to document. */
+	if ((q = strchr(labels, '"')) != NULL && strncmp(labels, "version=", 8) != 0) {
+		snprintf(want, sizeof(want), "%.*s", (int)strcspn(q + 1, "\""), q + 1);
+		if (!man_li_word(man, want)) {
+			fprintf(stderr, "man/ftpgw.8.in: %s{%s}: '%s' in no .Li line\n",
+			    family, labels, want);
+			missing++;
+		}
+	}
+	return missing;
+}
+
+START_TEST(test_every_family_in_man_page)
+{
+	char *man = test_slurp("man/ftpgw.8.in");
+	unsigned missing = 0;
+
+#define MAN_STAT(field, type, name, family, labels, help) \
+	missing += man_lacks_family(man, family, labels);
+#define MAN_KIND(kind, name, family, key, help, ...) \
+	missing += man_lacks_family(man, family, "");
+	GW_STATS(MAN_STAT)
+	SHARED_TALLY_KINDS(MAN_KIND)
+	free(man);
+	ck_assert_msg(missing == 0, "%u gaps in man/ftpgw.8.in (above)", missing);
+}
+END_TEST
+
 /* The point of it all: a forked worker's sessions count in the parent. */
 START_TEST(test_shared_with_forked_process)
 {
@@ -535,6 +605,7 @@ suite_shared(void)
 	tcase_add_test(tc, test_counters_sum_over_workers);
 	tcase_add_test(tc, test_every_counter_summed);
 	tcase_add_test(tc, test_every_stat_in_stats_and_metrics);
+	tcase_add_test(tc, test_every_family_in_man_page);
 	tcase_add_test(tc, test_shared_with_forked_process);
 	tcase_add_test(tc, test_worker_killed_mid_update);
 	tcase_add_test(tc, test_tally_slots);

@@ -30,5 +30,7 @@ const char *test_data_path(const char *name);
 /* $SRCDIR/REL, any file of the source tree (the manual, the sample
  * configuration). Returns a static buffer. */
 const char *test_src_path(const char *rel);
+/* All of $SRCDIR/REL, NUL-terminated; the caller frees it. */
+char *test_slurp(const char *rel);
 
 #endif

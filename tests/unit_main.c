@@ -51,6 +51,27 @@ test_src_path(const char *rel)
 	return path;
 }
 
+/* All of the file at $SRCDIR/REL, NUL-terminated (caller frees). */
+char *
+test_slurp(const char *rel)
+{
+	const char *path = test_src_path(rel);
+	FILE *fp = fopen(path, "r");
+	char *text = NULL;
+	size_t size = 0;
+	FILE *mem;
+	int c;
+
+	ck_assert_msg(fp != NULL, "cannot open %s", path);
+	mem = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(mem);
+	while ((c = fgetc(fp)) != EOF)
+		fputc(c, mem);
+	fclose(fp);
+	fclose(mem);
+	return text;
+}
+
 int
 main(void)
 {

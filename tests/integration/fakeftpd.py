@@ -18,6 +18,8 @@ Modes:
   pasv-noparen    227 without parentheses around the numbers
   pasv-multiline  227 as a multi-line reply, the numbers on its last line
   pasv-bad        227 with five numbers (malformed); EPSV stays right
+  pasv-slow       PASV and EPSV answered PASV_SLOW_SECONDS late (a client
+                  that connects before it sees the 227 comes first)
   longline        HELP gets a 5000-byte reply line
   manylines       HELP gets a 2002-line reply
   closehelp       HELP: the control connection is closed, no reply
@@ -68,11 +70,12 @@ import time
 
 MODES = ("normal", "pasv-foreign", "pasv-noparen", "pasv-multiline", "pasv-bad",
          "longline", "manylines", "closehelp", "closemid", "stall", "nogreeting", "floodheld",
-         "telnet", "lpsv228", "pasv-loopback",
+         "telnet", "lpsv228", "pasv-loopback", "pasv-slow",
          "tls-clean", "tls-dirty", "tls-half", "tls-rst", "tls-ctldirty", "tls-noprotp")
 BLOCK = 256 * 1024
 FLOOD_RATE = 256 * 1024
 FLOOD_SECONDS = 10
+PASV_SLOW_SECONDS = 0.3
 
 _log_lock = threading.Lock()
 _log_file = None
@@ -263,6 +266,7 @@ class Handler(socketserver.StreamRequestHandler):
         if self.mode == "lpsv228":
             return self.reply(self.LPSV_228)
         host, port = self.open_pasv()
+        self.pasv_slow()
         h = host.replace(".", ",")
         p = "%d,%d" % (port >> 8, port & 255)
         if self.mode == "pasv-foreign":
@@ -281,6 +285,11 @@ class Handler(socketserver.StreamRequestHandler):
         else:
             self.reply("227 Entering Passive Mode (%s,%s)." % (h, p))
 
+    def pasv_slow(self):
+        if self.mode == "pasv-slow":
+            log(self.tag, "passive socket open, answering in %.1f s" % PASV_SLOW_SECONDS)
+            time.sleep(PASV_SLOW_SECONDS)
+
     LPSV_228 = "228 Entering Long Passive Mode (4,4,203,0,113,2,2,195,80)"
 
     def cmd_lpsv(self, arg):
@@ -297,6 +306,7 @@ class Handler(socketserver.StreamRequestHandler):
         if self.mode == "lpsv228":
             return self.reply(self.LPSV_228)
         host, port = self.open_pasv()
+        self.pasv_slow()
         self.reply("229 Entering Extended Passive Mode (|||%d|)" % port)
 
     def cmd_port(self, arg):

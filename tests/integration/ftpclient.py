@@ -1571,6 +1571,47 @@ def act_kern_pending(a, fx):
             ftp.quit()
 
 
+def act_kern_early(a, fx):
+    """--count RETRs of file-1MiB (sha256 checked) in one session, each
+    connecting to the gateway's one passive port --data-port right after
+    sending PASV, before the 227 is read (refused until its listener is
+    open: tried again), so before the kernel's mapping can be in."""
+    ftp = connect(a)
+    refused = 0
+    for i in range(a.count):
+        ftp.putcmd("PASV")
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                d = socket.create_connection((a.host, a.data_port), timeout=10)
+                break
+            except ConnectionRefusedError:
+                refused += 1
+                check(time.monotonic() < deadline, "PASV %d: nothing listens on port %d in 5 s"
+                      % (i + 1, a.data_port))
+        r = ftp.getresp()
+        check(r[:3] == "227", "PASV %d: %r" % (i + 1, r))
+        check(ftplib.parse227(r) == (a.host, a.data_port), "PASV %d: the 227 names %s:%d, "
+              "expected %s:%d" % ((i + 1,) + ftplib.parse227(r) + (a.host, a.data_port)))
+        r = ftp.sendcmd("RETR file-1MiB")
+        check(r[:3] == "150", "RETR %d: %r" % (i + 1, r))
+        h, n = hashlib.sha256(), 0
+        while True:
+            b = d.recv(BLOCK)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        d.close()
+        check(n == fx.size("file-1MiB") and h.hexdigest() == fx.sha("file-1MiB"),
+              "RETR %d: got %d bytes sha256 %s" % (i + 1, n, h.hexdigest()[:16]))
+        r = ftp.voidresp()
+        check(r[:3] == "226", "RETR %d: final reply %r" % (i + 1, r))
+    log("%d RETRs connected before their 227, sha256 right (%d connects refused "
+        "before a listener was open)" % (a.count, refused))
+    ftp.quit()
+
+
 def kern_add_parsers(sub):
     x = sub.add_parser("kern-sessions", help="many short sessions with a 1 MiB RETR (lanes-kernel.sh)")
     x.add_argument("--count", type=int, default=1000)
@@ -1580,9 +1621,13 @@ def kern_add_parsers(sub):
     x.add_argument("--hold", type=float, default=60)
     x.add_argument("--epsv", action="store_true", help="EPSV instead of PASV")
     x.add_argument("--connect", action="store_true", help="connect to the announced port")
+    x = sub.add_parser("kern-early", help="PASV RETRs connected before the 227 (lanes-kernel.sh)")
+    x.add_argument("--count", type=int, default=10)
+    x.add_argument("--data-port", type=int, required=True, help="the gateway's one passive port")
 
 
-ACTIONS.update({"kern-sessions": act_kern_sessions, "kern-pending": act_kern_pending})
+ACTIONS.update({"kern-sessions": act_kern_sessions, "kern-pending": act_kern_pending,
+                "kern-early": act_kern_early})
 # ============================================================= end kernel
 
 

@@ -5,7 +5,13 @@
 #           (ftpgw_kl) and log groups (3100-3115), reverse listeners:
 #           9401 -> pyftpdlib $SRV4:2121 (quick logins, for 1000 sessions),
 #           9402 -> vsftpd [$SRV6]:21, 9403 -> pyftpdlib with a rate
-#           limit (the relay's), and the transfer log.
+#           limit (the relay's), and the transfer log. Its mappings go
+#           in before their replies (kernel-late-mapping = false): its
+#           scenarios count the kernel's channels and elements exactly,
+#           and a client on the same host may beat a later mapping.
+#           sc_kern_early's gateway maps late (the default, as in the
+#           lanes of run.sh under FTPGW_IT_DATA_PATH=kernel), toward
+#           fakeftpd answering PASV 0.3 s late (2240).
 #
 # Every mapping the gateway installs lives in table inet ftpgw_kl of the
 # gw namespace, three elements per data connection; kern_elements counts
@@ -25,6 +31,7 @@ workers = 2
 data-path = "kernel"
 kernel-table = "$KL_TABLE"
 kernel-log-group = 3100
+kernel-late-mapping = false
 transfer-log = "$LANE_DIR/xfer.log"
 listen "rev4"    { address = "$GWC4"  port = 9401  mode = "reverse"  upstream = {"$SRV4:21"} }
 listen "rev6"    { address = "$GWC6"  port = 9402  mode = "reverse"  upstream = {"[$SRV6]:21"} }
@@ -69,14 +76,16 @@ kern_xferlog_count() {
 }
 
 sc_kern_1000() {
-	local before n fb
+	local before n fb r
 	before=$(kern_xferlog_count 1048576 o)
 	cli_py --host "$GWC4" --port 9401 kern-sessions --count 1000 --parallel 16 || return 1
 	n=$(gw_stat main data_channels_kernel)
 	fb=$(gw_stat main data_channels_kernel_fallback)
-	echo "data channels: $n forwarded by the kernel, $fb fallen back to the relay"
-	[ "$n" = 1000 ] && [ "$fb" = 0 ] ||
-		{ echo "FAIL: expected 1000 and 0"; return 1; }
+	r=$(gw_stat main data_channels_kernel_raced)
+	echo "data channels: $n forwarded by the kernel, $fb fallen back to the relay," \
+	    "$r relayed as the client came before the mapping"
+	[ "$n" = 1000 ] && [ "$fb" = 0 ] && [ "$r" = 0 ] ||
+		{ echo "FAIL: expected 1000, 0 and 0"; return 1; }
 	n=$(( $(kern_xferlog_count 1048576 o) - before ))
 	echo "transfer log: $n downloads of exactly 1048576 bytes"
 	[ "$n" = 1000 ] || { echo "FAIL: expected 1000"; return 1; }
@@ -343,6 +352,46 @@ sc_kern_port_again() {
 	return 1
 }
 
+# A gateway with one worker, one passive port and kernel-late-mapping: the
+# client of one session connects to that port right after each PASV,
+# before reading the 227, so before the kernel's mapping can be in (it
+# goes in right after the 227 while a worker has few sessions). The channel's listener, open from the
+# PASV on, takes the connection and the relay carries it: every byte
+# arrives, the channel counts as raced (not as a fallback), the log says
+# why, and no mapping is left.
+sc_kern_early() {
+	local conf=$LANE_DIR/early.conf log=$LANE_DIR/early.log sock=$LANE_DIR/ctl-e.sock pid n r k stats
+	# fakeftpd answers PASV 0.3 s late: the gateway's listener opens when
+	# the PASV goes to the server, so the client, connecting right after
+	# its PASV, is in before the 227 and so before the mapping, every time.
+	ip netns exec "$NS_SRV" "$PY" "$IT_SRC/fakeftpd.py" --home "$IT_HOME" \
+		--log "$LANE_DIR/fakeftpd.log" --listen 2240:pasv-slow >"$LANE_DIR/fakeftpd.out" 2>&1 &
+	register_pid "$!"
+	wait_listen "$NS_SRV" 2240 10 || { echo "fakeftpd does not listen:"; cat "$LANE_DIR/fakeftpd.out"; return 1; }
+	sed -e 's/^kernel-table = .*/kernel-table = "ftpgw_ke"/' -e 's/^kernel-log-group = .*/kernel-log-group = 3400/' \
+	    -e 's/^workers = .*/workers = 1/' -e 's/^passive-ports = .*/passive-ports = "49980-49980"/' \
+	    -e 's/^kernel-late-mapping = .*/kernel-late-mapping = true/' \
+	    -e '/^listen/d' -e '/rate-limit/d' -e '/^transfer-log/d' "$LANE_DIR/ftpgw.conf" >"$conf"
+	echo "listen \"e\" { address = \"$GWC4\"  port = 9441  mode = \"reverse\"  upstream = {\"$SRV4:2240\"} }" >>"$conf"
+	echo "control-socket = \"$sock\"" >>"$conf"
+	pid=$(kern_gw "$conf" "$log")
+	wait_listen "$NS_GW" 9441 5 || { echo "FAIL: the gateway does not listen"; tail "$log"; return 1; }
+	cli_py --host "$GWC4" --port 9441 kern-early --count 10 --data-port 49980 || { tail "$log"; return 1; }
+	stats=$("$(dirname "$FTPGW")/ftpgwctl" -s "$sock" stats)
+	r=$(echo "$stats" | awk '$1 == "data_channels_kernel_raced" { print $2 }')
+	k=$(echo "$stats" | awk '$1 == "data_channels_kernel" { print $2 }')
+	n=$(grep -c 'data channel relayed: the client connected before the kernel' "$log")
+	echo "raced: $r counted, $n logged; kernel: $k"
+	log_lacks "$log" 'not forwarded by the kernel' "channel fallen back to the relay" || return 1
+	[ "$r" = 10 ] && [ "$n" = 10 ] && [ "$k" = 0 ] ||
+		{ echo "FAIL: expected all 10 raced, counted and logged"; return 1; }
+	KL_TABLE=ftpgw_ke kern_wait_elements 0 2 || return 1
+	kill -TERM "$pid"
+	for k in $(seq 50); do alive "$pid" || return 0; sleep 0.1; done
+	echo "FAIL: still running after SIGTERM"
+	return 1
+}
+
 lane_kernel() {
 	lane_begin kernel setup_kernel
 	# kernel: 1000 sessions (half PASV, half PORT, RETR 1MiB sha256, 8 at a
@@ -375,6 +424,11 @@ lane_kernel() {
 	# PASV RETRs 1MiB (sha256): all 30 forwarded by the kernel on that
 	# port, none left to the relay, no mapping left
 	scenario "kernel: a passive port drawn again at once is mapped again" sc_kern_port_again
+	# kernel: a gateway whose passive range is one port, one session of 10
+	# PASV RETRs 1MiB (sha256) whose client connects before reading each
+	# 227: the channel's listener takes them for the relay, counted as
+	# raced and logged, no fallback, no mapping left
+	scenario "kernel: a client connecting before its 227 is relayed, counted as raced" sc_kern_early
 	scenario "kernel: ftpgw alive at the end" gw_alive
 	lane_end
 }

@@ -620,6 +620,7 @@ want = [
     ("ftpgw_data_rate_limit_wait_milliseconds_total", "counter", "data_rate_limit_wait_ms"),
     ('ftpgw_data_channels_path_total{path="kernel"}', "counter", "data_channels_kernel"),
     ('ftpgw_data_channels_path_total{path="relay"}', "counter", "data_channels_kernel_fallback"),
+    ('ftpgw_data_channels_path_total{path="relay_raced"}', "counter", "data_channels_kernel_raced"),
     ('ftpgw_config_reloads_total{result="ok"}', "counter", "config_reloads"),
     ('ftpgw_config_reloads_total{result="failed"}', "counter", "config_reloads_failed"),
     ("ftpgw_listener_handovers_total", "counter", "listener_handovers"),

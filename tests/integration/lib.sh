@@ -802,7 +802,7 @@ lane_end() {
 		# lane's data channels: a lane that passes all on the relay
 		# proves nothing about the kernel path.
 		if [ -n "${FTPGW_IT_DATA_PATH:-}" ] && gw_stats main "$LANE_DIR/end-stats" 2>/dev/null; then
-			result "# $LANE: data channels forwarded by the kernel: $(stat_of "$LANE_DIR/end-stats" data_channels_kernel), relayed instead: $(stat_of "$LANE_DIR/end-stats" data_channels_kernel_fallback)"
+			result "# $LANE: data channels forwarded by the kernel: $(stat_of "$LANE_DIR/end-stats" data_channels_kernel), relayed instead: $(stat_of "$LANE_DIR/end-stats" data_channels_kernel_fallback), relayed as the client came before the mapping: $(stat_of "$LANE_DIR/end-stats" data_channels_kernel_raced)"
 		fi
 		gw_stop_result main "$LANE: ftpgw alive at the end, exits 0 on SIGTERM"
 	fi
