@@ -51,6 +51,13 @@
 #                       gateway has event loops)
 #   BENCH_NICE=-10      the nice value of every relay in gw (ftpgw,
 #                       ftpgw-kernel, minirelay); 0 for none
+#   BENCH_RCU_EXPEDITED=0|1  write /sys/kernel/rcu_expedited for the run
+#                       (restored at the end). Every nftables transaction
+#                       ends in a grace period; with 1, an expedited one
+#                       that interrupts every CPU, which costs the kernel
+#                       path its session rate. Distributions boot with 0;
+#                       some VMs (this one) run with 1. Unset: as found;
+#                       the value is printed with the table either way.
 #   BENCH_KEEP=1        keep the work directory (logs) after the run
 #   BENCH_HOOK=SCRIPT   for profiling: once everything is up (namespaces,
 #                       servers, relays, gateways), source SCRIPT instead of
@@ -192,6 +199,7 @@ P="fgb$$-"
 NS_CLI=${P}cli NS_GW=${P}gw NS_SRV=${P}srv
 
 SAMPLER_PID=
+RCU_RESTORE=
 cleanup() {
 	local ns pid
 	trap - EXIT INT TERM HUP
@@ -209,6 +217,9 @@ cleanup() {
 	for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	if [ -n "$RCU_RESTORE" ]; then
+		echo "$RCU_RESTORE" >/sys/kernel/rcu_expedited && say "rcu_expedited back to $RCU_RESTORE"
+	fi
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		say "kept $WORK"
 	else
@@ -219,6 +230,22 @@ trap cleanup EXIT
 trap 'fail "interrupted"' INT
 trap 'fail "terminated"' TERM
 trap 'fail "hangup"' HUP
+
+# The RCU grace periods that end each nftables transaction (BENCH_RCU_EXPEDITED).
+RCU_FOUND=$(cat /sys/kernel/rcu_expedited 2>/dev/null || echo '?')
+case ${BENCH_RCU_EXPEDITED:-} in
+"") ;;
+0 | 1)
+	if [ "$RCU_FOUND" != "$BENCH_RCU_EXPEDITED" ]; then
+		echo "$BENCH_RCU_EXPEDITED" >/sys/kernel/rcu_expedited ||
+			fail "BENCH_RCU_EXPEDITED: cannot write /sys/kernel/rcu_expedited"
+		RCU_RESTORE=$RCU_FOUND
+	fi ;;
+*) fail "BENCH_RCU_EXPEDITED: 0 or 1, not $BENCH_RCU_EXPEDITED" ;;
+esac
+RCU_NOTE="rcu_expedited = $(cat /sys/kernel/rcu_expedited 2>/dev/null || echo '?')"
+[ -n "$RCU_RESTORE" ] && RCU_NOTE="$RCU_NOTE (BENCH_RCU_EXPEDITED; $RCU_FOUND before the run)"
+say "$RCU_NOTE"
 
 # Raise our soft fd limit to the hard one: everything started inherits it.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null

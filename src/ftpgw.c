@@ -679,6 +679,11 @@ main(int argc, char *argv[])
 		    sizeof(why)) == -1)
 			log_msg(LL_WARN, "data-path: cannot set up table inet %s: %s",
 			    cf->kernel_table, why);
+		else if (kpath_rcu_expedited())
+			log_msg(LL_INFO, "data-path: rcu_expedited is 1 here: each nftables "
+			    "transaction (one or more per data channel) ends in an expedited "
+			    "RCU grace period that interrupts every CPU, which costs the kernel "
+			    "path its lead in sessions per second (0 is the kernel's default)");
 	}
 	if (n_workers == 1 && !fdstore) {
 		status = run_loop(&r, 0, r.detach_fd);

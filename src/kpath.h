@@ -71,6 +71,13 @@ bool kflow_reset_by_initiator(const struct kflow *kf);
  * (net.ipv4.ip_forward = 0)". Read again at most once a second. */
 const char *kpath_cannot_forward(struct kpath *kp, int family);
 
+/* Whether the kernel runs its RCU grace periods expedited
+ * (/sys/kernel/rcu_expedited = 1; false if unreadable): then every
+ * nftables transaction, one per data channel at least, ends in one that
+ * interrupts every CPU, and at high session rates the kernel path can
+ * lose to the relay. Distributions boot with 0; some VMs run with 1. */
+bool kpath_rcu_expedited(void);
+
 /* The source address the kernel picks toward TARGET (a route lookup; no
  * packet is sent), port 0; remembered for the second it was made in.
  * 0 or -1. */

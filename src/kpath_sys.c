@@ -171,6 +171,20 @@ sysctl_on(const char *path)
 	return v != 0;
 }
 
+bool
+kpath_rcu_expedited(void)
+{
+	FILE *f = fopen("/sys/kernel/rcu_expedited", "re");
+	int v = 0;
+
+	if (f == NULL)
+		return false;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v != 0;
+}
+
 /* Seconds of the monotonic clock, never 0 (0 marks "never"). */
 static time_t
 now_sec(void)

@@ -376,6 +376,13 @@ sc_kern_early() {
 	echo "control-socket = \"$sock\"" >>"$conf"
 	pid=$(kern_gw "$conf" "$log")
 	wait_listen "$NS_GW" 9441 5 || { echo "FAIL: the gateway does not listen"; tail "$log"; return 1; }
+	# The start notes expedited RCU grace periods when, and only when, the
+	# kernel runs them (they make every mapping cost all CPUs an IPI).
+	if [ "$(cat /sys/kernel/rcu_expedited 2>/dev/null)" = 1 ]; then
+		log_wants "$log" 'rcu_expedited is 1 here' "the note on expedited grace periods" || return 1
+	else
+		log_lacks "$log" 'rcu_expedited' "a note on expedited grace periods" || return 1
+	fi
 	cli_py --host "$GWC4" --port 9441 kern-early --count 10 --data-port 49980 || { tail "$log"; return 1; }
 	stats=$("$(dirname "$FTPGW")/ftpgwctl" -s "$sock" stats)
 	r=$(echo "$stats" | awk '$1 == "data_channels_kernel_raced" { print $2 }')
@@ -424,10 +431,12 @@ lane_kernel() {
 	# PASV RETRs 1MiB (sha256): all 30 forwarded by the kernel on that
 	# port, none left to the relay, no mapping left
 	scenario "kernel: a passive port drawn again at once is mapped again" sc_kern_port_again
-	# kernel: a gateway whose passive range is one port, one session of 10
-	# PASV RETRs 1MiB (sha256) whose client connects before reading each
-	# 227: the channel's listener takes them for the relay, counted as
-	# raced and logged, no fallback, no mapping left
+	# kernel: a gateway whose passive range is one port, toward fakeftpd
+	# answering PASV 0.3 s late; one session of 10 PASV RETRs 1MiB
+	# (sha256) whose client connects before reading each 227: the
+	# channel's listener takes all 10 for the relay, counted as raced and
+	# logged, no fallback, no mapping left; the start's rcu_expedited note
+	# there exactly when /sys/kernel/rcu_expedited is 1
 	scenario "kernel: a client connecting before its 227 is relayed, counted as raced" sc_kern_early
 	scenario "kernel: ftpgw alive at the end" gw_alive
 	lane_end
