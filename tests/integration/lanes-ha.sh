@@ -100,7 +100,14 @@ ha_ka_start() {
 	    "FTPGWCTL=$(dirname "$FTPGW")/ftpgwctl" "CTL_SOCKET=$(gw_sock "$gw")" "$@"; do
 		sed+=(-e "s|@${kv%%=*}@|${kv#*=}|g")
 	done
+	# The health check may take 8 s, not the template's 2: on a CI machine
+	# whose two CPUs run four lanes (one of them the kernel lane's 1000
+	# sessions), a sanitizer build of ftpgwctl took 1-3 s to start, and
+	# two such checks put the master in FAULT with nothing wrong. A dead
+	# gateway still fails the check at once (connection refused).
+	sed+=(-e 's/^\([[:space:]]*timeout\) 2$/\1 8/')
 	sed "${sed[@]}" "$tmpl" >"$conf" || return 1
+	grep -q '^[[:space:]]*timeout 8$' "$conf" || { echo "ka-$gw.conf: no health check timeout to raise"; return 1; }
 	if grep -v '^[[:space:]]*#' "$conf" | grep '@[A-Z_0-9]*@'; then
 		echo "ka-$gw.conf: words left unreplaced"
 		return 1

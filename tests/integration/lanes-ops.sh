@@ -130,14 +130,17 @@ sc_ops_reload() {
 	log_mark "$LANE_DIR/ftpgw.log"
 	ino0=$(ops_listen_ino 8021)
 	[ -n "$ino0" ] || { echo "FAIL: no listener on 8021"; return 1; }
+	# The connection loop first: under load its start took seconds, and
+	# the RETR (8 s) must still run when the reload comes.
+	cli_py --host "$SRV4" --port 21 opsconnloop --stop "$d/stop" --ready "$d/loopready" \
+		--max 30 --min 20 >"$d/loop.out" 2>&1 &
+	loop=$!
+	wait_file "$d/loopready" 20 || { cat "$d/loop.out"; return 1; }
 	cli_py --host "$SRV4" --port 21 --mode pasv opssession --ready "$d/ready" --info "$d/info" \
 		"slowretr:$OPS_64@$((8 << 20))" "cmd:MKD uploads/$SC_TAG-old=257" \
 		"cmd:RMD uploads/$SC_TAG-old=250" >"$d/slow.out" 2>&1 &
 	slow=$!
-	cli_py --host "$SRV4" --port 21 opsconnloop --stop "$d/stop" --ready "$d/loopready" \
-		--max 30 --min 20 >"$d/loop.out" 2>&1 &
-	loop=$!
-	wait_file "$d/ready" 20 && wait_file "$d/loopready" 20 || { cat "$d/slow.out" "$d/loop.out"; return 1; }
+	wait_file "$d/ready" 20 || { cat "$d/slow.out" "$d/loop.out"; return 1; }
 	sleep 0.3
 	me=$(cat "$d/info")
 	line=$(gw_ctl main sessions | awk -v c="$me" '$2 == c')
@@ -342,7 +345,7 @@ sc_ops_stop_drain() {
 	gw_start "$LANE_DIR/ftpgw.conf" 8021 || return 1
 	pid=$(gw_pid main)
 	cli_py --host "$SRV4" --port 21 --mode pasv opssession --ready "$d/ready" \
-		"slowretr:$OPS_64@$((16 << 20))" "cmd:NOOP=200" >"$d/slow.out" 2>&1 &
+		"slowretr:$OPS_64@$((8 << 20))" "cmd:NOOP=200" >"$d/slow.out" 2>&1 &
 	slow=$!
 	wait_file "$d/ready" 20 || { cat "$d/slow.out"; return 1; }
 	c=$(ops_connect "$SRV4" 21)
@@ -408,7 +411,8 @@ sc_ops_stop_timeout() {
 
 lane_ops_stop() {
 	lane_begin ops-stop setup_ops_stop
-	# ops stop: SIGTERM during a 64MiB RETR (read at 16 MiB/s),
+	# ops stop: SIGTERM during a 64MiB RETR (read at 8 MiB/s: 8 s, still
+	# running when a loaded machine has taken 3 s to see the listener gone),
 	# shutdown-timeout 15: new connections refused at once (listener
 	# closed), the RETR completes with sha256 ok, ftpgw exits 0 as soon as
 	# the session ends
