@@ -278,6 +278,17 @@ def data_tls_check(ftp, what):
     return ""
 
 
+def recv_all(conn):
+    """Read CONN to its end: (bytes, sha256 hex)."""
+    h, n = hashlib.sha256(), 0
+    while True:
+        b = conn.recv(BLOCK)
+        if not b:
+            return n, h.hexdigest()
+        h.update(b)
+        n += len(b)
+
+
 def retr(ftp, fx, name, rest=None, quiet=False):
     h = hashlib.sha256()
     n = [0]
@@ -591,19 +602,12 @@ def act_hijack(a, fx):
     check(dfam == conn.family, "family")
     resp = ftp.getresp()
     check(resp[:1] == "1", "%s: %r" % (cmd, resp))
-    h = hashlib.sha256()
-    n = 0
     if a.direction == "retr":
-        while True:
-            b = conn.recv(BLOCK)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
+        n, sha = recv_all(conn)
         conn.close()
         resp = ftp.voidresp()
-        check(n == fx.size("file-1MiB") and h.hexdigest() == fx.sha("file-1MiB"),
-              "RETR after the intruder: %d bytes sha256 %s" % (n, h.hexdigest()[:16]))
+        check(n == fx.size("file-1MiB") and sha == fx.sha("file-1MiB"),
+              "RETR after the intruder: %d bytes sha256 %s" % (n, sha[:16]))
         log("RETR file-1MiB after the intruder: %d B sha256 ok, %s" % (n, resp[:3]))
     else:
         conn.sendall(fx.read("file-1MiB"))
@@ -1595,16 +1599,10 @@ def act_kern_early(a, fx):
               "expected %s:%d" % ((i + 1,) + ftplib.parse227(r) + (a.host, a.data_port)))
         r = ftp.sendcmd("RETR file-1MiB")
         check(r[:3] == "150", "RETR %d: %r" % (i + 1, r))
-        h, n = hashlib.sha256(), 0
-        while True:
-            b = d.recv(BLOCK)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
+        n, sha = recv_all(d)
         d.close()
-        check(n == fx.size("file-1MiB") and h.hexdigest() == fx.sha("file-1MiB"),
-              "RETR %d: got %d bytes sha256 %s" % (i + 1, n, h.hexdigest()[:16]))
+        check(n == fx.size("file-1MiB") and sha == fx.sha("file-1MiB"),
+              "RETR %d: got %d bytes sha256 %s" % (i + 1, n, sha[:16]))
         r = ftp.voidresp()
         check(r[:3] == "226", "RETR %d: final reply %r" % (i + 1, r))
     log("%d RETRs connected before their 227, sha256 right (%d connects refused "

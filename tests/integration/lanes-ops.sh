@@ -121,7 +121,7 @@ setup_ops() {
 	gw_start "$LANE_DIR/ftpgw.conf" 8021
 }
 
-# The client reads at 8 MiB/s: the 64 MiB RETR lasts 8 s (long enough for
+# The client reads at 4 MiB/s: the 64 MiB RETR lasts 16 s (long enough for
 # the checks before and after the reload on a loaded machine).
 sc_ops_reload() {
 	local d=$LANE_DIR/reload.$SC_N pid slow loop me ino0 ino1 line id rc st
@@ -130,14 +130,15 @@ sc_ops_reload() {
 	log_mark "$LANE_DIR/ftpgw.log"
 	ino0=$(ops_listen_ino 8021)
 	[ -n "$ino0" ] || { echo "FAIL: no listener on 8021"; return 1; }
-	# The connection loop first: under load its start took seconds, and
-	# the RETR (8 s) must still run when the reload comes.
+	# The connection loop first, and a RETR of 16 s: beside the kernel
+	# lane's 1000 sessions each step here took seconds, and the RETR must
+	# still run when the reload comes.
 	cli_py --host "$SRV4" --port 21 opsconnloop --stop "$d/stop" --ready "$d/loopready" \
 		--max 30 --min 20 >"$d/loop.out" 2>&1 &
 	loop=$!
 	wait_file "$d/loopready" 20 || { cat "$d/loop.out"; return 1; }
 	cli_py --host "$SRV4" --port 21 --mode pasv opssession --ready "$d/ready" --info "$d/info" \
-		"slowretr:$OPS_64@$((8 << 20))" "cmd:MKD uploads/$SC_TAG-old=257" \
+		"slowretr:$OPS_64@$((4 << 20))" "cmd:MKD uploads/$SC_TAG-old=257" \
 		"cmd:RMD uploads/$SC_TAG-old=250" >"$d/slow.out" 2>&1 &
 	slow=$!
 	wait_file "$d/ready" 20 || { cat "$d/slow.out" "$d/loop.out"; return 1; }
@@ -274,7 +275,7 @@ sc_ops_reload_mode() {
 
 lane_ops() {
 	lane_begin ops setup_ops
-	# ops reload: SIGHUP during a 64MiB RETR (read at 8 MiB/s): the RETR
+	# ops reload: SIGHUP during a 64MiB RETR (read at 4 MiB/s): the RETR
 	# completes, sha256 ok; that session's MKD still reaches the server
 	# (257), a new session's MKD gets 502 (deny-commands now has MKD);
 	# ftpgwctl: config_reloads 1, the session stays in state transfer; the
@@ -340,12 +341,12 @@ ops_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 sc_ops_stop_drain() {
 	local d=$LANE_DIR/drain.$SC_N pid slow t0 t1 t2 c i st rc
 	mkdir -p "$d"
-	ops_stop_conf 15 || return 1
+	ops_stop_conf 40 || return 1
 	log_mark "$LANE_DIR/ftpgw.log"
 	gw_start "$LANE_DIR/ftpgw.conf" 8021 || return 1
 	pid=$(gw_pid main)
 	cli_py --host "$SRV4" --port 21 --mode pasv opssession --ready "$d/ready" \
-		"slowretr:$OPS_64@$((8 << 20))" "cmd:NOOP=200" >"$d/slow.out" 2>&1 &
+		"slowretr:$OPS_64@$((4 << 20))" "cmd:NOOP=200" >"$d/slow.out" 2>&1 &
 	slow=$!
 	wait_file "$d/ready" 20 || { cat "$d/slow.out"; return 1; }
 	c=$(ops_connect "$SRV4" 21)
@@ -370,13 +371,14 @@ sc_ops_stop_drain() {
 	[ "$rc" = 0 ] || { echo "FAIL: the transfer running at SIGTERM did not complete"; return 1; }
 	ops_le 1 "$(ops_secs "$t0" "$t1")" || { echo "FAIL: the client ended $(ops_secs "$t0" "$t1") s after SIGTERM: the transfer was not running across it"; return 1; }
 	echo "the client completed $(ops_secs "$t0" "$t1") s after SIGTERM"
-	ops_wait_exit "$pid" 17 || { echo "FAIL: ftpgw still running 17 s after SIGTERM (shutdown-timeout 15)"; return 1; }
+	ops_wait_exit "$pid" 42 || { echo "FAIL: ftpgw still running 42 s after SIGTERM (shutdown-timeout 40)"; return 1; }
 	st=$OPS_ST
 	t2=$(ops_now)
 	log_new "$LANE_DIR/ftpgw.log" | grep -E 'stopping|exiting|shutdown' | sed 's/^/gateway log: /'
 	[ "$st" = 0 ] || { echo "FAIL: ftpgw exit status $st"; return 1; }
 	echo "ftpgw exited 0, $(ops_secs "$t1" "$t2") s after the last session (SIGTERM + $(ops_secs "$t0" "$t2") s)"
-	ops_le "$(ops_secs "$t1" "$t2")" 2 || { echo "FAIL: ftpgw lingered after its last session ended"; return 1; }
+	# Well before shutdown-timeout (40 s), with room for a loaded machine.
+	ops_le "$(ops_secs "$t1" "$t2")" 10 || { echo "FAIL: ftpgw lingered after its last session ended"; return 1; }
 	no_sanitizer "$LANE_DIR/ftpgw.log"
 }
 
@@ -411,9 +413,9 @@ sc_ops_stop_timeout() {
 
 lane_ops_stop() {
 	lane_begin ops-stop setup_ops_stop
-	# ops stop: SIGTERM during a 64MiB RETR (read at 8 MiB/s: 8 s, still
-	# running when a loaded machine has taken 3 s to see the listener gone),
-	# shutdown-timeout 15: new connections refused at once (listener
+	# ops stop: SIGTERM during a 64MiB RETR (read at 4 MiB/s: 16 s, still
+	# running when a loaded machine has taken seconds to see the listener
+	# gone), shutdown-timeout 40: new connections refused at once (listener
 	# closed), the RETR completes with sha256 ok, ftpgw exits 0 as soon as
 	# the session ends
 	scenario "ops stop: SIGTERM drains a 64MiB RETR, exit 0" \
