@@ -32,7 +32,10 @@ HA_VIP1=203.0.113.101 HA_VIP2=203.0.113.102   # ha-ecmp: the next hops
 HA_SVC=203.0.113.200                          # ha-ecmp: the service address
 HA_CLIENTS=()                                 # ha-ecmp: 198.51.100.21-36
 for i in $(seq 21 36); do HA_CLIENTS+=("198.51.100.$i"); done
-HA_RATE=4M        # the long transfers' pace: 64 MiB in about 16 s
+# The long transfers' pace: 64 MiB in about 32 s, so that a transfer
+# outlives a failover that the health check's 8 s timeout (ha_ka_start) and
+# a loaded machine can stretch to 10 s or more (8.9 s seen).
+HA_RATE=2M
 
 # ha_need: keepalived is installed (else the scenarios skip: status 77).
 ha_need() { command -v keepalived >/dev/null 2>&1 || { echo "keepalived is not installed"; return 77; }; }
