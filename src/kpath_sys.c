@@ -157,32 +157,33 @@ kflow_cut(struct kflow *kf)
 	kf->done = true;
 }
 
+/* Whether the number in PATH (a sysctl, a kernel parameter) is nonzero;
+ * UNREADABLE when it cannot be read. */
 static bool
-sysctl_on(const char *path)
+flag_on(const char *path, bool unreadable)
 {
 	FILE *f = fopen(path, "re");
 	int v = 0;
+	bool on;
 
 	if (f == NULL)
-		return true;             /* unreadable (ProcSubset=pid): assume so */
-	if (fscanf(f, "%d", &v) != 1)
-		v = 1;
+		return unreadable;
+	on = fscanf(f, "%d", &v) == 1 ? v != 0 : unreadable;
 	fclose(f);
-	return v != 0;
+	return on;
+}
+
+/* Unreadable (ProcSubset=pid): assume forwarding is on. */
+static bool
+sysctl_on(const char *path)
+{
+	return flag_on(path, true);
 }
 
 bool
 kpath_rcu_expedited(void)
 {
-	FILE *f = fopen("/sys/kernel/rcu_expedited", "re");
-	int v = 0;
-
-	if (f == NULL)
-		return false;
-	if (fscanf(f, "%d", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v != 0;
+	return flag_on("/sys/kernel/rcu_expedited", false);
 }
 
 /* Seconds of the monotonic clock, never 0 (0 marks "never"). */
