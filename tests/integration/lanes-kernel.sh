@@ -3,7 +3,7 @@
 #
 #   kernel  one gateway with 2 workers, data-path kernel, its own table
 #           (ftpgw_kl) and log groups (3100-3115), reverse listeners:
-#           9401 -> pyftpdlib $SRV4:2121 (quick logins, for 1000 sessions),
+#           9401 -> vsftpd $SRV4:21 (also the 1000 sessions),
 #           9402 -> vsftpd [$SRV6]:21, 9403 -> pyftpdlib with a rate
 #           limit (the relay's), and the transfer log. Its mappings go
 #           in before their replies (kernel-late-mapping = false): its
