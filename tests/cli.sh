@@ -836,7 +836,9 @@ journal_t() {   # journal_t WANT-PREFIX: run briefly with stderr to a file
 	if [ "$1" = yes ]; then js=$dev_ino; else js=1:1; fi
 	JOURNAL_STREAM=$js "$FTPGW" -f -c "$tmp/journal.conf" 2>>"$tmp/journal.log" &
 	pid=$!
-	sleep 0.5
+	# Until it has logged its start (a sanitizer build beside a busy
+	# machine took over 0.5 s), then stop it.
+	for i in $(seq 100); do grep -q 'info: ' "$tmp/journal.log" && break; sleep 0.1; done
 	kill -TERM $pid; wait $pid
 	cat "$tmp/journal.log"
 	if [ "$1" = yes ]; then

@@ -9,12 +9,16 @@ jobs=$(nproc 2>/dev/null || echo 2)
 results=""
 failed=0
 
-tier() {    # tier NAME COMMAND...: run one tier, remember PASS/FAIL
+# The suite must stay under 20 minutes on a 2-core machine: each tier's
+# time is in the summary, and the whole at its end.
+suite_t0=$(date +%s)
+tier() {    # tier NAME COMMAND...: run one tier, remember PASS/FAIL and its time
 	name=$1; shift
 	echo "=== $name"
-	if "$@"; then results="$results
-PASS: $name"; else results="$results
-FAIL: $name"; failed=1; fi
+	tier_t0=$(date +%s)
+	if "$@"; then verdict=PASS; else verdict=FAIL; failed=1; fi
+	results="$results
+$verdict: $name ($(($(date +%s) - tier_t0)) s)"
 }
 
 # The failed tests of a build, each with the "# ..." diagnostics that follow
@@ -83,6 +87,7 @@ tier "make install (kept ftpgw.conf, man page paths)" sh "$top/tests/install.sh"
 tier "debian package (dpkg-buildpackage, lintian, contents, ftpgw -t)" sh "$top/tests/package.sh" "$top"
 tier "no test account left behind" no_account_left
 
-echo "=== summary$results"
+echo "=== summary$results
+the whole suite: $(($(date +%s) - suite_t0)) s"
 if [ -s "$failures" ]; then echo "=== what failed"; cat "$failures"; fi
 exit $failed

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """engineclient.py: the clients of lanes-engine.sh (runs in cli).  Exit 0
 when every check held, else 1 with a FAIL line on stderr.  The session,
-data-mode and fixture helpers are ftpclient.py's.
+data-mode and fixture helpers are ftpcore.py's.
 
 Actions:
   abor       COUNT times: log in, RETR file-64MiB, ABOR after the 150
@@ -23,8 +23,8 @@ import socket
 import sys
 import time
 
-from ftpclient import (BLOCK, DM, IAC, IP, Fail, Fixtures, abor_ftplib, check,
-                       connect, log, ops_write, retr)
+from ftpcore import (BLOCK, DM, IAC, IP, Fail, Fixtures, abor_ftplib, check,
+                     connect, log, ops_write, retr)
 
 REPLY_WAIT = 10
 
@@ -174,7 +174,7 @@ def main():
         if name == "heldretr":
             x.add_argument("--rate", type=float, default=128 << 10)
     a = p.parse_args()
-    # What ftpclient.connect() reads besides these.
+    # What ftpcore.connect() reads besides these.
     a.tls, a.prot, a.expect_pasv_host, a.expect_data_peer = "none", "C", None, None
     fx = Fixtures(a.fixtures, None)
     try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """wkclient.py: the client side of lanes-workers.sh (runs in cli).  Exit 0
 when every check held, else 1 with a FAIL line.  The generic helpers
-(Fail, check, log, the fixtures' sums) are ftpclient.py's."""
+(Fail, check, log, the fixtures' sums) are ftpcore.py's."""
 
 import argparse
 import concurrent.futures
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from ftpclient import Fail, Fixtures, check, log
+from ftpcore import Fail, Fixtures, check, log
 
 HEADER = "# id client server app state bytes-up bytes-down age-seconds user"
 REFUSAL = "421 Too many connections; try again later."
