@@ -449,7 +449,7 @@ def act_many(a, fx):
     t = time.monotonic()
     for i in range(a.count):
         try:
-            retr(ftp, fx, "file-1MiB", quiet=True)
+            retr(ftp, fx, a.file, quiet=True)
         except Fail as e:
             raise Fail("RETR %d of %d: %s" % (i + 1, a.count, e))
     log("%d RETRs in %.2f s" % (a.count, time.monotonic() - t))
@@ -579,6 +579,7 @@ def main():
     x.add_argument("--abort-after", type=int, default=1 << 20)
     x = sub.add_parser("many", help="many RETRs of 1 MiB on one session")
     x.add_argument("--count", type=int, default=50)
+    x.add_argument("--file", default="file-1MiB", help="the fixture to RETR")
     x = sub.add_parser("refused", help="a connection that must be refused")
     x.add_argument("--wait", type=float, default=5)
     x = sub.add_parser("telnet", help="Telnet IAC sequences before commands and ABOR (Synch)")
