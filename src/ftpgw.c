@@ -681,9 +681,9 @@ main(int argc, char *argv[])
 			    cf->kernel_table, why);
 		else if (kpath_rcu_expedited())
 			log_msg(LL_INFO, "data-path: rcu_expedited is 1 here: each nftables "
-			    "transaction (one or more per data channel) ends in an expedited "
-			    "RCU grace period that interrupts every CPU, which costs the kernel "
-			    "path its lead in sessions per second (0 is the kernel's default)");
+			    "transaction that removes mappings ends in an expedited RCU grace "
+			    "period that interrupts every CPU, so the removals always wait up "
+			    "to 10 ms to share one (0 is the kernel's default)");
 	}
 	if (n_workers == 1 && !fdstore) {
 		status = run_loop(&r, 0, r.detach_fd);

@@ -326,7 +326,13 @@ unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
  * - Many: up to KPATH_UNMAP_DELAY_US, so that some twenty flows share a
  *   transaction. The CPU is the limit then, and every transaction costs
  *   it more than its elements do, in the gateway and in the kernel's
- *   deferred release of it. */
+ *   deferred release of it.
+ * - Always the batch where the kernel expedites its RCU grace periods
+ *   (kpath_rcu_expedited, read at kpath_open): deleted elements are freed
+ *   after a grace period, and an expedited one interrupts every CPU. One
+ *   per channel cost the kernel path 12% of its sessions per second at
+ *   16 clients, more than the wakeup of a batch costs at one client
+ *   (bench/README, stop 29). */
 static void
 flow_unmap_later(struct kflow *kf, unsigned which)
 {
@@ -343,7 +349,7 @@ flow_unmap_later(struct kflow *kf, unsigned which)
 	kp->unmap_which[kp->n_unmap] = which;
 	kp->n_unmap++;
 	kf->mapped &= ~which;
-	if (kp->n_flows <= KPATH_UNMAP_NOW_FLOWS)
+	if (kp->n_flows <= kp->unmap_now_flows)
 		evtimer_add(kp->unmap_ev, &now);     /* sooner, if it waited */
 	else if (!evtimer_pending(kp->unmap_ev, NULL))
 		evtimer_add(kp->unmap_ev, &batch);
@@ -567,6 +573,7 @@ kpath_open(struct event_base *base, const char *table, unsigned group, unsigned 
 		return NULL;
 	}
 	snprintf(kp->table, sizeof(kp->table), "%s", table);
+	kp->unmap_now_flows = kpath_rcu_expedited() ? 0 : KPATH_UNMAP_NOW_FLOWS;
 	{
 		struct timeval tv = { .tv_sec = 2 };
 

@@ -72,10 +72,10 @@ bool kflow_reset_by_initiator(const struct kflow *kf);
 const char *kpath_cannot_forward(struct kpath *kp, int family);
 
 /* Whether the kernel runs its RCU grace periods expedited
- * (/sys/kernel/rcu_expedited = 1; false if unreadable): then every
- * nftables transaction, one per data channel at least, ends in one that
- * interrupts every CPU, and at high session rates the kernel path can
- * lose to the relay. Distributions boot with 0; some VMs run with 1. */
+ * (/sys/kernel/rcu_expedited = 1; false if unreadable): then each
+ * nftables transaction that deletes elements ends in one that interrupts
+ * every CPU, and kpath_open's loop always batches its deletions (up to
+ * KPATH_UNMAP_DELAY_US). Distributions boot with 0; some VMs run with 1. */
 bool kpath_rcu_expedited(void);
 
 /* The source address the kernel picks toward TARGET (a route lookup; no

@@ -24,7 +24,9 @@ struct event;
  * elements, an ended flow's rest; kpath.c, flow_unmap_later): with at
  * most KPATH_UNMAP_NOW_FLOWS flows open in the loop, those queued while
  * it runs the events of one wakeup share a transaction after them; with
- * more, they wait up to KPATH_UNMAP_DELAY_US for a bigger batch. */
+ * more, they wait up to KPATH_UNMAP_DELAY_US for a bigger batch. Where
+ * the kernel expedites its RCU grace periods they always wait (struct
+ * kpath's unmap_now_flows is 0 then). */
 #define KPATH_UNMAP_MAX 32
 #define KPATH_UNMAP_NOW_FLOWS 4
 #define KPATH_UNMAP_DELAY_US 10000
@@ -70,6 +72,9 @@ struct kpath {
 	unsigned unmap_which[KPATH_UNMAP_MAX];
 	unsigned n_unmap;
 	unsigned n_flows;                /* kflow_add'ed, not yet freed */
+	/* KPATH_UNMAP_NOW_FLOWS, or 0 with rcu_expedited (kpath.c,
+	 * flow_unmap_later). */
+	unsigned unmap_now_flows;
 	struct event *unmap_ev;
 	/* A batch: the waiting deletions and one flow's elements. */
 	char batch[(KPATH_UNMAP_MAX + 1) * KPATH_NL_BATCH_MAX];
