@@ -330,7 +330,7 @@ unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
  * - Always the batch where the kernel expedites its RCU grace periods
  *   (kpath_rcu_expedited, read at kpath_open): deleted elements are freed
  *   after a grace period, and an expedited one interrupts every CPU. One
- *   per channel cost the kernel path 12% of its sessions per second at
+ *   per channel cost the kernel path 14% of its sessions per second at
  *   16 clients, more than the wakeup of a batch costs at one client
  *   (bench/README, stop 29). */
 static void
