@@ -350,8 +350,18 @@ dc_listen_open(struct data_channel *dc, enum dc_side side, struct sockaddr_stora
 	if (dc->kp != NULL && dc->kf == NULL && dc->end[side].lfd != -1) {
 		/* dc_kernel_late said yes: the port announced may have moved */
 		assert(side == DC_CLIENT);
-		dc->kernel_late = true;
 		addr_set_port((struct sockaddr *)&dc->announced, addr_port((struct sockaddr *)bound));
+		/* A deletion of this client's elements for that port still
+		 * waits for its batch: until it goes, the client's SYN would be
+		 * forwarded to the old channel's target (refused). Mapped
+		 * before the reply then, the deletion in the same batch
+		 * (dc_start; dc_kernel_start closes this listener). */
+		dc->kernel_late = !kpath_announced_held(dc->kp,
+		    (const struct sockaddr *)&dc->end[side].peer,
+		    (const struct sockaddr *)&dc->announced);
+		if (!dc->kernel_late)
+			log_sess(LL_DEBUG, dc->sid, "data channel mapped before its reply: the "
+			    "port's previous mapping is still being removed");
 	}
 	return 0;
 }

@@ -304,6 +304,27 @@ meets_waiting(const struct kpath *kp, const struct kpath_spec *spec)
 	return false;
 }
 
+bool
+kpath_announced_held(const struct kpath *kp, const struct sockaddr *initiator,
+    const struct sockaddr *announced)
+{
+	struct kpath_spec sp;
+
+	memset(&sp, 0, sizeof(sp));
+	memcpy(&sp.initiator, initiator, addr_len(initiator));
+	memcpy(&sp.announced, announced, addr_len(announced));
+	addr_unmap(&sp.initiator);
+	addr_unmap(&sp.announced);
+	for (unsigned i = 0; i < kp->n_unmap; i++)
+		if ((kp->unmap_which[i] & (KPATH_NL_MARK | KPATH_NL_DNAT)) &&
+		    addr_equal_host((const struct sockaddr *)&kp->unmap[i].initiator,
+		    (const struct sockaddr *)&sp.initiator) &&
+		    addr_equal((const struct sockaddr *)&kp->unmap[i].announced,
+		    (const struct sockaddr *)&sp.announced))
+			return true;
+	return false;
+}
+
 static void
 unmap_timer_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -58,6 +58,12 @@ int kflow_idle(struct kflow *kf, unsigned *idle);
 void kflow_cut(struct kflow *kf);
 /* Forget the flow; what is left of its mapping is removed. */
 void kflow_free(struct kflow *kf);
+/* Whether a deletion waiting for its batch still holds INITIATOR's (host
+ * only) mark and DNAT elements toward ANNOUNCED: a passive port drawn
+ * again within the wait. Until that batch goes, such a connection would
+ * still be forwarded to the old channel's target. */
+bool kpath_announced_held(const struct kpath *kp, const struct sockaddr *initiator,
+    const struct sockaddr *announced);
 uint64_t kflow_bytes_from_initiator(const struct kflow *kf);
 uint64_t kflow_bytes_from_target(const struct kflow *kf);
 bool kflow_connected(const struct kflow *kf);
