@@ -219,7 +219,7 @@ table() {
 	sel 4 && echo "  the server announces gw's address); 'raw conn.' lines = one raw connection through minirelay, for scale;"
 	sel 4 && echo "  a session whose PASV data connection was refused is left out of the rate and counted (lines 'refused PASV data conn.', if any)."
 	echo "xplain, xminirel = the path's median / the other's median.  MB = 10^6 bytes, GB = 10^9 bytes."
-	has_path ftpgw-kernel && echo "$RCU_NOTE: with 1, each nftables transaction of ftpgw-kernel ends in an expedited RCU grace period (IPIs to every CPU)."
+	has_path ftpgw-kernel && echo "$RCU_NOTE: with 1, each nftables transaction that removes mappings ends in an expedited RCU grace period (IPIs to every CPU), and ftpgw-kernel batches its removals (10 ms) at any load."
 	sel 5 && echo "idle: ${IDLE_WHY:-?}."
 	if sel 7; then
 		echo "pipe budget: $PIPES_NOTE."
