@@ -280,28 +280,37 @@ transact_with_waiting(struct kpath *kp, const struct kpath_nl_item *item, uint64
 	return item != NULL ? nl_transact(kp, item, 1, timeout_ms) : 0;
 }
 
-/* Does a waiting deletion hold a key SPEC's elements would take (its
- * passive port drawn again within the wait, for the same client)? Then
- * the deletion goes first, in the same batch. */
+/* Does a waiting deletion in the maps WHICH hold a key SPEC's elements
+ * would take (its passive port drawn again within the wait, for the same
+ * client)? The mark and DNAT elements are keyed by the announced address,
+ * the SNAT element by the target. */
 static bool
-meets_waiting(const struct kpath *kp, const struct kpath_spec *spec)
+waiting_holds(const struct kpath *kp, const struct kpath_spec *spec, unsigned which)
 {
 	for (unsigned i = 0; i < kp->n_unmap; i++) {
 		const struct kpath_spec *w = &kp->unmap[i];
+		unsigned held = kp->unmap_which[i] & which;
 
 		if (!addr_equal_host((const struct sockaddr *)&w->initiator,
 		    (const struct sockaddr *)&spec->initiator))
 			continue;
-		if ((kp->unmap_which[i] & (KPATH_NL_MARK | KPATH_NL_DNAT)) &&
+		if ((held & (KPATH_NL_MARK | KPATH_NL_DNAT)) &&
 		    addr_equal((const struct sockaddr *)&w->announced,
 		    (const struct sockaddr *)&spec->announced))
 			return true;
-		if ((kp->unmap_which[i] & KPATH_NL_SNAT) &&
+		if ((held & KPATH_NL_SNAT) &&
 		    addr_equal((const struct sockaddr *)&w->target,
 		    (const struct sockaddr *)&spec->target))
 			return true;
 	}
 	return false;
+}
+
+/* Then the deletion goes first, in the same batch as SPEC's mapping. */
+static bool
+meets_waiting(const struct kpath *kp, const struct kpath_spec *spec)
+{
+	return waiting_holds(kp, spec, KPATH_NL_MARK | KPATH_NL_DNAT | KPATH_NL_SNAT);
 }
 
 bool
@@ -315,14 +324,7 @@ kpath_announced_held(const struct kpath *kp, const struct sockaddr *initiator,
 	memcpy(&sp.announced, announced, addr_len(announced));
 	addr_unmap(&sp.initiator);
 	addr_unmap(&sp.announced);
-	for (unsigned i = 0; i < kp->n_unmap; i++)
-		if ((kp->unmap_which[i] & (KPATH_NL_MARK | KPATH_NL_DNAT)) &&
-		    addr_equal_host((const struct sockaddr *)&kp->unmap[i].initiator,
-		    (const struct sockaddr *)&sp.initiator) &&
-		    addr_equal((const struct sockaddr *)&kp->unmap[i].announced,
-		    (const struct sockaddr *)&sp.announced))
-			return true;
-	return false;
+	return waiting_holds(kp, &sp, KPATH_NL_MARK | KPATH_NL_DNAT);
 }
 
 static void
